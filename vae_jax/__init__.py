@@ -1,0 +1,24 @@
+"""vae_jax: autoencoders from the plain AE to the disentangled β-VAE, in JAX/Flax.
+
+Sub-modules (import them explicitly): ``losses``, ``noise``, ``modules``, ``models``, ``likelihoods``,
+``objectives``, ``steps``, ``configs``, ``train``, ``data``, ``evaluation``, ``plots``.
+"""
+
+from vae_jax import likelihoods, losses, models, modules, noise, objectives
+from vae_jax.models import AEOutput, AutoEncoder, StackedAutoEncoder, VAE, VAEOutput
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AEOutput",
+    "AutoEncoder",
+    "StackedAutoEncoder",
+    "VAE",
+    "VAEOutput",
+    "likelihoods",
+    "losses",
+    "models",
+    "modules",
+    "noise",
+    "objectives",
+]

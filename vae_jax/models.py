@@ -1,0 +1,196 @@
+"""Autoencoder models: ``AutoEncoder``, ``VAE`` and ``StackedAutoEncoder``.
+
+Models hold no randomness. The VAE takes its reparameterization key keyword-only; without one it takes the
+deterministic path (the posterior mean), which is what evaluation wants. The denoising AE and the β-VAE are
+*objectives* over these models (see :mod:`vae_jax.objectives`), never copies of them.
+
+Outputs are NamedTuples. ``outputs`` are the decoder's raw per-pixel outputs (logits for a Bernoulli likelihood,
+means for a Gaussian one); ``reconstruct`` and ``sample`` return images in [0, 1] space via the likelihood's mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from vae_jax import likelihoods, noise
+from vae_jax.modules import ObservationScale
+
+
+class AEOutput(NamedTuple):
+  outputs: jax.Array  # [batch, H, W, C] raw decoder outputs
+  z: jax.Array  # [batch, latent] code
+  log_scale: jax.Array  # observation log-scale ([] or [H, W, C])
+
+
+class VAEOutput(NamedTuple):
+  outputs: jax.Array  # [batch, H, W, C] raw decoder outputs for z
+  mean: jax.Array  # [batch, latent] posterior mean
+  logvar: jax.Array  # [batch, latent] posterior log-variance
+  z: jax.Array  # [batch, latent] sample (or the mean when no key was given)
+  log_scale: jax.Array  # observation log-scale ([] or [H, W, C])
+
+
+def _decode_batched(decoder: nn.Module, z: jax.Array) -> jax.Array:
+  """Decodes codes with any number of leading axes ``[..., latent]`` by flattening them into one batch axis."""
+  lead = z.shape[:-1]
+  out = decoder(z.reshape(-1, z.shape[-1]))
+  return out.reshape(*lead, *out.shape[1:])
+
+
+def _check_image(x: jax.Array, image_shape: tuple[int, ...], who: str) -> None:
+  if tuple(x.shape[1:]) != tuple(image_shape):
+    raise ValueError(f"{who}: expected images of shape [batch, {', '.join(map(str, image_shape))}], "
+                     f"got {list(x.shape)}.")
+
+
+class AutoEncoder(nn.Module):
+  """Deterministic autoencoder: encoder trunk → linear bottleneck of ``latent_dim`` → decoder.
+
+  Attributes:
+    encoder: trunk mapping ``[batch, H, W, C]`` to ``[batch, features]``.
+    decoder: maps ``[batch, latent_dim]`` to ``[batch, H, W, C]`` raw outputs.
+    latent_dim: size of the bottleneck.
+    image_shape: ``(H, W, C)``, checked on input.
+    likelihood: name in :data:`vae_jax.likelihoods.LIKELIHOODS`.
+    scale_mode, log_scale_init: observation scale for a Gaussian likelihood (see ``ObservationScale``).
+  """
+
+  encoder: nn.Module
+  decoder: nn.Module
+  latent_dim: int
+  image_shape: tuple[int, int, int]
+  likelihood: str = "bernoulli"
+  scale_mode: str = "fixed"
+  log_scale_init: float = 0.0
+
+  def setup(self):
+    self.to_code = nn.Dense(self.latent_dim, name="code")
+    self.obs_scale = ObservationScale(self.scale_mode, self.log_scale_init, tuple(self.image_shape))
+
+  def encode(self, x: jax.Array) -> jax.Array:
+    _check_image(x, self.image_shape, "AutoEncoder.encode")
+    return self.to_code(self.encoder(x))
+
+  def decode(self, z: jax.Array) -> jax.Array:
+    return _decode_batched(self.decoder, z)
+
+  def observation_log_scale(self) -> jax.Array:
+    """Log standard deviation of the Gaussian observation model ([] or [H, W, C]); unused by Bernoulli."""
+    return self.obs_scale()
+
+  def __call__(self, x: jax.Array) -> AEOutput:
+    z = self.encode(x)
+    return AEOutput(self.decode(z), z, self.obs_scale())
+
+  def reconstruct(self, x: jax.Array) -> jax.Array:
+    """Images in [0, 1] space: the likelihood's mean of the decoded code."""
+    return likelihoods.get(self.likelihood).mean(self(x).outputs)
+
+
+class VAE(nn.Module):
+  """Variational autoencoder with a diagonal-Gaussian posterior and a N(0, I) prior.
+
+  Attributes: as :class:`AutoEncoder`; the encoder trunk feeds two linear heads, ``mean`` and ``logvar``.
+  """
+
+  encoder: nn.Module
+  decoder: nn.Module
+  latent_dim: int
+  image_shape: tuple[int, int, int]
+  likelihood: str = "bernoulli"
+  scale_mode: str = "fixed"
+  log_scale_init: float = 0.0
+
+  def setup(self):
+    self.mean_head = nn.Dense(self.latent_dim, name="mean")
+    self.logvar_head = nn.Dense(self.latent_dim, name="logvar")
+    self.obs_scale = ObservationScale(self.scale_mode, self.log_scale_init, tuple(self.image_shape))
+
+  def encode(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Returns the posterior ``(mean, logvar)``, each ``[batch, latent]``."""
+    _check_image(x, self.image_shape, "VAE.encode")
+    h = self.encoder(x)
+    return self.mean_head(h), self.logvar_head(h)
+
+  def decode(self, z: jax.Array) -> jax.Array:
+    """Raw decoder outputs for codes ``[..., latent]`` → ``[..., H, W, C]``."""
+    return _decode_batched(self.decoder, z)
+
+  def observation_log_scale(self) -> jax.Array:
+    """Log standard deviation of the Gaussian observation model ([] or [H, W, C]); unused by Bernoulli."""
+    return self.obs_scale()
+
+  def __call__(self, x: jax.Array, *, key: jax.Array | None = None) -> VAEOutput:
+    mean, logvar = self.encode(x)
+    z = mean if key is None else noise.reparameterize(key, mean, logvar)
+    return VAEOutput(self.decode(z), mean, logvar, z, self.obs_scale())
+
+  def reconstruct(self, x: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+    """Images in [0, 1] space; decodes the posterior mean unless a key asks for a sample."""
+    return likelihoods.get(self.likelihood).mean(self(x, key=key).outputs)
+
+  def sample(self, num_samples: int, *, key: jax.Array) -> jax.Array:
+    """Generates ``num_samples`` images: z ~ N(0, I), then the likelihood's mean of the decoder output."""
+    z = jax.random.normal(key, (num_samples, self.latent_dim), jnp.float32)
+    return likelihoods.get(self.likelihood).mean(self.decode(z))
+
+
+class StackedAutoEncoder(nn.Module):
+  """A deep MLP autoencoder made of stacked single-layer stages.
+
+  ``sizes = (d0, d1, …, dK)``: stage k encodes d_k → d_{k+1} (``enc_k``) and decodes d_{k+1} → d_k (``dec_k``).
+  The full model encodes through ``enc_0 … enc_{K-1}`` and decodes through ``dec_{K-1} … dec_0``. Hidden layers use
+  ``activation``; the code layer is linear; ``dec_0`` emits the raw outputs of ``likelihood``. Parameter names
+  match the stages of the greedy procedure, so trained stages copy straight in.
+  """
+
+  sizes: Sequence[int]
+  image_shape: tuple[int, int, int]
+  likelihood: str = "bernoulli"
+  activation: str = "relu"
+
+  def setup(self):
+    if len(self.sizes) < 2:
+      raise ValueError(f"StackedAutoEncoder needs at least two sizes (input, code), got {tuple(self.sizes)}.")
+    k = len(self.sizes) - 1
+    self.encoders = [nn.Dense(self.sizes[i + 1], name=f"enc_{i}") for i in range(k)]
+    self.decoders = [nn.Dense(self.sizes[i], name=f"dec_{i}") for i in range(k)]
+    self.obs_scale = ObservationScale("fixed", 0.0, tuple(self.image_shape))
+
+  def _act(self, h):
+    return {"relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": jnp.tanh, "elu": nn.elu}[self.activation](h)
+
+  def encode(self, x: jax.Array, *, depth: int | None = None) -> jax.Array:
+    """Code after ``depth`` stages (all by default); the last layer applied is linear."""
+    depth = len(self.encoders) if depth is None else depth
+    h = x.reshape(x.shape[0], -1)
+    for i in range(depth):
+      h = self.encoders[i](h)
+      if i < depth - 1:
+        h = self._act(h)
+    return h
+
+  def decode(self, z: jax.Array) -> jax.Array:
+    h = z
+    for i in reversed(range(len(self.decoders))):
+      h = self.decoders[i](h)
+      if i > 0:
+        h = self._act(h)
+    return h.reshape(z.shape[0], *self.image_shape)
+
+  def observation_log_scale(self) -> jax.Array:
+    """Log standard deviation of the Gaussian observation model ([] or [H, W, C]); unused by Bernoulli."""
+    return self.obs_scale()
+
+  def __call__(self, x: jax.Array) -> AEOutput:
+    _check_image(x, self.image_shape, "StackedAutoEncoder")
+    z = self.encode(x)
+    return AEOutput(self.decode(z), z, self.obs_scale())
+
+  def reconstruct(self, x: jax.Array) -> jax.Array:
+    return likelihoods.get(self.likelihood).mean(self(x).outputs)

@@ -1,0 +1,125 @@
+"""Linen building blocks: MLP and convolutional encoder trunks and decoders. No randomness inside.
+
+Encoders map images ``[batch, H, W, C]`` to a feature vector ``[batch, features]``; the models add the latent heads
+(one for an autoencoder, mean and log-variance for a VAE). Decoders map codes ``[batch, latent]`` to per-pixel
+outputs ``[batch, H, W, C]`` (logits or means, as the model's likelihood says).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+Activation = Callable[[jax.Array], jax.Array]
+
+
+class MLPEncoder(nn.Module):
+  """Flattens the input and applies Dense layers with ``activation`` after each.
+
+  ``MLPEncoder((500,))`` is the Flax example's encoder trunk (784-500); Higgins et al.'s dSprites MLP is
+  ``MLPEncoder((1200, 1200))``. An empty ``hidden`` returns the flattened input.
+  """
+
+  hidden: Sequence[int]
+  activation: Activation = nn.relu
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    h = x.reshape(x.shape[0], -1)
+    for i, width in enumerate(self.hidden):
+      h = self.activation(nn.Dense(width, name=f"dense_{i}")(h))
+    return h
+
+
+class MLPDecoder(nn.Module):
+  """Dense layers with ``activation``, then a linear layer to ``prod(output_shape)`` reshaped to the image."""
+
+  hidden: Sequence[int]
+  output_shape: tuple[int, int, int]
+  activation: Activation = nn.relu
+
+  @nn.compact
+  def __call__(self, z: jax.Array) -> jax.Array:
+    h = z
+    for i, width in enumerate(self.hidden):
+      h = self.activation(nn.Dense(width, name=f"dense_{i}")(h))
+    out = nn.Dense(math.prod(self.output_shape), name="out")(h)
+    return out.reshape(z.shape[0], *self.output_shape)
+
+
+class ConvEncoder(nn.Module):
+  """Strided 4×4 convolutions then Dense layers.
+
+  The defaults are Higgins et al.'s dSprites encoder: conv 32-32-64-64 (4×4, stride 2), FC 256
+  (β-VAE, ICLR 2017, Table 1; Burgess et al. 2018, App. A.1).
+  """
+
+  channels: Sequence[int] = (32, 32, 64, 64)
+  dense: Sequence[int] = (256,)
+  kernel_size: int = 4
+  activation: Activation = nn.relu
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    if x.ndim != 4:
+      raise ValueError(f"ConvEncoder expects [batch, H, W, C] images, got shape {list(x.shape)}.")
+    h = x
+    for i, ch in enumerate(self.channels):
+      h = self.activation(nn.Conv(ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name=f"conv_{i}")(h))
+    h = h.reshape(h.shape[0], -1)
+    for i, width in enumerate(self.dense):
+      h = self.activation(nn.Dense(width, name=f"dense_{i}")(h))
+    return h
+
+
+class ConvDecoder(nn.Module):
+  """Dense layers, a reshape to ``[s, s, channels[0]]``, then strided 4×4 transposed convolutions.
+
+  Mirrors :class:`ConvEncoder`: with the defaults and a 64×64×1 output this is Higgins et al.'s dSprites decoder
+  (FC 256, FC 4·4·64, deconv 64-32-32-1). The start size is ``ceil(H / 2**len(channels))``; the output is cropped
+  to ``output_shape`` when H is not a multiple of it (e.g. 28×28).
+  """
+
+  output_shape: tuple[int, int, int]
+  channels: Sequence[int] = (64, 32, 32)
+  dense: Sequence[int] = (256,)
+  kernel_size: int = 4
+  activation: Activation = nn.relu
+
+  @nn.compact
+  def __call__(self, z: jax.Array) -> jax.Array:
+    height, width, out_ch = self.output_shape
+    n_up = len(self.channels) + 1
+    sh, sw = -(-height // 2**n_up), -(-width // 2**n_up)
+    h = z
+    for i, w in enumerate(self.dense):
+      h = self.activation(nn.Dense(w, name=f"dense_{i}")(h))
+    first = self.channels[0] if self.channels else out_ch
+    h = self.activation(nn.Dense(sh * sw * first, name="to_grid")(h)).reshape(z.shape[0], sh, sw, first)
+    for i, ch in enumerate(self.channels):
+      h = self.activation(
+          nn.ConvTranspose(ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name=f"deconv_{i}")(h))
+    h = nn.ConvTranspose(out_ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name="out")(h)
+    return h[:, :height, :width, :]
+
+
+class ObservationScale(nn.Module):
+  """Log standard deviation of a Gaussian observation model: fixed, or learned as a scalar or per pixel."""
+
+  mode: str = "fixed"  # "fixed" | "scalar" | "per_pixel"
+  init: float = 0.0
+  shape: tuple[int, ...] = ()
+
+  @nn.compact
+  def __call__(self) -> jax.Array:
+    if self.mode == "fixed":
+      return jnp.full((), self.init, jnp.float32)
+    if self.mode == "scalar":
+      return self.param("log_scale", nn.initializers.constant(self.init), ())
+    if self.mode == "per_pixel":
+      return self.param("log_scale", nn.initializers.constant(self.init), self.shape)
+    raise ValueError(f"ObservationScale.mode must be 'fixed', 'scalar' or 'per_pixel', got {self.mode!r}.")

@@ -1,0 +1,110 @@
+"""Pure random functions: the reparameterization trick and the denoising autoencoder's corruptions.
+
+Every function takes an explicit PRNG ``key`` as its first argument and nothing else random: the same key gives the
+same output, bit for bit, on any backend. Library code never creates keys.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+
+def _check_fraction(name: str, arg: str, value) -> None:
+  if isinstance(value, numbers.Real) and not 0.0 <= float(value) <= 1.0:
+    raise ValueError(f"{name}: {arg} must be in [0, 1], got {value}.")
+
+
+def reparameterize(key: jax.Array, mean: ArrayLike, logvar: ArrayLike, *, num_samples: int | None = None) -> jax.Array:
+  """Draws z = mean + exp(½·logvar)·ε with ε ~ N(0, I): a sample of q(z|x) differentiable in (mean, logvar).
+
+  Args:
+    key: a PRNG key.
+    mean: ``[batch, latent]``.
+    logvar: ``[batch, latent]``.
+    num_samples: None for one sample per example (``[batch, latent]``), or K for ``[K, batch, latent]``.
+
+  Returns:
+    ``[batch, latent]`` or ``[num_samples, batch, latent]``.
+
+  References:
+    Kingma & Welling 2014, Sec. 2.4.
+  """
+  mean = jnp.asarray(mean)
+  logvar = jnp.asarray(logvar, mean.dtype)
+  if mean.shape != logvar.shape:
+    raise ValueError(f"reparameterize: mean{list(mean.shape)} and logvar{list(logvar.shape)} must match.")
+  if num_samples is None:
+    eps = jax.random.normal(key, mean.shape, mean.dtype)
+    return mean + jnp.exp(0.5 * logvar) * eps
+  if num_samples < 1:
+    raise ValueError(f"reparameterize: num_samples must be >= 1, got {num_samples}.")
+  eps = jax.random.normal(key, (num_samples, *mean.shape), mean.dtype)
+  return mean[None] + jnp.exp(0.5 * logvar)[None] * eps
+
+
+def gaussian_noise(key: jax.Array, x: ArrayLike, *, stddev: ArrayLike) -> jax.Array:
+  """Additive isotropic Gaussian corruption x̃ = x + stddev·ε (no clipping).
+
+  Args:
+    key: a PRNG key.
+    x: ``[batch, ...]`` clean input.
+    stddev: noise standard deviation σ ≥ 0.
+
+  Returns:
+    ``x``-shaped corrupted input.
+
+  References:
+    Vincent et al., "Stacked Denoising Autoencoders", JMLR 2010, Sec. 4.1.
+  """
+  x = jnp.asarray(x)
+  if isinstance(stddev, numbers.Real) and stddev < 0:
+    raise ValueError(f"gaussian_noise: stddev must be >= 0, got {stddev}.")
+  return x + jnp.asarray(stddev, x.dtype) * jax.random.normal(key, x.shape, x.dtype)
+
+
+def masking_noise(key: jax.Array, x: ArrayLike, *, rate: ArrayLike) -> jax.Array:
+  """Dropout-style masking: each input unit is set to 0 independently with probability ``rate``.
+
+  Unlike dropout, the kept units are *not* rescaled: the network must reconstruct the clean input.
+
+  Args:
+    key: a PRNG key.
+    x: ``[batch, ...]`` clean input.
+    rate: fraction of units zeroed, in [0, 1].
+
+  Returns:
+    ``x``-shaped corrupted input.
+
+  References:
+    Vincent et al. 2010, Sec. 4.1 ("masking noise").
+  """
+  x = jnp.asarray(x)
+  _check_fraction("masking_noise", "rate", rate)
+  keep = jax.random.bernoulli(key, 1.0 - jnp.asarray(rate, jnp.float32), x.shape)
+  return jnp.where(keep, x, jnp.zeros_like(x))
+
+
+def salt_and_pepper(key: jax.Array, x: ArrayLike, *, rate: ArrayLike) -> jax.Array:
+  """Salt-and-pepper noise: a fraction ``rate`` of units is set to 0 or 1 (each with probability ½).
+
+  Args:
+    key: a PRNG key.
+    x: ``[batch, ...]`` clean input in [0, 1].
+    rate: fraction of units corrupted, in [0, 1].
+
+  Returns:
+    ``x``-shaped corrupted input.
+
+  References:
+    Vincent et al. 2010, Sec. 4.1.
+  """
+  x = jnp.asarray(x)
+  _check_fraction("salt_and_pepper", "rate", rate)
+  k_hit, k_val = jax.random.split(key)
+  hit = jax.random.bernoulli(k_hit, jnp.asarray(rate, jnp.float32), x.shape)
+  salt = jax.random.bernoulli(k_val, 0.5, x.shape).astype(x.dtype)
+  return jnp.where(hit, salt, x)
