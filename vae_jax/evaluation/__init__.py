@@ -1,0 +1,30 @@
+"""Evaluation metrics: reconstruction and denoising, outlier scores, linear probes, disentanglement.
+
+One metric (family) per module; everything public is re-exported here explicitly.
+"""
+
+# --- likelihood (IWAE NLL): the lead adds the exports of likelihood.py here. ---
+
+from vae_jax.evaluation._sampling import GroundTruthSampler as GroundTruthSampler
+from vae_jax.evaluation._sampling import RepresentationFn as RepresentationFn
+from vae_jax.evaluation._sampling import represent as represent
+from vae_jax.evaluation._sampling import sample_codes as sample_codes
+from vae_jax.evaluation._sampling import sample_fixed_factor_groups as sample_fixed_factor_groups
+from vae_jax.evaluation.beta_vae_metric import beta_vae_metric as beta_vae_metric
+from vae_jax.evaluation.dci import dci as dci
+from vae_jax.evaluation.dci import disentanglement_completeness as disentanglement_completeness
+from vae_jax.evaluation.factor_vae_metric import factor_vae_metric as factor_vae_metric
+from vae_jax.evaluation.mig import histogram_discretize as histogram_discretize
+from vae_jax.evaluation.mig import mig as mig
+from vae_jax.evaluation.outliers import OutlierDetector as OutlierDetector
+from vae_jax.evaluation.outliers import auprc as auprc
+from vae_jax.evaluation.outliers import auroc as auroc
+from vae_jax.evaluation.outliers import complexity_corrected_score as complexity_corrected_score
+from vae_jax.evaluation.outliers import likelihood_ratio_score as likelihood_ratio_score
+from vae_jax.evaluation.outliers import png_complexity_bits as png_complexity_bits
+from vae_jax.evaluation.probe import linear_probe as linear_probe
+from vae_jax.evaluation.reconstruction import denoising_report as denoising_report
+from vae_jax.evaluation.reconstruction import per_image_bce as per_image_bce
+from vae_jax.evaluation.reconstruction import per_image_mse as per_image_mse
+from vae_jax.evaluation.reconstruction import psnr as psnr
+from vae_jax.evaluation.reconstruction import ssim as ssim

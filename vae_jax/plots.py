@@ -1,0 +1,316 @@
+"""Figures: image grids, reconstructions, denoising, latent traversals, 2-D latent maps, KL bars, training curves.
+
+Every ``*(…, path)`` function writes one PNG and returns ``path``; images are ``[N, H, W, C]`` in ``[0, 1]``
+with ``C`` in ``{1, 3}``. Figures are built on ``matplotlib.figure.Figure`` with the Agg canvas, never through
+``pyplot``: no global backend or figure state, safe in headless runs and threads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+PathLike = str | os.PathLike
+
+
+def _check_images(name: str, images: Any, arg: str = "images") -> np.ndarray:
+  images = np.asarray(images, dtype=np.float32)
+  if images.ndim != 4 or images.shape[0] == 0 or images.shape[-1] not in (1, 3):
+    raise ValueError(f"{name}: {arg} must be [N, H, W, C] with N >= 1 and C in {{1, 3}}, "
+                     f"got {list(images.shape)}.")
+  return images
+
+
+def _save(fig: Figure, path: PathLike) -> PathLike:
+  FigureCanvasAgg(fig)
+  fig.savefig(path, format="png", dpi=fig.dpi)
+  return path
+
+
+def _show(ax, image: np.ndarray) -> None:
+  """Draws one ``[H, W, C]`` image in [0, 1] without ticks."""
+  image = np.clip(image, 0.0, 1.0)
+  if image.shape[-1] == 1:
+    ax.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+  else:
+    ax.imshow(image, interpolation="nearest")
+  ax.set_xticks([])
+  ax.set_yticks([])
+
+
+def tile_images(images: Any, *, ncols: int | None = None, pad: int = 1, pad_value: float = 1.0) -> np.ndarray:
+  """Tiles ``[N, H, W, C]`` images row-major into one ``[rows·(H+pad)+pad, ncols·(W+pad)+pad, C]`` array.
+
+  Args:
+    images: ``[N, H, W, C]`` images.
+    ncols: images per row; defaults to ``ceil(sqrt(N))``.
+    pad: pixels of border around and between images.
+    pad_value: intensity of the border and of unused cells.
+
+  Returns:
+    The float32 mosaic (no figure involved).
+  """
+  images = _check_images("tile_images", images)
+  n, h, w, c = images.shape
+  ncols = ncols or math.ceil(math.sqrt(n))
+  if ncols < 1:
+    raise ValueError(f"tile_images: ncols must be positive, got {ncols}.")
+  nrows = math.ceil(n / ncols)
+  canvas = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), pad_value, dtype=np.float32)
+  for i, image in enumerate(images):
+    top, left = pad + (i // ncols) * (h + pad), pad + (i % ncols) * (w + pad)
+    canvas[top:top + h, left:left + w] = image
+  return canvas
+
+
+def image_grid(images: Any, path: PathLike, *, ncols: int | None = None, title: str | None = None,
+               cell_inches: float = 0.8) -> PathLike:
+  """Writes ``[N, H, W, C]`` images (samples, data) as one tiled PNG.
+
+  For the mosaic as an array, without a figure, use :func:`tile_images`.
+
+  Args:
+    images: ``[N, H, W, C]`` images in ``[0, 1]``, ``C`` in ``{1, 3}``.
+    path: the PNG to write.
+    ncols: images per row; defaults to ``ceil(sqrt(N))``.
+    title: optional figure title.
+    cell_inches: size of one image in the figure (100 dpi).
+
+  Returns:
+    ``path``.
+  """
+  mosaic = tile_images(images, ncols=ncols)
+  ncols = ncols or math.ceil(math.sqrt(len(images)))
+  nrows = math.ceil(len(images) / ncols)
+  fig = Figure(figsize=(cell_inches * ncols + 0.2, cell_inches * nrows + (0.4 if title else 0.2)), dpi=100)
+  ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 if not title else 1.0 - 0.35 / fig.get_figheight()))
+  _show(ax, mosaic)
+  ax.set_axis_off()
+  if title:
+    fig.suptitle(title, fontsize=9, y=0.995, va="top")
+  return _save(fig, path)
+
+
+def _labelled_rows(rows: Sequence[tuple[str, np.ndarray]], path: PathLike, *, title: str | None,
+                   cell_inches: float) -> PathLike:
+  """One strip of images per row, with the row's label on the left."""
+  ncols = max(len(images) for _, images in rows)
+  label_inches = 0.15 + 0.07 * max(len(label) for label, _ in rows)
+  fig = Figure(figsize=(label_inches + 0.1 + cell_inches * ncols,
+                        0.2 + 1.05 * cell_inches * len(rows) + (0.3 if title else 0.0)), dpi=100)
+  top = 1.0 - (0.35 if title else 0.05) / fig.get_figheight()
+  axes = fig.subplots(len(rows), 1, squeeze=False,
+                      gridspec_kw=dict(left=label_inches / fig.get_figwidth(), right=1.0 - 0.05 / fig.get_figwidth(),
+                                       top=top, bottom=0.05 / fig.get_figheight(), hspace=0.08))
+  for ax, (label, images) in zip(axes[:, 0], rows):
+    _show(ax, tile_images(images, ncols=ncols, pad=1))
+    ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    for spine in ax.spines.values():
+      spine.set_visible(False)
+  if title:
+    fig.suptitle(title, fontsize=9)
+  return _save(fig, path)
+
+
+def reconstruction_grid(originals: Any, reconstructions: Any, path: PathLike, *, max_images: int = 10,
+                        title: str | None = None, cell_inches: float = 0.8) -> PathLike:
+  """Writes originals (top row) above their reconstructions (bottom row), first ``max_images`` of each.
+
+  Args:
+    originals: ``[N, H, W, C]`` inputs.
+    reconstructions: ``[N, H, W, C]`` the model's reconstructions of them (image space, e.g. sigmoid(logits)).
+    path: the PNG to write.
+    max_images: columns shown.
+    title: optional figure title.
+    cell_inches: size of one image in the figure.
+  """
+  originals = _check_images("reconstruction_grid", originals, "originals")
+  reconstructions = _check_images("reconstruction_grid", reconstructions, "reconstructions")
+  if originals.shape != reconstructions.shape:
+    raise ValueError(f"reconstruction_grid: shapes differ, originals{list(originals.shape)} vs "
+                     f"reconstructions{list(reconstructions.shape)}.")
+  rows = [("original", originals[:max_images]), ("reconstruction", reconstructions[:max_images])]
+  return _labelled_rows(rows, path, title=title, cell_inches=cell_inches)
+
+
+def denoising_grid(clean: Any, noisy: Any, denoised: Any, path: PathLike, *, max_images: int = 10,
+                   title: str | None = None, cell_inches: float = 0.8) -> PathLike:
+  """Writes three rows: clean images, their corrupted versions and the denoiser's outputs.
+
+  Args:
+    clean: ``[N, H, W, C]`` uncorrupted images.
+    noisy: ``[N, H, W, C]`` corrupted inputs.
+    denoised: ``[N, H, W, C]`` reconstructions from ``noisy``.
+    path: the PNG to write.
+    max_images: columns shown.
+    title: optional figure title.
+    cell_inches: size of one image in the figure.
+  """
+  arrays = [_check_images("denoising_grid", a, n) for a, n in ((clean, "clean"), (noisy, "noisy"),
+                                                               (denoised, "denoised"))]
+  if len({a.shape for a in arrays}) != 1:
+    raise ValueError(f"denoising_grid: shapes differ, clean{list(arrays[0].shape)}, noisy{list(arrays[1].shape)}, "
+                     f"denoised{list(arrays[2].shape)}.")
+  rows = [(label, a[:max_images]) for label, a in zip(("clean", "noisy", "denoised"), arrays)]
+  return _labelled_rows(rows, path, title=title, cell_inches=cell_inches)
+
+
+def latent_traversal(decode_fn: Callable[[np.ndarray], Any], base_code: Any, path: PathLike, *,
+                     values: Sequence[float] | np.ndarray = tuple(np.linspace(-2.5, 2.5, 9)),
+                     dims_order: Sequence[int] | None = None, row_labels: Sequence[str] | None = None,
+                     title: str | None = None, cell_inches: float = 0.8) -> PathLike:
+  """Writes one row per latent dimension, sweeping it over ``values`` with the other dimensions fixed.
+
+  ``decode_fn`` is called once, on all ``len(dims_order)·len(values)`` codes. Pass
+  ``dims_order=np.argsort(-kl_per_dim)`` to put the most informative dimensions first.
+
+  Args:
+    decode_fn: ``codes [M, D] float32 -> images [M, H, W, C]`` in ``[0, 1]`` (e.g. sigmoid of decoder logits).
+    base_code: ``[D]`` the code the traversal starts from (e.g. the posterior mean of one image, or zeros).
+    path: the PNG to write.
+    values: the values each dimension takes in turn (absolute, not offsets), e.g. prior quantiles.
+    dims_order: the dimensions to show, top to bottom; defaults to ``range(D)``.
+    row_labels: one label per shown dimension (e.g. ``"z3 KL=2.1"``); defaults to ``"z{d}"``.
+    title: optional figure title.
+    cell_inches: size of one image in the figure.
+
+  References:
+    Higgins et al., "β-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework",
+    ICLR 2017 (latent traversal figures).
+  """
+  base_code = np.asarray(base_code, dtype=np.float32)
+  values = np.asarray(values, dtype=np.float32)
+  if base_code.ndim != 1 or values.ndim != 1 or values.size == 0:
+    raise ValueError(f"latent_traversal: expected base_code [D] and values [V], got base_code{list(base_code.shape)} "
+                     f"and values{list(values.shape)}.")
+  dims = list(range(base_code.shape[0])) if dims_order is None else [int(d) for d in dims_order]
+  if not dims or min(dims) < 0 or max(dims) >= base_code.shape[0]:
+    raise ValueError(f"latent_traversal: dims_order {dims} out of range for a code of size {base_code.shape[0]}.")
+  labels = [f"z{d}" for d in dims] if row_labels is None else list(row_labels)
+  if len(labels) != len(dims):
+    raise ValueError(f"latent_traversal: {len(labels)} row_labels for {len(dims)} dimensions.")
+  codes = np.tile(base_code, (len(dims), values.size, 1))  # [rows, V, D]
+  codes[np.arange(len(dims)), :, dims] = values[None, :]
+  images = _check_images("latent_traversal", decode_fn(codes.reshape(-1, base_code.shape[0])), "decode_fn output")
+  if images.shape[0] != codes.shape[0] * codes.shape[1]:
+    raise ValueError(f"latent_traversal: decode_fn returned {images.shape[0]} images for "
+                     f"{codes.shape[0] * codes.shape[1]} codes.")
+  images = images.reshape(len(dims), values.size, *images.shape[1:])
+  return _labelled_rows(list(zip(labels, images)), path, title=title, cell_inches=cell_inches)
+
+
+def latent_scatter_2d(codes: Any, labels: Any, path: PathLike, *, dims: tuple[int, int] = (0, 1),
+                      class_names: Sequence[str] | None = None, title: str | None = None,
+                      point_size: float = 3.0) -> PathLike:
+  """Writes a scatter plot of two code dimensions, one colour per class (the classic 2-D MNIST latent map).
+
+  Args:
+    codes: ``[N, D]`` codes, ``D >= 2`` (e.g. posterior means).
+    labels: ``[N]`` integer class labels.
+    path: the PNG to write.
+    dims: the two dimensions on the x and y axes.
+    class_names: legend names indexed by label; defaults to the label values.
+    title: optional figure title.
+    point_size: marker area in points².
+  """
+  codes = np.asarray(codes, dtype=np.float32)
+  labels = np.asarray(labels)
+  if codes.ndim != 2 or codes.shape[1] < 2 or labels.shape != codes.shape[:1]:
+    raise ValueError(f"latent_scatter_2d: expected codes [N, D >= 2] and labels [N], got codes{list(codes.shape)} "
+                     f"and labels{list(labels.shape)}.")
+  if max(dims) >= codes.shape[1] or min(dims) < 0:
+    raise ValueError(f"latent_scatter_2d: dims {dims} out of range for codes{list(codes.shape)}.")
+  classes = np.unique(labels)
+  cmap = matplotlib.colormaps["tab10" if classes.size <= 10 else "tab20"]
+  fig = Figure(figsize=(5.5, 4.5), dpi=100)
+  ax = fig.add_subplot()
+  for i, c in enumerate(classes):
+    mask = labels == c
+    name = class_names[int(c)] if class_names is not None else str(c)
+    ax.scatter(codes[mask, dims[0]], codes[mask, dims[1]], s=point_size, color=cmap(i % cmap.N), label=name,
+               alpha=0.7, linewidths=0)
+  ax.set_xlabel(f"z{dims[0]}")
+  ax.set_ylabel(f"z{dims[1]}")
+  ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, markerscale=3.0, frameon=False)
+  ax.set_title(title or "latent codes by class", fontsize=9)
+  fig.tight_layout()
+  return _save(fig, path)
+
+
+def kl_per_dim_bars(kl_per_dim: Any, path: PathLike, *, title: str | None = None,
+                    active_threshold: float | None = 0.01) -> PathLike:
+  """Writes a bar chart of the average KL(q(z_d|x) || p(z_d)) of each latent dimension, in nats.
+
+  Args:
+    kl_per_dim: ``[D]`` KL per dimension averaged over data, nats.
+    path: the PNG to write.
+    title: optional figure title.
+    active_threshold: draw a dashed line here (dimensions below it have collapsed to the prior); None for none.
+  """
+  kl = np.asarray(kl_per_dim, dtype=np.float64)
+  if kl.ndim != 1 or kl.size == 0:
+    raise ValueError(f"kl_per_dim_bars: expected kl_per_dim [D], got {list(kl.shape)}.")
+  fig = Figure(figsize=(max(3.0, 0.3 * kl.size + 1.0), 3.0), dpi=100)
+  ax = fig.add_subplot()
+  ax.bar(np.arange(kl.size), kl, color="tab:blue")
+  if active_threshold is not None:
+    ax.axhline(active_threshold, color="tab:red", linestyle="--", linewidth=0.8)
+  ax.set_xticks(np.arange(kl.size))
+  ax.set_xticklabels([str(d) for d in range(kl.size)], fontsize=7)
+  ax.set_xlabel("latent dimension")
+  ax.set_ylabel("KL (nats)")
+  ax.set_title(title or f"KL per dimension (total {kl.sum():.2f} nats)", fontsize=9)
+  fig.tight_layout()
+  return _save(fig, path)
+
+
+def training_curves(records: Sequence[Mapping[str, Any]], path: PathLike, *, keys: Sequence[str] | None = None,
+                    log_scale: Sequence[str] = (), title: str | None = None, ncols: int = 3) -> PathLike:
+  """Writes one panel per metric against ``step``, from a list of logged records.
+
+  Records may log different metrics at different steps (e.g. eval metrics less often); each panel uses only
+  the records that contain its key, and skips non-finite values.
+
+  Args:
+    records: dicts each holding ``"step"`` and scalar metrics (numbers or 0-d arrays).
+    path: the PNG to write.
+    keys: metrics to plot, in order; defaults to every key except ``step``, in order of first appearance.
+    log_scale: metrics to draw with a logarithmic y axis.
+    title: optional figure title.
+    ncols: panels per row.
+  """
+  if not records or any("step" not in r for r in records):
+    raise ValueError("training_curves: records must be a non-empty list of dicts that all have a 'step'.")
+  if keys is None:
+    keys = list(dict.fromkeys(k for r in records for k in r if k != "step"))
+  if not keys:
+    raise ValueError("training_curves: no metric to plot besides 'step'.")
+  ncols = min(ncols, len(keys))
+  nrows = math.ceil(len(keys) / ncols)
+  fig = Figure(figsize=(3.2 * ncols, 2.4 * nrows + (0.3 if title else 0.0)), dpi=100)
+  axes = fig.subplots(nrows, ncols, squeeze=False)
+  for ax, key in zip(axes.ravel(), keys):
+    points = np.array([(float(r["step"]), float(np.asarray(r[key]))) for r in records if key in r], dtype=np.float64)
+    if points.size:
+      points = points[np.isfinite(points[:, 1])]
+    if points.size:
+      ax.plot(points[:, 0], points[:, 1], marker="." if len(points) < 30 else None, linewidth=1.0)
+    if key in log_scale and points.size and (points[:, 1] > 0).all():
+      ax.set_yscale("log")
+    ax.set_title(key, fontsize=9)
+    ax.set_xlabel("step", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+  for ax in axes.ravel()[len(keys):]:
+    ax.set_axis_off()
+  if title:
+    fig.suptitle(title, fontsize=10)
+  fig.tight_layout()
+  return _save(fig, path)
