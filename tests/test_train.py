@@ -1,0 +1,144 @@
+"""The training loop end to end on a tiny config: outputs, reproducibility, resume (also after SIGKILL), faults."""
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import main as cli
+from vae_jax import checkpoints, configs, factory, train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
+
+
+def tiny(**kw):
+  return dataclasses.replace(cli.load_config_file(TINY), **kw)
+
+
+def _leaves(tree):
+  return [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]
+
+
+def _assert_bitwise_equal(a, b):
+  for x, y in zip(_leaves(a), _leaves(b), strict=True):
+    np.testing.assert_array_equal(x, y)
+
+
+def test_end_to_end_outputs(tmp_path):
+  res = train.train_and_evaluate(tiny(figures=True, tensorboard=True), str(tmp_path))
+  assert res["final_step"] == 8
+  for name in ("config.json", "results.json", "metrics.jsonl", "samples.png", "reconstructions.png", "curves.png"):
+    assert (tmp_path / name).exists(), name
+  assert any(p.name.startswith("events") for p in (tmp_path / "tb").iterdir())
+  saved = json.loads((tmp_path / "results.json").read_text())
+  assert saved["environment"]["device_count"] == 8 and saved["config"]["seed"] == 0
+  assert np.isfinite(saved["eval"]["eval/loss"]) and saved["images_per_sec"] > 0
+  records = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  assert [r["step"] for r in records if "train/loss" in r] == [2, 4, 6, 8]
+  assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir()) == [4, 8]
+  # The run reloads by workdir.
+  config, model, params, test = train.load_run(str(tmp_path))
+  _assert_bitwise_equal(params, res["state"].params)
+
+
+def test_same_seed_bit_identical_and_other_seed_differs(tmp_path):
+  a = train.train_and_evaluate(tiny(), str(tmp_path / "a"))
+  b = train.train_and_evaluate(tiny(), str(tmp_path / "b"))
+  c = train.train_and_evaluate(tiny(seed=1), str(tmp_path / "c"))
+  _assert_bitwise_equal(a["state"].params, b["state"].params)
+  assert a["eval"] == b["eval"] and a["train"]["train/loss"] == b["train"]["train/loss"]
+  assert not np.array_equal(_leaves(a["state"].params)[0], _leaves(c["state"].params)[0])
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+  full = train.train_and_evaluate(tiny(), str(tmp_path / "full"))
+  train.train_and_evaluate(tiny(num_steps=4), str(tmp_path / "part"))
+  resumed = train.train_and_evaluate(tiny(), str(tmp_path / "part"))
+  assert resumed["resumed_from"] == 4 and resumed["start_step"] == 4
+  _assert_bitwise_equal(full["state"].params, resumed["state"].params)
+  _assert_bitwise_equal(full["state"].opt_state, resumed["state"].opt_state)
+
+
+def test_sigkill_mid_training_then_resume_is_bit_identical(tmp_path):
+  steps_total = 400
+  overrides = ["--config.num_steps", str(steps_total), "--config.checkpoint_every", "20", "--config.eval_every",
+               "200"]
+  workdir = tmp_path / "killed"
+  cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir), *overrides]
+  env = {**os.environ, "PYTHONPATH": ROOT}
+  proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 240
+  ckpt = workdir / "checkpoints"
+  while time.time() < deadline:
+    done = [p for p in ckpt.iterdir() if p.name.isdigit()] if ckpt.exists() else []
+    if done and proc.poll() is None:
+      break
+    assert proc.poll() is None, "the run ended before it could be killed"
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  killed_at = max(int(p.name) for p in ckpt.iterdir() if p.name.isdigit())
+  assert killed_at < steps_total
+  subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                 timeout=300)
+  resumed = json.loads((workdir / "results.json").read_text())
+  assert resumed["final_step"] == steps_total and resumed["resumed_from"] >= killed_at
+  full = train.train_and_evaluate(tiny(num_steps=steps_total, checkpoint_every=20, eval_every=200),
+                                  str(tmp_path / "full"))
+  _, _, params, _ = train.load_run(str(workdir))
+  _assert_bitwise_equal(full["state"].params, params)
+
+
+def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(tmp_path, monkeypatch):
+  real = factory.make_objective
+
+  def poisoned(cfg, model, *, dataset_size):
+    loss_fn = real(cfg, model, dataset_size=dataset_size)
+
+    def fn(params, batch, key, step):
+      loss, metrics = loss_fn(params, batch, key, step)
+      bad = jnp.where(step >= 5, jnp.float32(jnp.nan), jnp.float32(1.0))
+      return loss * bad, {**metrics, "loss": loss * bad}
+
+    return fn
+
+  monkeypatch.setattr(factory, "make_objective", poisoned)
+  with pytest.raises(FloatingPointError, match=r"Non-finite loss .* at step 5; .*last good checkpoint \(step 4\)"):
+    train.train_and_evaluate(tiny(), str(tmp_path))
+  mgr = checkpoints.manager(str(tmp_path))
+  assert mgr.all_steps() == [4]
+  _, _, params, _ = train.load_run(str(tmp_path))
+  assert all(np.all(np.isfinite(p)) for p in _leaves(params))
+
+
+def test_refuses_to_resume_an_incompatible_run(tmp_path):
+  train.train_and_evaluate(tiny(num_steps=4), str(tmp_path))
+  other = tiny(model=dataclasses.replace(tiny().model, latent_dim=5))
+  with pytest.raises(ValueError, match=r"different config \(fields \['model'\] differ\)"):
+    train.train_and_evaluate(other, str(tmp_path))
+
+
+def test_sprites_conv_beta_vae_generated_on_device(tmp_path):
+  config = configs.Config(
+      model=configs.ModelConfig(kind="vae", architecture="conv", conv_channels=(8, 8), conv_dense=(32,),
+                                latent_dim=4),
+      objective=configs.ObjectiveConfig(kind="beta_vae", beta=4.0),
+      data=configs.DataConfig(name="sprites", resolution=32, num_test=64),
+      batch_size=16, num_steps=4, log_every=2, eval_every=4, checkpoint_every=4, eval_batch_size=32,
+      figures=False, tensorboard=False, progress=False)
+  res = train.train_and_evaluate(config, str(tmp_path))
+  assert res["final_step"] == 4 and np.isfinite(res["eval"]["eval/loss"]) and res["eval"]["eval/beta"] == 4.0
+
+
+def test_indivisible_batch_for_the_devices(tmp_path):
+  with pytest.raises(ValueError, match=r"global batch size 30 is not divisible by the number of devices \(8\)"):
+    train.train_and_evaluate(tiny(batch_size=30), str(tmp_path))

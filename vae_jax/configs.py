@@ -1,0 +1,244 @@
+"""Frozen, validated experiment configuration: model, objective, optimizer, data and training.
+
+Every dataclass validates itself on construction, so a bad value fails at once with a message that says what is
+wrong and how to fix it — before any data is loaded or any step compiled. :func:`override` applies dotted
+command-line overrides (``model.latent_dim=8``) with type coercion from the field types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+
+MODELS = ("ae", "vae", "stacked_ae")
+ARCHITECTURES = ("mlp", "conv")
+ACTIVATIONS = ("relu", "elu", "tanh", "sigmoid", "gelu", "leaky_relu")
+LIKELIHOOD_NAMES = ("bernoulli", "gaussian", "squared_error")
+SCALE_MODES = ("fixed", "scalar", "per_pixel")
+OBJECTIVES = ("ae", "dae", "vae", "beta_vae", "capacity_vae", "beta_tcvae", "iwae")
+CORRUPTIONS = ("none", "gaussian", "masking", "salt_and_pepper")
+DATASETS = ("fashion_mnist", "mnist", "binarized_mnist", "dsprites", "sprites")
+BINARIZE = ("none", "static", "dynamic")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+def _choice(cls: str, name: str, value, allowed) -> None:
+  if value not in allowed:
+    raise ValueError(f"{cls}.{name}={value!r} is not valid; choose one of {list(allowed)}.")
+
+
+def _positive(cls: str, name: str, value, *, allow_zero: bool = False) -> None:
+  bad = value < 0 if allow_zero else value <= 0
+  if bad:
+    raise ValueError(f"{cls}.{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+  """Which model and how big. ``hidden`` are the MLP trunk widths (the decoder mirrors them unless
+  ``decoder_hidden`` is given); ``conv_channels``/``conv_dense`` size the conv nets; ``stacked_sizes`` the
+  stacked AE's layer widths after the input."""
+
+  kind: str = "vae"
+  architecture: str = "mlp"
+  hidden: tuple[int, ...] = (500,)
+  decoder_hidden: tuple[int, ...] | None = None
+  conv_channels: tuple[int, ...] = (32, 32, 64, 64)
+  conv_dense: tuple[int, ...] = (256,)
+  latent_dim: int = 20
+  activation: str = "relu"
+  likelihood: str = "bernoulli"
+  scale_mode: str = "fixed"
+  log_scale_init: float = 0.0
+  stacked_sizes: tuple[int, ...] = (500, 250, 30)
+
+  def __post_init__(self):
+    _choice("model", "kind", self.kind, MODELS)
+    _choice("model", "architecture", self.architecture, ARCHITECTURES)
+    _choice("model", "activation", self.activation, ACTIVATIONS)
+    _choice("model", "likelihood", self.likelihood, LIKELIHOOD_NAMES)
+    _choice("model", "scale_mode", self.scale_mode, SCALE_MODES)
+    _positive("model", "latent_dim", self.latent_dim)
+    for name in ("hidden", "conv_channels", "conv_dense", "stacked_sizes"):
+      if any(w <= 0 for w in getattr(self, name)):
+        raise ValueError(f"model.{name} must hold positive widths, got {getattr(self, name)}.")
+    if self.kind == "stacked_ae" and self.architecture != "mlp":
+      raise ValueError("model.kind='stacked_ae' is an MLP model; set model.architecture='mlp'.")
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+  """Which objective and its weights. ``beta`` is the KL weight (β-VAE) or the TC weight (β-TCVAE);
+  ``beta_warmup_steps`` > 0 anneals it linearly from 0. ``corruption``/``noise_level`` make an AE (or VAE)
+  denoising: σ for ``gaussian``, the rate for ``masking`` and ``salt_and_pepper``."""
+
+  kind: str = "vae"
+  beta: float = 1.0
+  beta_warmup_steps: int = 0
+  gamma: float = 1000.0
+  capacity_max: float = 25.0
+  capacity_steps: int = 100_000
+  alpha: float = 1.0
+  tc_gamma: float = 1.0
+  num_samples: int = 5
+  corruption: str = "none"
+  noise_level: float = 0.0
+
+  def __post_init__(self):
+    _choice("objective", "kind", self.kind, OBJECTIVES)
+    _choice("objective", "corruption", self.corruption, CORRUPTIONS)
+    for name in ("beta", "gamma", "capacity_max", "alpha", "tc_gamma", "noise_level"):
+      _positive("objective", name, getattr(self, name), allow_zero=True)
+    _positive("objective", "num_samples", self.num_samples)
+    _positive("objective", "capacity_steps", self.capacity_steps)
+    _positive("objective", "beta_warmup_steps", self.beta_warmup_steps, allow_zero=True)
+    if self.corruption in ("masking", "salt_and_pepper") and self.noise_level > 1:
+      raise ValueError(f"objective.noise_level is a rate for {self.corruption!r} and must be in [0, 1], "
+                       f"got {self.noise_level}.")
+    if self.kind == "dae" and self.corruption == "none":
+      raise ValueError("objective.kind='dae' needs a corruption: set objective.corruption to one of "
+                       f"{list(CORRUPTIONS[1:])} and objective.noise_level > 0.")
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+  name: str = "adam"
+  learning_rate: float = 1e-3
+  b1: float = 0.9
+  b2: float = 0.999
+  weight_decay: float = 0.0
+  grad_clip_norm: float = 0.0  # 0 = no clipping
+
+  def __post_init__(self):
+    _choice("optimizer", "name", self.name, OPTIMIZERS)
+    _positive("optimizer", "learning_rate", self.learning_rate)
+    _positive("optimizer", "weight_decay", self.weight_decay, allow_zero=True)
+    _positive("optimizer", "grad_clip_norm", self.grad_clip_norm, allow_zero=True)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+  """Dataset and preprocessing. ``binarize='dynamic'`` resamples Bernoulli pixels every step on device.
+  ``exclude_label`` holds one class out of training (the outlier-detection protocol). ``num_train`` > 0
+  keeps only the first examples (quick runs). ``resolution`` is for sprites."""
+
+  name: str = "fashion_mnist"
+  binarize: str = "none"
+  data_dir: str | None = None
+  exclude_label: int = -1
+  num_train: int = 0
+  num_test: int = 0
+  resolution: int = 64
+
+  def __post_init__(self):
+    _choice("data", "name", self.name, DATASETS)
+    _choice("data", "binarize", self.binarize, BINARIZE)
+    _positive("data", "num_train", self.num_train, allow_zero=True)
+    _positive("data", "num_test", self.num_test, allow_zero=True)
+    _positive("data", "resolution", self.resolution)
+
+
+@dataclass(frozen=True)
+class Config:
+  """A whole run. Steps are counted in optimizer updates; ``log_every`` updates run fused in one jit call
+  (``lax.scan``), so ``eval_every`` and ``checkpoint_every`` must be multiples of it."""
+
+  model: ModelConfig = field(default_factory=ModelConfig)
+  objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+  optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+  data: DataConfig = field(default_factory=DataConfig)
+  seed: int = 0
+  batch_size: int = 128
+  num_steps: int = 10_000
+  log_every: int = 100
+  eval_every: int = 1000
+  checkpoint_every: int = 1000
+  keep_checkpoints: int = 3
+  eval_batch_size: int = 1000
+  num_eval_examples: int = 0  # 0 = the whole test split
+  num_devices: int = 0  # 0 = every device (all processes)
+  figures: bool = True
+  tensorboard: bool = True
+  progress: bool = True
+
+  def __post_init__(self):
+    for name in ("batch_size", "num_steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints",
+                 "eval_batch_size"):
+      _positive("config", name, getattr(self, name))
+    _positive("config", "num_devices", self.num_devices, allow_zero=True)
+    _positive("config", "num_eval_examples", self.num_eval_examples, allow_zero=True)
+    for name in ("eval_every", "checkpoint_every"):
+      if getattr(self, name) % self.log_every:
+        raise ValueError(f"config.{name}={getattr(self, name)} must be a multiple of config.log_every="
+                         f"{self.log_every} (steps between host syncs run fused in one jit call).")
+    if self.num_devices and self.batch_size % self.num_devices:
+      raise ValueError(f"config.batch_size={self.batch_size} is not divisible by config.num_devices="
+                       f"{self.num_devices}.")
+    vae_like = self.objective.kind not in ("ae", "dae")
+    if vae_like and self.model.kind != "vae":
+      raise ValueError(f"objective.kind={self.objective.kind!r} needs model.kind='vae', got {self.model.kind!r}.")
+    if not vae_like and self.model.kind == "vae":
+      raise ValueError(f"objective.kind={self.objective.kind!r} needs a deterministic model "
+                       "(model.kind='ae' or 'stacked_ae').")
+
+
+def to_dict(config) -> dict:
+  return dataclasses.asdict(config)
+
+
+def from_dict(d: dict, cls=Config):
+  """Inverse of :func:`to_dict` (lists become tuples)."""
+  hints = typing.get_type_hints(cls)
+  kwargs = {}
+  for f in dataclasses.fields(cls):
+    if f.name not in d:
+      continue
+    v = d[f.name]
+    if dataclasses.is_dataclass(hints[f.name]):
+      v = from_dict(v, hints[f.name])
+    elif isinstance(v, list):
+      v = tuple(v)
+    kwargs[f.name] = v
+  return cls(**kwargs)
+
+
+def _coerce(text: str, hint, where: str):
+  origin = typing.get_origin(hint)
+  args = typing.get_args(hint)
+  if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if text.lower() in ("none", "null") and type(None) in args:
+      return None
+    hint = next(a for a in args if a is not type(None))
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+  try:
+    if hint is bool:
+      if text.lower() in ("1", "true", "yes"):
+        return True
+      if text.lower() in ("0", "false", "no"):
+        return False
+      raise ValueError(text)
+    if hint in (int, float, str):
+      return hint(text)
+    if origin is tuple:
+      items = [t for t in text.strip("()[] ").split(",") if t.strip()]
+      return tuple(args[0](t.strip()) for t in items)
+  except ValueError:
+    raise ValueError(f"--config.{where}: cannot read {text!r} as {hint}.") from None
+  raise ValueError(f"--config.{where}: unsupported field type {hint}.")
+
+
+def override(config, dotted: str, text: str):
+  """Returns ``config`` with the field at ``dotted`` (e.g. ``"model.latent_dim"``) set from ``text``."""
+  head, _, rest = dotted.partition(".")
+  names = {f.name for f in dataclasses.fields(config)}
+  if head not in names:
+    raise ValueError(f"Unknown config field {dotted!r} in {type(config).__name__}; known: {sorted(names)}.")
+  hint = typing.get_type_hints(type(config))[head]
+  if rest:
+    if not dataclasses.is_dataclass(hint):
+      raise ValueError(f"Config field {head!r} has no sub-fields (tried {dotted!r}).")
+    return dataclasses.replace(config, **{head: override(getattr(config, head), rest, text)})
+  if dataclasses.is_dataclass(hint):
+    raise ValueError(f"Config field {head!r} is a group; set one of its fields, e.g. {head}.<name>.")
+  return dataclasses.replace(config, **{head: _coerce(text, hint, dotted)})
