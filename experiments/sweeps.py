@@ -1,0 +1,119 @@
+"""Running a config over variants × seeds, and recording the results file each experiment writes.
+
+Every experiment script (``experiments/<name>.py``) builds its configs, trains them with :func:`train_runs` (one
+``train_and_evaluate`` per variant and seed, each in ``<runs_root>/<name>/<variant>/seed<k>``; a finished run is
+reused, an interrupted one resumes), measures what it needs, and calls :func:`write_results` to store
+``experiments/results/<name>.json``. ``experiments/report.py`` turns those files into ``experiments/REPORT.md``.
+
+Three sizes, chosen with one flag in every script:
+  * ``--size full``: the numbers quoted in the report (minutes to hours on a 2-core CPU);
+  * ``--size quick``: the same protocol, shrunk to finish in about 2 minutes;
+  * ``--size smoke``: a few steps of everything, to check the script runs (CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from vae_jax import train
+from vae_jax.configs import Config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS_DIR = os.path.join(ROOT, "experiments", "results")
+FIGURES_DIR = os.path.join(ROOT, "experiments", "figures")
+SIZES = ("full", "quick", "smoke")
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+  """The flags every experiment script shares."""
+  p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--size", choices=SIZES, default="full", help="full (report numbers), quick (~2 min), smoke (CI)")
+  p.add_argument("--quick", dest="size", action="store_const", const="quick", help="same as --size quick")
+  p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: 3, or 1 for smoke)")
+  p.add_argument("--runs-root", default=os.path.join(ROOT, "runs"), help="where the training runs go")
+  p.add_argument("--results-dir", default=None,
+                 help="where the results JSON and figures go (default: experiments/results and experiments/figures "
+                      "for full runs, <runs-root>/<size>-results otherwise)")
+  return p
+
+
+def output_dirs(args, name: str) -> tuple[str, str]:
+  """(results dir, figures dir). Only full runs write into the committed experiments/ folders."""
+  if args.results_dir:
+    out = args.results_dir
+    return out, os.path.join(out, "figures")
+  if args.size == "full":
+    return RESULTS_DIR, FIGURES_DIR
+  out = os.path.join(args.runs_root, f"{args.size}-results")
+  return out, os.path.join(out, "figures")
+
+
+def seeds(args) -> list[int]:
+  n = args.seeds if args.seeds is not None else (1 if args.size == "smoke" else 3)
+  return list(range(n))
+
+
+def train_runs(name: str, variants: dict[str, Config], seed_list: Iterable[int], runs_root: str, *,
+               size: str, on_done: Callable[[str, int, dict], None] | None = None) -> dict[str, dict[int, dict]]:
+  """Trains every variant for every seed; returns ``{variant: {seed: results}}`` (with ``state`` and ``model``).
+
+  A run whose ``results.json`` reports the requested number of steps is resumed at its end (no training: the
+  checkpoint is restored and evaluated again), so rerunning a script is cheap.
+  """
+  out: dict[str, dict[int, dict]] = {}
+  for variant, config in variants.items():
+    out[variant] = {}
+    for seed in seed_list:
+      workdir = os.path.join(runs_root, name, size, variant, f"seed{seed}")
+      res = train.train_and_evaluate(dataclasses.replace(config, seed=seed), workdir)
+      out[variant][seed] = res
+      if on_done is not None:
+        on_done(variant, seed, res)
+  return out
+
+
+def mean_std(values: Sequence[float]) -> dict[str, float]:
+  """Mean and sample standard deviation (ddof=1; 0 for one value) of a list of numbers."""
+  v = np.asarray(values, dtype=np.float64)
+  return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size),
+          "values": [float(x) for x in v]}
+
+
+def fmt(stat: dict[str, float], digits: int = 2) -> str:
+  """``mean ± std`` for a table cell."""
+  if stat is None or not math.isfinite(stat.get("mean", float("nan"))):
+    return "—"
+  return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
+
+
+def write_results(results_dir: str, name: str, *, args, command: str, started: float, tables: dict[str, Any],
+                  figures: Sequence[str] = (), notes: Sequence[str] = ()) -> str:
+  """Writes ``<results_dir>/<name>.json``: the command, size, seeds, environment, wall time, tables and figures."""
+  os.makedirs(results_dir, exist_ok=True)
+  path = os.path.join(results_dir, f"{name}.json")
+  payload = {
+      "experiment": name,
+      "command": command,
+      "size": args.size,
+      "seeds": seeds(args),
+      "environment": train.environment(),
+      "wall_time_s": time.time() - started,
+      "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+      "tables": tables,
+      "figures": [os.path.relpath(f, ROOT) for f in figures],
+      "notes": list(notes),
+  }
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(payload, f, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+  os.replace(tmp, path)
+  return path
