@@ -95,9 +95,21 @@ def fmt(stat: dict[str, float], digits: int = 2) -> str:
   return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+  """A table for the report: ``{"columns": [...], "rows": [[...], ...]}``; a cell may be a :func:`mean_std`."""
+  rows = [list(r) for r in rows]
+  if any(len(r) != len(columns) for r in rows):
+    raise ValueError(f"every row needs {len(columns)} cells ({list(columns)})")
+  return {"columns": list(columns), "rows": rows}
+
+
 def write_results(results_dir: str, name: str, *, args, command: str, started: float, tables: dict[str, Any],
                   figures: Sequence[str] = (), notes: Sequence[str] = ()) -> str:
-  """Writes ``<results_dir>/<name>.json``: the command, size, seeds, environment, wall time, tables and figures."""
+  """Writes ``<results_dir>/<name>.json``: the command, size, seeds, environment, wall time, tables and figures.
+
+  ``tables`` maps a caption to a :func:`table` (preferred), a list of row dicts, or a dict of row dicts;
+  ``experiments/report.py`` renders all three, with :func:`mean_std` cells shown as ``mean ± std``.
+  """
   os.makedirs(results_dir, exist_ok=True)
   path = os.path.join(results_dir, f"{name}.json")
   payload = {

@@ -1,0 +1,125 @@
+"""Regenerates ``experiments/REPORT.md`` from the experiments' results files.
+
+    python -m experiments.report                 # reads experiments/results/*.json
+    python -m experiments.report --results-dir runs/quick-results --out runs/quick-results/REPORT.md
+
+Every number in the report comes from a results JSON written by an experiment script (``experiments/<name>.py``),
+which also records the command that produced it, the seeds, the machine and the wall time; this script only
+formats them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+from typing import Any
+
+from experiments import sweeps
+
+ORDER = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "outliers", "pretraining", "stacked",
+         "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
+TITLES = {
+    "bottleneck": "1. Bottleneck: what a small code loses",
+    "denoising": "2. Denoising autoencoder",
+    "vae_likelihood": "3. VAE: likelihood, samples and the rate–distortion trade-off",
+    "beta_vae_sprites": "4. β-VAE on sprites: disentanglement",
+    "outliers": "5. Outlier detection",
+    "pretraining": "6. Pre-training: linear probes on the codes",
+    "stacked": "Stacked autoencoder: greedy pre-training vs end-to-end",
+    "semi_supervised": "Semi-supervised fine-tuning with few labels",
+    "latent_transfer": "Latent factor transfer on sprites",
+    "attribute_vectors": "Attribute vectors on Fashion-MNIST",
+    "interpolation": "Latent interpolation",
+}
+
+
+def _cell(v: Any) -> str:
+  if isinstance(v, dict) and "mean" in v and "std" in v:
+    digits = 3 if abs(v["mean"]) < 10 else 1
+    return sweeps.fmt(v, digits) + (f" (n={v['n']})" if v.get("n", 3) < 3 else "")
+  if isinstance(v, float):
+    if not math.isfinite(v):
+      return "—"
+    return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+  if isinstance(v, (list, tuple)):
+    return ", ".join(_cell(x) for x in v)
+  return "" if v is None else str(v)
+
+
+def _markdown_table(columns: list[str], rows: list[list[Any]]) -> str:
+  out = ["| " + " | ".join(str(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+  out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+  return "\n".join(out)
+
+
+def render_table(value: Any) -> str:
+  """A table in any of the three shapes ``sweeps.write_results`` documents; anything else as JSON."""
+  if isinstance(value, dict) and "columns" in value and "rows" in value:
+    return _markdown_table(value["columns"], value["rows"])
+  if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+    cols = list(dict.fromkeys(k for r in value for k in r))
+    return _markdown_table(cols, [[r.get(c) for c in cols] for r in value])
+  if isinstance(value, dict) and value and all(isinstance(r, dict) and not {"mean", "std"} <= set(r)
+                                               for r in value.values()):
+    cols = list(dict.fromkeys(k for r in value.values() for k in r))
+    return _markdown_table(["", *cols], [[name, *[r.get(c) for c in cols]] for name, r in value.items()])
+  return "```json\n" + json.dumps(value, indent=1)[:4000] + "\n```"
+
+
+def render(results: dict[str, Any], report_dir: str) -> str:
+  name = results["experiment"]
+  env = results.get("environment", {})
+  lines = [f"## {TITLES.get(name, name)}", ""]
+  lines.append(f"Command: `{results['command']}`  ")
+  lines.append(f"Size: {results['size']}; seeds: {results.get('seeds')}; wall time: "
+               f"{results['wall_time_s'] / 60:.1f} min on {env.get('cpu_count', '?')}-core {env.get('platform', '?')} "
+               f"({env.get('device_kind', '?')}, {env.get('host', '?')}); finished {results.get('finished', '?')}.")
+  lines.append("")
+  for caption, value in results.get("tables", {}).items():
+    lines += [f"**{caption}**", "", render_table(value), ""]
+  for note in results.get("notes", []):
+    lines.append(f"> {note}")
+  if results.get("notes"):
+    lines.append("")
+  for fig in results.get("figures", []):
+    path = os.path.relpath(os.path.join(sweeps.ROOT, fig), report_dir)
+    lines.append(f"![{os.path.basename(fig)}]({path})")
+  lines.append("")
+  return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> str:
+  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--results-dir", default=sweeps.RESULTS_DIR)
+  p.add_argument("--out", default=os.path.join(sweeps.ROOT, "experiments", "REPORT.md"))
+  args = p.parse_args(argv)
+  files = glob.glob(os.path.join(args.results_dir, "*.json"))
+  loaded = {}
+  for path in files:
+    with open(path) as f:
+      data = json.load(f)
+    if "experiment" in data:
+      loaded[data["experiment"]] = data
+  names = [n for n in ORDER if n in loaded] + sorted(n for n in loaded if n not in ORDER)
+  missing = [n for n in ORDER[:6] if n not in loaded]
+  parts = ["# vae_jax results report", "",
+           f"Generated by `python -m experiments.report` from `{os.path.relpath(args.results_dir, sweeps.ROOT)}/*.json`. "
+           "Each section names the command that produced its numbers, the seeds (mean ± sample std over seeds), "
+           "the machine and the wall time.", ""]
+  if missing:
+    parts += [f"Not yet run at this size: {', '.join(missing)}.", ""]
+  report_dir = os.path.dirname(os.path.abspath(args.out))
+  parts += [render(loaded[n], report_dir) for n in names]
+  text = "\n".join(parts)
+  os.makedirs(report_dir, exist_ok=True)
+  with open(args.out, "w") as f:
+    f.write(text)
+  print(f"wrote {args.out} ({len(names)} experiments)")
+  return text
+
+
+if __name__ == "__main__":
+  main()

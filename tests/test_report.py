@@ -1,0 +1,31 @@
+"""The report generator renders the three documented table shapes and mean ± std cells."""
+
+import argparse
+import time
+
+from experiments import report, sweeps
+
+
+def test_report_renders_results(tmp_path):
+  args = argparse.Namespace(size="smoke", seeds=2)
+  ms = sweeps.mean_std([1.0, 3.0])
+  assert ms["mean"] == 2.0 and abs(ms["std"] - 2**0.5) < 1e-12
+  sweeps.write_results(str(tmp_path), "bottleneck", args=args, command="python -m experiments.bottleneck --size smoke",
+                       started=time.time(), tables={"recon": sweeps.table(["latent", "mse"], [[2, ms], [4, 0.5]])},
+                       notes=["a note"])
+  sweeps.write_results(str(tmp_path), "denoising", args=args, command="x", started=time.time(),
+                       tables={"records": [{"sigma": 0.1, "psnr": 20.0}], "nested": {"ae": {"psnr": ms}}})
+  out = tmp_path / "REPORT.md"
+  text = report.main(["--results-dir", str(tmp_path), "--out", str(out)])
+  assert out.exists()
+  assert "| latent | mse |" in text and "| 2 | 2.000 ± 1.414 (n=2) |" in text
+  assert "| sigma | psnr |" in text and "| ae | 2.000 ± 1.414 (n=2) |" in text
+  assert "> a note" in text and "Not yet run at this size: vae_likelihood" in text
+  assert text.index("Bottleneck") < text.index("Denoising")
+
+
+def test_table_checks_row_length():
+  import pytest
+
+  with pytest.raises(ValueError, match="every row needs 2 cells"):
+    sweeps.table(["a", "b"], [[1]])
