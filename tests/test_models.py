@@ -99,3 +99,9 @@ def test_stacked_autoencoder_structure():
   out = model.apply({"params": params}, x)
   assert out.outputs.shape == (2, *SHAPE) and out.z.shape == (2, 2)
   assert model.apply({"params": params}, x, depth=1, method="encode").shape == (2, 16)
+
+
+def test_config_activation_names_match_the_module_table():
+  from vae_jax import configs
+
+  assert set(configs.ACTIVATIONS) == set(modules.ACTIVATIONS)

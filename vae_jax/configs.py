@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 MODELS = ("ae", "vae", "stacked_ae")
 ARCHITECTURES = ("mlp", "conv")
-ACTIVATIONS = ("relu", "elu", "tanh", "sigmoid", "gelu", "leaky_relu")
+ACTIVATIONS = ("relu", "elu", "tanh", "sigmoid", "gelu", "leaky_relu")  # the names of modules.ACTIVATIONS
 LIKELIHOOD_NAMES = ("bernoulli", "gaussian", "squared_error")
 SCALE_MODES = ("fixed", "scalar", "per_pixel")
 OBJECTIVES = ("ae", "dae", "vae", "beta_vae", "capacity_vae", "beta_tcvae", "iwae")
@@ -38,7 +38,9 @@ def _positive(cls: str, name: str, value, *, allow_zero: bool = False) -> None:
 class ModelConfig:
   """Which model and how big. ``hidden`` are the MLP trunk widths (the decoder mirrors them unless
   ``decoder_hidden`` is given); ``conv_channels``/``conv_dense`` size the conv nets; ``stacked_sizes`` the
-  stacked AE's layer widths after the input."""
+  stacked AE's layer widths after the input. ``stacked_activate_code``/``stacked_activate_output`` apply the
+  activation to a stacked AE's code/output: the one-stage models of greedy pre-training set them
+  (:func:`vae_jax.stacked.stage_config`), a full stacked AE leaves them off."""
 
   kind: str = "vae"
   architecture: str = "mlp"
@@ -52,6 +54,8 @@ class ModelConfig:
   scale_mode: str = "fixed"
   log_scale_init: float = 0.0
   stacked_sizes: tuple[int, ...] = (500, 250, 30)
+  stacked_activate_code: bool = False
+  stacked_activate_output: bool = False
 
   def __post_init__(self):
     _choice("model", "kind", self.kind, MODELS)
@@ -65,6 +69,12 @@ class ModelConfig:
         raise ValueError(f"model.{name} must hold positive widths, got {getattr(self, name)}.")
     if self.kind == "stacked_ae" and self.architecture != "mlp":
       raise ValueError("model.kind='stacked_ae' is an MLP model; set model.architecture='mlp'.")
+    if (self.stacked_activate_code or self.stacked_activate_output) and self.kind != "stacked_ae":
+      raise ValueError("model.stacked_activate_code/stacked_activate_output are for model.kind='stacked_ae', "
+                       f"got kind={self.kind!r}.")
+    if self.stacked_activate_output and self.likelihood != "gaussian":
+      raise ValueError("model.stacked_activate_output=True makes the decoder output an activated code, which "
+                       f"needs model.likelihood='gaussian' (got {self.likelihood!r}).")
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,20 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class StackedConfig:
+  """Greedy layer-wise pre-training of a ``model.kind='stacked_ae'`` (:func:`vae_jax.stacked.greedy_pretrain`):
+  stage k trains for ``stage_steps[k]`` updates (one value: the same for every stage), then the stack is
+  fine-tuned end to end for the rest of ``config.num_steps`` (no fine-tuning if the stages use it all). Empty:
+  no greedy pre-training (``train_and_evaluate`` ignores this group and trains end to end)."""
+
+  stage_steps: tuple[int, ...] = ()
+
+  def __post_init__(self):
+    if any(s <= 0 for s in self.stage_steps):
+      raise ValueError(f"stacked.stage_steps must be positive, got {self.stage_steps}.")
+
+
+@dataclass(frozen=True)
 class Config:
   """A whole run. Steps are counted in optimizer updates; ``log_every`` updates run fused in one jit call
   (``lax.scan``), so ``eval_every`` and ``checkpoint_every`` must be multiples of it."""
@@ -148,6 +172,7 @@ class Config:
   objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
   optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
   data: DataConfig = field(default_factory=DataConfig)
+  stacked: StackedConfig = field(default_factory=StackedConfig)
   seed: int = 0
   batch_size: int = 128
   num_steps: int = 10_000
@@ -181,6 +206,18 @@ class Config:
     if not vae_like and self.model.kind == "vae":
       raise ValueError(f"objective.kind={self.objective.kind!r} needs a deterministic model "
                        "(model.kind='ae' or 'stacked_ae').")
+    stages = self.stacked.stage_steps
+    if stages:
+      if self.model.kind != "stacked_ae":
+        raise ValueError(f"stacked.stage_steps is for model.kind='stacked_ae', got {self.model.kind!r}.")
+      num_stages = len(self.model.stacked_sizes)
+      if len(stages) not in (1, num_stages):
+        raise ValueError(f"stacked.stage_steps={stages} needs one value or one per stage ({num_stages} for "
+                         f"model.stacked_sizes={self.model.stacked_sizes}).")
+      total = stages[0] * num_stages if len(stages) == 1 else sum(stages)
+      if total > self.num_steps:
+        raise ValueError(f"stacked.stage_steps={stages} add up to {total} updates, more than config.num_steps="
+                         f"{self.num_steps} (the total budget; fine-tuning gets the rest).")
 
 
 def to_dict(config) -> dict:

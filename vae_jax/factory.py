@@ -8,14 +8,10 @@ from __future__ import annotations
 import math
 
 import flax.linen as nn
-import jax.numpy as jnp
 import optax
 
 from vae_jax import models, modules, objectives
 from vae_jax.configs import Config, ModelConfig, ObjectiveConfig, OptimizerConfig
-
-ACTIVATION_FNS = {"relu": nn.relu, "elu": nn.elu, "tanh": jnp.tanh, "sigmoid": nn.sigmoid, "gelu": nn.gelu,
-                  "leaky_relu": nn.leaky_relu}
 
 
 def make_model(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> nn.Module:
@@ -23,8 +19,10 @@ def make_model(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> nn.Module
   image_shape = tuple(int(s) for s in image_shape)
   if cfg.kind == "stacked_ae":
     return models.StackedAutoEncoder(sizes=(math.prod(image_shape), *cfg.stacked_sizes),
-                                     image_shape=image_shape, likelihood=cfg.likelihood, activation=cfg.activation)
-  act = ACTIVATION_FNS[cfg.activation]
+                                     image_shape=image_shape, likelihood=cfg.likelihood, activation=cfg.activation,
+                                     activate_code=cfg.stacked_activate_code,
+                                     activate_output=cfg.stacked_activate_output)
+  act = modules.ACTIVATIONS[cfg.activation]
   if cfg.architecture == "mlp":
     dec_hidden = tuple(reversed(cfg.hidden)) if cfg.decoder_hidden is None else cfg.decoder_hidden
     encoder = modules.MLPEncoder(cfg.hidden, activation=act)

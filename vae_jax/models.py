@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from vae_jax import likelihoods, noise
-from vae_jax.modules import ObservationScale
+from vae_jax.modules import ACTIVATIONS, ObservationScale
 
 
 class AEOutput(NamedTuple):
@@ -146,32 +146,43 @@ class StackedAutoEncoder(nn.Module):
   ``sizes = (d0, d1, …, dK)``: stage k encodes d_k → d_{k+1} (``enc_k``) and decodes d_{k+1} → d_k (``dec_k``).
   The full model encodes through ``enc_0 … enc_{K-1}`` and decodes through ``dec_{K-1} … dec_0``. Hidden layers use
   ``activation``; the code layer is linear; ``dec_0`` emits the raw outputs of ``likelihood``. Parameter names
-  match the stages of the greedy procedure, so trained stages copy straight in.
+  match the stages of the greedy procedure (:mod:`vae_jax.stacked`), so trained stages copy straight in.
+
+  A greedy stage is a one-stage model (``sizes=(d_k, d_{k+1})``) whose layers must compute what they compute
+  inside the stack, so two flags (both off for the full model) put back the activations the stack applies around
+  them: ``activate_code`` for a stage below the top (its code is a hidden layer of the stack, activated), and
+  ``activate_output`` for a stage above the first (``dec_k`` of the stack is followed by the activation, and the
+  stage reconstructs an activated code — e.g. ≥ 0 after ReLU — which a linear output would not match).
   """
 
   sizes: Sequence[int]
   image_shape: tuple[int, int, int]
   likelihood: str = "bernoulli"
   activation: str = "relu"
+  activate_code: bool = False
+  activate_output: bool = False
 
   def setup(self):
     if len(self.sizes) < 2:
       raise ValueError(f"StackedAutoEncoder needs at least two sizes (input, code), got {tuple(self.sizes)}.")
+    if self.activation not in ACTIVATIONS:
+      raise ValueError(f"StackedAutoEncoder: unknown activation {self.activation!r}; choose one of "
+                       f"{sorted(ACTIVATIONS)}.")
     k = len(self.sizes) - 1
     self.encoders = [nn.Dense(self.sizes[i + 1], name=f"enc_{i}") for i in range(k)]
     self.decoders = [nn.Dense(self.sizes[i], name=f"dec_{i}") for i in range(k)]
     self.obs_scale = ObservationScale("fixed", 0.0, tuple(self.image_shape))
 
   def _act(self, h):
-    return {"relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": jnp.tanh, "elu": nn.elu}[self.activation](h)
+    return ACTIVATIONS[self.activation](h)
 
   def encode(self, x: jax.Array, *, depth: int | None = None) -> jax.Array:
-    """Code after ``depth`` stages (all by default); the last layer applied is linear."""
+    """Code after ``depth`` stages (all by default); the last layer applied is linear unless ``activate_code``."""
     depth = len(self.encoders) if depth is None else depth
     h = x.reshape(x.shape[0], -1)
     for i in range(depth):
       h = self.encoders[i](h)
-      if i < depth - 1:
+      if i < depth - 1 or self.activate_code:
         h = self._act(h)
     return h
 
@@ -179,7 +190,7 @@ class StackedAutoEncoder(nn.Module):
     h = z
     for i in reversed(range(len(self.decoders))):
       h = self.decoders[i](h)
-      if i > 0:
+      if i > 0 or self.activate_output:
         h = self._act(h)
     return h.reshape(z.shape[0], *self.image_shape)
 

@@ -16,6 +16,10 @@ import jax.numpy as jnp
 
 Activation = Callable[[jax.Array], jax.Array]
 
+# The activations a config may name (the one table; models and the factory look names up here).
+ACTIVATIONS: dict[str, Activation] = {"relu": nn.relu, "elu": nn.elu, "tanh": jnp.tanh, "sigmoid": nn.sigmoid,
+                                      "gelu": nn.gelu, "leaky_relu": nn.leaky_relu}
+
 
 class MLPEncoder(nn.Module):
   """Flattens the input and applies Dense layers with ``activation`` after each.
