@@ -116,6 +116,7 @@ def test_padded_last_batch_is_trimmed_and_compiles_once(monkeypatch):
     return inner(*args, **kwargs)
 
   monkeypatch.setattr(objectives, "iwae_log_weights", counting)
+  likelihood._is_batch.clear_cache()  # count this test's traces only
   key = jax.random.key(6)
   got = likelihood.importance_sampled_nll(key, model, params, x, num_samples=13, batch_size=3, sample_chunk=5,
                                           progress=True)  # batches of 3, 3, 1 (+2 padding)
