@@ -1,7 +1,7 @@
 """vae_jax: autoencoders from the plain AE to the disentangled β-VAE, in JAX/Flax.
 
 Sub-modules (import them explicitly): ``losses``, ``noise``, ``modules``, ``models``, ``likelihoods``,
-``objectives``, ``steps``, ``configs``, ``train``, ``stacked``, ``data``, ``evaluation``, ``plots``, ``latent``.
+``objectives``, ``steps``, ``configs``, ``train``, ``stacked``, ``data``, ``evaluation``, ``plots``, ``latent``, ``classifier``.
 """
 
 from vae_jax import likelihoods, losses, models, modules, noise, objectives

@@ -98,8 +98,8 @@ def image_grid(images: Any, path: PathLike, *, ncols: int | None = None, title: 
   return _save(fig, path)
 
 
-def _labelled_rows(rows: Sequence[tuple[str, np.ndarray]], path: PathLike, *, title: str | None,
-                   cell_inches: float) -> PathLike:
+def labelled_rows(rows: Sequence[tuple[str, np.ndarray]], path: PathLike, *, title: str | None,
+                  cell_inches: float) -> PathLike:
   """One strip of images per row, with the row's label on the left."""
   ncols = max(len(images) for _, images in rows)
   label_inches = 0.15 + 0.07 * max(len(label) for label, _ in rows)
@@ -137,7 +137,7 @@ def reconstruction_grid(originals: Any, reconstructions: Any, path: PathLike, *,
     raise ValueError(f"reconstruction_grid: shapes differ, originals{list(originals.shape)} vs "
                      f"reconstructions{list(reconstructions.shape)}.")
   rows = [("original", originals[:max_images]), ("reconstruction", reconstructions[:max_images])]
-  return _labelled_rows(rows, path, title=title, cell_inches=cell_inches)
+  return labelled_rows(rows, path, title=title, cell_inches=cell_inches)
 
 
 def denoising_grid(clean: Any, noisy: Any, denoised: Any, path: PathLike, *, max_images: int = 10,
@@ -159,7 +159,7 @@ def denoising_grid(clean: Any, noisy: Any, denoised: Any, path: PathLike, *, max
     raise ValueError(f"denoising_grid: shapes differ, clean{list(arrays[0].shape)}, noisy{list(arrays[1].shape)}, "
                      f"denoised{list(arrays[2].shape)}.")
   rows = [(label, a[:max_images]) for label, a in zip(("clean", "noisy", "denoised"), arrays)]
-  return _labelled_rows(rows, path, title=title, cell_inches=cell_inches)
+  return labelled_rows(rows, path, title=title, cell_inches=cell_inches)
 
 
 def latent_traversal(decode_fn: Callable[[np.ndarray], Any], base_code: Any, path: PathLike, *,
@@ -203,7 +203,7 @@ def latent_traversal(decode_fn: Callable[[np.ndarray], Any], base_code: Any, pat
     raise ValueError(f"latent_traversal: decode_fn returned {images.shape[0]} images for "
                      f"{codes.shape[0] * codes.shape[1]} codes.")
   images = images.reshape(len(dims), values.size, *images.shape[1:])
-  return _labelled_rows(list(zip(labels, images)), path, title=title, cell_inches=cell_inches)
+  return labelled_rows(list(zip(labels, images)), path, title=title, cell_inches=cell_inches)
 
 
 def latent_scatter_2d(codes: Any, labels: Any, path: PathLike, *, dims: tuple[int, int] = (0, 1),
