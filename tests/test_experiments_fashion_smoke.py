@@ -1,0 +1,120 @@
+"""Smoke tests of the Fashion-MNIST experiment scripts: each ``--size smoke`` run in-process writes its tables.
+
+Every script trains a few steps of tiny models (8 fake CPU devices, strict dtype promotion, no rank promotion, as
+set by ``conftest.py``) into ``tmp_path`` and writes ``tmp_path/<name>.json`` with the tables the report shows.
+About 5–15 s per script on an idle 2-core CPU (most of it compilation and data loading).
+"""
+
+import json
+import math
+import os
+
+import pytest
+
+from experiments import sweeps
+from vae_jax import data
+
+pytest.importorskip("matplotlib")
+
+
+def _fashion_available() -> bool:
+  try:
+    data.load("fashion_mnist", split="test", num_examples=1)
+    data.load("mnist", split="test", num_examples=1)
+  except data.DatasetNotFoundError:
+    return False
+  return True
+
+
+pytestmark = pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST/MNIST IDX files not available")
+
+
+def _run(module, tmp_path) -> dict:
+  path = module.main(["--size", "smoke", "--runs-root", str(tmp_path / "runs"), "--results-dir", str(tmp_path)])
+  assert path == os.path.join(str(tmp_path), f"{module.NAME}.json")
+  with open(path) as f:
+    results = json.load(f)
+  assert results["experiment"] == module.NAME and results["size"] == "smoke" and results["seeds"] == [0]
+  assert results["figures"]
+  for fig in results["figures"]:  # recorded relative to the repository root
+    assert os.path.exists(os.path.join(sweeps.ROOT, fig)), fig
+  return results
+
+
+def _column(table: dict, name: str) -> list:
+  return [row[table["columns"].index(name)] for row in table["rows"]]
+
+
+def _finite(cell) -> bool:
+  return isinstance(cell, dict) and math.isfinite(cell["mean"]) and cell["n"] == 1
+
+
+def test_bottleneck_smoke(tmp_path):
+  from experiments import bottleneck
+
+  results = _run(bottleneck, tmp_path)
+  table = results["tables"]["Test reconstruction error vs latent size (AE)"]
+  assert _column(table, "latent size") == list(bottleneck.SIZES["smoke"]["latent_sizes"])
+  assert all(_finite(c) for c in _column(table, "PSNR (dB)"))
+  assert os.path.exists(tmp_path / "figures" / "bottleneck_reconstructions.png")
+
+
+def test_denoising_smoke(tmp_path):
+  from experiments import denoising
+
+  results = _run(denoising, tmp_path)
+  for caption in ("PSNR (dB) against the clean test image", "SSIM against the clean test image"):
+    table = results["tables"][caption]
+    conditions = list(zip(_column(table, "corruption"), _column(table, "level")))
+    assert conditions[0] == ("none", 0.0) and len(conditions) == 1 + sum(map(len, denoising.LEVELS.values()))
+    assert _column(table, "noisy input")[0] is None  # the clean input has no noisy baseline
+    for label in denoising.LABELS.values():
+      assert all(_finite(c) for c in _column(table, label))
+  for family in denoising.LEVELS:
+    assert os.path.exists(tmp_path / "figures" / f"denoising_{family}.png")
+
+
+def test_vae_likelihood_smoke(tmp_path):
+  from experiments import vae_likelihood
+
+  results = _run(vae_likelihood, tmp_path)
+  ll = results["tables"]["Test log-likelihood (nats per image)"]
+  assert _column(ll, "objective") == ["VAE (ELBO)", "IWAE (k = 5)"]
+  nll = _column(ll, next(c for c in ll["columns"] if c.startswith("NLL")))
+  elbo = _column(ll, next(c for c in ll["columns"] if "K-sample" in c))
+  assert all(_finite(c) for c in nll)
+  assert all(n["mean"] <= e["mean"] + 1e-3 for n, e in zip(nll, elbo))  # −log mean w ≤ −mean log w (Jensen)
+  rd = results["tables"]["β sweep: rate–distortion on the test set"]
+  assert _column(rd, "β") == list(vae_likelihood.SIZES["smoke"]["betas"])
+  assert all(_finite(c) and c["mean"] >= 0 for c in _column(rd, "rate KL (nats)"))
+  for name in ("samples_vae", "samples_iwae", "interpolation", "rate_distortion"):
+    assert os.path.exists(tmp_path / "figures" / f"vae_likelihood_{name}.png")
+
+
+def test_outliers_smoke(tmp_path):
+  from experiments import outliers
+
+  results = _run(outliers, tmp_path)
+  table = results["tables"]["Outlier detection (outliers = positive class)"]
+  scores = list(zip(_column(table, "model"), _column(table, "score")))
+  assert ("AE", "reconstruction MSE") in scores and ("DAE", "reconstruction MSE") in scores
+  assert ("VAE", "complexity-corrected NLL") in scores and ("VAE", "likelihood ratio (NLL − NLL background)") in scores
+  for col in table["columns"][2:]:
+    for cell in _column(table, col):
+      value = cell["mean"] if isinstance(cell, dict) else cell
+      assert 0.0 <= value <= 1.0
+  assert "Mean score per test set" in results["tables"]
+  assert os.path.exists(tmp_path / "figures" / "outliers_scores.png")
+
+
+def test_pretraining_smoke(tmp_path):
+  from experiments import pretraining
+
+  results = _run(pretraining, tmp_path)
+  table = results["tables"]["Linear-probe accuracy on Fashion-MNIST"]
+  names = _column(table, "representation")
+  assert names[0] == "raw pixels" and names[1:5] == list(pretraining.LABELS.values())
+  assert names[5].startswith("stacked AE")  # the placeholder: no stacked.json in tmp_path
+  for cell in _column(table, "test accuracy (%)")[1:5]:
+    assert _finite(cell) and 0.0 <= cell["mean"] <= 100.0
+  assert os.path.exists(tmp_path / "figures" / "pretraining_probe.png")
