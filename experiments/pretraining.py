@@ -1,7 +1,7 @@
 """Unsupervised pre-training as feature learning: linear-probe accuracy on AE, DAE, VAE and β-VAE codes vs raw pixels.
 
     python -m experiments.pretraining                # full: the report's numbers
-    python -m experiments.pretraining --size quick   # ~3 min
+    python -m experiments.pretraining --size quick   # ~3 min: 234 steps, probe on 10,000 codes
     python -m experiments.pretraining --size smoke   # seconds (CI)
 
 Protocol (full): four MLP models 784-500-20(-500-784), ReLU, Bernoulli cross-entropy on the grey Fashion-MNIST pixels
@@ -138,10 +138,10 @@ def accuracy_figure(rows: list[list], path: str) -> str:
   ax.barh(range(len(names)), means, xerr=stds, capsize=3, color="tab:blue", alpha=0.8)
   ax.set_yticks(range(len(names)), names, fontsize=8)
   ax.invert_yaxis()
-  lo = min(means) - 5.0
-  ax.set_xlim(max(0.0, lo), 100.0)
-  for i, m in enumerate(means):
-    ax.text(m + 0.3, i, f"{m:.1f}", va="center", fontsize=8)
+  right = max(m + sd for m, sd in zip(means, stds))
+  ax.set_xlim(max(0.0, min(means) - 5.0), min(100.0, right + 2.0))
+  for i, (m, sd) in enumerate(zip(means, stds)):
+    ax.text(m + sd + 0.2, i, f"{m:.1f}", va="center", fontsize=8)
   ax.set_xlabel("linear-probe test accuracy on Fashion-MNIST (%)")
   fig.tight_layout()
   FigureCanvasAgg(fig)
