@@ -1,0 +1,58 @@
+"""vae_jax's conv β-VAE on procedural 64×64 sprites, the images rendered on device inside the fused step.
+
+Higgins et al.'s dSprites architecture (``ModelConfig(architecture="conv", conv_channels=(32, 32, 64, 64),
+conv_dense=(256,), latent_dim=10)``), Bernoulli likelihood, β = 4, Adam 1e-3 (as the PyTorch baseline).
+One repeat is one call of :func:`vae_jax.steps.make_multi_step` over ``steps`` updates with ``loop="auto"``
+(on CPU a conv model is stepped from the host, as ``train_and_evaluate`` does: see that function); each update
+draws fresh sprite factors from its data key and renders them (``GeneratedBatches``), as ``train_and_evaluate``
+does for ``data.name="sprites"``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from benchmarks import timing
+
+
+def _sprite_batch(batch: int, resolution: int, key):
+  from vae_jax.data import sprites  # noqa: PLC0415
+
+  images, factors = sprites.sample(key, batch, resolution=resolution)
+  return {"image": images, "factors": factors}
+
+
+class ConvSprites:
+  def __init__(self, batch: int, steps: int, resolution: int = 64, channels=(32, 32, 64, 64), dense=(256,),
+               latent: int = 10):
+    self.batch, self.steps, self.resolution = batch, steps, resolution
+    self.channels, self.dense, self.latent = tuple(channels), tuple(dense), latent
+
+  def setup(self):
+    import jax  # noqa: PLC0415
+    import jax.numpy as jnp  # noqa: PLC0415
+
+    from vae_jax import configs, factory, steps, train  # noqa: PLC0415
+
+    shape = (self.resolution, self.resolution, 1)
+    model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=self.channels,
+                                                   conv_dense=self.dense, latent_dim=self.latent), shape)
+    loss_fn = factory.make_objective(configs.ObjectiveConfig(kind="beta_vae", beta=4.0), model,
+                                     dataset_size=737_280)
+    tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
+    keys = train.run_keys(0)
+    self.state = steps.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
+    self.source = steps.GeneratedBatches(generate=functools.partial(_sprite_batch, self.batch, self.resolution))
+    self.key = keys.train
+    self.multi = steps.make_multi_step(loss_fn, tx, num_steps=self.steps, loop="auto")  # as train_and_evaluate
+    (self.state, _), compile_s, _ = timing.timed(
+        lambda: timing.block(self.multi(self.state, {}, self.source, self.key)))
+    return {"compile_s": compile_s, "platform": jax.devices()[0].platform}
+
+  def run(self):
+    (self.state, _), wall, cpu = timing.timed(
+        lambda: timing.block(self.multi(self.state, {}, self.source, self.key)))
+    return timing.throughput(self.steps * self.batch, wall, cpu)
+
+
+CONTENDERS = {"conv_sprites": ConvSprites}

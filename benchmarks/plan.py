@@ -1,0 +1,125 @@
+"""What ``benchmarks.run`` measures in each mode: groups of contenders whose repeats are interleaved.
+
+A group's contenders are compared with each other (ratios are taken round by round inside a group). Roles:
+``torch`` is the PyTorch-eager reference of the group (default Adam), ``bound`` its step bound, ``fused`` the
+bare fused epoch that the real loop's overhead is measured against.
+
+Sizes per mode:
+* ``full`` (default; ≈ 10 min on an idle 2-core CPU, 20–25 min when shared with other jobs — split it with
+  ``--only``): the real loop for 5 epochs at batch 128 (2340 steps: one evaluation and one checkpoint, the
+  config's own interval) and 300 steps at 1024 (the same images per interval); fused epochs over all 60,000
+  images; the conv β-VAE at batch 64; IS-NLL for 100 images × K = 1000; scaling over 1, 2, 4, 8 devices.
+* ``quick`` (≈ 2–3 min idle): one epoch of the real loop (evaluation and checkpoint once, at the end: five times
+  the default rate), fewer steps everywhere, scaling on 1 and 2 devices.
+* ``smoke`` (seconds, for tests): tiny sizes, two repeats; the numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+MLP = "benchmarks.mlp_jax"
+
+
+def _c(cid: str, label: str, module: str, name: str, size: int | None = None, role: str = "", *,
+       oneshot: bool = False, env: dict | None = None, **kwargs) -> dict:
+  return {"id": cid, "label": label, "module": module, "name": name, "batch": size, "role": role,
+          "oneshot": oneshot, "env": env or {}, "kwargs": kwargs}
+
+
+def _mlp_group(gid: str, batch: int, mode: str) -> dict:
+  full, smoke = mode == "full", mode == "smoke"
+  if smoke:
+    real = dict(num_steps=8, log_every=2, every=4, num_train=256, num_test=64)
+    sizes = dict(bare=3, fused_train=64, flax=2, torch=2, stack=2, reps=1, bw=2**16)
+  elif full:
+    real = dict(num_steps=2340 if batch == 128 else 300)
+    sizes = dict(bare=400 if batch == 128 else 60, fused_train=0, flax=40 if batch == 128 else 8,
+                 torch=200 if batch == 128 else 30, stack=20, reps=5, bw=2**25)
+  else:
+    real = dict(num_steps=468 if batch == 128 else 60, quick_intervals=True)
+    sizes = dict(bare=150 if batch == 128 else 20, fused_train=0, flax=15 if batch == 128 else 4,
+                 torch=80 if batch == 128 else 12, stack=10, reps=3, bw=2**25)
+  b = batch
+  contenders = [
+      _c(f"real_loop@{b}", "vae_jax real loop (train_and_evaluate)", MLP, "real_loop", b, "real", oneshot=True,
+         batch=b, **real),
+      _c(f"fused_epoch@{b}", "vae_jax fused epoch (make_multi_step)", MLP, "fused_epoch", b, "fused", batch=b,
+         num_train=sizes["fused_train"]),
+      _c(f"bare_step@{b}", "vae_jax bare jitted step (make_train_step)", MLP, "bare_step", b, batch=b,
+         steps=sizes["bare"]),
+      _c(f"flax_example@{b}", "Flax example step as shipped (not jitted)", "benchmarks.flax_example",
+         "flax_example", b, batch=b, steps=sizes["flax"]),
+      _c(f"torch@{b}", "PyTorch eager, Adam (default)", "benchmarks.torch_models", "torch_mlp", b, "torch",
+         batch=b, steps=sizes["torch"]),
+      _c(f"torch_fused@{b}", "PyTorch eager, Adam(fused=True)", "benchmarks.torch_models", "torch_mlp", b,
+         batch=b, steps=sizes["torch"], fused=True),
+      _c(f"bound@{b}", "step bound (XLA matmuls + Adam bytes / bandwidth)", "benchmarks.bound", "step_bound", b,
+         "bound", batch=b, stack=sizes["stack"], reps=sizes["reps"], bandwidth_floats=sizes["bw"]),
+  ]
+  return {"id": gid, "title": f"MLP VAE (784-500-20) on Fashion-MNIST, batch {b}", "contenders": contenders}
+
+
+def _conv_group(mode: str) -> dict:
+  if mode == "smoke":
+    kw = dict(batch=8, steps=2, resolution=16, channels=(8, 8), dense=(16,), latent=4)
+    tkw = dict(batch=8, steps=2, resolution=16, channels=(8, 8), dense=16, latent=4, pool=2)
+  else:
+    steps = 6 if mode == "full" else 2
+    kw, tkw = dict(batch=64, steps=steps), dict(batch=64, steps=steps)
+  contenders = [
+      _c("conv_jax", "vae_jax conv β-VAE, sprites rendered in the step", "benchmarks.conv_jax", "conv_sprites",
+         kw["batch"], **kw),
+      _c("conv_torch", "PyTorch eager conv β-VAE, pre-rendered batches, Adam", "benchmarks.torch_models",
+         "torch_conv", tkw["batch"], "torch", **tkw),
+      _c("conv_torch_fused", "PyTorch eager conv β-VAE, Adam(fused=True)", "benchmarks.torch_models",
+         "torch_conv", tkw["batch"], fused=True, **tkw),
+  ]
+  return {"id": "conv", "title": "Conv β-VAE (Higgins: conv 32-32-64-64, FC 256, z=10) on 64×64 sprites",
+          "contenders": contenders}
+
+
+def _likelihood_group(mode: str) -> dict:
+  n, k = {"full": (100, 1000), "quick": (20, 400), "smoke": (4, 8)}[mode]
+  contenders = [
+      _c("is_nll", "IS-NLL (importance_sampled_nll), library as is", "benchmarks.likelihood", "is_nll", None,
+         num_images=n, num_samples=k),
+      _c("is_nll_fast_key", "IS-NLL with an unrolled-threefry key (same bits)", "benchmarks.likelihood",
+         "is_nll", None, num_images=n, num_samples=k, fast_key=True),
+  ]
+  return {"id": "is_nll", "title": f"Importance-sampled NLL, MLP VAE, {n} images × K = {k}",
+          "contenders": contenders}
+
+
+def _scaling_group(mode: str) -> dict:
+  counts = {"full": (1, 2, 4, 8), "quick": (1, 2), "smoke": (1, 2)}[mode]
+  batch = 16 if mode == "smoke" else 128
+  num_train = {"full": 10_240, "quick": 2_560, "smoke": 64}[mode]
+  contenders = [
+      _c(f"scaling_{n}", f"fused epoch on {n} device(s)", MLP, "fused_epoch", batch,
+         "fused" if n == 1 else "", env={"XLA_FORCE_HOST_DEVICES": str(n)}, batch=batch, num_train=num_train,
+         num_devices=n) for n in counts]
+  return {"id": "scaling", "title": f"Data-parallel scaling of the fused epoch, batch {batch}, {num_train or 60_000} "
+          "images (on a CPU host: fake CPU devices sharing the machine's cores)", "contenders": contenders}
+
+
+GROUPS = {"mlp128": lambda m: _mlp_group("mlp128", 16 if m == "smoke" else 128, m),
+          "mlp1024": lambda m: _mlp_group("mlp1024", 1024, m),
+          "conv": _conv_group, "is_nll": _likelihood_group, "scaling": _scaling_group}
+REPEATS = {"full": 5, "quick": 3, "smoke": 2}
+
+
+def build(mode: str, only: list[str] | None = None, baseline: str | None = None) -> list[dict]:
+  """The groups to run, in order (``only``: a subset of ``GROUPS`` names); smoke skips the second MLP size.
+
+  ``baseline``: a directory holding another checkout of vae_jax (e.g. the last commit); the MLP groups then also
+  run its real loop and fused epoch, interleaved with this checkout's, for a before/after in one run.
+  """
+  names = [g for g in GROUPS if (not only or g in only) and not (mode == "smoke" and g == "mlp1024")]
+  groups = [GROUPS[g](mode) for g in names]
+  if baseline:
+    for g in groups:
+      if g["id"].startswith("mlp"):
+        extra = [dict(c, id=c["id"] + ":baseline", label=c["label"] + " [baseline]", role="",
+                      env={**c["env"], "BENCH_TREE": baseline})
+                 for c in g["contenders"] if c["role"] in ("real", "fused")]
+        g["contenders"] = g["contenders"][:2] + extra + g["contenders"][2:]
+  return groups

@@ -1,0 +1,139 @@
+"""Where the fused training step's time goes: XLA's per-kernel times from a profiler trace, grouped by kind.
+
+    .venv/bin/python -m benchmarks.profile_step --batch 128 [--chunks 2] [--num-steps 117]
+
+Runs the real loop's fused multi-step (the Flax example's MLP VAE, uint8 Fashion-MNIST on device, shuffling,
+dynamic binarization) under ``jax.profiler.trace``, reads the Perfetto trace, matches each kernel ("thunk") to its
+instruction in the compiled HLO and sums the time by category:
+
+* ``matmul`` — dots and fusions around a dot (YNNPACK/Eigen);
+* ``random bits`` — fusions doing the threefry hash (integer xor/shift) and the Bernoulli comparison;
+* ``optimizer + grad norm`` — kernels on parameter-shaped arrays that are not matmuls (Adam's moment and
+  parameter updates, the squares and sums of the gradient norm, parameter copies);
+* ``shuffle`` — sorts (the epoch permutation);
+* ``other elementwise`` — the rest: the loss (softplus, sigmoid), activations, KL, bias gradients, bookkeeping.
+
+Shares are of the summed kernel time (kernels of the two CPU threads can overlap, so the sum can exceed wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import gzip
+import json
+import re
+import tempfile
+
+CATEGORIES = ("matmul", "random bits", "optimizer + grad norm", "shuffle", "other elementwise")
+
+
+def _computations(hlo: str) -> dict[str, str]:
+  """name -> body text of every computation in the HLO module."""
+  out, name, lines = {}, None, []
+  for line in hlo.splitlines():
+    m = re.match(r"^(?:ENTRY )?%?([\w.\-]+) \(.*\{$", line)
+    if m:
+      name, lines = m.group(1), []
+    elif line.startswith("}") and name:
+      out[name] = "\n".join(lines)
+      name = None
+    elif name:
+      lines.append(line)
+  return out
+
+
+def classify(hlo: str, param_shapes: set[str]) -> dict[str, str]:
+  """instruction name -> category, for every instruction of the compiled module."""
+  comps = _computations(hlo)
+  cats = {}
+  for body in comps.values():
+    for line in body.splitlines():
+      m = re.match(r"\s*(?:ROOT )?%([\w.\-]+) = (\(.*?\)|\S+) ([\w\-]+)\(", line)
+      if not m:
+        continue
+      inst, shape, op = m.groups()
+      called = re.search(r"calls=%([\w.\-]+)", line)
+      inner = comps.get(called.group(1), "") if called else ""
+      if op == "sort":
+        cat = "shuffle"
+      elif op in ("dot", "convolution") or " dot(" in inner or " convolution(" in inner:
+        cat = "matmul"
+      elif "u32[" in shape or "pred[" in shape or ("xor(" in inner and "shift-" in inner):
+        cat = "random bits"
+      elif shape.split("{")[0] in param_shapes or any(
+          x.split("{")[0] in param_shapes and len(x.split(",")) > 1
+          for x in re.findall(r"= (\S+) parameter\(", inner)):
+        cat = "optimizer + grad norm"
+      else:
+        cat = "other elementwise"
+      cats[inst] = cat
+  return cats
+
+
+def profile(batch: int, num_steps: int, chunks: int) -> dict:
+  import jax  # noqa: PLC0415
+
+  from benchmarks import mlp_jax  # noqa: PLC0415
+
+  epoch = mlp_jax.FusedEpoch(batch)
+  epoch.setup()
+  from vae_jax import steps  # noqa: PLC0415
+
+  run = steps.make_multi_step(*_parts(epoch), num_steps=num_steps)
+  state = epoch.state
+  state, m = run(state, epoch.data, epoch.source, epoch.key)
+  jax.block_until_ready(m)
+  hlo = run.lower(state, epoch.data, epoch.source, epoch.key).compile().as_text()
+  shapes = {f"f32[{','.join(map(str, x.shape))}]" for x in jax.tree_util.tree_leaves(state.params)}
+  cats = classify(hlo, shapes)
+  with tempfile.TemporaryDirectory() as d:
+    with jax.profiler.trace(d, create_perfetto_trace=True):
+      for _ in range(chunks):
+        state, m = run(state, epoch.data, epoch.source, epoch.key)
+        jax.block_until_ready(m)
+    events = json.load(gzip.open(glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)[0]))["traceEvents"]
+  per_kernel, total = collections.Counter(), collections.Counter()
+  for e in events:
+    name = e.get("name", "")
+    if e.get("ph") != "X" or name not in cats or name.startswith("while"):
+      continue
+    per_kernel[name] += e.get("dur", 0)
+    total[cats[name]] += e.get("dur", 0)
+  steps_run = num_steps * chunks
+  kernel_us = sum(total.values())
+  return {"batch": batch, "steps": steps_run, "kernel_us_per_step": kernel_us / steps_run,
+          "share": {c: total[c] / kernel_us for c in CATEGORIES},
+          "us_per_step": {c: total[c] / steps_run for c in CATEGORIES},
+          "top": [(k, cats[k], v / steps_run) for k, v in per_kernel.most_common(40)]}
+
+
+def _parts(epoch):
+  from vae_jax import factory  # noqa: PLC0415
+
+  config = mlp_jax.flax_config(epoch.batch, 1)
+  model = factory.make_model(config.model, mlp_jax.IMAGE_SHAPE)
+  return factory.make_objective(config.objective, model, dataset_size=60_000), factory.make_optimizer(config.optimizer)
+
+
+def main(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--batch", type=int, default=128)
+  p.add_argument("--num-steps", type=int, default=117)
+  p.add_argument("--chunks", type=int, default=2)
+  args = p.parse_args(argv)
+  res = profile(args.batch, args.num_steps, args.chunks)
+  print(f"batch {res['batch']}: {res['kernel_us_per_step']:.0f} µs of kernels per step ({res['steps']} steps)")
+  for c in CATEGORIES:
+    print(f"  {c:24s} {res['us_per_step'][c]:8.0f} µs  {100 * res['share'][c]:5.1f} %")
+  print("top kernels:")
+  for name, cat, us in res["top"]:
+    print(f"  {name:36s} {cat:24s} {us:8.0f} µs")
+  return res
+
+
+from benchmarks import mlp_jax  # noqa: E402
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,125 @@
+"""From raw repeats to the results table: medians with min–max, paired ratios, targets, markdown.
+
+Ratios are taken round by round inside a group — ``x_r / ref_r`` for each round ``r`` where both ran — and the
+median over rounds is reported: the two numbers of a round were measured seconds apart under the same load.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from benchmarks.timing import summarize
+
+# Targets from the project issue: (group, contender, quantity, threshold, text).
+TARGETS = (
+    ("mlp128", "real_loop@128", "fraction_of_bound", 0.90, "real loop ≥ 90 % of the step bound at batch 128"),
+    ("mlp1024", "real_loop@1024", "fraction_of_bound", 0.85, "real loop ≥ 85 % of the step bound at batch 1024"),
+    ("mlp128", "real_loop@128", "vs_torch", 2.5, "real loop ≥ 2.5× PyTorch eager at batch 128"),
+    ("mlp1024", "real_loop@1024", "vs_torch", 1.8, "real loop ≥ 1.8× PyTorch eager at batch 1024"),
+    ("mlp128", "real_loop@128", "vs_fused", 0.95, "real loop overhead over the bare fused epoch ≤ 5 % (128)"),
+    ("mlp1024", "real_loop@1024", "vs_fused", 0.95, "real loop overhead over the bare fused epoch ≤ 5 % (1024)"),
+    ("conv", "conv_jax", "vs_torch", 1.5, "conv β-VAE ≥ 1.5× PyTorch eager"),
+    ("mlp128", "real_loop@128", "peak_rss_mb", -1500.0, "training process < 1.5 GB RSS (MLP VAE, Fashion-MNIST)"),
+)
+
+
+def _values(runs: list, key: str) -> list:
+  return [r.get(key) if r else None for r in runs]
+
+
+def _paired(xs: list, refs: list) -> dict | None:
+  ratios = [x / y for x, y in zip(xs, refs) if x and y]
+  return summarize(ratios)
+
+
+def summarize_group(group: dict, raw: dict) -> list[dict]:
+  """One row per contender: throughput summaries, ratios to the group's references, compile time, RSS."""
+  role = {c["role"]: c["id"] for c in group["contenders"] if c["role"]}
+  ips = {cid: _values(raw[cid]["runs"], "images_per_s") for cid in raw}
+  bound = _values(raw[role["bound"]]["runs"], "bound_images_per_s") if "bound" in role else None
+  rows = []
+  for c in group["contenders"]:
+    cid, r = c["id"], raw[c["id"]]
+    runs = [x for x in r["runs"] if x]
+    setup = r["setup"] or {}
+    compile_s = setup.get("compile_s")
+    if compile_s is None and runs:
+      compile_s = runs[0].get("compile_s")  # oneshot: the first (cold-cache) process compiled
+    row = {"id": cid, "label": c["label"], "batch": c["batch"], "error": r["error"],
+           "images_per_s": summarize(ips[cid]), "images_per_cpu_s": summarize(_values(r["runs"], "images_per_cpu_s")),
+           "compile_s": compile_s, "setup_s": setup.get("setup_s"), "peak_rss_mb": r["peak_rss_mb"],
+           "vs_torch": _paired(ips[cid], ips[role["torch"]]) if "torch" in role and c["role"] != "torch" else None,
+           "fraction_of_bound": None, "vs_fused": None, "extra": {}}
+    own_bound = _values(r["runs"], "bound_images_per_s")
+    if any(own_bound) and c["role"] != "bound":  # e.g. IS-NLL: a bound measured beside each repeat
+      row["fraction_of_bound"] = _paired(ips[cid], own_bound)
+    elif bound and c["role"] != "bound":
+      row["fraction_of_bound"] = _paired(ips[cid], bound)
+    if c["role"] == "real" and "fused" in role:
+      row["vs_fused"] = _paired(ips[cid], ips[role["fused"]])
+    row["vs_baseline"] = _paired(ips[cid], ips[cid + ":baseline"]) if cid + ":baseline" in ips else None
+    if group["id"] == "scaling" and c["role"] != "fused" and "fused" in role:
+      row["vs_one_device"] = _paired(ips[cid], ips[role["fused"]])
+    for key in ("matmul_s", "optimizer_s", "bandwidth_gbs", "matmul_gflop_s", "log_weights_per_s",
+                "compute_images_per_s", "bound_images_per_s"):
+      s = summarize(_values(r["runs"], key))
+      if s:
+        row["extra"][key] = s
+    if runs and "per_matmul_us" in runs[0]:
+      row["extra"]["per_matmul_us"] = {k: statistics.median(x["per_matmul_us"][k] for x in runs)
+                                       for k in runs[0]["per_matmul_us"]}
+    for key in ("data", "device", "threads", "optimizer", "devices", "platform", "steps_per_call"):
+      if key in setup:
+        row["extra"][key] = setup[key]
+    rows.append(row)
+  return rows
+
+
+def targets(tables: dict[str, list[dict]]) -> list[dict]:
+  out = []
+  for gid, cid, quantity, threshold, text in TARGETS:
+    row = next((r for r in tables.get(gid, []) if r["id"] == cid), None)
+    value = None
+    if row is not None:
+      value = row[quantity]["median"] if isinstance(row.get(quantity), dict) else row.get(quantity)
+    if value is None:
+      out.append({"target": text, "value": None, "met": None})
+      continue
+    met = value < -threshold if threshold < 0 else value >= threshold
+    out.append({"target": text, "value": value, "met": met})
+  return out
+
+
+def _fmt(s: dict | None, scale: float = 1.0, digits: int = 0, pct: bool = False) -> str:
+  if not s:
+    return "–"
+  f = (lambda v: f"{100 * v:.{digits}f} %") if pct else (lambda v: f"{v * scale:,.{digits}f}")
+  return f"{f(s['median'])} ({f(s['min'])}–{f(s['max'])})"
+
+
+def markdown(title: str, rows: list[dict]) -> str:
+  lines = [f"### {title}", "",
+           "| contender | images/s median (min–max) | × PyTorch eager | of step bound | compile s | peak RSS MB |",
+           "|---|---|---|---|---|---|"]
+  for r in rows:
+    if r["error"] and not r["images_per_s"]:
+      lines.append(f"| {r['label']} | skipped: {r['error'][:90]} | | | | |")
+      continue
+    vs_torch = _fmt(r["vs_torch"], digits=2) if r["vs_torch"] else "–"
+    frac = _fmt(r["fraction_of_bound"], pct=True) if r["fraction_of_bound"] else "–"
+    comp = f"{r['compile_s']:.1f}" if r["compile_s"] is not None else "–"
+    rss = f"{r['peak_rss_mb']:.0f}" if r["peak_rss_mb"] else "–"
+    label = r["label"] + (f" (vs fused epoch {_fmt(r['vs_fused'], digits=3)})" if r["vs_fused"] else "")
+    label += f" (vs baseline {_fmt(r['vs_baseline'], digits=2)})" if r.get("vs_baseline") else ""
+    label += f" (vs 1 device {_fmt(r['vs_one_device'], digits=2)})" if r.get("vs_one_device") else ""
+    lines.append(f"| {label} | {_fmt(r['images_per_s'])} | {vs_torch} | {frac} | {comp} | {rss} |")
+  return "\n".join(lines) + "\n"
+
+
+def markdown_targets(items: list[dict]) -> str:
+  lines = ["### Targets (issue #8)", "", "| target | measured (median) | met |", "|---|---|---|"]
+  for t in items:
+    v = "–" if t["value"] is None else (f"{t['value']:.0f} MB" if "RSS" in t["target"] else f"{t['value']:.3g}")
+    met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
+    lines.append(f"| {t['target']} | {v} | {met} |")
+  return "\n".join(lines) + "\n"

@@ -1,0 +1,134 @@
+"""One command for issue #8's benchmarks: vae_jax's training loop against the Flax example, PyTorch eager and the
+step bound, with repeats interleaved across contenders; results in ``benchmarks/results/<name>.json`` (+ ``.md``).
+
+    .venv/bin/python -m benchmarks.run                 # full: ≈ 10 min on an idle 2-core CPU (see plan.py)
+    .venv/bin/python -m benchmarks.run --quick         # ≈ 2–3 min, smaller sizes
+    .venv/bin/python -m benchmarks.run --only mlp128 conv --repeats 3
+    .venv/bin/python -m benchmarks.run --smoke --inprocess --name smoke   # seconds; what the tests run
+    .venv/bin/python -m benchmarks.run --baseline /tmp/vae_jax_head       # + the real loop of another checkout
+
+Groups (``benchmarks.plan``): the MLP VAE at batch 128 and 1024 (the real loop ``train_and_evaluate``, the bare
+jitted step, the fused epoch, the Flax example's un-jitted step, PyTorch eager with default and fused Adam, the
+step bound of ``benchmarks.bound``), the conv β-VAE on sprites rendered in the step vs PyTorch on pre-rendered
+batches, the importance-sampled NLL against its matmul bound, and data-parallel scaling of the fused epoch over 1,
+2, 4, 8 devices (fake CPU devices through ``XLA_FLAGS`` on a CPU host; the visible accelerators otherwise).
+Without PyTorch its rows are skipped with a message. The same command runs on a GPU machine.
+
+Method (``benchmarks.timing``, ``benchmarks.driver``, ``benchmarks.report``): every contender runs in its own
+process, set up and compiled once (the real loop: a fresh process per repeat, as a user runs it; its compile
+time is the first, cold-cache one), then one repeat per round, rounds rotating the order; medians with min–max
+over repeats; ratios are medians of per-round ratios within a group; peak RSS is each process's ``ru_maxrss``.
+On a machine shared with other jobs absolute numbers move a lot between runs: compare ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+
+from benchmarks import driver, plan, report
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def _parse(argv):
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  mode = p.add_mutually_exclusive_group()
+  mode.add_argument("--quick", action="store_true", help="≈ 2 min version with smaller sizes")
+  mode.add_argument("--smoke", action="store_true", help="tiny sizes, seconds (tests); numbers meaningless")
+  p.add_argument("--only", nargs="*", choices=list(plan.GROUPS), help="run only these groups")
+  p.add_argument("--repeats", type=int, default=None, help="rounds per group (default: 5 full, 3 quick)")
+  p.add_argument("--name", default=None, help="results file name (default: <mode>-<date>)")
+  p.add_argument("--out-dir", default=RESULTS)
+  p.add_argument("--inprocess", action="store_true", help="no worker processes (smoke tests)")
+  p.add_argument("--timeout", type=float, default=900, help="seconds to wait for one setup or repeat")
+  p.add_argument("--baseline", default=None, metavar="DIR",
+                 help="another vae_jax checkout (e.g. `git worktree`/`git archive` of HEAD) whose real loop and "
+                      "fused epoch run interleaved with this one's: before/after in one run")
+  return p.parse_args(argv)
+
+
+def _cpu_model() -> str:
+  try:
+    with open("/proc/cpuinfo") as f:
+      return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+  except OSError:
+    return ""
+
+
+def _machine(inprocess: bool) -> dict:
+  probe = {"id": "probe", "module": "benchmarks.mlp_jax", "name": "probe", "kwargs": {}, "env": {}, "batch": None,
+           "role": "", "oneshot": False, "label": "probe"}
+  try:
+    runner = driver.InProcess(probe) if inprocess else driver.Worker(probe, oneshot=False, timeout=300)
+    env = runner.setup() if inprocess else runner.expect("ready")
+    if not inprocess:
+      runner.close()
+  except Exception as e:  # noqa: BLE001
+    env = {"error": str(e)}
+  env.update({"python": platform.python_version(), "machine": platform.machine(),
+              "processor": _cpu_model() or platform.processor(), "cpu_count": os.cpu_count()})
+  try:
+    env["loadavg_start"] = os.getloadavg()
+  except OSError:
+    pass
+  return env
+
+
+def main(argv=None) -> dict:
+  args = _parse(sys.argv[1:] if argv is None else argv)
+  mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+  repeats = args.repeats or plan.REPEATS[mode]
+  stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+  name = args.name or f"{mode}-{stamp}"
+  command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "benchmarks.run",
+                                              *(sys.argv[1:] if argv is None else argv)])
+  t0 = time.perf_counter()
+  # One persistent compilation cache for the run: the real loop's later processes do not recompile.
+  cache = tempfile.mkdtemp(prefix="vae_jax_bench_cache_")
+  os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", cache)
+  os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+  os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see benchmarks.driver; read when PyTorch loads
+  print(f"benchmarks ({mode}, {repeats} repeats): {command}", flush=True)
+  machine = _machine(args.inprocess)
+  print(f"machine: {machine.get('device_kind')} × {machine.get('device_count')} ({machine.get('platform')}), "
+        f"{machine.get('cpu_count')} CPUs, jax {machine.get('jax')}, torch {machine.get('torch')}", flush=True)
+  baseline = os.path.abspath(args.baseline) if args.baseline else None
+  groups, tables, raw_all, texts = plan.build(mode, args.only, baseline), {}, {}, []
+  for group in groups:
+    print(f"[{group['id']}] {group['title']}", flush=True)
+    raw = driver.run_group(group, repeats, inprocess=args.inprocess, timeout=args.timeout,
+                           log=lambda s: print(s, flush=True))
+    raw_all[group["id"]] = raw
+    tables[group["id"]] = report.summarize_group(group, raw)
+    texts.append(report.markdown(group["title"], tables[group["id"]]))
+  goals = report.targets(tables)
+  md = "\n".join([f"## vae_jax benchmarks — {mode}, {stamp}", "",
+                  f"Command: `{command}`  ", f"Machine: {machine.get('device_kind')} × "
+                  f"{machine.get('device_count')} ({machine.get('platform')}), {machine.get('cpu_count')} CPUs "
+                  f"({machine.get('processor')}), "
+                  f"load average at start {machine.get('loadavg_start')}; jax {machine.get('jax')}, flax "
+                  f"{machine.get('flax')}, torch {machine.get('torch')}", "", *texts, report.markdown_targets(goals)])
+  results = {"name": name, "mode": mode, "repeats": repeats, "date": stamp, "command": command,
+             "machine": machine, "wall_s": time.perf_counter() - t0, "groups": tables, "targets": goals,
+             "raw": raw_all, "plan": groups}
+  os.makedirs(args.out_dir, exist_ok=True)
+  path = os.path.join(args.out_dir, f"{name}.json")
+  with open(path, "w") as f:
+    json.dump(results, f, indent=2, default=str)
+  with open(os.path.join(args.out_dir, f"{name}.md"), "w") as f:
+    f.write(md)
+  print("\n" + md, flush=True)
+  print(f"wrote {path} ({results['wall_s']:.0f} s)", flush=True)
+  return results
+
+
+if __name__ == "__main__":
+  main()

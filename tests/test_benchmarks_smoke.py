@@ -1,0 +1,85 @@
+"""Smoke run of the benchmark code path (tiny sizes, no timing assertions), and the bit-identity that the
+step's speed-ups rely on: the unrolled threefry keys and the cached epoch shuffles change no result."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from vae_jax import steps
+
+KEY_OPS = {
+    "split": lambda k: jax.random.key_data(jax.random.split(k, (3, 4))),
+    "fold_in": lambda k: jax.random.key_data(jax.random.fold_in(k, jnp.int32(123_456))),
+    "bits32": lambda k: jax.random.bits(k, (5, 7)),
+    "bits8": lambda k: jax.random.bits(k, (9,), jnp.uint8),
+    "bits_scalar": lambda k: jax.random.bits(k, ()),
+    "uniform": lambda k: jax.random.uniform(k, (64, 28, 28, 1)),
+    "normal": lambda k: jax.random.normal(k, (128, 20)),
+    "bernoulli": lambda k: jax.random.bernoulli(k, jax.random.uniform(jax.random.key(1), (32, 8, 8, 1))),
+    "permutation": lambda k: jax.random.permutation(k, 1000),
+    "randint": lambda k: jax.random.randint(k, (50, 5), 0, 40),
+    "empty": lambda k: jax.random.uniform(k, (0, 3)),
+}
+
+
+@pytest.mark.parametrize("op", sorted(KEY_OPS))
+def test_unrolled_threefry_keys_draw_the_same_bits(op):
+  key = jax.random.key(7)
+  fast = steps.fast_key(key)
+  assert jax.random.key_impl(fast) != jax.random.key_impl(key)
+  fn = KEY_OPS[op]
+  want = np.asarray(fn(key))
+  np.testing.assert_array_equal(np.asarray(fn(fast)), want)
+  np.testing.assert_array_equal(np.asarray(jax.jit(lambda k: fn(steps.fast_key(k)))(key)), want)
+
+
+def test_fast_key_leaves_other_keys_alone():
+  rbg = jax.random.key(0, impl="rbg")
+  assert steps.fast_key(rbg) is rbg
+  raw = jax.random.PRNGKey(0)
+  assert steps.fast_key(raw) is raw
+
+
+def test_cached_epoch_shuffles_give_the_same_rows():
+  src = steps.ArrayBatches(shuffle_key=jax.random.key(0), num_examples=50, batch_size=8)
+  cache = {}
+  for start, n in [(0, 4), (4, 4), (5, 7), (12, 13), (30, 2)]:
+    want = np.asarray(jax.jit(lambda s, t, n=n: s.indices(t, n))(src, jnp.int32(start)))
+    cached = src.with_permutations(start, n, cache)
+    got = np.asarray(jax.jit(lambda s, t, n=n: s.indices(t, n))(cached, jnp.int32(start)))
+    np.testing.assert_array_equal(got, want)
+    assert min(cache) == start // src.steps_per_epoch  # epochs behind the window are dropped
+
+
+def test_benchmark_smoke_run_in_process(tmp_path):
+  from benchmarks import run
+
+  res = run.main(["--smoke", "--inprocess", "--repeats", "1", "--out-dir", str(tmp_path), "--name", "smoke"])
+  saved = json.loads((tmp_path / "smoke.json").read_text())
+  assert (tmp_path / "smoke.md").read_text().startswith("## vae_jax benchmarks")
+  assert saved["mode"] == "smoke" and saved["machine"]["jax"] == jax.__version__
+  assert set(saved["groups"]) == {"mlp128", "conv", "is_nll", "scaling"}
+  for rows in res["groups"].values():
+    for row in rows:
+      # Every contender ran or says why not (PyTorch is optional); no timing is asserted.
+      assert row["images_per_s"] is not None or row["error"], row
+      if row["id"].startswith(("torch", "conv_torch")) and row["error"]:
+        assert "torch" in row["error"].lower()
+  ids = {r["id"]: r for r in res["groups"]["mlp128"]}  # batch 16 in smoke mode
+  assert ids["real_loop@16"]["images_per_s"] and ids["fused_epoch@16"]["images_per_s"]
+  assert ids["bound@16"]["extra"]["per_matmul_us"]
+  assert {t["target"] for t in saved["targets"]}
+
+
+def test_benchmark_worker_process_protocol():
+  from benchmarks import driver
+
+  probe = {"id": "probe", "module": "benchmarks.mlp_jax", "name": "probe", "kwargs": {}, "env": {}}
+  worker = driver.Worker(probe, oneshot=False, timeout=300)
+  ready = worker.expect("ready")
+  assert ready["jax"] == jax.__version__ and ready["device_count"] >= 1
+  assert worker.request("run", "result")["platform"] == ready["platform"]
+  assert worker.close()["peak_rss_mb"] > 0
