@@ -2,7 +2,10 @@
 
 import dataclasses
 import gzip
+import os
 import struct
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -166,3 +169,24 @@ def test_dsprites_npz_missing_is_a_clear_error(tmp_path):
 def test_binarized_mnist_missing_suggests_binarizing_mnist(tmp_path):
   with pytest.raises(data.DatasetNotFoundError, match=r"load\('mnist', split=..., binarize="):
     data.load("binarized_mnist", split="test", data_dir=tmp_path)
+
+
+def test_tensorflow_datasets_is_imported_only_when_a_tfds_dataset_is_read():
+  """IDX files and the sprites need no tensorflow-datasets (an accelerator image may not have it)."""
+  code = ("import sys, vae_jax, vae_jax.data, vae_jax.train, vae_jax.evaluation; "
+          "assert 'tensorflow_datasets' not in sys.modules, 'imported eagerly'; "
+          "from vae_jax.data import tfds_source; tfds_source._tfds(); "
+          "assert 'tensorflow_datasets' in sys.modules")
+  subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+
+
+def test_without_tensorflow_datasets_a_missing_dataset_still_says_where_it_looked(tmp_path, monkeypatch):
+  from vae_jax.data import tfds_source
+
+  def missing():
+    raise ImportError("No module named 'tensorflow_datasets'")
+
+  monkeypatch.setattr(tfds_source, "_tfds", missing)
+  monkeypatch.delenv(data.ENV_VAR, raising=False)
+  with pytest.raises(data.DatasetNotFoundError, match="tensorflow_datasets"):
+    data.load("mnist", split="test", data_dir=tmp_path)

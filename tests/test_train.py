@@ -142,3 +142,13 @@ def test_sprites_conv_beta_vae_generated_on_device(tmp_path):
 def test_indivisible_batch_for_the_devices(tmp_path):
   with pytest.raises(ValueError, match=r"global batch size 30 is not divisible by the number of devices \(8\)"):
     train.train_and_evaluate(tiny(batch_size=30), str(tmp_path))
+
+
+def test_tensorboard_without_tensorboardx_warns_and_keeps_the_jsonl(tmp_path, monkeypatch, caplog):
+  monkeypatch.setitem(sys.modules, "tensorboardX", None)  # makes `import tensorboardX` raise ImportError
+  writer = train._Writer(str(tmp_path), tensorboard=True, enabled=True)
+  assert writer.tb is None and "tensorboardX is not installed" in caplog.text
+  writer.write(3, {"train/loss": 1.5})
+  writer.close()
+  with open(tmp_path / "metrics.jsonl") as f:
+    assert json.loads(f.readline())["train/loss"] == 1.5

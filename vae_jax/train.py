@@ -186,9 +186,13 @@ class _Writer:
     self.jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a") if enabled else None
     self.tb = None
     if enabled and tensorboard:
-      from tensorboardX import SummaryWriter
-
-      self.tb = SummaryWriter(os.path.join(workdir, "tb"))
+      try:
+        from tensorboardX import SummaryWriter  # noqa: PLC0415
+      except ImportError:
+        logger.warning("config.tensorboard is on but tensorboardX is not installed (pip install tensorboardX); "
+                       "writing metrics.jsonl only.")
+      else:
+        self.tb = SummaryWriter(os.path.join(workdir, "tb"))
 
   def write(self, step: int, record: dict[str, float]) -> None:
     if not self.enabled:

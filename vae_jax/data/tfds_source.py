@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import tensorflow_datasets as tfds
 import tqdm
 
 from vae_jax.data import sprites
@@ -36,6 +35,16 @@ _LABELLED = ("mnist", "fashion_mnist")  # 0..255 images with a class label; the 
 _IMAGE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "binarized_mnist": (28, 28, 1),
                  "dsprites": (64, 64, 1)}
 _DSPRITES_LABELS = ("label_shape", "label_scale", "label_orientation", "label_x_position", "label_y_position")
+
+
+def _tfds():
+  """``tensorflow_datasets``, imported on first use: the IDX and sprites paths need neither it nor its ~2 s import."""
+  try:
+    import tensorflow_datasets as tfds  # noqa: PLC0415
+  except ImportError as err:
+    raise ImportError("Reading a TFDS dataset needs tensorflow-datasets (with pillow and importlib_resources): "
+                      "pip install -r requirements.txt, or load an IDX directory / the sprites instead.") from err
+  return tfds
 
 
 def prepare_command(name: str, data_dir: str | os.PathLike | None = None) -> str:
@@ -58,13 +67,17 @@ def open_source(name: str, *, split: str, data_dir: str | os.PathLike | None = N
 
   Raises:
     ValueError: for a name or split outside ``CATALOG``.
-    FileNotFoundError: if the dataset is not prepared in ``array_record`` format in ``data_dir``; the message
-      gives the prepare command.
+    FileNotFoundError: if the dataset is not prepared in ``array_record`` format in ``data_dir`` (the message
+      gives the prepare command), or tensorflow-datasets is not installed.
   """
   if name not in CATALOG:
     raise ValueError(f"Unknown TFDS dataset {name!r}; this reader knows {sorted(CATALOG)}.")
   if split not in CATALOG[name]:
     raise ValueError(f"Unknown split {split!r} for TFDS {name!r}; known splits: {CATALOG[name]}.")
+  try:
+    tfds = _tfds()
+  except ImportError as err:  # not installed: as unreadable as an unprepared dataset, so "auto" falls through
+    raise FileNotFoundError(f"TFDS {name!r} ({split}) cannot be read here: {err}") from err
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
   except Exception as err:  # noqa: BLE001 -- with download=False every failure means "not readable here";
