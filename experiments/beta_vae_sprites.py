@@ -42,6 +42,7 @@ import functools
 import logging
 import os
 import sys
+import threading
 import time
 
 import jax
@@ -66,6 +67,9 @@ METRIC_SIZES = {
     "quick": dict(bvae_batch=64, bvae_train=300, bvae_eval=300, fvae_batch=64, fvae_train=300, fvae_eval=300,
                   fvae_var=2000, num_codes=2000, dci_train=1000, dci_test=1000, dci_estimators=10),
     # smoke: equal train/eval/code counts, so the samplers compile once per shape.
+    # higgins (an accelerator): the same samples as full, so that only the training budget differs.
+    "higgins": dict(bvae_batch=64, bvae_train=600, bvae_eval=300, fvae_batch=64, fvae_train=600, fvae_eval=300,
+                    fvae_var=5000, num_codes=5000, dci_train=1500, dci_test=1000, dci_estimators=20),
     "smoke": dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
                   fvae_var=128, num_codes=128, dci_train=128, dci_test=128, dci_estimators=2),
 }
@@ -197,11 +201,16 @@ def traversal(model, params, ev: dict, resolution: int, path: str, title: str) -
 
 def main(argv: list[str] | None = None) -> str:
   argv = sys.argv[1:] if argv is None else argv
-  args = sweeps.parser(__doc__).parse_args(argv)
+  p = sweeps.parser(__doc__, extra_sizes=("higgins",))
+  p.add_argument("--steps", type=int, default=None, help="training updates (default: the size's)")
+  p.add_argument("--variants", nargs="+", default=None, choices=list(configs.variants("smoke")),
+                 help="train and compare only these models (must include beta1 and one β > 1)")
+  args = p.parse_args(argv)
   if args.seeds is None and args.size == "quick":
     args.seeds = 1  # quick: one seed of each of the 7 models (3 would take ~15 min)
   started = time.time()
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
+  name = NAME if args.size != "higgins" else f"{NAME}_higgins"
+  results_dir, figures_dir = sweeps.output_dirs(args, name)
   os.makedirs(figures_dir, exist_ok=True)
   seed_list = sweeps.seeds(args)
   m = METRIC_SIZES[args.size]
@@ -209,10 +218,19 @@ def main(argv: list[str] | None = None) -> str:
   resolution = size_cfg["resolution"]
   sampler = evaluation.GroundTruthSampler(sprites.FACTOR_SIZES,
                                           observe=functools.partial(sprites.render, resolution=resolution))
-  variants = configs.variants(args.size)
+  variants = configs.variants(args.size, args.steps)
+  if args.variants is not None:
+    if "beta1" not in args.variants or not any(configs.variants("smoke")[v].objective.kind == "beta_vae"
+                                               for v in args.variants):
+      p.error(f"--variants needs beta1 (the plain VAE) and at least one β > 1 to compare, got {args.variants}")
+    variants = {v: c for v, c in variants.items() if v in args.variants}
+  run_size = args.size if args.steps is None else f"{args.size}-{args.steps}steps"
   evals: dict[str, dict[int, dict]] = {v: {} for v in variants}
   runs: dict[str, dict[int, dict]] = {v: {} for v in variants}
   figures: list[str] = []
+  kl_figures: dict[str, str] = {}  # filled from worker threads; ordered by variant below
+
+  lock = threading.Lock()  # on_done runs in worker threads with --workers > 1: metrics in parallel, the rest locked
 
   def on_done(variant, seed, res):
     params = jax.device_get(res["state"].params)
@@ -221,17 +239,20 @@ def main(argv: list[str] | None = None) -> str:
     ev = evaluate_run(res["model"], params, sampler, jax.random.fold_in(jax.random.key(seed), 7), m)
     ev.update(recon=res["train"].get("train/recon", float("nan")), train_time_s=res["train_time_s"],
               eval_time_s=time.perf_counter() - t, images_per_sec=res["images_per_sec"])
-    evals[variant][seed] = ev
-    if seed == seed_list[0]:
-      runs[variant] = {"model": res["model"], "params": params}
-      figures.append(str(plots.kl_per_dim_bars(ev["kl_per_dim"], os.path.join(figures_dir, f"{NAME}_kl_{variant}.png"),
-                                               title=f"{label(variant)}: KL per latent (seed {seed}, total "
-                                                     f"{ev['kl']:.1f} nats)", active_threshold=ACTIVE_KL)))
+    with lock:
+      evals[variant][seed] = ev
+      if seed == seed_list[0]:
+        runs[variant] = {"model": res["model"], "params": params}
+        kl_path = os.path.join(figures_dir, f"{name}_kl_{variant}.png")
+        kl_figures[variant] = str(plots.kl_per_dim_bars(
+            ev["kl_per_dim"], kl_path, active_threshold=ACTIVE_KL,
+            title=f"{label(variant)}: KL per latent (seed {seed}, total {ev['kl']:.1f} nats)"))
     logger.info("%s seed %d: %s (train %.0f s, metrics %.0f s)", variant, seed,
                 {k: round(float(ev[k]), 3) for k in ("beta_vae", "factor_vae", "mig", "dci_d", "dci_c", "dci_i", "kl",
                                                      "active")}, res["train_time_s"], ev["eval_time_s"])
 
-  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done)
+  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=run_size, on_done=on_done, workers=args.workers)
+  figures.extend(kl_figures[v] for v in variants)
 
   keys = [k for k, _ in METRICS] + [k for k, _ in EXTRA]
   stats = {v: {k: sweeps.mean_std([evals[v][s][k] for s in seed_list]) for k in keys} for v in variants}
@@ -254,7 +275,7 @@ def main(argv: list[str] | None = None) -> str:
 
   for v in dict.fromkeys(["beta1", best]):
     figures.insert(0, traversal(runs[v]["model"], runs[v]["params"], evals[v][s0], resolution,
-                                os.path.join(figures_dir, f"{NAME}_traversal_{v}.png"),
+                                os.path.join(figures_dir, f"{name}_traversal_{v}.png"),
                                 f"{label(v)}: latent traversal (seed {s0}), rows by KL"))
 
   # The claim check: best β vs β = 1, per headline metric, paired over seeds.
@@ -299,7 +320,7 @@ def main(argv: list[str] | None = None) -> str:
             "Factor → latent (DCI importance, seed 0)": fl_table}
   tables.update({f"Latent → factor, {label(v)} (seed {s0})": t for v, t in lf_tables.items()})
   command = "python -m experiments.beta_vae_sprites " + " ".join(argv)
-  path = sweeps.write_results(results_dir, NAME, args=args, command=command.strip(), started=started, tables=tables,
+  path = sweeps.write_results(results_dir, name, args=args, command=command.strip(), started=started, tables=tables,
                               figures=figures, notes=notes)
 
   print(markdown(columns, rows))

@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> str:
     if seed == seed_list[0]:
       grid_rows.append((f"d = {variant.removeprefix('latent')}", reconstruct(res["model"], params, images[shown])[1]))
 
-  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done)
+  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done, workers=args.workers)
 
   rows = []
   for variant in variants:

@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> str:
     logger.info("%s seed %d done", variant, seed)
 
   variants = {v: make_config(c, lvl, s) for v, (c, lvl) in VARIANTS.items()}
-  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done)
+  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done, workers=args.workers)
 
   columns = ["noisy", "clipped", *VARIANTS]
   tables = {}

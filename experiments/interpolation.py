@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> str:
   seed_list = sweeps.seeds(args)
   vae_config = semi_supervised.pretrain_configs(args.size)["vae"]
   runs = sweeps.train_runs(semi_supervised.PRETRAIN_NAME, {"vae": vae_config}, seed_list, args.runs_root,
-                           size=args.size)
+                           size=args.size, workers=args.workers)
   _, test_split = semi_supervised.load_fashion(vae_config)
   per_seed, figures = {}, []
   for seed in seed_list:

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> str:
   os.makedirs(figures_dir, exist_ok=True)
   seed_list = sweeps.seeds(args)
   variants = configs(args.size)
-  runs = sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size)
+  runs = sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, workers=args.workers)
   per_seed: dict[str, dict[int, dict]] = {}
   figures = []
   for variant in variants:

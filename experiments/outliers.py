@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> str:
     logger.info("%s seed %d done", variant, seed)
 
   variants = {"ae": ae_config(s), "dae": ae_config(s, corruption="gaussian", level=DAE_SIGMA), "vae": vae_config(s)}
-  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done)
+  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done, workers=args.workers)
   for seed in seed_list:
     res = train_background(vae_config(s), seed, args.runs_root, args.size)
     params = jax.device_get(res["state"].params)

@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> str:
     logger.info("%s seed %d: %s", variant, seed, probes[variant][seed])
 
   variants = {v: make_config(v, s) for v in LABELS}
-  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done)
+  sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done, workers=args.workers)
 
   rows = [["raw pixels", 784, 100 * float(raw["accuracy"]), 100 * float(raw["train_accuracy"]),
            f"{int(raw['num_steps'])} L-BFGS steps"]]

@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> str:
   os.makedirs(figures_dir, exist_ok=True)
   seed_list = sweeps.seeds(args)
   variants = pretrain_configs(args.size)
-  runs = sweeps.train_runs(PRETRAIN_NAME, variants, seed_list, args.runs_root, size=args.size)
+  runs = sweeps.train_runs(PRETRAIN_NAME, variants, seed_list, args.runs_root, size=args.size, workers=args.workers)
   train_split, test_split = load_fashion(variants["vae"])
   images = jnp.asarray(train_split.images)  # on device once, shared by every fine-tuning run
   tx = optax.adam(s.finetune_lr)  # one object: fit() reuses its compiled steps across runs

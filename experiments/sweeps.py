@@ -14,6 +14,7 @@ Three sizes, chosen with one flag in every script:
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import json
 import math
@@ -33,12 +34,15 @@ FIGURES_DIR = os.path.join(ROOT, "experiments", "figures")
 SIZES = ("full", "quick", "smoke")
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-  """The flags every experiment script shares."""
+def parser(description: str, extra_sizes: Sequence[str] = ()) -> argparse.ArgumentParser:
+  """The flags every experiment script shares; ``extra_sizes`` are sizes only this script has."""
   p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("--size", choices=SIZES, default="full", help="full (report numbers), quick (~2 min), smoke (CI)")
+  p.add_argument("--size", choices=(*SIZES, *extra_sizes), default="full",
+                 help="full (report numbers), quick (~2 min), smoke (CI)" + "".join(f", {s}" for s in extra_sizes))
   p.add_argument("--quick", dest="size", action="store_const", const="quick", help="same as --size quick")
   p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: 3, or 1 for smoke)")
+  p.add_argument("--workers", type=int, default=1,
+                 help="runs trained at once, in threads (helps on an accelerator; leave at 1 on a CPU)")
   p.add_argument("--runs-root", default=os.path.join(ROOT, "runs"), help="where the training runs go")
   p.add_argument("--results-dir", default=None,
                  help="where the results JSON and figures go (default: experiments/results and experiments/figures "
@@ -63,21 +67,38 @@ def seeds(args) -> list[int]:
 
 
 def train_runs(name: str, variants: dict[str, Config], seed_list: Iterable[int], runs_root: str, *,
-               size: str, on_done: Callable[[str, int, dict], None] | None = None) -> dict[str, dict[int, dict]]:
+               size: str, on_done: Callable[[str, int, dict], None] | None = None,
+               workers: int = 1) -> dict[str, dict[int, dict]]:
   """Trains every variant for every seed; returns ``{variant: {seed: results}}`` (with ``state`` and ``model``).
 
   A run whose ``results.json`` reports the requested number of steps is resumed at its end (no training: the
   checkpoint is restored and evaluated again), so rerunning a script is cheap.
+
+  ``workers > 1`` trains that many runs at once in threads of this process (JAX releases the GIL while it compiles
+  and computes). On an accelerator that overlaps one run's compilation and host work with another's kernels; on a
+  2-core CPU it gains nothing. Every run is a pure function of its config and seed, so the results do not depend on
+  ``workers``; ``on_done`` is then called from the worker threads, possibly at the same time: guard shared state.
   """
-  out: dict[str, dict[int, dict]] = {}
-  for variant, config in variants.items():
-    out[variant] = {}
-    for seed in seed_list:
-      workdir = os.path.join(runs_root, name, size, variant, f"seed{seed}")
-      res = train.train_and_evaluate(dataclasses.replace(config, seed=seed), workdir)
-      out[variant][seed] = res
-      if on_done is not None:
-        on_done(variant, seed, res)
+  if workers < 1:
+    raise ValueError(f"workers must be ≥ 1, got {workers}")
+  seed_list = list(seed_list)
+  jobs = [(variant, seed) for variant in variants for seed in seed_list]
+  def run(job: tuple[str, int]) -> dict:
+    variant, seed = job
+    workdir = os.path.join(runs_root, name, size, variant, f"seed{seed}")
+    res = train.train_and_evaluate(dataclasses.replace(variants[variant], seed=seed), workdir)
+    if on_done is not None:
+      on_done(variant, seed, res)
+    return res
+
+  if workers == 1:
+    done = [run(job) for job in jobs]
+  else:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+      done = list(pool.map(run, jobs))  # re-raises the first failure
+  out: dict[str, dict[int, dict]] = {variant: {} for variant in variants}
+  for (variant, seed), res in zip(jobs, done, strict=True):
+    out[variant][seed] = res
   return out
 
 

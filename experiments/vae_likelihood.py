@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> str:
     stats.setdefault(variant, {})[seed] = m
     logger.info("%s seed %d: %s", variant, seed, {k: v for k, v in m.items() if k != "nll_per_image"})
 
-  sweeps.train_runs(NAME, variants(s), seed_list, args.runs_root, size=args.size, on_done=on_done)
+  sweeps.train_runs(NAME, variants(s), seed_list, args.runs_root, size=args.size, on_done=on_done, workers=args.workers)
 
   def ms(variant, key, sign=1.0):
     return sweeps.mean_std([sign * stats[variant][seed][key] for seed in seed_list])

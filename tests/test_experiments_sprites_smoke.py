@@ -3,11 +3,14 @@
 import json
 import os
 
-from experiments import beta_vae_sprites
+import pytest
+
+from experiments import beta_log_table, beta_vae_sprites
 
 
 def test_smoke_writes_every_variant_and_metric(tmp_path):
-  path = beta_vae_sprites.main(["--size", "smoke", "--runs-root", str(tmp_path), "--results-dir", str(tmp_path)])
+  path = beta_vae_sprites.main(["--size", "smoke", "--runs-root", str(tmp_path), "--results-dir", str(tmp_path),
+                                "--workers", "3"])
   with open(path) as f:
     results = json.load(f)
   table = results["tables"]["Disentanglement on sprites (mean ± std over seeds)"]
@@ -24,3 +27,43 @@ def test_smoke_writes_every_variant_and_metric(tmp_path):
   for fig in results["figures"]:
     assert os.path.exists(os.path.join(beta_vae_sprites.sweeps.ROOT, fig)) or os.path.exists(fig)
   assert any("traversal" in fig for fig in results["figures"])
+
+
+def _table(path):
+  with open(path) as f:
+    return json.load(f)["tables"]["Disentanglement on sprites (mean ± std over seeds)"]
+
+
+def test_worker_threads_and_a_variant_subset_give_the_same_numbers(tmp_path):
+  common = ["--size", "smoke", "--variants", "beta1", "beta4", "--steps", "3"]
+  one = beta_vae_sprites.main([*common, "--runs-root", str(tmp_path / "a"), "--results-dir", str(tmp_path / "a")])
+  two = beta_vae_sprites.main([*common, "--runs-root", str(tmp_path / "b"), "--results-dir", str(tmp_path / "b"),
+                               "--workers", "2"])
+  t1, t2 = _table(one), _table(two)
+  assert [r[0] for r in t1["rows"]] == ["β=1 (VAE)", "β=4"]
+  assert t1 == t2
+  with open(one) as f:
+    assert "3 updates" in " ".join(json.load(f)["notes"])
+
+
+def test_variant_subset_must_hold_the_plain_vae_and_a_beta(tmp_path):
+  with pytest.raises(SystemExit):
+    beta_vae_sprites.main(["--size", "smoke", "--variants", "beta4", "--runs-root", str(tmp_path)])
+  with pytest.raises(SystemExit):
+    beta_vae_sprites.main(["--size", "smoke", "--variants", "beta1", "annealed", "--runs-root", str(tmp_path)])
+
+
+def test_log_table_summarises_per_run_lines(tmp_path):
+  runs = {("beta1", 0): 0.1, ("beta1", 1): 0.2, ("beta4", 0): 0.3, ("beta4", 1): 0.1, ("tcvae", 0): 0.5}
+  lines = ["noise line\n"]
+  for (variant, seed), mig in runs.items():
+    metrics = dict(beta_vae=0.5 + mig, factor_vae=0.4, mig=mig, dci_d=mig, dci_c=0.1, dci_i=0.3, kl=10.0, active=5.0)
+    lines.append(f"2026-11-27 07:17:46,626 __main__ {variant} seed {seed}: {metrics} (train 1 s, metrics 2 s)\n")
+  log = tmp_path / "run.log"
+  log.write_text("".join(lines))
+  parsed = beta_log_table.parse(lines)
+  assert parsed["beta4"][1]["mig"] == 0.1 and set(parsed) == {"beta1", "beta4", "tcvae"}
+  text = beta_log_table.main([str(log)])
+  assert "| beta1 | 0, 1 |" in text and "0.150 ± 0.071" in text  # MIG of beta1: mean 0.15, std 0.0707
+  assert "beta4 vs beta1 (seeds [0, 1]): higher on every seed for none" in text
+  assert "tcvae vs beta1" not in text  # tcvae lacks seed 1: no paired comparison

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The same code on a GPU: what was run on the accelerator lent to a session, so anyone with one can rerun it.
+#
+#   bash scripts/gpu_check.sh probe          # ≈ 3 min: versions, the unit tests on the GPU, the quickstart run,
+#                                            # evaluate (IS-NLL K=5000 × 10,000) on a trained run, a β-VAE timing
+#   bash scripts/gpu_check.sh tests | quickstart | evaluate   # one part of probe
+#   bash scripts/gpu_check.sh beta STEPS     # the β-VAE sprites comparison at Higgins et al.'s 64×64 MLP setup
+#                                            # ($VARIANTS: which models, default all 7; $WORKERS threads)
+#   bash scripts/gpu_check.sh bench          # benchmarks/run.py --quick (MLP at batch 128, conv β-VAE) on the GPU
+#
+# Needs a Python with jax[cuda], flax, optax, orbax-checkpoint, chex, matplotlib, tqdm, pytest ($PYTHON, default
+# python3); tensorflow-datasets is not needed. Fashion-MNIST is read from $VAE_JAX_DATA_DIR (IDX .gz files);
+# the trained run for `probe` from $GPU_CHECK_RUN. Everything it writes goes to $OUT (default /tmp/gpu_check),
+# packed into a few files.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+OUT=${OUT:-/tmp/gpu_check}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 JAX_PLATFORMS=${JAX_PLATFORMS:-cuda} XLA_FLAGS=${XLA_FLAGS:-}
+export XLA_PYTHON_CLIENT_PREALLOCATE=false JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jax_cache}
+stage=${1:-probe}
+t0=$(date +%s)
+stamp() { echo "[gpu_check $(($(date +%s) - t0)) s] $*"; }
+
+run_tests() {
+  nvidia-smi -L || true
+  $PY -c "import jax, flax, optax, orbax.checkpoint as o, chex; print('jax', jax.__version__, 'flax', flax.__version__,
+'optax', optax.__version__, 'orbax', o.__version__, 'chex', chex.__version__); print(jax.devices())"
+  stamp "unit tests on the GPU (default matmul precision)"
+  tests="tests/test_losses.py tests/test_noise.py tests/test_objectives.py tests/test_ppca.py tests/test_models.py
+         tests/test_eval_likelihood.py tests/test_eval_reconstruction.py tests/test_eval_disentanglement.py
+         tests/test_steps.py tests/test_train.py tests/test_stacked.py tests/test_latent.py"
+  timeout -s INT 110 $PY -m pytest -q -o cache_dir=/tmp/pytest_cache -m "not slow" $tests \
+    --junitxml="$OUT/tests_default.xml" 2>&1 | tail -40
+  stamp "failures rerun at float32 matmul precision"
+  JAX_DEFAULT_MATMUL_PRECISION=highest timeout -s INT 40 $PY -m pytest -q -o cache_dir=/tmp/pytest_cache \
+    --lf --lfnf=none -m "not slow" $tests --junitxml="$OUT/tests_highest.xml" 2>&1 | tail -15
+}
+run_quickstart() {
+  stamp "quickstart (Flax example MLP VAE, Fashion-MNIST, 936 steps)"
+  timeout 70 $PY -m experiments.main --config experiments/configs/quickstart.py --workdir /tmp/qs \
+    --config.progress=false --config.tensorboard=false 2>&1 | tail -8
+  cp /tmp/qs/results.json "$OUT/quickstart_results.json" 2>/dev/null
+}
+run_evaluate() {
+  if [ -n "${GPU_CHECK_RUN:-}" ]; then
+    for prec in default highest; do
+      stamp "evaluate $GPU_CHECK_RUN: IS-NLL K=5000 × 10,000 images, matmul precision $prec"
+      ( [ $prec = highest ] && export JAX_DEFAULT_MATMUL_PRECISION=highest; timeout 100 \
+        $PY -m experiments.evaluate --workdir "$GPU_CHECK_RUN" --num-samples 5000 --num-images 10000 \
+        --out "/tmp/eval_$prec" 2>&1 | grep -v "IS-NLL (K" | tail -4 )
+      cp "/tmp/eval_$prec/evaluation.json" "$OUT/evaluate_$prec.json" 2>/dev/null
+    done
+  fi
+}
+
+case "$stage" in
+tests) run_tests ;;
+quickstart) run_quickstart ;;
+evaluate) run_evaluate ;;
+probe)
+  run_tests; run_quickstart; run_evaluate
+  stamp "β-VAE timing: Higgins MLP at 64×64, 1000 updates, β=1 and β=4, 2 worker threads"
+  timeout 90 $PY -m experiments.beta_vae_sprites --size higgins --steps 1000 --variants beta1 beta4 --seeds 1 \
+    --workers 2 --runs-root /tmp/probe_runs --results-dir /tmp/probe 2>&1 | grep -E "seed|wrote" | tail -8
+  ;;
+beta)
+  steps=${2:?give the number of updates}
+  variants=${VARIANTS:-beta1 beta2 beta4 beta8 beta16 annealed tcvae}
+  stamp "β-VAE sprites, Higgins setup, $steps updates, models: $variants, 3 seeds, ${WORKERS:-7} worker threads"
+  timeout "${BETA_TIMEOUT:-3000}" $PY -m experiments.beta_vae_sprites --size higgins --steps "$steps" \
+    --variants $variants --workers "${WORKERS:-7}" --runs-root /tmp/beta_runs --results-dir /tmp/beta_res 2>&1 \
+    | grep -v "^\s*$" | tail -60
+  tar czf "$OUT/beta_higgins.tgz" -C /tmp beta_res
+  ;;
+bench)
+  stamp "benchmarks/run.py --quick on the GPU"
+  timeout 280 $PY -m benchmarks.run --quick --only mlp128 conv --repeats 3 --name gpu-quick --out-dir /tmp/bench \
+    2>&1 | tail -40
+  tar czf "$OUT/bench.tgz" -C /tmp bench
+  ;;
+*)
+  echo "unknown stage $stage (probe | tests | quickstart | evaluate | beta STEPS | bench)" >&2; exit 2 ;;
+esac
+stamp "done"
