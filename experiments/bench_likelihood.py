@@ -10,8 +10,10 @@ turns them into a lower bound on the time ("matmul bound"), and prints the fract
 
 Commands (run from the repository root):
 
-  # full size (Burda et al.'s protocol: 10,000 test images × K = 5000, 4.0·10¹³ FLOP). Extrapolated: ≈ 4 min on
-  # 2 idle cores with the YNNPACK workaround below, ≈ 7–13 min without; 25–40 min while other jobs share the cores.
+  # full size (Burda et al.'s protocol: 10,000 test images × K = 5000, 4.0·10¹³ FLOP): ≈ 4 min on 2 idle cores
+  # with the YNNPACK workaround below (measured: 238 s for the same computation on a trained VAE through
+  # `experiments.evaluate`, see experiments/results/evaluate/README.md), ≈ 7–13 min without (extrapolated);
+  # 25–40 min while other jobs share the cores. On an H200: 5.4 s.
   .venv/bin/python experiments/bench_likelihood.py --ynn-fusion-types=-reduce --progress
   # reduced size, extrapolated to the full one (1–2 min)
   .venv/bin/python experiments/bench_likelihood.py --num-images 200 --ynn-fusion-types=-reduce

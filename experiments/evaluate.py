@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import os
+import sys
 import time
 
 import jax
@@ -167,14 +168,15 @@ def _disentanglement(model, params, config, key, num_train: int) -> dict:
 
 
 def evaluate(workdir: str, *, num_samples: int = 1000, num_images: int = 10_000, probe_train: int = 10_000,
-             disentanglement_samples: int = 5000, out_dir: str | None = None) -> dict:
+             disentanglement_samples: int = 5000, out_dir: str | None = None, command: str | None = None) -> dict:
   config, model, params, test = train.load_run(workdir)
   out_dir = out_dir or os.path.join(workdir, "evaluation")
   os.makedirs(out_dir, exist_ok=True)
   key = jax.random.fold_in(train.run_keys(config.seed).eval, 1000)
   keys = jax.random.split(key, 6)
   t0 = time.perf_counter()
-  results = {"workdir": os.path.abspath(workdir), "config": config.objective.kind, "model": config.model.kind}
+  results = {"workdir": os.path.abspath(workdir), "config": config.objective.kind, "model": config.model.kind,
+             "command": command, "xla_flags": os.environ.get("XLA_FLAGS", "")}
   results["reconstruction"] = _reconstruction(model, params, test, out_dir, n_ssim=2000)
   if isinstance(model, VAE):
     results["likelihood"] = _likelihood(model, params, test, keys[0], out_dir, num_samples, num_images)
@@ -215,7 +217,8 @@ def main(argv: list[str] | None = None) -> dict:
                      "python -m experiments.main first.")
   results = evaluate(args.workdir, num_samples=args.num_samples, num_images=args.num_images,
                      probe_train=args.probe_train, disentanglement_samples=args.disentanglement_samples,
-                     out_dir=args.out)
+                     out_dir=args.out, command="python -m experiments.evaluate " + " ".join(
+                         sys.argv[1:] if argv is None else argv))
   summary = {k: v for k, v in results.items() if k not in ("environment",)}
   print(json.dumps(summary, indent=1, default=str)[:4000])
   return results
