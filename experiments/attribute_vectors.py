@@ -32,7 +32,7 @@ arithmetic 0.014 / 0.270 / 0.709 ± 0.008 / 0.866 / 0.890 with less drift (0.066
 accepts pixel-space superpositions as the target as often as latent edits although, as the figure shows, they
 still visibly contain the source garment: the success rate measures evidence for the target under this judge, not
 realism; the latent edits are clean single garments, and the drift shows what that costs. Hardest targets: Shirt
-and Pullover (the classes the judge confuses with T-shirt and Coat). ``quick`` ≈ 1 min, ``smoke`` ≈ 10 s.
+and Pullover (the classes the judge confuses with T-shirt and Coat). ``quick`` 41 s idle, ``smoke`` ≈ 10 s.
 """
 
 from __future__ import annotations

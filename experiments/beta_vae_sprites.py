@@ -1,7 +1,7 @@
 """β-VAE disentanglement on procedural sprites: β ∈ {1, 2, 4, 8, 16}, the capacity-annealed β-VAE and β-TCVAE.
 
     python -m experiments.beta_vae_sprites                # full: the report's numbers (7 models × 3 seeds)
-    python -m experiments.beta_vae_sprites --size quick   # ~5 min: 1000 updates, 1 seed, small metric samples
+    python -m experiments.beta_vae_sprites --size quick   # 88 s idle: 1000 updates, 1 seed, small metric samples
     python -m experiments.beta_vae_sprites --size smoke   # seconds (CI)
     # on a GPU: Higgins et al.'s 64×64 MLP, 10,000 updates, 7 models × 3 seeds in threads (≈ 4 min on an H200)
     python -m experiments.beta_vae_sprites --size higgins --steps 10000 --workers 11
@@ -42,7 +42,7 @@ updates; one NVIDIA H200, ``experiments/results/beta_vae_sprites_higgins.json`` 
 disentanglement (0.13 vs 0.07), and β = 8 and β-TCVAE (MIG 0.10, 0.15) do so by more; β = 16 over-regularises.
 
 Measured runtime (full, 2-core CPU shared with other jobs): 20 min (1179 s; ≈ 40 s training and ≈ 9 s metrics
-per model) at load ≈ 4–5, 36 min at load ≈ 8–12 — the two runs gave identical numbers. quick ≈ 3–6 min; smoke
+per model) at load ≈ 4–5, 36 min at load ≈ 8–12 — the two runs gave identical numbers. quick 88 s on an idle machine, 3–6 min under load; smoke
 ≈ 40 s of CPU. The exact figure is ``wall_time_s`` in ``experiments/results/beta_vae_sprites.json``.
 """
 

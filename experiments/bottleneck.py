@@ -1,7 +1,7 @@
 """What a small bottleneck loses: AE test reconstruction error on Fashion-MNIST against the latent size.
 
     python -m experiments.bottleneck                # full: the report's numbers
-    python -m experiments.bottleneck --size quick   # ~3 min: 234 steps, latent sizes 2, 8, 32 only
+    python -m experiments.bottleneck --size quick   # 35 s idle: 234 steps, latent sizes 2, 8, 32 only
     python -m experiments.bottleneck --size smoke   # seconds (CI)
 
 Protocol (full): a deterministic MLP autoencoder 784-500-d-500-784 (ReLU, linear code) for each latent size d ∈ {2,
@@ -21,7 +21,7 @@ coat as a blurred dark blob, a bag loses its handle; prints and logos (the "Lee"
 d = 32, the zip of the coat at d = 64.
 
 Measured runtime: full 9.2 min (18 runs; 2-core CPU shared with other jobs, ``wall_time_s`` in
-``experiments/results/bottleneck.json``); quick 2.7 min; smoke ≈ 15 s.
+``experiments/results/bottleneck.json``); quick 2.7 min (35 s on an idle machine); smoke ≈ 15 s.
 """
 
 from __future__ import annotations

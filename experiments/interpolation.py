@@ -20,7 +20,8 @@ Commands (from the repository root)::
     .venv/bin/python -m experiments.interpolation --size smoke
 
 Sizes: ``full``: the VAE of ``semi_supervised --size full``, 1000 pairs of each kind for the statistics, 11 steps
-per path, 3 seeds. ``quick``: its quick VAE, 200 pairs. ``smoke``: a few training steps, 16 pairs.
+per path, 3 seeds. ``quick``: its quick VAE, 200 pairs (12 s idle once that VAE is trained). ``smoke``: a few
+training steps, 16 pairs.
 
 Expected result: linear midpoints are ≈ 1/√2 ≈ 0.71 as long as their endpoints for both kinds of pairs (posterior
 means of different-class images are nearly orthogonal too), which puts a midpoint at a low χ² percentile: off the

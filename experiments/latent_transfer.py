@@ -36,8 +36,8 @@ pos_x and pos_y both in latent 1) — so the swap does not transfer position: po
 0.260 ± 0.087 (VAE) against 0.20 for the untouched source and 0.77 / 0.86 for the oracle; mean over factors 0.42
 (β-VAE) / 0.48 (VAE) vs source 0.48 and random dims 0.40. Orientation gets no latent at all (nothing to swap), and
 shape/scale swaps lower IoU. The β-VAE papers train ≈ 10⁵–10⁶ steps; expect the separation only with far longer
-runs (``--size full`` here is 8000 steps because of the CPU budget). ``quick`` ≈ 7 min, ``smoke`` ≈ 15 s on the same
-busy machine.
+runs (``--size full`` here is 8000 steps because of the CPU budget). ``quick`` 59 s idle (≈ 7 min under load),
+``smoke`` ≈ 15 s.
 """
 
 from __future__ import annotations

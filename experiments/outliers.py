@@ -1,7 +1,7 @@
 """Outlier detection with AE, DAE and VAE scores: a held-out Fashion-MNIST class, and MNIST vs Fashion-MNIST.
 
     python -m experiments.outliers                # full: the report's numbers
-    python -m experiments.outliers --size quick   # ~5 min: 234 steps, K = 20, 1300 test images
+    python -m experiments.outliers --size quick   # 60 s idle: 234 steps, K = 20, 1300 test images
     python -m experiments.outliers --size smoke   # seconds (CI)
 
 Protocol (full). Every model is trained on the Fashion-MNIST training set **without class 0 (T-shirt/top)**
@@ -49,7 +49,7 @@ MNIST's saturated white strokes are far from anything they learned to reproduce.
 input representation (grey for the AEs, binarized for the VAE), not only the model.
 
 Measured runtime: full 10.5 min (12 runs, IS-NLL ≈ 25 s per VAE and per seed; 2-core CPU shared with other jobs,
-``wall_time_s`` in ``experiments/results/outliers.json``); quick 4.7 min under heavy load; smoke ≈ 15 s.
+``wall_time_s`` in ``experiments/results/outliers.json``); quick 60 s idle, 4.7 min under heavy load; smoke ≈ 15 s.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Unsupervised pre-training as feature learning: linear-probe accuracy on AE, DAE, VAE and β-VAE codes vs raw pixels.
 
     python -m experiments.pretraining                # full: the report's numbers
-    python -m experiments.pretraining --size quick   # ~3 min: 234 steps, probe on 10,000 codes
+    python -m experiments.pretraining --size quick   # 53 s idle: 234 steps, probe on 10,000 codes
     python -m experiments.pretraining --size smoke   # seconds (CI)
 
 Protocol (full): four MLP models 784-500-20(-500-784), ReLU, Bernoulli cross-entropy on the grey Fashion-MNIST pixels
@@ -25,7 +25,7 @@ their place. Run that experiment first to have them in this table.
 
 Measured runtime on the 2-core CPU shared with other jobs (``wall_time_s`` in
 ``experiments/results/pretraining.json``: full 9.3 min (12 runs + 13 probes; the raw-pixel probe alone ≈ 40 s),
-quick 2.7 min, smoke ≈ 18 s).
+quick 53 s idle (2.7 min under load), smoke ≈ 18 s).
 """
 
 from __future__ import annotations

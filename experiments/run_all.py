@@ -1,6 +1,7 @@
 """Runs every experiment script at one size, then regenerates the report.
 
-    python -m experiments.run_all --size quick     # about 2 min per script; report in runs/quick-results/REPORT.md
+    python -m experiments.run_all --size quick     # 11 scripts, 10.6 min on an idle 2-core CPU (12–166 s each);
+                                                   # report in runs/quick-results/REPORT.md
     python -m experiments.run_all --size full      # the report's numbers (hours on a 2-core CPU)
 
 Each script runs in its own process (a failure is reported and the others still run); the exit code is non-zero

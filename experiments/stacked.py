@@ -36,7 +36,7 @@ its code is about as linearly informative. Measured (3 seeds, ``experiments/resu
   ========================== ========================== ============ =============== =============
 
 Runtime: full 11.8 min (706 s) on the 2-core CPU (Xeon, jax 0.10.2, one CPU device) while shared with other jobs
-(load average ≈ 10); quick ≈ 2 min; smoke ≈ 20 s.
+(load average ≈ 10); quick ≈ 2 min (31 s idle); smoke ≈ 20 s.
 """
 
 from __future__ import annotations

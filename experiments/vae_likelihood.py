@@ -1,7 +1,7 @@
 """VAE and IWAE test log-likelihood on binarized Fashion-MNIST, samples, interpolations and a β rate–distortion sweep.
 
     python -m experiments.vae_likelihood                # full: the report's numbers
-    python -m experiments.vae_likelihood --size quick   # ~3 min: 117 steps, β ∈ {1, 4}, K = 500 on 50 images
+    python -m experiments.vae_likelihood --size quick   # 42 s idle: 117 steps, β ∈ {1, 4}, K = 500 on 50 images
     python -m experiments.vae_likelihood --size smoke   # seconds (CI)
 
 Protocol (full): the Flax example's MLP VAE (784-500-20, Bernoulli, ``experiments/configs/flax_vae_fashion.py``) on
@@ -40,7 +40,7 @@ nats for β = 0.5, 1, 2, 4, 8; the −ELBO is lowest at β = 1 (252.5) and the n
 interpolations between classes morph smoothly (a T-shirt's body splits into trouser legs).
 
 Measured runtime: full 12.3 min (21 runs, of which the IWAE runs ≈ 65 s each; IS-NLL ≈ 45 s per model; 2-core CPU
-shared with other jobs, ``wall_time_s`` in ``experiments/results/vae_likelihood.json``); quick 3.1 min; smoke
+shared with other jobs, ``wall_time_s`` in ``experiments/results/vae_likelihood.json``); quick 3.1 min (42 s idle); smoke
 ≈ 20 s.
 """
 
