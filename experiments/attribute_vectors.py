@@ -42,7 +42,6 @@ import functools
 import logging
 import os
 import sys
-import time
 
 if __package__ in (None, ""):  # run as a file: make `experiments` importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -52,7 +51,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from experiments import report, semi_supervised, sweeps  # noqa: E402
+from experiments import batched, report, semi_supervised, sweeps  # noqa: E402
 from vae_jax import classifier, latent, modules, plots  # noqa: E402
 
 NAME = "attribute_vectors"
@@ -111,8 +110,7 @@ def run_seed(seed: int, vae_run: dict, train_split, test_split, s: Size) -> dict
   judge_acc = classifier.accuracy(judge, judge_params, test_split.images, test_split.labels)
   logging.info("seed %d: judge test accuracy %.4f", seed, judge_acc)
 
-  codes = np.concatenate([np.asarray(encode(params, jnp.asarray(train_split.images[i:i + 2000])))
-                          for i in range(0, len(train_split.images), 2000)])
+  codes = batched.map_batches(functools.partial(encode, params), train_split.images, batch_size=2000)
   mean_images = np.stack([train_split.images[train_split.labels == c].mean(0) for c in range(10)])
   sources = pick_sources(k_pick, test_split.labels, s.per_class)
   success = {m: np.zeros((len(ALPHAS), 10, 10)) for m in ("latent", "pixel")}
@@ -156,23 +154,18 @@ def _figure(examples: dict, path: str, title: str) -> str:
 
 def main(argv: list[str] | None = None) -> str:
   """Runs the experiment; returns the path of the results JSON."""
-  args = sweeps.parser(__doc__.split("\n")[0]).parse_args(argv)
-  started = time.time()
+  setup = sweeps.begin(sweeps.parser(__doc__.split("\n")[0]), NAME, argv)
+  args, seed_list = setup.args, setup.seeds
   s = SIZES[args.size]
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
-  vae_config = semi_supervised.pretrain_configs(args.size)["vae"]
-  runs = sweeps.train_runs(semi_supervised.PRETRAIN_NAME, {"vae": vae_config}, seed_list, args.runs_root,
-                           size=args.size, workers=args.workers)
+  vae_config, vae_runs = semi_supervised.pretrained_vae(args, seed_list)
   train_split, test_split = semi_supervised.load_fashion(vae_config)
   per_seed = {}
   figures = []
   for seed in seed_list:
-    out = run_seed(seed, runs["vae"][seed], train_split, test_split, s)
+    out = run_seed(seed, vae_runs[seed], train_split, test_split, s)
     examples = out.pop("examples")
     if seed == seed_list[0]:
-      figures.append(_figure(examples, os.path.join(figures_dir, f"{NAME}.png"),
+      figures.append(_figure(examples, os.path.join(setup.figures_dir, f"{NAME}.png"),
                              f"seed {seed}"))
     per_seed[seed] = out
 
@@ -198,8 +191,7 @@ def main(argv: list[str] | None = None) -> str:
            f"({vae_config.num_steps} steps)."]
   print(notes[0])
   path = sweeps.write_results(
-      results_dir, NAME, args=args,
-      command=" ".join(["python -m experiments.attribute_vectors", *(argv or sys.argv[1:])]), started=started,
+      setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
       tables=tables, figures=figures, notes=notes)
   logging.info("wrote %s", path)
   return path

@@ -51,7 +51,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import sys
 import threading
 import time
 
@@ -210,19 +209,14 @@ def traversal(model, params, ev: dict, resolution: int, path: str, title: str) -
 
 
 def main(argv: list[str] | None = None) -> str:
-  argv = sys.argv[1:] if argv is None else argv
   p = sweeps.parser(__doc__, extra_sizes=("higgins",))
   p.add_argument("--steps", type=int, default=None, help="training updates (default: the size's)")
   p.add_argument("--variants", nargs="+", default=None, choices=list(configs.variants("smoke")),
                  help="train and compare only these models (must include beta1 and one β > 1)")
-  args = p.parse_args(argv)
-  if args.seeds is None and args.size == "quick":
-    args.seeds = 1  # quick: one seed of each of the 7 models (3 would take ~15 min)
-  started = time.time()
-  name = NAME if args.size != "higgins" else f"{NAME}_higgins"
-  results_dir, figures_dir = sweeps.output_dirs(args, name)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
+  # quick: one seed of each of the 7 models (3 would take ~15 min)
+  setup = sweeps.begin(p, NAME, argv, default_seeds={"quick": 1})
+  args, seed_list, figures_dir = setup.args, setup.seeds, setup.figures_dir
+  name = NAME if args.size != "higgins" else f"{NAME}_higgins"  # the results file and figures
   m = METRIC_SIZES[args.size]
   size_cfg = configs.SIZES[args.size]
   resolution = size_cfg["resolution"]
@@ -329,9 +323,8 @@ def main(argv: list[str] | None = None) -> str:
   tables = {"Disentanglement on sprites (mean ± std over seeds)": table,
             "Factor → latent (DCI importance, seed 0)": fl_table}
   tables.update({f"Latent → factor, {label(v)} (seed {s0})": t for v, t in lf_tables.items()})
-  command = "python -m experiments.beta_vae_sprites " + " ".join(argv)
-  path = sweeps.write_results(results_dir, name, args=args, command=command.strip(), started=started, tables=tables,
-                              figures=figures, notes=notes)
+  path = sweeps.write_results(setup.results_dir, name, args=args, command=setup.command, started=setup.started,
+                              tables=tables, figures=figures, notes=notes)
 
   print(markdown(columns, rows))
   print()
@@ -342,7 +335,7 @@ def main(argv: list[str] | None = None) -> str:
   print()
   print(verdict)
   print(reading)
-  print(f"\nwrote {path} ({time.time() - started:.0f} s)")
+  print(f"\nwrote {path} ({time.time() - setup.started:.0f} s)")
   return path
 
 

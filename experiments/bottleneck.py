@@ -26,24 +26,17 @@ Measured runtime: full 9.2 min (18 runs; 2-core CPU shared with other jobs, ``wa
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-import sys
-import time
 
 import jax
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
-from experiments import sweeps
-from vae_jax import data, evaluation, plots
+from experiments import batched, fashion, sweeps
+from vae_jax import evaluation, plots
 from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
 
 NAME = "bottleneck"
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot")
 logger = logging.getLogger(__name__)
 
 # Per size: latent sizes, training steps, MLP width, batch, fused steps per host sync, train/test subset (0 = all).
@@ -67,20 +60,8 @@ def make_config(latent_dim: int, s: dict) -> Config:
       tensorboard=False, progress=False)
 
 
-@functools.partial(jax.jit, static_argnames="model")
-def _decoder_outputs(params, images: jax.Array, *, model) -> jax.Array:
-  return model.apply({"params": params}, images).outputs
-
-
-def reconstruct(model, params, images: np.ndarray, *, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-  """(logits, images in [0, 1]) of the autoencoder's reconstructions, ``batch_size`` images per jitted call."""
-  logits = np.concatenate([np.asarray(_decoder_outputs(params, images[i:i + batch_size], model=model))
-                           for i in range(0, len(images), batch_size)])
-  return logits, np.asarray(jax.nn.sigmoid(logits))
-
-
 def test_metrics(model, params, images: np.ndarray) -> dict[str, float]:
-  logits, recon = reconstruct(model, params, images)
+  logits, recon = batched.reconstruct(model, params, images)
   return {
       "mse": float(np.mean(evaluation.per_image_mse(recon, images))),
       "psnr": float(np.mean(evaluation.psnr(recon, images))),
@@ -89,49 +70,15 @@ def test_metrics(model, params, images: np.ndarray) -> dict[str, float]:
   }
 
 
-def one_per_class(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
-  """Index of the first test image of each class present (in class order)."""
-  return np.array([int(np.argmax(labels == c)) for c in range(num_classes) if np.any(labels == c)])
-
-
-def rows_figure(rows: list[tuple[str, np.ndarray]], path: str, *, title: str) -> str:
-  """One labelled strip of images per row (``vae_jax.plots`` has this only as a private helper)."""
-  ncols = max(len(images) for _, images in rows)
-  label_inches = 0.2 + 0.07 * max(len(label) for label, _ in rows)
-  fig = Figure(figsize=(label_inches + 0.1 + 0.7 * ncols, 0.3 + 0.74 * len(rows)), dpi=100)
-  axes = fig.subplots(len(rows), 1, squeeze=False,
-                      gridspec_kw=dict(left=label_inches / fig.get_figwidth(), right=0.99,
-                                       top=1.0 - 0.35 / fig.get_figheight(), bottom=0.01, hspace=0.06))
-  for ax, (label, images) in zip(axes[:, 0], rows):
-    ax.imshow(plots.tile_images(np.clip(images, 0.0, 1.0), ncols=ncols)[..., 0], cmap="gray", vmin=0.0, vmax=1.0,
-              interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-    for spine in ax.spines.values():
-      spine.set_visible(False)
-  fig.suptitle(title, fontsize=9)
-  FigureCanvasAgg(fig)
-  fig.savefig(path, format="png")
-  return path
-
-
 def main(argv: list[str] | None = None) -> str:
-  argv = sys.argv[1:] if argv is None else argv
-  args = sweeps.parser(__doc__).parse_args(argv)
-  started = time.time()
+  setup = sweeps.begin(sweeps.parser(__doc__), NAME, argv)
+  args, seed_list = setup.args, setup.seeds
   s = SIZES[args.size]
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
-
-  test = data.load("fashion_mnist", split="test")
-  n_test = s["num_test"] or len(test.images)
-  images, labels = test.images[:n_test], test.labels[:n_test]
+  images, labels = fashion.test_set(s["num_test"])
 
   variants = {f"latent{d}": make_config(d, s) for d in s["latent_sizes"]}
   metrics: dict[str, dict[int, dict[str, float]]] = {v: {} for v in variants}
-  shown = one_per_class(labels)
+  shown = fashion.one_per_class(labels)
   grid_rows = [("original", images[shown])]
 
   def on_done(variant, seed, res):
@@ -139,7 +86,8 @@ def main(argv: list[str] | None = None) -> str:
     metrics[variant][seed] = test_metrics(res["model"], params, images)
     logger.info("%s seed %d: %s", variant, seed, metrics[variant][seed])
     if seed == seed_list[0]:
-      grid_rows.append((f"d = {variant.removeprefix('latent')}", reconstruct(res["model"], params, images[shown])[1]))
+      _, recon = batched.reconstruct(res["model"], params, images[shown])
+      grid_rows.append((f"d = {variant.removeprefix('latent')}", recon))
 
   sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done, workers=args.workers)
 
@@ -151,14 +99,14 @@ def main(argv: list[str] | None = None) -> str:
     rows.append([int(variant.removeprefix("latent")), stat["mse"], stat["psnr"], stat["ssim"], stat["bce"]])
   table = sweeps.table(["latent size", "MSE per pixel (×10⁻³)", "PSNR (dB)", "SSIM", "cross-entropy (nats/image)"],
                        rows)
-  fig = rows_figure(grid_rows, os.path.join(figures_dir, "bottleneck_reconstructions.png"),
-                    title=f"AE reconstructions of Fashion-MNIST test images by latent size (seed {seed_list[0]})")
+  fig = plots.labelled_rows(
+      grid_rows, os.path.join(setup.figures_dir, "bottleneck_reconstructions.png"), cell_inches=0.7,
+      title=f"AE reconstructions of Fashion-MNIST test images by latent size (seed {seed_list[0]})")
   n_steps = s["num_steps"]
   notes = [f"MLP AE 784-{s['hidden'][0]}-d-{s['hidden'][0]}-784, Bernoulli cross-entropy on grey pixels, Adam 1e-3, "
            f"batch {s['batch_size']}, {n_steps} steps ({n_steps * s['batch_size'] / 60000:.1f} epochs); "
-           f"metrics on {n_test} test images; mean ± std over seeds {seed_list}."]
-  path = sweeps.write_results(results_dir, NAME, args=args, command="python -m experiments.bottleneck " +
-                              " ".join(argv), started=started,
+           f"metrics on {len(images)} test images; mean ± std over seeds {seed_list}."]
+  path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables={"Test reconstruction error vs latent size (AE)": table}, figures=[fig],
                               notes=notes)
   logger.info("wrote %s", path)

@@ -46,15 +46,12 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
-import time
 
 import jax
 import numpy as np
 
-from experiments import sweeps
-from experiments.bottleneck import one_per_class, reconstruct, rows_figure
-from vae_jax import data, evaluation, noise
+from experiments import batched, fashion, sweeps
+from vae_jax import evaluation, noise, plots
 from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
 
 NAME = "denoising"
@@ -111,18 +108,11 @@ def quality(pred: np.ndarray, clean: np.ndarray) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> str:
-  argv = sys.argv[1:] if argv is None else argv
-  args = sweeps.parser(__doc__).parse_args(argv)
-  started = time.time()
+  setup = sweeps.begin(sweeps.parser(__doc__), NAME, argv)
+  args, seed_list = setup.args, setup.seeds
   s = SIZES[args.size]
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
-
-  test = data.load("fashion_mnist", split="test")
-  n_test = s["num_test"] or len(test.images)
-  clean, labels = test.images[:n_test], test.labels[:n_test]
-  shown = one_per_class(labels)
+  clean, labels = fashion.test_set(s["num_test"])
+  shown = fashion.one_per_class(labels)
   inputs = {seed: noisy_test_sets(seed, clean) for seed in seed_list}
   conditions = list(inputs[seed_list[0]])
 
@@ -139,7 +129,7 @@ def main(argv: list[str] | None = None) -> str:
   def on_done(variant, seed, res):
     model, params = res["model"], jax.device_get(res["state"].params)
     for cond, x in inputs[seed].items():
-      _, recon = reconstruct(model, params, x)
+      _, recon = batched.reconstruct(model, params, x)
       scores.setdefault(variant, {}).setdefault(cond, []).append(quality(recon, clean))
       if seed == seed_list[0]:
         outputs_seed0.setdefault(variant, {})[cond] = recon[shown]
@@ -170,16 +160,18 @@ def main(argv: list[str] | None = None) -> str:
       cond = (family, level)
       rows.append((f"{family} {level:g}", np.clip(inputs[seed0][cond][shown], 0.0, 1.0)))
       rows += [("AE", outputs_seed0["ae"][cond]), ("DAE", outputs_seed0[f"dae_{family}"][cond])]
-    figures.append(rows_figure(rows, os.path.join(figures_dir, f"denoising_{family}.png"),
-                               title=f"{family} corruption: noisy input, AE and DAE outputs (seed {seed0})"))
+    figures.append(plots.labelled_rows(rows, os.path.join(setup.figures_dir, f"denoising_{family}.png"),
+                                       title=f"{family} corruption: noisy input, AE and DAE outputs (seed {seed0})",
+                                       cell_inches=0.7))
   notes = [f"MLP AE/DAE 784-{s['hidden'][0]}-{s['latent_dim']}-{s['hidden'][0]}-784, Bernoulli cross-entropy on grey "
            f"pixels, Adam 1e-3, batch {s['batch_size']}, {s['num_steps']} steps "
            f"({s['num_steps'] * s['batch_size'] / 60000:.1f} epochs); one DAE per family trained at level "
-           f"{TRAIN_LEVEL}; {n_test} test images; mean ± std over seeds {seed_list} (the test noise differs per seed).",
+           f"{TRAIN_LEVEL}; {len(clean)} test images; mean ± std over seeds {seed_list} (the test noise differs per "
+           "seed).",
            "Gaussian noise is additive and unclipped, as the DAE saw it in training; the 'clipped' column is the "
            "trivial denoiser clip(x̃, 0, 1). Level 0 is the clean input (the models' plain reconstruction quality)."]
-  path = sweeps.write_results(results_dir, NAME, args=args, command="python -m experiments.denoising " + " ".join(argv),
-                              started=started, tables=tables, figures=figures, notes=notes)
+  path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
+                              tables=tables, figures=figures, notes=notes)
   logger.info("wrote %s", path)
   return path
 

@@ -39,7 +39,6 @@ import functools
 import logging
 import os
 import sys
-import time
 
 if __package__ in (None, ""):  # run as a file: make `experiments` importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -136,21 +135,16 @@ def _figure(rows: dict, endpoints, path: str, title: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> str:
   """Runs the experiment; returns the path of the results JSON."""
-  args = sweeps.parser(__doc__.split("\n")[0]).parse_args(argv)
-  started = time.time()
+  setup = sweeps.begin(sweeps.parser(__doc__.split("\n")[0]), NAME, argv)
+  args, seed_list = setup.args, setup.seeds
   s = SIZES[args.size]
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
-  vae_config = semi_supervised.pretrain_configs(args.size)["vae"]
-  runs = sweeps.train_runs(semi_supervised.PRETRAIN_NAME, {"vae": vae_config}, seed_list, args.runs_root,
-                           size=args.size, workers=args.workers)
+  vae_config, vae_runs = semi_supervised.pretrained_vae(args, seed_list)
   _, test_split = semi_supervised.load_fashion(vae_config)
   per_seed, figures = {}, []
   for seed in seed_list:
-    out = run_seed(seed, runs["vae"][seed], test_split, s)
+    out = run_seed(seed, vae_runs[seed], test_split, s)
     if seed == seed_list[0]:
-      figures += _figure(out["rows"], out["endpoints"], os.path.join(figures_dir, f"{NAME}.png"),
+      figures += _figure(out["rows"], out["endpoints"], os.path.join(setup.figures_dir, f"{NAME}.png"),
                          f"Fashion-MNIST VAE, linear vs slerp (seed {seed})")
     per_seed[seed] = out["stats"]
 
@@ -163,8 +157,7 @@ def main(argv: list[str] | None = None) -> str:
   caption = f"Code norms along {NUM_STEPS}-point paths ({s.num_pairs} pairs of each kind, {len(seed_list)} seeds)"
   print(f"{caption}\n{report.render_table(table)}")
   path = sweeps.write_results(
-      results_dir, NAME, args=args,
-      command=" ".join(["python -m experiments.interpolation", *(argv or sys.argv[1:])]), started=started,
+      setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
       tables={caption: table}, figures=figures,
       notes=[f"The VAE is the semi_supervised '{args.size}' VAE ({vae_config.num_steps} steps); test pairs are "
              "posterior means of two test images of different classes, prior pairs two N(0, I) draws."])

@@ -48,7 +48,6 @@ import json
 import logging
 import os
 import sys
-import time
 
 if __package__ in (None, ""):  # run as a file: make `experiments` importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -193,12 +192,9 @@ def _figure(examples: dict, path: str, title: str) -> str:
 
 def main(argv: list[str] | None = None) -> str:
   """Runs the experiment; returns the path of the results JSON."""
-  args = sweeps.parser(__doc__.split("\n")[0]).parse_args(argv)
-  started = time.time()
+  setup = sweeps.begin(sweeps.parser(__doc__.split("\n")[0]), NAME, argv)
+  args, seed_list = setup.args, setup.seeds
   s = SIZES[args.size]
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
   variants = configs(args.size)
   runs = sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, workers=args.workers)
   per_seed: dict[str, dict[int, dict]] = {}
@@ -211,7 +207,7 @@ def main(argv: list[str] | None = None) -> str:
       out = evaluate_model(res["model"], params, jax.random.fold_in(jax.random.key(seed), 7), s)
       logging.info("%s seed %d: DCI %s, factor latents %s", variant, seed, out["dci"], out["factor_latents"])
       if seed == seed_list[0]:
-        figures.append(_figure(out.pop("examples"), os.path.join(figures_dir, f"{NAME}_{variant}.png"),
+        figures.append(_figure(out.pop("examples"), os.path.join(setup.figures_dir, f"{NAME}_{variant}.png"),
                                f"{variant}: swap the factor's latents of source ← target (seed {seed})"))
       else:
         out.pop("examples")
@@ -246,14 +242,13 @@ def main(argv: list[str] | None = None) -> str:
   notes = [f"factor_latents rule: threshold={THRESHOLD} of each factor's DCI importance; {s.num_pairs} pairs per "
            f"factor; {s.num_steps} training steps of batch {s.batch_size}; {len(seed_list)} seed(s).",
            f"Per-seed importance matrices: {NAME}_details.json next to this file."]
-  os.makedirs(results_dir, exist_ok=True)
-  with open(os.path.join(results_dir, f"{NAME}_details.json"), "w") as f:
+  os.makedirs(setup.results_dir, exist_ok=True)
+  with open(os.path.join(setup.results_dir, f"{NAME}_details.json"), "w") as f:
     json.dump({"per_seed": {v: {str(sd): o for sd, o in d.items()} for v, d in per_seed.items()},
                "size": dataclasses.asdict(s)}, f, indent=1,
               default=lambda o: o.item() if hasattr(o, "item") else str(o))
   path = sweeps.write_results(
-      results_dir, NAME, args=args,
-      command=" ".join(["python -m experiments.latent_transfer", *(argv or sys.argv[1:])]), started=started,
+      setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
       tables=tables, figures=figures, notes=notes)
   logging.info("wrote %s", path)
   return path

@@ -58,7 +58,6 @@ import dataclasses
 import functools
 import logging
 import os
-import sys
 import time
 
 import jax
@@ -67,8 +66,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from experiments import sweeps
-from experiments.bottleneck import FASHION_CLASSES
+from experiments import batched, fashion, sweeps
 from experiments.configs import flax_vae_fashion
 from vae_jax import data, evaluation, likelihoods, train
 from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
@@ -142,8 +140,7 @@ def _reconstruction(params, images: jax.Array, *, model) -> jax.Array:
 
 
 def reconstruction_mse(model, params, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-  recon = np.concatenate([np.asarray(_reconstruction(params, images[i:i + batch_size], model=model))
-                          for i in range(0, len(images), batch_size)])
+  recon = batched.map_batches(functools.partial(_reconstruction, params, model=model), images, batch_size=batch_size)
   return np.asarray(evaluation.per_image_mse(recon, images))
 
 
@@ -190,13 +187,9 @@ def histogram_figure(panels: list[tuple[str, dict[str, np.ndarray]]], labels: di
 
 
 def main(argv: list[str] | None = None) -> str:
-  argv = sys.argv[1:] if argv is None else argv
-  args = sweeps.parser(__doc__).parse_args(argv)
-  started = time.time()
+  setup = sweeps.begin(sweeps.parser(__doc__), NAME, argv)
+  args, seed_list = setup.args, setup.seeds
   s = SIZES[args.size]
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
   sets = test_sets(s)
   is_key = jax.random.key(TEST_KEY + 1)
 
@@ -244,7 +237,7 @@ def main(argv: list[str] | None = None) -> str:
   png_metrics = detection(png)
   rows.append(["none", "PNG length of the binarized image", *(png_metrics[c] for c in
                                                               ("auroc_a", "auprc_a", "auroc_b", "auprc_b"))])
-  held = FASHION_CLASSES[HELD_OUT]
+  held = fashion.CLASSES[HELD_OUT]
   table = sweeps.table(["model", "score", f"(a) AUROC: {held} out", "(a) AUPRC", "(b) AUROC: MNIST out",
                         "(b) AUPRC"], rows)
 
@@ -263,7 +256,8 @@ def main(argv: list[str] | None = None) -> str:
             ("VAE complexity-corrected NLL, bits", per_seed[("VAE", "complexity-corrected NLL")][seed0]),
             ("VAE likelihood ratio, nats", per_seed[("VAE", "likelihood ratio (NLL − NLL background)")][seed0])]
   figure = histogram_figure(panels, {"in": "Fashion-MNIST (in)", "class": f"{held} (held out)", "mnist": "MNIST"},
-                            os.path.join(figures_dir, f"{NAME}_scores.png"), title=f"Outlier scores (seed {seed0})")
+                            os.path.join(setup.figures_dir, f"{NAME}_scores.png"),
+                            title=f"Outlier scores (seed {seed0})")
   notes = [f"Models trained without Fashion-MNIST class {HELD_OUT} ({held}), {s['num_steps']} steps of batch "
            f"{s['batch_size']}; mean ± std over seeds {seed_list}.",
            f"Test sets: {len(sets['grey']['in'])} inliers (Fashion-MNIST test, classes ≠ {HELD_OUT}), "
@@ -273,9 +267,9 @@ def main(argv: list[str] | None = None) -> str:
            f"(Serrà et al. 2020); background VAE trained on {BACKGROUND_RATE:.0%}-perturbed images (Ren et al. 2019).",
            "Every score is 'higher = more outlying'; an AUROC below 0.5 means the score ranks the outliers as *more* "
            "typical than the inliers."]
-  path = sweeps.write_results(results_dir, NAME, args=args, command="python -m experiments.outliers " + " ".join(argv),
-                              started=started, tables={"Outlier detection (outliers = positive class)": table,
-                                                       "Mean score per test set": means},
+  path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
+                              tables={"Outlier detection (outliers = positive class)": table,
+                                      "Mean score per test set": means},
                               figures=[figure], notes=notes)
   logger.info("wrote %s", path)
   return path

@@ -34,7 +34,6 @@ import functools
 import json
 import logging
 import os
-import sys
 import time
 
 import jax
@@ -42,7 +41,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from experiments import sweeps
+from experiments import batched, fashion, sweeps
 from vae_jax import data, evaluation
 from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
 
@@ -89,8 +88,7 @@ def _codes(params, images: jax.Array, *, model) -> jax.Array:
 
 def codes(model, params, images: np.ndarray, *, batch_size: int = 2000) -> np.ndarray:
   """``[N, latent]`` codes: the AE's code or the VAE's posterior mean."""
-  return np.concatenate([np.asarray(_codes(params, images[i:i + batch_size], model=model))
-                         for i in range(0, len(images), batch_size)])
+  return batched.map_batches(functools.partial(_codes, params, model=model), images, batch_size=batch_size)
 
 
 # --- Stacked-AE rows: from the stacked-AE experiment (experiments/stacked.py) ----------------------------------------
@@ -150,18 +148,15 @@ def accuracy_figure(rows: list[list], path: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-  argv = sys.argv[1:] if argv is None else argv
-  args = sweeps.parser(__doc__).parse_args(argv)
-  started = time.time()
+  setup = sweeps.begin(sweeps.parser(__doc__), NAME, argv)
+  args, seed_list = setup.args, setup.seeds
   s = SIZES[args.size]
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
 
-  train_set, test_set = data.load("fashion_mnist", split="train"), data.load("fashion_mnist", split="test")
-  n_train, n_test = s["probe_train"], s["num_test"] or len(test_set.images)
+  n_train = s["probe_train"]
+  train_set = data.load("fashion_mnist", split="train")
   x_train, y_train = train_set.images[:n_train], train_set.labels[:n_train]
-  x_test, y_test = test_set.images[:n_test], test_set.labels[:n_test]
+  x_test, y_test = fashion.test_set(s["num_test"])
+  n_test = len(x_test)
 
   t0 = time.time()
   raw = evaluation.linear_probe(x_train.reshape(n_train, -1), y_train, x_test.reshape(n_test, -1), y_test,
@@ -187,16 +182,15 @@ def main(argv: list[str] | None = None) -> str:
     rows.append([label, s["latent_dim"], sweeps.mean_std([100 * p["accuracy"] for p in per_seed]),
                  sweeps.mean_std([100 * p["train_accuracy"] for p in per_seed]),
                  f"≤ {max(int(p['num_steps']) for p in per_seed)} L-BFGS steps"])
-  rows += stacked_rows(results_dir)  # the stacked-AE rows (a placeholder until experiments/stacked.py has run)
+  rows += stacked_rows(setup.results_dir)  # the stacked-AE rows (a placeholder until experiments/stacked.py has run)
   table = sweeps.table(["representation", "dim", "test accuracy (%)", "train accuracy (%)", "note"], rows)
-  figure = accuracy_figure(rows, os.path.join(figures_dir, f"{NAME}_probe.png"))
+  figure = accuracy_figure(rows, os.path.join(setup.figures_dir, f"{NAME}_probe.png"))
   notes = [f"MLP models 784-{s['hidden'][0]}-{s['latent_dim']}, Bernoulli cross-entropy on grey pixels, Adam 1e-3, "
            f"batch {s['batch_size']}, {s['num_steps']} steps ({s['num_steps'] * s['batch_size'] / 60000:.1f} epochs), "
            f"no labels; mean ± std over seeds {seed_list}.",
            f"Linear probe (evaluation.linear_probe, l2=1e-4, ≤ 200 L-BFGS steps) trained on {n_train} training "
            f"codes, tested on {n_test} test codes."]
-  path = sweeps.write_results(results_dir, NAME, args=args, command="python -m experiments.pretraining " +
-                              " ".join(argv), started=started,
+  path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables={"Linear-probe accuracy on Fashion-MNIST": table}, figures=[figure], notes=notes)
   logger.info("wrote %s", path)
   return path

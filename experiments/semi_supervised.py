@@ -44,7 +44,6 @@ import importlib.util
 import logging
 import os
 import sys
-import time
 
 if __package__ in (None, ""):  # run as a file: make `experiments` importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -113,6 +112,15 @@ def pretrain_configs(size: str) -> dict[str, Config]:
   return variants
 
 
+def pretrained_vae(args, seed_list) -> tuple[Config, dict[int, dict]]:
+  """The ``vae`` of :func:`pretrain_configs` at ``args.size``, as the latent-space experiments use it: its config and
+  ``{seed: results}`` of :func:`sweeps.train_runs` (the runs this script trains, reused when finished)."""
+  config = pretrain_configs(args.size)["vae"]
+  runs = sweeps.train_runs(PRETRAIN_NAME, {"vae": config}, seed_list, args.runs_root, size=args.size,
+                           workers=args.workers)
+  return config, runs["vae"]
+
+
 def stacked_config(size: str) -> Config:
   """The stacked AE with the AE's layer sizes (784-500-20), greedily pre-trained: ``stage_steps`` updates per
   stage, then end-to-end fine-tuning for the rest of the same total budget as the other encoders."""
@@ -177,12 +185,9 @@ def _stacked_available() -> bool:
 
 def main(argv: list[str] | None = None) -> str:
   """Runs the experiment; returns the path of the results JSON."""
-  args = sweeps.parser(__doc__.split("\n")[0]).parse_args(argv)
-  started = time.time()
+  setup = sweeps.begin(sweeps.parser(__doc__.split("\n")[0]), NAME, argv)
+  args, seed_list = setup.args, setup.seeds
   s = SIZES[args.size]
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
   variants = pretrain_configs(args.size)
   runs = sweeps.train_runs(PRETRAIN_NAME, variants, seed_list, args.runs_root, size=args.size, workers=args.workers)
   train_split, test_split = load_fashion(variants["vae"])
@@ -239,14 +244,13 @@ def main(argv: list[str] | None = None) -> str:
                        [[method, *(row[n] for n in count_names)] for method, row in stats.items()])
   caption = f"Test accuracy on {len(test_split.labels)} test images (mean ± std over {len(seed_list)} seeds)"
   print(report.render_table(table))
-  figure = _plot(stats, count_names, os.path.join(figures_dir, f"{NAME}.png"))
+  figure = _plot(stats, count_names, os.path.join(setup.figures_dir, f"{NAME}.png"))
   notes.append(f"Pre-training {s.pretrain_steps} updates (batch {s.batch_size}); fine-tuning "
                + ", ".join(f"{st} steps for {n} labels" for st, n in zip(s.finetune_steps, count_names))
                + f" (Adam {s.finetune_lr:g}, batch min(128, labels)); linear probe: L-BFGS logistic regression, "
                "l2 = 1e-4, on the frozen code of the same labelled examples.")
   path = sweeps.write_results(
-      results_dir, NAME, args=args,
-      command=" ".join(["python -m experiments.semi_supervised", *(argv or sys.argv[1:])]), started=started,
+      setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
       tables={caption: table}, figures=[figure], notes=notes)
   logging.info("wrote %s", path)
   return path

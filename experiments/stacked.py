@@ -42,17 +42,14 @@ Runtime: full 11.8 min (706 s) on the 2-core CPU (Xeon, jax 0.10.2, one CPU devi
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
-import sys
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from experiments import sweeps
+from experiments import batched, sweeps
 from experiments.configs import stacked_fashion
 from vae_jax import evaluation, stacked, train
 from vae_jax.configs import Config, DataConfig, StackedConfig
@@ -92,18 +89,12 @@ def variants(config: Config) -> dict[str, Config]:
   }
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _reconstruct(model, params, x):
-  return model.apply({"params": params}, x).outputs
-
-
 def evaluate(model, params, train_split: train.Split, test_split: train.Split, *, num_probe: int) -> dict[str, float]:
   """Test BCE (nats/image), MSE (per pixel) and linear-probe accuracy of the code (num_probe train/test codes)."""
   x = test_split.images
-  logits = np.concatenate([np.asarray(_reconstruct(model, params, jnp.asarray(x[i:i + 1000])))
-                           for i in range(0, len(x), 1000)])
+  logits, recon = batched.reconstruct(model, params, x)
   bce = np.asarray(evaluation.per_image_bce(logits, x, from_logits=True))
-  mse = np.asarray(evaluation.per_image_mse(jax.nn.sigmoid(jnp.asarray(logits)), x))
+  mse = np.asarray(evaluation.per_image_mse(recon, x))
   probe = evaluation.linear_probe(stacked.encode(model, params, train_split.images[:num_probe]),
                                   train_split.labels[:num_probe], stacked.encode(model, params, x[:num_probe]),
                                   test_split.labels[:num_probe])
@@ -111,10 +102,10 @@ def evaluate(model, params, train_split: train.Split, test_split: train.Split, *
 
 
 def main(argv: list[str] | None = None) -> str:
-  args = sweeps.parser(__doc__.split("\n")[0]).parse_args(argv)
+  setup = sweeps.begin(sweeps.parser(__doc__.split("\n")[0]), NAME, argv)
+  args = setup.args
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
   logging.getLogger("absl").setLevel(logging.WARNING)
-  started = time.time()
   config, num_probe = base_config(args.size)
   runs = variants(config)
   splits = train.load_splits(config, train.run_keys(config.seed).eval)  # binarize='none': the same for every seed
@@ -127,7 +118,7 @@ def main(argv: list[str] | None = None) -> str:
       metrics[name].setdefault(key, []).append(value)
     logger.info("%s seed %d: %s", name, seed, {k: round(v, 4) for k, v in values.items()})
 
-  for seed in sweeps.seeds(args):
+  for seed in setup.seeds:
     for name, cfg in runs.items():
       cfg = dataclasses.replace(cfg, seed=seed)
       workdir = os.path.join(root, name, f"seed{seed}")
@@ -168,14 +159,12 @@ def main(argv: list[str] | None = None) -> str:
            "Greedy stage k ≥ 2 reconstructs the ReLU codes of the stages below (unit-variance Gaussian, decoder "
            "output through ReLU); the top stage's code is linear. Train time: seconds of fused training steps on a "
            "shared 2-core CPU (compilation included), indicative only."]
-  command = "python -m experiments.stacked " + " ".join(sys.argv[1:] if argv is None else argv)
-  results_dir, _ = sweeps.output_dirs(args, NAME)
-  path = sweeps.write_results(results_dir, NAME, args=args, command=command.strip(), started=started,
+  path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables={"Fashion-MNIST, stacked AE": sweeps.table(columns, rows)}, notes=notes)
   from experiments import report
 
   print(report.render_table(sweeps.table(columns, rows)))
-  print(f"wrote {path} in {time.time() - started:.0f} s")
+  print(f"wrote {path} in {time.time() - setup.started:.0f} s")
   return path
 
 

@@ -1,9 +1,10 @@
 """Running a config over variants × seeds, and recording the results file each experiment writes.
 
-Every experiment script (``experiments/<name>.py``) builds its configs, trains them with :func:`train_runs` (one
-``train_and_evaluate`` per variant and seed, each in ``<runs_root>/<name>/<variant>/seed<k>``; a finished run is
-reused, an interrupted one resumes), measures what it needs, and calls :func:`write_results` to store
-``experiments/results/<name>.json``. ``experiments/report.py`` turns those files into ``experiments/REPORT.md``.
+Every experiment script (``experiments/<name>.py``) starts with :func:`begin` (its flags, output folders, seeds and
+the command to record), builds its configs, trains them with :func:`train_runs` (one ``train_and_evaluate`` per
+variant and seed, each in ``<runs_root>/<name>/<variant>/seed<k>``; a finished run is reused, an interrupted one
+resumes), measures what it needs, and calls :func:`write_results` to store ``experiments/results/<name>.json``.
+``experiments/report.py`` turns those files into ``experiments/REPORT.md``.
 
 Three sizes, chosen with one flag in every script:
   * ``--size full``: the numbers quoted in the report (minutes to hours on a 2-core CPU);
@@ -19,8 +20,9 @@ import dataclasses
 import json
 import math
 import os
+import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,6 +66,53 @@ def output_dirs(args, name: str) -> tuple[str, str]:
 def seeds(args) -> list[int]:
   n = args.seeds if args.seeds is not None else (1 if args.size == "smoke" else 3)
   return list(range(n))
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+  """What an experiment script knows once its flags are parsed (see :func:`begin`).
+
+  Attributes:
+    args: the parsed flags.
+    argv: the flags as given (``sys.argv[1:]`` when the script's ``main`` got none).
+    started: ``time.time()`` when the script began; :func:`write_results` turns it into the wall time.
+    results_dir: where ``<name>.json`` goes (:func:`output_dirs`).
+    figures_dir: where the figures go; it exists.
+    seeds: the seeds to run (:func:`seeds`).
+    command: ``python -m experiments.<name> <argv...>``, the command :func:`write_results` records.
+  """
+  args: argparse.Namespace
+  argv: list[str]
+  started: float
+  results_dir: str
+  figures_dir: str
+  seeds: list[int]
+  command: str
+
+
+def begin(p: argparse.ArgumentParser, name: str, argv: Sequence[str] | None = None, *,
+          default_seeds: Mapping[str, int] | None = None) -> Setup:
+  """Parses an experiment script's flags and prepares its run: the first line of every script's ``main``.
+
+  Args:
+    p: the script's parser: :func:`parser` plus any flags of its own.
+    name: the script's module name under ``experiments`` (as in ``python -m experiments.<name>``).
+    argv: the flags; ``None`` reads ``sys.argv[1:]``.
+    default_seeds: the number of seeds for the sizes it names when ``--seeds`` is not given, instead of
+      :func:`seeds`' rule (3, or 1 for smoke); it is stored in ``args.seeds``, so the results file records it too.
+
+  Returns:
+    A :class:`Setup`, with its figures folder created.
+  """
+  argv = list(sys.argv[1:] if argv is None else argv)
+  args = p.parse_args(argv)
+  started = time.time()
+  if args.seeds is None and default_seeds and args.size in default_seeds:
+    args.seeds = default_seeds[args.size]
+  results_dir, figures_dir = output_dirs(args, name)
+  os.makedirs(figures_dir, exist_ok=True)
+  return Setup(args=args, argv=argv, started=started, results_dir=results_dir, figures_dir=figures_dir,
+               seeds=seeds(args), command=" ".join([f"python -m experiments.{name}", *argv]))
 
 
 def train_runs(name: str, variants: dict[str, Config], seed_list: Iterable[int], runs_root: str, *,

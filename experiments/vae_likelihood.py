@@ -50,7 +50,6 @@ import dataclasses
 import functools
 import logging
 import os
-import sys
 import time
 
 import jax
@@ -59,8 +58,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from experiments import sweeps
-from experiments.bottleneck import FASHION_CLASSES, one_per_class, rows_figure
+from experiments import fashion, sweeps
 from experiments.configs import flax_vae_fashion
 from vae_jax import data, likelihoods, plots
 from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
@@ -154,18 +152,12 @@ def rate_distortion_figure(points: list[tuple[float, dict, dict]], path: str) ->
 
 
 def main(argv: list[str] | None = None) -> str:
-  argv = sys.argv[1:] if argv is None else argv
-  args = sweeps.parser(__doc__).parse_args(argv)
-  started = time.time()
+  setup = sweeps.begin(sweeps.parser(__doc__), NAME, argv)
+  args, seed_list, figures_dir = setup.args, setup.seeds, setup.figures_dir
   s = SIZES[args.size]
-  results_dir, figures_dir = sweeps.output_dirs(args, NAME)
-  os.makedirs(figures_dir, exist_ok=True)
-  seed_list = sweeps.seeds(args)
-
-  test = data.load("fashion_mnist", split="test")
-  n_test = s["num_test"] or len(test.images)
-  images = np.asarray(data.binarize_dynamic(jax.random.key(TEST_KEY), test.images[:n_test]))
-  labels = test.labels[:n_test]
+  grey, labels = fashion.test_set(s["num_test"])
+  n_test = len(grey)
+  images = np.asarray(data.binarize_dynamic(jax.random.key(TEST_KEY), grey))
   nll_images = images[:s["num_nll_images"]]
   eval_key, is_key, sample_key = jax.random.split(jax.random.key(TEST_KEY + 1), 3)
 
@@ -227,8 +219,7 @@ def main(argv: list[str] | None = None) -> str:
            f"Paired NLL difference IWAE − VAE on the same {n_nll} images: {sweeps.fmt(paired)} nats "
            "(negative: the IWAE assigns higher likelihood).",
            "All nats per image; bits/dim = nats / (784 · ln 2)."]
-  path = sweeps.write_results(results_dir, NAME, args=args, command="python -m experiments.vae_likelihood " +
-                              " ".join(argv), started=started,
+  path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables={"Test log-likelihood (nats per image)": ll_table,
                                       "β sweep: rate–distortion on the test set": rd_table,
                                       "NLL difference IWAE − VAE (paired, same images)": sweeps.table(
@@ -240,14 +231,14 @@ def main(argv: list[str] | None = None) -> str:
 
 def interpolation_figure(model, params, images, labels, figures_dir: str, seed: int, *, num_steps: int = 10) -> str:
   """Rows: decoded linear paths between the posterior means of one test image of class c and one of class c + 1."""
-  first = one_per_class(labels)
+  first = fashion.one_per_class(labels)
   pairs = [(first[c], first[(c + 1) % len(first)]) for c in range(0, len(first), 2)]
   paths = _interpolate(params, images[[a for a, _ in pairs]], images[[b for _, b in pairs]], model=model,
                        num_steps=num_steps)
-  rows = [(f"{FASHION_CLASSES[labels[a]]} → {FASHION_CLASSES[labels[b]]}", np.asarray(path))
+  rows = [(f"{fashion.CLASSES[labels[a]]} → {fashion.CLASSES[labels[b]]}", np.asarray(path))
           for (a, b), path in zip(pairs, paths)]
-  return rows_figure(rows, os.path.join(figures_dir, f"{NAME}_interpolation.png"),
-                     title=f"VAE latent interpolation between test images (classes; seed {seed})")
+  return plots.labelled_rows(rows, os.path.join(figures_dir, f"{NAME}_interpolation.png"), cell_inches=0.7,
+                             title=f"VAE latent interpolation between test images (classes; seed {seed})")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,21 @@
+"""The Fashion-MNIST test images the Fashion-MNIST experiments measure on: class names, the first N, one per class."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vae_jax import data
+
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+def test_set(num: int) -> tuple[np.ndarray, np.ndarray]:
+  """``(images [N, 28, 28, 1] in [0, 1], labels [N])``: the first ``num`` test images, all 10,000 for ``num = 0``."""
+  test = data.load("fashion_mnist", split="test")
+  n = num or len(test.images)
+  return test.images[:n], test.labels[:n]
+
+
+def one_per_class(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
+  """Index of the first test image of each class present (in class order)."""
+  return np.array([int(np.argmax(labels == c)) for c in range(num_classes) if np.any(labels == c)])
