@@ -12,7 +12,10 @@ import os
 from experiments import run_all
 
 
-def test_run_all_quick_bottleneck_writes_results_and_report(tmp_path):
+def test_run_all_quick_bottleneck_writes_results_and_report(tmp_path, monkeypatch):
+  # run_all starts the script in a subprocess: give it one CPU device, as a user has, not conftest's 8 fake ones
+  # (which split every batch 8 ways and triple the time).
+  monkeypatch.setenv("XLA_FLAGS", "")
   assert run_all.main(["--size", "quick", "--only", "bottleneck", "--runs-root", str(tmp_path)]) == 0
   out = tmp_path / "quick-results"
   with open(out / "bottleneck.json") as f:
