@@ -32,7 +32,7 @@ budget — 100 labels: fine-tuned AE 0.702 ± 0.016, DAE 0.698 ± 0.035, VAE 0.7
 vs random init 0.696 ± 0.009; 1000 labels: 0.806–0.812 vs 0.804 ± 0.012; all labels: 0.856–0.869 vs
 0.863 ± 0.002. Linear probes on the frozen 20-d codes are 3–8 points below fine-tuning at every label count
 (lowest: the VAE's posterior means with 100 labels, 0.620 ± 0.021). The full table is in
-``experiments/results/semi_supervised.json``. ``quick`` ≈ 2 min (its pre-trained encoders are reused by latent_transfer, attribute_vectors and
+``experiments/results/semi_supervised.json``. ``quick`` 96 s idle (its pre-trained encoders are reused by latent_transfer, attribute_vectors and
 interpolation) and ``smoke`` ≈ 30 s.
 """
 
