@@ -24,8 +24,8 @@ def _sprite_batch(batch: int, resolution: int, key):
 
 class ConvSprites:
   def __init__(self, batch: int, steps: int, resolution: int = 64, channels=(32, 32, 64, 64), dense=(256,),
-               latent: int = 10):
-    self.batch, self.steps, self.resolution = batch, steps, resolution
+               latent: int = 10, depth_to_space: bool = True):
+    self.batch, self.steps, self.resolution, self.depth_to_space = batch, steps, resolution, depth_to_space
     self.channels, self.dense, self.latent = tuple(channels), tuple(dense), latent
 
   def setup(self):
@@ -36,7 +36,8 @@ class ConvSprites:
 
     shape = (self.resolution, self.resolution, 1)
     model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=self.channels,
-                                                   conv_dense=self.dense, latent_dim=self.latent), shape)
+                                                   conv_dense=self.dense, latent_dim=self.latent,
+                                                   conv_depth_to_space=self.depth_to_space), shape)
     loss_fn = factory.make_objective(configs.ObjectiveConfig(kind="beta_vae", beta=4.0), model,
                                      dataset_size=737_280)
     tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))

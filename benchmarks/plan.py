@@ -68,6 +68,8 @@ def _conv_group(mode: str) -> dict:
   contenders = [
       _c("conv_jax", "vae_jax conv β-VAE, sprites rendered in the step", "benchmarks.conv_jax", "conv_sprites",
          kw["batch"], **kw),
+      _c("conv_jax_flax_deconv", "the same with Flax's ConvTranspose (conv_depth_to_space=False)",
+         "benchmarks.conv_jax", "conv_sprites", kw["batch"], depth_to_space=False, **kw),
       _c("conv_torch", "PyTorch eager conv β-VAE, pre-rendered batches, Adam", "benchmarks.torch_models",
          "torch_conv", tkw["batch"], "torch", **tkw),
       _c("conv_torch_fused", "PyTorch eager conv β-VAE, Adam(fused=True)", "benchmarks.torch_models",

@@ -38,7 +38,10 @@ def _positive(cls: str, name: str, value, *, allow_zero: bool = False) -> None:
 class ModelConfig:
   """Which model and how big. ``hidden`` are the MLP trunk widths (the decoder mirrors them unless
   ``decoder_hidden`` is given); ``conv_channels``/``conv_dense`` size the conv nets; ``stacked_sizes`` the
-  stacked AE's layer widths after the input. ``stacked_activate_code``/``stacked_activate_output`` apply the
+  stacked AE's layer widths after the input. ``conv_depth_to_space`` computes the conv decoder's hidden
+  transposed convolutions as stride-1 convolutions plus depth-to-space (:mod:`vae_jax.depth_to_space`: the same
+  function and parameters, ≈ 3× faster steps on XLA:CPU); ``False`` uses Flax's ``ConvTranspose``.
+  ``stacked_activate_code``/``stacked_activate_output`` apply the
   activation to a stacked AE's code/output: the one-stage models of greedy pre-training set them
   (:func:`vae_jax.stacked.stage_config`), a full stacked AE leaves them off."""
 
@@ -48,6 +51,7 @@ class ModelConfig:
   decoder_hidden: tuple[int, ...] | None = None
   conv_channels: tuple[int, ...] = (32, 32, 64, 64)
   conv_dense: tuple[int, ...] = (256,)
+  conv_depth_to_space: bool = True
   latent_dim: int = 20
   activation: str = "relu"
   likelihood: str = "bernoulli"

@@ -14,6 +14,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from vae_jax import depth_to_space as d2s
+
 Activation = Callable[[jax.Array], jax.Array]
 
 # The activations a config may name (the one table; models and the factory look names up here).
@@ -85,7 +87,9 @@ class ConvDecoder(nn.Module):
 
   Mirrors :class:`ConvEncoder`: with the defaults and a 64×64×1 output this is Higgins et al.'s dSprites decoder
   (FC 256, FC 4·4·64, deconv 64-32-32-1). The start size is ``ceil(H / 2**len(channels))``; the output is cropped
-  to ``output_shape`` when H is not a multiple of it (e.g. 28×28).
+  to ``output_shape`` when H is not a multiple of it (e.g. 28×28). ``depth_to_space`` computes the hidden
+  transposed convolutions with :class:`vae_jax.depth_to_space.ConvTranspose` (the same function and parameters,
+  ≈ 3× faster training steps on XLA:CPU); ``False`` uses ``nn.ConvTranspose`` throughout.
   """
 
   output_shape: tuple[int, int, int]
@@ -93,6 +97,7 @@ class ConvDecoder(nn.Module):
   dense: Sequence[int] = (256,)
   kernel_size: int = 4
   activation: Activation = nn.relu
+  depth_to_space: bool = True
 
   @nn.compact
   def __call__(self, z: jax.Array) -> jax.Array:
@@ -105,8 +110,11 @@ class ConvDecoder(nn.Module):
     first = self.channels[0] if self.channels else out_ch
     h = self.activation(nn.Dense(sh * sw * first, name="to_grid")(h)).reshape(z.shape[0], sh, sw, first)
     for i, ch in enumerate(self.channels):
-      h = self.activation(
-          nn.ConvTranspose(ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name=f"deconv_{i}")(h))
+      layer = (d2s.ConvTranspose(ch, (self.kernel_size,) * 2, strides=(2, 2), name=f"deconv_{i}")
+               if self.depth_to_space else
+               nn.ConvTranspose(ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name=f"deconv_{i}"))
+      h = self.activation(layer(h))
+    # The output layer stays Flax's: with few output channels the depth-to-space form is the slower one on XLA:CPU.
     h = nn.ConvTranspose(out_ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name="out")(h)
     return h[:, :height, :width, :]
 
