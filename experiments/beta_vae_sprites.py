@@ -226,8 +226,7 @@ def main(argv: list[str] | None = None) -> str:
                                           observe=functools.partial(sprites.render, resolution=resolution))
   variants = configs.variants(args.size, args.steps)
   if args.variants is not None:
-    if "beta1" not in args.variants or not any(configs.variants("smoke")[v].objective.kind == "beta_vae"
-                                               for v in args.variants):
+    if "beta1" not in args.variants or not any(variants[v].objective.kind == "beta_vae" for v in args.variants):
       p.error(f"--variants needs beta1 (the plain VAE) and at least one β > 1 to compare, got {args.variants}")
     variants = {v: c for v, c in variants.items() if v in args.variants}
   run_size = args.size if args.steps is None else f"{args.size}-{args.steps}steps"
