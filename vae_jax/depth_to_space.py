@@ -7,13 +7,12 @@ padding="SAME")`` computes (Flax's default ``transpose_kernel=False``), with the
 ``s²·out`` output channels computes them all, and a reshape puts every phase in its place. The rearranged kernel
 is an ``einsum`` of the stored kernel with a constant 0/1 index tensor, so gradients reach the stored kernel.
 
-Why: XLA:CPU computes the gradient of ``lax.conv_transpose`` (an input-dilated convolution) on a slow path. Timed
-on the 2-core dev CPU for the 64×64 conv β-VAE's decoder layers (batch 64, forward + gradient): 16×16×32 → 32
-channels 513 ms with ``lax.conv_transpose``, 97 ms here; the whole train step 0.76 s → 0.26 s
-(``benchmarks/conv_jax.py`` has the end-to-end figures). With a single output channel the rearranged convolution
-is the slower one (77 vs 17 ms at 32×32×32 → 1), so :class:`vae_jax.modules.ConvDecoder` keeps Flax's layer for its
-output. Strided (forward) convolutions gain nothing from the mirror trick (space-to-depth) on that CPU, so the
-encoder uses ``nn.Conv``.
+Why: XLA:CPU computes the gradient of ``lax.conv_transpose`` (an input-dilated convolution) on a slow path. The
+64×64 conv β-VAE trains 2.7× faster with this decoder on the 2-core dev CPU (``python -m benchmarks.run --only
+conv``: 434 vs 163 images/s, ``benchmarks/results/conv-depth-to-space.json``). In one-off layer timings (not kept
+in the repo) the rearranged convolution was the slower one with a single output channel, so
+:class:`vae_jax.modules.ConvDecoder` keeps Flax's layer for its output, and the mirror trick for strided forward
+convolutions (space-to-depth) was slower too, so the encoder uses ``nn.Conv``.
 """
 
 from __future__ import annotations

@@ -89,7 +89,8 @@ class ConvDecoder(nn.Module):
   (FC 256, FC 4·4·64, deconv 64-32-32-1). The start size is ``ceil(H / 2**len(channels))``; the output is cropped
   to ``output_shape`` when H is not a multiple of it (e.g. 28×28). ``depth_to_space`` computes the hidden
   transposed convolutions with :class:`vae_jax.depth_to_space.ConvTranspose` (the same function and parameters,
-  ≈ 3× faster training steps on XLA:CPU); ``False`` uses ``nn.ConvTranspose`` throughout.
+  2.7× faster training on the 2-core CPU in
+  ``benchmarks/results/conv-depth-to-space.json``); ``False`` uses ``nn.ConvTranspose`` throughout.
   """
 
   output_shape: tuple[int, int, int]

@@ -297,7 +297,7 @@ def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_st
   when the step holds convolutions, else ``"scan"``. Why: XLA:CPU runs the strided and transposed convolutions
   of a conv VAE's gradient on a much slower path inside a while loop than in straight-line code — the conv
   β-VAE on 64×64 sprites: 8.5 s per step in a scan, 0.95 s unrolled, 1.5 s stepped from the host (2 cores,
-  jax 0.10.2); with the depth-to-space decoder 4.8 s in a scan against 0.15 s from the host — while for an MLP
+  jax 0.10.2); a one-off check with the depth-to-space decoder still found the scan far slower — while for an MLP
   the scan is the faster.
   """
   if num_steps < 1:
