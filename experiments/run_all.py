@@ -1,6 +1,7 @@
 """Runs every experiment script at one size, then regenerates the report.
 
-    python -m experiments.run_all --size quick     # 11 scripts, 9.4 min on an idle 2-core CPU (12–96 s each);
+    python -m experiments.run_all --size quick     # 11 scripts: 10.6 min on an idle 2-core CPU, ≈ 9.4 min since
+                                                   # semi_supervised quick was cut to 96 s (12–96 s each);
                                                    # report in runs/quick-results/REPORT.md
     python -m experiments.run_all --size full      # the report's numbers (hours on a 2-core CPU)
 
