@@ -30,3 +30,7 @@ from vae_jax.evaluation.reconstruction import per_image_bce as per_image_bce
 from vae_jax.evaluation.reconstruction import per_image_mse as per_image_mse
 from vae_jax.evaluation.reconstruction import psnr as psnr
 from vae_jax.evaluation.reconstruction import ssim as ssim
+from vae_jax.evaluation.sap import sap as sap
+from vae_jax.evaluation.sharpness import frechet_distance as frechet_distance
+from vae_jax.evaluation.sharpness import gradient_magnitude as gradient_magnitude
+from vae_jax.evaluation.sharpness import laplacian_variance as laplacian_variance
