@@ -72,13 +72,20 @@ def main(argv: list[str] | None = None) -> dict:
 
   from vae_jax import configs, train
 
+  from vae_jax import checkpoints
+
   config = load_config_file(args.config)
   try:
-    for name, value in overrides:
-      config = configs.override(config, name, value)
-  except ValueError as e:
+    config = configs.apply_overrides(config, overrides)  # all at once, validated once on the whole config
+  except (ValueError, TypeError) as e:
     raise SystemExit(f"error: {e}") from None
-  results = train.train_and_evaluate(config, args.workdir)
+  try:
+    results = train.train_and_evaluate(config, args.workdir)
+  except KeyboardInterrupt as e:  # SIGINT: one line, not a traceback
+    print(str(e) or "interrupted before training started; rerun the same command to resume.", file=sys.stderr)
+    raise SystemExit(130) from None
+  except (ValueError, FloatingPointError, checkpoints.WorkdirBusy, checkpoints.CheckpointError) as e:
+    raise SystemExit(f"error: {e}") from None
   if jax.process_index() == 0:
     summary = {"final_step": results["final_step"], "eval": results["eval"],
                "images_per_sec": results["images_per_sec"], "wall_time_s": round(results["wall_time_s"], 1)}
