@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> dict:
   args, overrides = parse(sys.argv[1:] if argv is None else argv)
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
   logging.getLogger("absl").setLevel(logging.WARNING)  # Orbax logs every save step at INFO
+  # A failed checkpoint write (full disk) is reported in one line by vae_jax.checkpoints; Orbax's async writers
+  # would add one "Task exception was never retrieved" traceback per array.
+  logging.getLogger("asyncio").setLevel(logging.CRITICAL)
   import jax
 
   if args.cpu_collectives:

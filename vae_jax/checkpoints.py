@@ -76,21 +76,34 @@ def _os_error(exc: BaseException) -> OSError | None:
 _DISK_WORDS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
                errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
                errno.EPERM: "permission denied"}
+DISK_ERRNOS = frozenset(_DISK_WORDS)
 
 
-def _io_failure(exc: BaseException, what: str, mgr: ocp.CheckpointManager) -> CheckpointError | None:
+def _steps_on_disk(directory: str) -> list[int]:
+  """The finished checkpoint steps in ``directory`` (Orbax renames a step's directory to its number when done)."""
+  try:
+    return sorted(int(n) for n in os.listdir(directory) if n.isdigit())
+  except OSError:
+    return []
+
+
+def disk_failure(exc: BaseException, what: str, workdir: str) -> CheckpointError | None:
+  """One-line :class:`CheckpointError` for a failed write (full disk, read-only, no permission), else None."""
   err = _os_error(exc)
-  text = str(exc)
-  if err is not None:
-    why = _DISK_WORDS.get(err.errno, os.strerror(err.errno))
-  elif "No space left on device" in text:
+  if err is not None and err.errno in _DISK_WORDS:
+    why = _DISK_WORDS[err.errno]
+  elif "No space left on device" in str(exc):  # Orbax/TensorStore report it as a ValueError with this text
     why = _DISK_WORDS[errno.ENOSPC]
   else:
     return None
-  good = _finished_steps(mgr)
-  kept = (f"the last good checkpoint (step {good[-1]}) is intact" if good else "no checkpoint was written before")
-  return CheckpointError(f"Cannot write {what} in {mgr.directory}: {why}; {kept}. Free some space (or fix the "
-                         "permissions) and rerun the same command to resume.")
+  good = _steps_on_disk(os.path.join(workdir, "checkpoints"))
+  kept = f"the last good checkpoint (step {good[-1]}) is intact" if good else "no checkpoint was written before"
+  return CheckpointError(f"Cannot write {what}: {why}; {kept}. Free some space (or fix the permissions) and rerun "
+                         "the same command to resume.")
+
+
+def _io_failure(exc: BaseException, what: str, mgr: ocp.CheckpointManager) -> CheckpointError | None:
+  return disk_failure(exc, f"{what} in {mgr.directory}", os.path.dirname(str(mgr.directory)))
 
 
 def _finished_steps(mgr: ocp.CheckpointManager) -> list[int]:

@@ -148,10 +148,11 @@ def _eval_sizes(config: Config, test: Split, mesh) -> tuple[int, int]:
   bs = min(config.eval_batch_size, n)
   devices = mesh.devices.size
   if bs % devices:
-    field = "config.eval_batch_size" if bs == config.eval_batch_size else (
-        f"the evaluation batch (min(config.eval_batch_size, {n} test examples) = {bs})")
-    raise ValueError(f"{field}={bs} is not divisible by the number of devices ({devices}); set "
-                     f"config.eval_batch_size (and config.num_eval_examples) to a multiple of {devices}.")
+    what = (f"config.eval_batch_size={bs}" if bs == config.eval_batch_size else
+            f"The evaluation batch of {bs} (the {n} examples of config.num_eval_examples or the test split, fewer "
+            f"than config.eval_batch_size={config.eval_batch_size})")
+    raise ValueError(f"{what} is not divisible by the number of devices ({devices}); set config.eval_batch_size "
+                     f"and config.num_eval_examples to multiples of {devices}.")
   return n, bs
 
 
@@ -320,7 +321,13 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
   is_main = jax.process_index() == 0
   _open_workdir(workdir)
   with checkpoints.WorkdirLock(workdir) if is_main else contextlib.nullcontext():
-    return _train_and_evaluate(config, workdir, splits=splits, init_params=init_params, is_main=is_main)
+    try:
+      return _train_and_evaluate(config, workdir, splits=splits, init_params=init_params, is_main=is_main)
+    except OSError as e:  # a full disk or a read-only workdir while writing metrics, config or results
+      failure = checkpoints.disk_failure(e, e.filename or f"into {workdir}", workdir)
+      if failure is None:
+        raise
+      raise failure from None
 
 
 def _train_and_evaluate(config: Config, workdir: str, *, splits, init_params, is_main: bool) -> dict[str, Any]:
