@@ -30,10 +30,10 @@ def _host_scores(name: str, scores_in: ArrayLike, scores_out: ArrayLike) -> tupl
   """Checked float64 host copies: real, 1-D, non-empty, no NaN. float64 keeps near-ties of float64 scores apart."""
   out = []
   for arg, scores in (("scores_in", scores_in), ("scores_out", scores_out)):
-    dtype = jnp.result_type(scores)
-    if not (jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)):
-      raise TypeError(f"{name}: {arg} must be real scores (integer or float), got dtype {dtype}.")
-    out.append(np.asarray(scores).astype(np.float64))
+    scores = np.asarray(scores)
+    if scores.dtype.kind not in "iuf":
+      raise TypeError(f"{name}: {arg} must be real scores (integer or float), got dtype {scores.dtype}.")
+    out.append(scores.astype(np.float64))
   s_in, s_out = out
   if s_in.ndim != 1 or s_out.ndim != 1 or s_in.size == 0 or s_out.size == 0:
     raise ValueError(f"{name}: expected two non-empty 1-D score arrays, got scores_in{list(s_in.shape)} "
