@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> dict:
   args, overrides = parse(sys.argv[1:] if argv is None else argv)
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
   logging.getLogger("absl").setLevel(logging.WARNING)  # Orbax logs every save step at INFO
+  # A failed checkpoint write (full disk) is reported in one line by vae_jax.checkpoints; Orbax's async writers
+  # would add one "Task exception was never retrieved" traceback per array.
+  logging.getLogger("asyncio").setLevel(logging.CRITICAL)
   import jax
 
   if args.cpu_collectives:
@@ -72,13 +75,20 @@ def main(argv: list[str] | None = None) -> dict:
 
   from vae_jax import configs, train
 
+  from vae_jax import checkpoints
+
   config = load_config_file(args.config)
   try:
-    for name, value in overrides:
-      config = configs.override(config, name, value)
-  except ValueError as e:
+    config = configs.apply_overrides(config, overrides)  # all at once, validated once on the whole config
+  except (ValueError, TypeError) as e:
     raise SystemExit(f"error: {e}") from None
-  results = train.train_and_evaluate(config, args.workdir)
+  try:
+    results = train.train_and_evaluate(config, args.workdir)
+  except KeyboardInterrupt as e:  # SIGINT: one line, not a traceback
+    print(str(e) or "interrupted before training started; rerun the same command to resume.", file=sys.stderr)
+    raise SystemExit(130) from None
+  except (ValueError, FloatingPointError, checkpoints.WorkdirBusy, checkpoints.CheckpointError) as e:
+    raise SystemExit(f"error: {e}") from None
   if jax.process_index() == 0:
     summary = {"final_step": results["final_step"], "eval": results["eval"],
                "images_per_sec": results["images_per_sec"], "wall_time_s": round(results["wall_time_s"], 1)}

@@ -2,24 +2,48 @@
 
 Orbax writes each step into a temporary directory and renames it when complete, so a crash or SIGKILL mid-save
 never leaves a checkpoint that looks valid but is not; the latest *finished* step is what a restart restores.
-The run's config is kept beside the checkpoints (``config.json``) so a trained run can be reloaded by workdir.
+A checkpoint that is there but cannot be restored (a truncated or edited file) is moved aside to
+``checkpoints_unreadable/`` and the next older one is tried (:func:`restore_newest_good`). No non-finite state is
+ever saved (:func:`save` checks first). The run's config is kept beside the checkpoints (``config.json``) so a
+trained run can be reloaded by workdir, and :class:`WorkdirLock` keeps two runs out of one workdir.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import logging
 import os
+import shutil
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import orbax.checkpoint as ocp
 
 from vae_jax import configs
 
+logger = logging.getLogger(__name__)
+
 CONFIG_FILE = "config.json"
+LOCK_FILE = ".lock"
+UNREADABLE_DIR = "checkpoints_unreadable"
 # Fields that may change between a run and its resumption without invalidating the checkpoints.
 RESUMABLE_FIELDS = {"num_steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "progress",
                     "figures", "tensorboard", "eval_batch_size", "num_eval_examples", "num_devices"}
+
+
+class WorkdirBusy(RuntimeError):
+  """Another live process holds the workdir's lock."""
+
+
+class CheckpointError(RuntimeError):
+  """No checkpoint of the workdir can be restored, or one cannot be written."""
+
+
+class NonFiniteState(FloatingPointError):
+  """The parameters or optimizer state hold NaN or inf; such a state is never saved."""
 
 
 def manager(workdir: str, *, keep: int = 3) -> ocp.CheckpointManager:
@@ -27,8 +51,108 @@ def manager(workdir: str, *, keep: int = 3) -> ocp.CheckpointManager:
   return ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"), options=options)
 
 
+@jax.jit
+def _all_finite(tree: Any) -> jax.Array:
+  leaves = [x for x in jax.tree_util.tree_leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
+
+
+def all_finite(tree: Any) -> bool:
+  """Whether every floating-point leaf of ``tree`` is finite (one fused jitted reduction, one host sync)."""
+  return bool(_all_finite(tree))
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+  """The OSError behind ``exc`` (Orbax wraps them, sometimes only in the message), if any."""
+  seen = set()
+  while exc is not None and id(exc) not in seen:
+    seen.add(id(exc))
+    if isinstance(exc, OSError) and exc.errno is not None:
+      return exc
+    exc = exc.__cause__ or exc.__context__
+  return None
+
+
+_DISK_WORDS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+               errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied"}
+DISK_ERRNOS = frozenset(_DISK_WORDS)
+
+
+def _steps_on_disk(directory: str) -> list[int]:
+  """The finished checkpoint steps in ``directory`` (Orbax renames a step's directory to its number when done)."""
+  try:
+    return sorted(int(n) for n in os.listdir(directory) if n.isdigit())
+  except OSError:
+    return []
+
+
+def disk_failure(exc: BaseException, what: str, workdir: str) -> CheckpointError | None:
+  """One-line :class:`CheckpointError` for a failed write (full disk, read-only, no permission), else None."""
+  err = _os_error(exc)
+  if err is not None and err.errno in _DISK_WORDS:
+    why = _DISK_WORDS[err.errno]
+  elif "No space left on device" in str(exc):  # Orbax/TensorStore report it as a ValueError with this text
+    why = _DISK_WORDS[errno.ENOSPC]
+  else:
+    return None
+  good = _steps_on_disk(os.path.join(workdir, "checkpoints"))
+  kept = f"the last good checkpoint (step {good[-1]}) is intact" if good else "no checkpoint was written before"
+  return CheckpointError(f"Cannot write {what}: {why}; {kept}. Free some space (or fix the permissions) and rerun "
+                         "the same command to resume.")
+
+
+def _io_failure(exc: BaseException, what: str, mgr: ocp.CheckpointManager) -> CheckpointError | None:
+  return disk_failure(exc, f"{what} in {mgr.directory}", os.path.dirname(str(mgr.directory)))
+
+
+def _finished_steps(mgr: ocp.CheckpointManager) -> list[int]:
+  try:
+    mgr.reload()
+    return sorted(mgr.all_steps())
+  except Exception:  # noqa: BLE001 - only used to word an error message
+    return []
+
+
 def save(mgr: ocp.CheckpointManager, step: int, state: Any) -> None:
-  mgr.save(step, args=ocp.args.StandardSave(state))
+  """Saves ``state`` at ``step`` unless it holds a non-finite value (then raises :class:`NonFiniteState`).
+
+  A failed write (full disk, read-only or unwritable directory) raises :class:`CheckpointError` in one line that
+  names the last good checkpoint, which Orbax leaves in place.
+  """
+  if not all_finite((state.params, state.opt_state)):
+    last = latest_good_step(mgr)
+    kept = f"the last good checkpoint (step {last}) is intact" if last is not None else "no checkpoint was written"
+    raise NonFiniteState(f"Non-finite parameters or optimizer state after step {step}; it was not saved and {kept}. "
+                         "Lower optimizer.learning_rate, set optimizer.grad_clip_norm, or check the data.")
+  try:
+    mgr.save(step, args=ocp.args.StandardSave(state))
+  except Exception as e:
+    failure = _io_failure(e, f"checkpoint step {step}", mgr)
+    if failure is None:
+      raise
+    raise failure from None
+
+
+def wait(mgr: ocp.CheckpointManager) -> None:
+  """Waits for an asynchronous save; a failed write raises :class:`CheckpointError` (see :func:`save`)."""
+  try:
+    mgr.wait_until_finished()
+  except Exception as e:
+    failure = _io_failure(e, "a checkpoint", mgr)
+    if failure is None:
+      raise
+    raise failure from None
+
+
+def latest_good_step(mgr: ocp.CheckpointManager) -> int | None:
+  """The newest finished checkpoint after any save in flight ends (a failed one is not counted)."""
+  try:
+    mgr.wait_until_finished()
+  except Exception:  # noqa: BLE001 - the failed save is reported by whoever called save/wait
+    pass
+  steps = _finished_steps(mgr)
+  return steps[-1] if steps else None
 
 
 def restore(mgr: ocp.CheckpointManager, abstract_state: Any, step: int | None = None) -> Any:
@@ -40,22 +164,111 @@ def restore(mgr: ocp.CheckpointManager, abstract_state: Any, step: int | None = 
   return mgr.restore(step, args=ocp.args.StandardRestore(target))
 
 
+def _one_line(exc: BaseException) -> str:
+  text = " ".join(str(exc).split())
+  return f"{type(exc).__name__}: {text[:200]}{'…' if len(text) > 200 else ''}"
+
+
+def restore_newest_good(mgr: ocp.CheckpointManager, abstract_state: Any, workdir: str) -> tuple[Any, int | None]:
+  """Restores the newest checkpoint that can be restored: ``(state, step)``, or ``(None, None)`` if there is none.
+
+  A checkpoint that fails to restore, or restores to non-finite values, is reported in one warning line (its step
+  and why), moved to ``workdir/checkpoints_unreadable/<step>`` (kept, not deleted) and the next older one is tried.
+  If checkpoints exist but none can be restored, raises :class:`CheckpointError` saying how to start fresh.
+  """
+  steps = sorted(mgr.all_steps(), reverse=True)
+  bad = []
+  for step in steps:
+    try:
+      state = restore(mgr, abstract_state, step)
+      if not all_finite((state.params, state.opt_state)):
+        raise NonFiniteState("the restored parameters or optimizer state are not finite")
+    except Exception as e:  # noqa: BLE001 - any failure to restore makes the checkpoint unusable
+      reason = _one_line(e)
+      bad.append(f"step {step} ({reason})")
+      logger.warning("Checkpoint step %d in %s cannot be restored (%s); moved to %s/ and trying the previous one.",
+                     step, mgr.directory, reason, UNREADABLE_DIR)
+      aside = os.path.join(workdir, UNREADABLE_DIR)
+      os.makedirs(aside, exist_ok=True)
+      shutil.move(os.path.join(str(mgr.directory), str(step)), os.path.join(aside, f"{step}"))
+      mgr.reload()
+      continue
+    return state, step
+  if bad:
+    raise CheckpointError(f"No checkpoint in {mgr.directory} can be restored: {'; '.join(bad)}. They were moved to "
+                          f"{os.path.join(workdir, UNREADABLE_DIR)}. To start fresh, rerun the same command (it "
+                          "starts from step 0) or use a new --workdir.")
+  return None, None
+
+
+class WorkdirLock:
+  """An OS-level lock on ``workdir/.lock`` (``fcntl.flock``), held for the life of a run.
+
+  The kernel drops the lock when the holder exits, however it exits (SIGKILL included), so a stale lock file never
+  blocks the next run; the file holds the holder's PID for the error message.
+  """
+
+  def __init__(self, workdir: str):
+    self.workdir = workdir
+    self.path = os.path.join(workdir, LOCK_FILE)
+    self.fd: int | None = None
+
+  def __enter__(self) -> WorkdirLock:
+    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+      os.close(fd)
+      raise WorkdirBusy(f"{self.workdir} is in use by another run (PID {holder}, lock {self.path}); wait for it to "
+                        "end, or use another --workdir.") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    self.fd = fd
+    return self
+
+  def __exit__(self, *exc) -> None:
+    if self.fd is not None:
+      fcntl.flock(self.fd, fcntl.LOCK_UN)
+      os.close(self.fd)
+      self.fd = None
+
+
+def check_config(workdir: str, config: configs.Config) -> None:
+  """Refuses to reuse a workdir whose checkpoints came from an incompatible config."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    return
+  new = configs.to_dict(config)
+  with open(path) as f:
+    old = json.load(f)
+  old_cmp = configs.to_dict(configs.from_dict(old))
+  diff = sorted(k for k in new if k not in RESUMABLE_FIELDS and old_cmp.get(k) != new[k])
+  ckpt = os.path.join(workdir, "checkpoints")
+  if diff and os.path.isdir(ckpt) and os.listdir(ckpt):
+    raise ValueError(f"{workdir} holds checkpoints of a run with a different config (fields {diff} differ); "
+                     "use a new --workdir, or the same config to resume.")
+
+
+def write_json_atomic(path: str, obj: Any, **kw) -> None:
+  """Writes JSON to ``path`` through a temporary file and a rename: a reader sees the old file or the new one."""
+  tmp = f"{path}.tmp{os.getpid()}"
+  try:
+    with open(tmp, "w") as f:
+      json.dump(obj, f, indent=2, **kw)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
 def write_config(workdir: str, config: configs.Config) -> None:
   """Stores the config; refuses to reuse a workdir whose checkpoints came from an incompatible config."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  new = configs.to_dict(config)
-  if os.path.exists(path):
-    with open(path) as f:
-      old = json.load(f)
-    old_cmp = configs.to_dict(configs.from_dict(old))
-    diff = sorted(k for k in new if k not in RESUMABLE_FIELDS and old_cmp.get(k) != new[k])
-    if diff and os.path.isdir(os.path.join(workdir, "checkpoints")) and os.listdir(os.path.join(workdir, "checkpoints")):
-      raise ValueError(f"{workdir} holds checkpoints of a run with a different config (fields {diff} differ); "
-                       "use a new --workdir, or the same config to resume.")
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(new, f, indent=2)
-  os.replace(tmp, path)
+  check_config(workdir, config)
+  write_json_atomic(os.path.join(workdir, CONFIG_FILE), configs.to_dict(config))
 
 
 def read_config(workdir: str) -> configs.Config:

@@ -8,6 +8,8 @@ command-line overrides (``model.latent_dim=8``) with type coercion from the fiel
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import typing
 from dataclasses import dataclass, field
 
@@ -29,6 +31,10 @@ def _choice(cls: str, name: str, value, allowed) -> None:
 
 
 def _positive(cls: str, name: str, value, *, allow_zero: bool = False) -> None:
+  if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    raise TypeError(f"{cls}.{name} must be a number, got {value!r} ({type(value).__name__}).")
+  if not math.isfinite(value):
+    raise ValueError(f"{cls}.{name} must be a finite number, got {value!r}.")
   bad = value < 0 if allow_zero else value <= 0
   if bad:
     raise ValueError(f"{cls}.{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}.")
@@ -269,17 +275,34 @@ def _coerce(text: str, hint, where: str):
   raise ValueError(f"--config.{where}: unsupported field type {hint}.")
 
 
+def apply_overrides(config, overrides):
+  """Returns ``config`` with every ``(dotted, text)`` override applied, validated once on the whole config.
+
+  All overrides are set first and the config is built (and so validated) once, so fields that are only valid
+  together (``model.kind`` and ``objective.kind``; ``log_every`` and ``eval_every``) can be changed together in any
+  order. Errors name the full dotted field.
+  """
+  d = to_dict(config)
+  for dotted, text in overrides:
+    cls, node = type(config), d
+    parts = dotted.split(".")
+    for i, head in enumerate(parts):
+      names = {f.name for f in dataclasses.fields(cls)}
+      where = ".".join(parts[:i + 1])
+      if head not in names:
+        raise ValueError(f"Unknown config field {where!r} in {cls.__name__}; known: {sorted(names)}.")
+      hint = typing.get_type_hints(cls)[head]
+      if i < len(parts) - 1:
+        if not dataclasses.is_dataclass(hint):
+          raise ValueError(f"Config field {where!r} has no sub-fields (tried {dotted!r}).")
+        cls, node = hint, node[head]
+      elif dataclasses.is_dataclass(hint):
+        raise ValueError(f"Config field {where!r} is a group; set one of its fields, e.g. {where}.<name>.")
+      else:
+        node[head] = _coerce(text, hint, dotted)
+  return from_dict(d, type(config))
+
+
 def override(config, dotted: str, text: str):
   """Returns ``config`` with the field at ``dotted`` (e.g. ``"model.latent_dim"``) set from ``text``."""
-  head, _, rest = dotted.partition(".")
-  names = {f.name for f in dataclasses.fields(config)}
-  if head not in names:
-    raise ValueError(f"Unknown config field {dotted!r} in {type(config).__name__}; known: {sorted(names)}.")
-  hint = typing.get_type_hints(type(config))[head]
-  if rest:
-    if not dataclasses.is_dataclass(hint):
-      raise ValueError(f"Config field {head!r} has no sub-fields (tried {dotted!r}).")
-    return dataclasses.replace(config, **{head: override(getattr(config, head), rest, text)})
-  if dataclasses.is_dataclass(hint):
-    raise ValueError(f"Config field {head!r} is a group; set one of its fields, e.g. {head}.<name>.")
-  return dataclasses.replace(config, **{head: _coerce(text, hint, dotted)})
+  return apply_overrides(config, [(dotted, text)])

@@ -30,6 +30,21 @@ def _check_same_shape(name: str, **arrays: jax.Array) -> None:
 def _check_batched(name: str, x: jax.Array, arg: str) -> None:
   if x.ndim < 1:
     raise ValueError(f"{name}: {arg} must have a leading batch axis, got a scalar of shape {list(x.shape)}.")
+  if x.shape[0] == 0:
+    raise ValueError(f"{name}: {arg} is an empty batch (shape {list(x.shape)}); pass at least one example.")
+
+
+def _real(name: str, arg: str, x: ArrayLike, dtype=None) -> jax.Array:
+  """``jnp.asarray(x, dtype)``, refusing complex input (a cast would silently drop the imaginary part)."""
+  if jnp.iscomplexobj(x):
+    raise TypeError(f"{name}: {arg} must be real, got complex dtype {jnp.result_type(x)} (shape "
+                    f"{list(jnp.shape(x))}); pass jnp.real(x) or jnp.abs(x) explicitly.")
+  return jnp.asarray(x, dtype=dtype)
+
+
+def _concrete(x: jax.Array) -> bool:
+  """Whether ``x`` has values now (not traced under jit): value checks run only then, at no cost inside jit."""
+  return not isinstance(x, jax.core.Tracer)
 
 
 def _sum_event(x: jax.Array) -> jax.Array:
@@ -54,10 +69,14 @@ def bernoulli_nll(logits: ArrayLike, targets: ArrayLike) -> jax.Array:
   References:
     Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014, App. C.1 (Bernoulli MLP decoder).
   """
-  logits = jnp.asarray(logits)
-  targets = jnp.asarray(targets, dtype=logits.dtype)
+  logits = _real("bernoulli_nll", "logits", logits)
+  targets = _real("bernoulli_nll", "targets", targets, dtype=logits.dtype)
   _check_batched("bernoulli_nll", logits, "logits")
   _check_same_shape("bernoulli_nll", logits=logits, targets=targets)
+  if _concrete(targets) and (bool(jnp.any(targets < 0)) or bool(jnp.any(targets > 1))):
+    raise ValueError(f"bernoulli_nll: targets must be in [0, 1] (pixel intensities or binary), got values in "
+                     f"[{float(jnp.min(targets))}, {float(jnp.max(targets))}] (shape {list(targets.shape)}); "
+                     "rescale them, or use gaussian_nll for unbounded data.")
   return _sum_event(jax.nn.softplus(logits) - targets * logits)
 
 
@@ -78,9 +97,9 @@ def gaussian_nll(mean: ArrayLike, targets: ArrayLike, *, log_scale: ArrayLike = 
   References:
     Kingma & Welling 2014, App. C.2 (Gaussian MLP decoder).
   """
-  mean = jnp.asarray(mean)
-  targets = jnp.asarray(targets, dtype=mean.dtype)
-  log_scale = jnp.asarray(log_scale, dtype=mean.dtype)
+  mean = _real("gaussian_nll", "mean", mean)
+  targets = _real("gaussian_nll", "targets", targets, dtype=mean.dtype)
+  log_scale = _real("gaussian_nll", "log_scale", log_scale, dtype=mean.dtype)
   _check_batched("gaussian_nll", mean, "mean")
   _check_same_shape("gaussian_nll", mean=mean, targets=targets)
   if log_scale.shape not in ((), mean.shape[1:], mean.shape):
@@ -103,8 +122,8 @@ def squared_error(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
   Returns:
     ``[batch]`` sum over all non-batch axes of ``(predictions - targets)²``.
   """
-  predictions = jnp.asarray(predictions)
-  targets = jnp.asarray(targets, dtype=predictions.dtype)
+  predictions = _real("squared_error", "predictions", predictions)
+  targets = _real("squared_error", "targets", targets, dtype=predictions.dtype)
   _check_batched("squared_error", predictions, "predictions")
   _check_same_shape("squared_error", predictions=predictions, targets=targets)
   return _sum_event(jnp.square(predictions - targets))
@@ -123,8 +142,8 @@ def kl_standard_normal(mean: ArrayLike, logvar: ArrayLike) -> jax.Array:
   References:
     Kingma & Welling 2014, App. B: −KL = ½ Σ (1 + log σ² − μ² − σ²).
   """
-  mean = jnp.asarray(mean)
-  logvar = jnp.asarray(logvar, dtype=mean.dtype)
+  mean = _real("kl_standard_normal", "mean", mean)
+  logvar = _real("kl_standard_normal", "logvar", logvar, dtype=mean.dtype)
   _check_same_shape("kl_standard_normal", mean=mean, logvar=logvar)
   return 0.5 * jnp.sum(jnp.exp(logvar) + jnp.square(mean) - 1.0 - logvar, axis=-1)
 
@@ -194,9 +213,12 @@ def iwae_bound(log_weights: ArrayLike) -> jax.Array:
   References:
     Burda, Grosse & Salakhutdinov, "Importance Weighted Autoencoders", ICLR 2016, Eq. (8).
   """
-  log_weights = jnp.asarray(log_weights)
+  log_weights = _real("iwae_bound", "log_weights", log_weights)
   if log_weights.ndim != 2:
     raise ValueError(f"iwae_bound: log_weights must be [num_samples, batch], got {list(log_weights.shape)}.")
+  if log_weights.shape[0] == 0:
+    raise ValueError(f"iwae_bound: log_weights{list(log_weights.shape)} holds no samples (K = 0); the bound needs "
+                     "K >= 1 importance samples per example.")
   k = log_weights.shape[0]
   return jax.nn.logsumexp(log_weights, axis=0) - jnp.log(jnp.asarray(k, dtype=log_weights.dtype))
 

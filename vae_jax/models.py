@@ -10,6 +10,8 @@ means for a Gaussian one); ``reconstruct`` and ``sample`` return images in [0, 1
 
 from __future__ import annotations
 
+import numbers
+
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -136,6 +138,9 @@ class VAE(nn.Module):
 
   def sample(self, num_samples: int, *, key: jax.Array) -> jax.Array:
     """Generates ``num_samples`` images: z ~ N(0, I), then the likelihood's mean of the decoder output."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral) or num_samples < 1:
+      raise ValueError(f"VAE.sample: num_samples must be a positive int, got {num_samples!r} "
+                       f"({type(num_samples).__name__}).")
     z = jax.random.normal(key, (num_samples, self.latent_dim), jnp.float32)
     return likelihoods.get(self.likelihood).mean(self.decode(z))
 

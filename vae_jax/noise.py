@@ -6,16 +6,28 @@ same output, bit for bit, on any backend. Library code never creates keys.
 
 from __future__ import annotations
 
-import numbers
-
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 
+def _check_level(name: str, arg: str, value, *, upper: float | None) -> None:
+  """Checks a noise level given as a number or a concrete array (traced values, inside jit, are not checked)."""
+  if isinstance(value, jax.core.Tracer):
+    return
+  if jnp.iscomplexobj(value) or not jnp.issubdtype(jnp.result_type(value), jnp.number):
+    raise TypeError(f"{name}: {arg} must be a real number or array, got dtype {jnp.result_type(value)}.")
+  v = np.asarray(value, dtype=np.float64)
+  bad = ~np.isfinite(v) | (v < 0) | (v > upper if upper is not None else False)
+  if np.any(bad):
+    where = f"{value}" if v.ndim == 0 else f"shape {list(v.shape)}, {int(bad.sum())} bad values, e.g. {v[bad][0]}"
+    rng = f"in [0, {upper:g}]" if upper is not None else ">= 0"
+    raise ValueError(f"{name}: {arg} must be finite and {rng}, got {where}.")
+
+
 def _check_fraction(name: str, arg: str, value) -> None:
-  if isinstance(value, numbers.Real) and not 0.0 <= float(value) <= 1.0:
-    raise ValueError(f"{name}: {arg} must be in [0, 1], got {value}.")
+  _check_level(name, arg, value, upper=1.0)
 
 
 def reparameterize(key: jax.Array, mean: ArrayLike, logvar: ArrayLike, *, num_samples: int | None = None) -> jax.Array:
@@ -61,8 +73,7 @@ def gaussian_noise(key: jax.Array, x: ArrayLike, *, stddev: ArrayLike) -> jax.Ar
     Vincent et al., "Stacked Denoising Autoencoders", JMLR 2010, Sec. 4.1.
   """
   x = jnp.asarray(x)
-  if isinstance(stddev, numbers.Real) and stddev < 0:
-    raise ValueError(f"gaussian_noise: stddev must be >= 0, got {stddev}.")
+  _check_level("gaussian_noise", "stddev", stddev, upper=None)
   return x + jnp.asarray(stddev, x.dtype) * jax.random.normal(key, x.shape, x.dtype)
 
 

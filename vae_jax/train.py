@@ -7,14 +7,17 @@
   (``lax.scan``), shuffling and dynamic binarization included; the host syncs only to log.
 * Multi-device / multi-host: the batch is split over a ``'data'`` mesh of every device (every process after
   ``jax.distributed.initialize``), parameters replicated.
-* Safety: Orbax checkpoints every ``checkpoint_every`` steps (keep K, resume from the latest by default); a
-  non-finite loss stops the run naming the step, and no checkpoint is written after it.
+* Safety: Orbax checkpoints every ``checkpoint_every`` steps (keep K, resume from the newest one that restores); a
+  non-finite loss or state stops the run naming the step, and no non-finite state is ever saved. One run per
+  workdir (an OS lock, :class:`vae_jax.checkpoints.WorkdirLock`); a finished run is never rewritten (a rerun
+  returns its results); ``results.json``, ``config.json`` and the figures are replaced atomically.
 * Output in ``workdir``: ``config.json``, ``checkpoints/``, ``metrics.jsonl`` (train and eval records),
   TensorBoard events in ``tb/``, PNG figures, and ``results.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -90,6 +93,9 @@ def load_splits(config: Config, eval_key: jax.Array) -> tuple[Split | None, Spli
     if d.exclude_label >= 0 and split_name == "train":
       if split.labels is None:
         raise ValueError(f"data.exclude_label={d.exclude_label} needs a labelled dataset; {d.name} has no labels.")
+      if not np.any(split.labels == d.exclude_label):
+        raise ValueError(f"data.exclude_label={d.exclude_label} is not a label of {d.name} (its labels are "
+                         f"{sorted(set(np.unique(split.labels).tolist()))}); it would exclude nothing.")
       keep = split.labels != d.exclude_label
       split = Split(*(None if a is None else a[keep] for a in split))
     out.append(_subset(split, n))
@@ -134,9 +140,24 @@ def _source_and_data(config: Config, train: Split | None, data_key: jax.Array, m
 # --- evaluation and outputs -----------------------------------------------------------------------------------------
 
 
-def _evaluate(eval_step, params, test: Split, config: Config, key, step: int, mesh) -> dict[str, float]:
-  bs = min(config.eval_batch_size, len(test.images))
+def _eval_sizes(config: Config, test: Split, mesh) -> tuple[int, int]:
+  """(examples evaluated, evaluation batch size); the batch is cut to the examples when they are fewer."""
   n = len(test.images) if not config.num_eval_examples else min(config.num_eval_examples, len(test.images))
+  if n == 0:
+    raise ValueError("The test split is empty: there is nothing to evaluate (check config.data).")
+  bs = min(config.eval_batch_size, n)
+  devices = mesh.devices.size
+  if bs % devices:
+    what = (f"config.eval_batch_size={bs}" if bs == config.eval_batch_size else
+            f"The evaluation batch of {bs} (the {n} examples of config.num_eval_examples or the test split, fewer "
+            f"than config.eval_batch_size={config.eval_batch_size})")
+    raise ValueError(f"{what} is not divisible by the number of devices ({devices}); set config.eval_batch_size "
+                     f"and config.num_eval_examples to multiples of {devices}.")
+  return n, bs
+
+
+def _evaluate(eval_step, params, test: Split, config: Config, key, step: int, mesh) -> dict[str, float]:
+  n, bs = _eval_sizes(config, test, mesh)
   sums: dict[str, float] = {}
   count = 0
   for i in range(n // bs):
@@ -148,17 +169,30 @@ def _evaluate(eval_step, params, test: Split, config: Config, key, step: int, me
   return {f"eval/{k}": v / max(count, 1) for k, v in sums.items()}
 
 
+def _atomic_figure(draw, path: str) -> str:
+  """Draws a figure to a temporary ``.png`` beside ``path`` and renames it: never a half-written figure."""
+  tmp = f"{path[:-4]}.tmp{os.getpid()}.png"
+  try:
+    draw(tmp)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+  return path
+
+
 def _figures(model, params, test: Split, key, workdir: str, title: str) -> list[str]:
   from vae_jax import plots
 
   x = jnp.asarray(test.images[:16])
   variables = {"params": jax.device_get(params)}  # host copy: a local computation, also in multi-process runs
-  paths = [plots.reconstruction_grid(np.asarray(test.images[:16]),
-                                     np.asarray(model.apply(variables, x, method="reconstruct")),
-                                     os.path.join(workdir, "reconstructions.png"), title=title)]
+  recon = np.asarray(model.apply(variables, x, method="reconstruct"))
+  paths = [_atomic_figure(lambda p: plots.reconstruction_grid(np.asarray(test.images[:16]), recon, p, title=title),
+                          os.path.join(workdir, "reconstructions.png"))]
   if hasattr(model, "sample"):
-    samples = model.apply(variables, 64, key=key, method="sample")
-    paths.append(plots.image_grid(np.asarray(samples), os.path.join(workdir, "samples.png"), ncols=8, title=title))
+    samples = np.asarray(model.apply(variables, 64, key=key, method="sample"))
+    paths.append(_atomic_figure(lambda p: plots.image_grid(samples, p, ncols=8, title=title),
+                                os.path.join(workdir, "samples.png")))
   return [str(p) for p in paths]
 
 
@@ -211,13 +245,16 @@ class _Writer:
       self.tb.close()
 
 
+class RunInterrupted(KeyboardInterrupt):
+  """Ctrl-C (SIGINT) during training; the message says where the run stopped and where a rerun resumes."""
+
+
 def _check_finite(metrics: dict[str, np.ndarray], first_step: int, mgr) -> None:
   loss = np.asarray(metrics["loss"])
   bad = ~np.isfinite(loss)
   if bad.any():
     step = first_step + int(np.argmax(bad))
-    mgr.wait_until_finished()
-    last = mgr.latest_step()
+    last = checkpoints.latest_good_step(mgr)
     kept = f"the last good checkpoint (step {last}) is intact" if last is not None else "no checkpoint was written"
     raise FloatingPointError(f"Non-finite loss ({loss[np.argmax(bad)]}) at step {step}; training stopped and {kept}. "
                              "Lower optimizer.learning_rate, set optimizer.grad_clip_norm, or check the data.")
@@ -226,9 +263,43 @@ def _check_finite(metrics: dict[str, np.ndarray], first_step: int, mgr) -> None:
 # --- the loop -------------------------------------------------------------------------------------------------------
 
 
+def _open_workdir(workdir: str) -> None:
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    probe = os.path.join(workdir, f".write_test{os.getpid()}")
+    with open(probe, "w"):
+      pass
+    os.remove(probe)
+  except OSError as e:
+    raise checkpoints.CheckpointError(f"Cannot write to the workdir {workdir}: {e.strerror or e}; use a writable "
+                                      "--workdir.") from None
+
+
+def _saved_results(workdir: str) -> dict[str, Any] | None:
+  try:
+    with open(os.path.join(workdir, "results.json")) as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return None
+
+
+def _last_train_record(workdir: str, step: int) -> dict[str, float]:
+  """The train record logged at ``step`` (for results of a run whose loop was already done), or {}."""
+  try:
+    records = [r for r in _read_history(workdir) if r.get("step") == step and "train/loss" in r]
+  except (OSError, ValueError):
+    return {}
+  return records[-1] if records else {}
+
+
 def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | None, Split] | None = None,
                        init_params: Any = None) -> dict[str, Any]:
-  """Trains ``config`` in ``workdir`` (resuming from its latest checkpoint), evaluates, and writes results.
+  """Trains ``config`` in ``workdir`` (resuming from its newest good checkpoint), evaluates, and writes results.
+
+  A rerun of a finished run (its newest checkpoint at or past ``config.num_steps`` and its ``results.json`` written
+  for that step) changes no file: it logs "run complete" and returns the saved results. If the run was stopped
+  after its last checkpoint but before its results, the rerun evaluates the final checkpoint and writes the numbers
+  an uninterrupted run writes. The workdir is locked for the life of the call (:class:`checkpoints.WorkdirLock`).
 
   Args:
     config: a validated :class:`vae_jax.configs.Config`.
@@ -239,13 +310,32 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
       when resuming from a checkpoint.
 
   Returns:
-    The results dict also written to ``workdir/results.json``.
+    The results dict also written to ``workdir/results.json`` (plus the ``state`` and ``model``).
+
+  Raises:
+    checkpoints.WorkdirBusy: another live run holds the workdir.
+    checkpoints.CheckpointError: checkpoints exist but none restores, or one cannot be written (full disk).
+    FloatingPointError: a non-finite loss or state (the last good checkpoint is named and kept).
+    RunInterrupted: SIGINT / Ctrl-C; the message says the step to resume from.
   """
-  t_start = time.perf_counter()
   is_main = jax.process_index() == 0
-  os.makedirs(workdir, exist_ok=True)
-  if is_main:
-    checkpoints.write_config(workdir, config)
+  _open_workdir(workdir)
+  with checkpoints.WorkdirLock(workdir) if is_main else contextlib.nullcontext():
+    try:
+      return _train_and_evaluate(config, workdir, splits=splits, init_params=init_params, is_main=is_main)
+    except OSError as e:  # a full disk or a read-only workdir while writing metrics, config or results
+      failure = checkpoints.disk_failure(e, e.filename or f"into {workdir}", workdir)
+      if failure is None:
+        raise
+      raise failure from None
+
+
+def _train_and_evaluate(config: Config, workdir: str, *, splits, init_params, is_main: bool) -> dict[str, Any]:
+  t_start = time.perf_counter()
+  checkpoints.check_config(workdir, config)
+  if config.objective.kind == "vae" and getattr(config.objective, "beta", 1.0) != 1.0:
+    logger.warning("objective.beta=%s has no effect with objective.kind='vae' (the plain ELBO, beta = 1); use "
+                   "objective.kind='beta_vae' to weight the KL.", config.objective.beta)
   keys = run_keys(config.seed)
   devices = jax.devices()
   if config.num_devices:
@@ -256,6 +346,7 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
   steps.check_divisible(config.batch_size, mesh)
 
   train, test = load_splits(config, keys.eval) if splits is None else splits
+  _eval_sizes(config, test, mesh)
   image_shape = tuple(test.images.shape[1:])
   model = factory.make_model(config.model, image_shape)
   source, data, dataset_size = _source_and_data(config, train, keys.data, mesh)
@@ -267,11 +358,22 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
     state = state.replace(params=init_params, opt_state=tx.init(init_params))
   state = steps.replicate(state, mesh)
   mgr = checkpoints.manager(workdir, keep=config.keep_checkpoints)
-  resumed_from = mgr.latest_step()
-  if resumed_from is not None:
-    state = checkpoints.restore(mgr, state)
+  restored, resumed_from = checkpoints.restore_newest_good(mgr, state, workdir)
+  if restored is not None:
+    state = restored
     logger.info("Resumed %s from step %d.", workdir, resumed_from)
   start_step = int(state.step)
+
+  saved = _saved_results(workdir)  # every process decides alike (the workdir is shared)
+  if resumed_from is not None and start_step >= config.num_steps and saved and saved.get("final_step") == start_step:
+    logger.info("Run complete at step %d in %s; nothing to do (results.json and every file left as they were).",
+                start_step, workdir)
+    return {**saved, "state": state, "model": model}
+  if is_main:
+    checkpoints.write_config(workdir, config)
+  if start_step > config.num_steps:
+    logger.warning("The newest checkpoint (step %d) is past config.num_steps=%d; evaluating it as it is.",
+                   start_step, config.num_steps)
 
   sharding = steps.batch_sharding(mesh)
   multi = {}  # chunk length -> compiled multi-step (the last chunk may be shorter)
@@ -308,8 +410,9 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
     bar.update(n)
     bar.set_postfix(loss=f"{record['train/loss']:.2f}", img_s=f"{record['train/images_per_sec']:.0f}")
 
+  _, eval_bs = _eval_sizes(config, test, mesh)
   if step < config.num_steps:  # compile the evaluation before the loop, not in the middle of it
-    warm = steps.shard_batch({"image": test.images[:min(config.eval_batch_size, len(test.images))]}, mesh)
+    warm = steps.shard_batch({"image": test.images[:eval_bs]}, mesh)
     jax.block_until_ready(eval_step(state.params, warm, keys.eval, jnp.int32(step)))
   pending = None  # the chunk in flight whose metrics are not fetched yet
   shuffles: dict[int, jax.Array] = {}  # epoch -> its permutation of the training set
@@ -338,8 +441,16 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
         writer.write(step, eval_record)
         logger.info("step %d: %s", step, {k: round(v, 4) for k, v in {**record, **eval_record}.items()})
       if save:
-        checkpoints.save(mgr, step, state)
-    mgr.wait_until_finished()
+        checkpoints.save(mgr, step, state)  # checks the state is finite first
+    checkpoints.wait(mgr)
+    if step == start_step and resumed_from is not None:  # stopped after its last checkpoint, before its results
+      eval_record = _evaluate(eval_step, state.params, test, config, keys.eval, step, mesh)
+      last = _last_train_record(workdir, step)
+      history = [last] if last else []
+  except KeyboardInterrupt:
+    last = checkpoints.latest_good_step(mgr)
+    where = f"resume from step {last}" if last is not None else "start again from step 0 (no checkpoint yet)"
+    raise RunInterrupted(f"interrupted at step {step}; rerun the same command to {where}.") from None
   finally:
     bar.close()
     writer.close()
@@ -351,7 +462,8 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
     if history:
       from vae_jax import plots
 
-      figures.append(str(plots.training_curves(_read_history(workdir), os.path.join(workdir, "curves.png"))))
+      figures.append(_atomic_figure(lambda p: plots.training_curves(_read_history(workdir), p),
+                                    os.path.join(workdir, "curves.png")))
   steady = chunk_times[1:] or chunk_times  # the first call includes compilation
   steps_run = step - start_step
   results = {
@@ -377,10 +489,7 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
       "figures": figures,
   }
   if is_main:
-    tmp = os.path.join(workdir, "results.json.tmp")
-    with open(tmp, "w") as f:
-      json.dump(results, f, indent=2, default=_json_default)
-    os.replace(tmp, os.path.join(workdir, "results.json"))
+    checkpoints.write_json_atomic(os.path.join(workdir, "results.json"), results, default=_json_default)
   results["state"] = state
   results["model"] = model
   return results

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import numbers
 import os
 import pathlib
 from typing import Literal
@@ -180,7 +181,8 @@ def load(name: str, *, split: str, data_dir: str | os.PathLike | None = None,
   resolution = 64 if resolution is None else resolution
   if factor_subset is not None and name not in ("dsprites", "sprites"):
     raise ValueError(f"factor_subset= applies only to dsprites and sprites, not {name!r}.")
-  if num_examples is not None and (not isinstance(num_examples, int) or num_examples < 1):
+  if num_examples is not None and (isinstance(num_examples, bool) or not isinstance(num_examples, numbers.Integral)
+                                   or num_examples < 1):
     raise ValueError(f"num_examples must be a positive int, got {num_examples!r}.")
 
   if name in ("mnist", "fashion_mnist"):

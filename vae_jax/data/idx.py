@@ -12,6 +12,7 @@ uint32 sizes, then the big-endian payload.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pathlib
 import zlib
@@ -71,7 +72,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
   if len(data) < header:
     raise IdxFormatError(f"{path}: truncated header: {ndim} dimensions need {header} bytes, file has {len(data)}.")
   shape = tuple(int(n) for n in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-  expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+  expected = math.prod(shape) * dtype.itemsize  # Python ints: dimensions that overflow int64 stay exact
   if len(data) - header != expected:
     kind = "truncated" if len(data) - header < expected else "has trailing bytes"
     raise IdxFormatError(f"{path}: payload {kind}: shape {list(shape)} of {dtype.name} needs {expected} bytes "

@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -205,7 +206,8 @@ def _check_images(name: str, model: nn.Module, images: ArrayLike) -> np.ndarray:
 
 def _check_positive(name: str, **values: int) -> None:
   for arg, value in values.items():
-    if int(value) != value or value < 1:
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+        or int(value) != value or value < 1):
       raise ValueError(f"{name}: {arg} must be an integer >= 1, got {value}.")
 
 

@@ -26,12 +26,37 @@ def _scores_and_labels(name: str, scores_in: ArrayLike, scores_out: ArrayLike) -
   return scores_in, scores_out
 
 
-@jax.jit
+def _host_scores(name: str, scores_in: ArrayLike, scores_out: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+  """Checked float64 host copies: real, 1-D, non-empty, no NaN. float64 keeps near-ties of float64 scores apart."""
+  out = []
+  for arg, scores in (("scores_in", scores_in), ("scores_out", scores_out)):
+    scores = np.asarray(scores)
+    if scores.dtype.kind not in "iuf":
+      raise TypeError(f"{name}: {arg} must be real scores (integer or float), got dtype {scores.dtype}.")
+    out.append(scores.astype(np.float64))
+  s_in, s_out = out
+  if s_in.ndim != 1 or s_out.ndim != 1 or s_in.size == 0 or s_out.size == 0:
+    raise ValueError(f"{name}: expected two non-empty 1-D score arrays, got scores_in{list(s_in.shape)} "
+                     f"and scores_out{list(s_out.shape)}.")
+  for arg, scores in (("scores_in", s_in), ("scores_out", s_out)):
+    nan = np.isnan(scores)
+    if nan.any():
+      raise ValueError(f"{name}: {arg} holds {int(nan.sum())} NaN scores of {scores.size} (first at index "
+                       f"{int(np.argmax(nan))}); a NaN has no rank. Drop or fix those examples (a diverged model?).")
+  return s_in, s_out
+
+
+def _traced(*xs) -> bool:
+  return any(isinstance(x, jax.core.Tracer) for x in xs)
+
+
 def auroc(scores_in: ArrayLike, scores_out: ArrayLike) -> jax.Array:
   """Area under the ROC curve for separating outliers (positives) from inliers by their scores.
 
   Computed as the Mann–Whitney statistic ``P(s_out > s_in) + ½·P(s_out = s_in)``, so ties count one half —
-  the same value as ``sklearn.metrics.roc_auc_score``. ``O((n_in + n_out)·log n_in)`` and jit-safe.
+  the same value as ``sklearn.metrics.roc_auc_score``, in the scores' own precision (float64 scores are compared
+  as float64, so near-ties stay apart). ``O((n_in + n_out)·log n_in)``. Under ``jit`` it runs in float32 and
+  returns NaN if a score is NaN; called eagerly it raises instead.
 
   Args:
     scores_in: ``[n_in]`` scores of inliers (negatives).
@@ -40,25 +65,38 @@ def auroc(scores_in: ArrayLike, scores_out: ArrayLike) -> jax.Array:
   Returns:
     Scalar in ``[0, 1]``: 1 for perfect separation, 0.5 for uninformative scores.
 
+  Raises:
+    ValueError: empty or non-1-D scores, or NaN scores. TypeError: complex or non-numeric scores.
+
   References:
     Hanley & McNeil, "The meaning and use of the area under a ROC curve", Radiology 1982.
   """
+  if _traced(scores_in, scores_out):
+    return _auroc_jit(scores_in, scores_out)
+  s_in, s_out = _host_scores("auroc", scores_in, scores_out)
+  sorted_in = np.sort(s_in)
+  wins = (np.searchsorted(sorted_in, s_out, side="left") + np.searchsorted(sorted_in, s_out, side="right"))
+  return jnp.asarray(np.mean(wins / (2.0 * s_in.size)), jnp.float32)
+
+
+@jax.jit
+def _auroc_jit(scores_in: ArrayLike, scores_out: ArrayLike) -> jax.Array:
   scores_in, scores_out = _scores_and_labels("auroc", scores_in, scores_out)
   sorted_in = jnp.sort(scores_in)
   below = jnp.searchsorted(sorted_in, scores_out, side="left")
   below_or_equal = jnp.searchsorted(sorted_in, scores_out, side="right")
   # Fraction of inliers each outlier beats, ties counting one half (counts stay exact in int32).
   wins = (below + below_or_equal).astype(jnp.float32) / (2.0 * scores_in.shape[0])
-  return jnp.mean(wins)
+  nan = jnp.any(jnp.isnan(scores_in)) | jnp.any(jnp.isnan(scores_out))
+  return jnp.where(nan, jnp.float32(jnp.nan), jnp.mean(wins))
 
 
-@jax.jit
 def auprc(scores_in: ArrayLike, scores_out: ArrayLike) -> jax.Array:
   """Area under the precision–recall curve, as average precision, with outliers as the positive class.
 
   ``AP = Σ_t (R_t − R_{t−1})·P_t`` over the distinct score thresholds ``t`` in decreasing order; tied scores
   form one threshold. This is the step-wise (not interpolated) definition of
-  ``sklearn.metrics.average_precision_score``. Jit-safe.
+  ``sklearn.metrics.average_precision_score``. Checks and precision as :func:`auroc` (jit-safe, NaN under jit).
 
   Args:
     scores_in: ``[n_in]`` scores of inliers (negatives).
@@ -67,6 +105,21 @@ def auprc(scores_in: ArrayLike, scores_out: ArrayLike) -> jax.Array:
   Returns:
     Scalar in ``[0, 1]``: 1 for perfect separation; about ``n_out / (n_in + n_out)`` for uninformative scores.
   """
+  if _traced(scores_in, scores_out):
+    return _auprc_jit(scores_in, scores_out)
+  s_in, s_out = _host_scores("auprc", scores_in, scores_out)
+  scores = np.concatenate([s_out, s_in])
+  positive = np.concatenate([np.ones(s_out.shape, np.int64), np.zeros(s_in.shape, np.int64)])
+  order = np.argsort(-scores, kind="stable")
+  neg_sorted = -scores[order]
+  true_positives = np.cumsum(positive[order])
+  group_end = np.searchsorted(neg_sorted, neg_sorted, side="right") - 1
+  precision = true_positives[group_end] / (group_end + 1)
+  return jnp.asarray(np.sum(np.where(positive[order] == 1, precision, 0.0)) / s_out.size, jnp.float32)
+
+
+@jax.jit
+def _auprc_jit(scores_in: ArrayLike, scores_out: ArrayLike) -> jax.Array:
   scores_in, scores_out = _scores_and_labels("auprc", scores_in, scores_out)
   scores = jnp.concatenate([scores_out, scores_in])
   positive = jnp.concatenate([jnp.ones(scores_out.shape, jnp.int32), jnp.zeros(scores_in.shape, jnp.int32)])
@@ -76,7 +129,8 @@ def auprc(scores_in: ArrayLike, scores_out: ArrayLike) -> jax.Array:
   # Each example is ranked at the end of its tie group: the threshold that first includes it.
   group_end = jnp.searchsorted(neg_sorted, neg_sorted, side="right") - 1
   precision = true_positives[group_end].astype(jnp.float32) / (group_end + 1).astype(jnp.float32)
-  return jnp.sum(jnp.where(positive[order] == 1, precision, 0.0)) / scores_out.shape[0]
+  ap = jnp.sum(jnp.where(positive[order] == 1, precision, 0.0)) / scores_out.shape[0]
+  return jnp.where(jnp.any(jnp.isnan(scores)), jnp.float32(jnp.nan), ap)
 
 
 class OutlierDetector:
@@ -111,9 +165,17 @@ class OutlierDetector:
 
   def decision_function(self, x: ArrayLike) -> np.ndarray:
     """Returns ``[N]`` outlier scores of ``x`` (higher = more outlying)."""
-    scores = np.asarray(self.score_fn(x), dtype=np.float64)
-    if scores.ndim != 1:
-      raise ValueError(f"OutlierDetector: score_fn must return [N] scores, got shape {list(scores.shape)}.")
+    raw = self.score_fn(x)
+    if jnp.iscomplexobj(raw):
+      raise TypeError(f"OutlierDetector: score_fn must return real scores, got dtype {jnp.result_type(raw)}.")
+    scores = np.asarray(raw, dtype=np.float64)
+    if scores.ndim != 1 or scores.size == 0:
+      raise ValueError(f"OutlierDetector: score_fn must return [N] scores (N >= 1), got shape {list(scores.shape)}.")
+    nan = np.isnan(scores)
+    if nan.any():
+      raise ValueError(f"OutlierDetector: score_fn returned {int(nan.sum())} NaN scores of {scores.size} (first at "
+                       f"index {int(np.argmax(nan))}); a NaN is neither above nor below the threshold. Fix the "
+                       "score function or drop those inputs.")
     return scores
 
   def fit(self, x: ArrayLike) -> OutlierDetector:

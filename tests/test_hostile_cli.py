@@ -1,0 +1,190 @@
+"""Hostile command lines (issue #13): overrides validated once on the whole config, non-finite values rejected,
+errors that name the full field, and real signals (SIGINT, SIGTERM) and a real second process on a live run."""
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from experiments import main as cli
+from vae_jax import configs, train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
+ENV = {**os.environ, "PYTHONPATH": ROOT}
+
+
+def tiny(**kw):
+  return dataclasses.replace(cli.load_config_file(TINY), **kw)
+
+
+# --- overrides: all applied, then validated once -------------------------------------------------------------------
+
+VALID_TOGETHER = [
+    ([("model.kind", "ae"), ("objective.kind", "ae")], lambda c: c.model.kind == c.objective.kind == "ae"),
+    ([("objective.kind", "ae"), ("model.kind", "ae")], lambda c: c.model.kind == c.objective.kind == "ae"),
+    ([("objective.kind", "dae"), ("model.kind", "ae"), ("objective.corruption", "masking"),
+      ("objective.noise_level", "0.3")], lambda c: c.objective.corruption == "masking"),
+    ([("log_every", "3"), ("eval_every", "6"), ("checkpoint_every", "6")], lambda c: c.eval_every == 6),
+    ([("eval_every", "6"), ("checkpoint_every", "6"), ("log_every", "3")], lambda c: c.log_every == 3),
+    ([("model.kind", "stacked_ae"), ("objective.kind", "ae"), ("stacked.stage_steps", "2")],
+     lambda c: c.stacked.stage_steps == (2,)),
+    ([("model.latent_dim", "3"), ("model.latent_dim", "5")], lambda c: c.model.latent_dim == 5),  # last one wins
+]
+
+
+@pytest.mark.parametrize("overrides, check", VALID_TOGETHER, ids=[
+    "model-then-objective", "objective-then-model", "dae-in-any-order", "log-then-eval", "eval-then-log",
+    "stacked", "repeated-field"])
+def test_overrides_valid_only_together_are_accepted_in_any_order(overrides, check):
+  assert check(configs.apply_overrides(tiny(), overrides))
+
+
+BAD = [
+    ("optimizer.learning_rate", "nan", r"optimizer.learning_rate must be a finite number, got nan"),
+    ("optimizer.learning_rate", "inf", r"optimizer.learning_rate must be a finite number, got inf"),
+    ("optimizer.learning_rate", "-inf", r"optimizer.learning_rate must be a finite number"),
+    ("optimizer.learning_rate", "0", r"optimizer.learning_rate must be > 0"),
+    ("optimizer.weight_decay", "nan", r"optimizer.weight_decay must be a finite number"),
+    ("optimizer.grad_clip_norm", "inf", r"optimizer.grad_clip_norm must be a finite number"),
+    ("objective.beta", "nan", r"objective.beta must be a finite number, got nan"),
+    ("objective.beta", "inf", r"objective.beta must be a finite number"),
+    ("objective.beta", "-1", r"objective.beta must be >= 0"),
+    ("objective.gamma", "inf", r"objective.gamma must be a finite number"),
+    ("objective.capacity_max", "nan", r"objective.capacity_max must be a finite number"),
+    ("objective.noise_level", "nan", r"objective.noise_level must be a finite number"),
+    ("objective.tc_gamma", "inf", r"objective.tc_gamma must be a finite number"),
+    ("objective.alpha", "nan", r"objective.alpha must be a finite number"),
+    ("model.latent_dim", "abc", r"--config.model.latent_dim: cannot read 'abc'"),
+    ("model.latent_dim", "2.5", r"--config.model.latent_dim: cannot read '2.5'"),
+    ("model.hidden", "32,x", r"--config.model.hidden: cannot read '32,x'"),
+    ("data.num_train", "many", r"--config.data.num_train: cannot read 'many'"),
+    ("figures", "maybe", r"--config.figures: cannot read 'maybe'"),
+    ("model.latent", "3", r"Unknown config field 'model.latent' in ModelConfig"),
+    ("seed.x", "3", r"Config field 'seed' has no sub-fields"),
+    ("model", "3", r"Config field 'model' is a group"),
+    ("model.kind", "ae", r"objective.kind='vae' needs model.kind='vae'"),
+    ("eval_every", "3", r"config.eval_every=3 must be a multiple of config.log_every=2"),
+    ("batch_size", "-4", r"config.batch_size must be > 0"),
+    ("data.name", "cifar", r"data.name='cifar' is not valid"),
+]
+
+
+@pytest.mark.parametrize("field, value, match", BAD, ids=[f"{f}={v}" for f, v, _ in BAD])
+def test_a_bad_override_names_its_full_field_in_one_line(field, value, match, tmp_path, capsys):
+  with pytest.raises(SystemExit) as e:
+    cli.main(["--config", TINY, "--workdir", str(tmp_path / "run"), f"--config.{field}", value])
+  import re
+  assert re.search(match, str(e.value)), str(e.value)
+  assert str(e.value).startswith("error: ") and "\n" not in str(e.value)
+  assert not (tmp_path / "run").exists()  # nothing written before the config is valid
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--config.seed"], r"--config.seed needs a value"),
+    (["--seed", "3"], r"unrecognised argument '--seed'"),
+], ids=["missing-value", "not-a-config-flag"])
+def test_malformed_command_lines_exit_with_usage(argv, match, tmp_path, capsys):
+  with pytest.raises(SystemExit):
+    cli.main(["--config", TINY, "--workdir", str(tmp_path), *argv])
+  assert re_search(match, capsys.readouterr().err)
+
+
+def re_search(pattern, text):
+  import re
+  return re.search(pattern, text) is not None
+
+
+def test_missing_config_file_is_one_line(tmp_path):
+  with pytest.raises(SystemExit, match=r"--config: no such file"):
+    cli.main(["--config", str(tmp_path / "nope.py"), "--workdir", str(tmp_path)])
+
+
+def test_unwritable_workdir_is_one_line(tmp_path):
+  (tmp_path / "file").write_text("x")
+  with pytest.raises(SystemExit, match=r"^error: Cannot write to the workdir .*Not a directory"):
+    cli.main(["--config", TINY, "--workdir", str(tmp_path / "file" / "run")])
+
+
+# --- real signals and a real second process ---------------------------------------------------------------------------
+
+STEPS = 200
+RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "10", "--config.eval_every", "100"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+  """The uninterrupted run's parameters."""
+  res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=10, eval_every=100),
+                                 str(tmp_path_factory.mktemp("reference")))
+  return [np.asarray(x) for x in jax.tree_util.tree_leaves(res["state"].params)]
+
+
+def _start(workdir, *extra):
+  cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir), *RUN_FLAGS, *extra]
+  return cmd, subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_checkpoint(proc, workdir, timeout=240):
+  ckpt = workdir / "checkpoints"
+  deadline = time.time() + timeout
+  while time.time() < deadline:
+    if ckpt.exists() and any(p.name.isdigit() for p in ckpt.iterdir()):
+      return
+    assert proc.poll() is None, f"the run ended before it could be signalled: {proc.communicate()[1][-2000:]}"
+    time.sleep(0.02)
+  raise AssertionError("no checkpoint appeared")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)], ids=["SIGINT", "SIGTERM"])
+def test_signal_mid_run_then_rerun_is_bit_identical(tmp_path, reference, sig):
+  workdir = tmp_path / "run"
+  cmd, proc = _start(workdir)
+  _wait_for_checkpoint(proc, workdir)
+  proc.send_signal(sig)
+  _, err = proc.communicate(timeout=120)
+  if proc.returncode == 0:
+    pytest.skip("the run finished before the signal arrived (machine too fast for this case)")
+  if sig == signal.SIGINT:
+    assert proc.returncode == 130
+    lines = [line for line in err.splitlines() if line.strip() and " INFO " not in line and " WARNING " not in line]
+    assert "Traceback" not in err, err[-3000:]
+    assert re_search(r"^interrupted at step \d+; rerun the same command to resume from step \d+\.$", lines[-1]), lines
+  else:
+    assert proc.returncode == -signal.SIGTERM
+    # The killed run's lock file stays behind with its PID; the kernel dropped the lock, so it blocks nothing.
+    assert (workdir / ".lock").read_text().strip() == str(proc.pid)
+  subprocess.run(cmd, cwd=ROOT, env=ENV, check=True, capture_output=True, timeout=300)
+  assert json.loads((workdir / "results.json").read_text())["final_step"] == STEPS
+  _, _, params, _ = train.load_run(str(workdir))
+  for a, b in zip(reference, jax.tree_util.tree_leaves(params), strict=True):
+    np.testing.assert_array_equal(a, np.asarray(b))
+
+
+def test_a_second_concurrent_run_on_one_workdir_fails_at_once_naming_the_first(tmp_path):
+  workdir = tmp_path / "run"
+  _, first = _start(workdir, "--config.num_steps", "1000000", "--config.checkpoint_every", "1000000",
+                    "--config.eval_every", "1000000")
+  try:
+    deadline = time.time() + 240
+    while not ((workdir / ".lock").exists() and (workdir / ".lock").read_text().strip() == str(first.pid)):
+      assert first.poll() is None and time.time() < deadline
+      time.sleep(0.05)
+    config_before = (workdir / "config.json").read_text() if (workdir / "config.json").exists() else None
+    second = subprocess.run([sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir),
+                             "--config.seed", "1"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=240)
+    assert second.returncode != 0 and first.poll() is None
+    assert re_search(rf"error: .* is in use by another run \(PID {first.pid},", second.stderr), second.stderr[-2000:]
+    assert "Traceback" not in second.stderr
+    if config_before is not None:
+      assert (workdir / "config.json").read_text() == config_before  # the first run's config, untouched
+  finally:
+    first.kill()
+    first.communicate()
