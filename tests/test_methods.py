@@ -71,8 +71,10 @@ def test_variants_change_only_the_regularizer():
   beta4, m4 = run(beta_vae.Config(beta=4.0))
   cap, mc = run(annealed_vae.Config(gamma=10.0, c_max=2.0, iteration_threshold=1000))
   tc, mt = run(beta_tcvae.Config(alpha=1.0, beta=1.0, gamma=1.0))
+  dip, md = run(methods.dip_vae_i.Config(lambda_od=0.0, lambda_d=0.0))
   np.testing.assert_allclose(same, base)
-  for m in (m4, mc, mt):  # same reconstruction sample and KL: the same key feeds the same reparameterization
+  np.testing.assert_allclose(dip, base, rtol=1e-6)
+  for m in (m4, mc, mt, md):  # same reconstruction sample and KL: the same key feeds the same reparameterization
     np.testing.assert_allclose(m["recon"], m1["recon"], rtol=1e-6)
     np.testing.assert_allclose(m["kl"], m1["kl"], rtol=1e-6)
   np.testing.assert_allclose(beta4, m1["recon"] + 4 * m1["kl"], rtol=1e-5)
