@@ -147,15 +147,15 @@ def test_configs_validate_numbers_but_let_tracers_through():
   with pytest.raises(ValueError, match=r"method.name='gan' is not valid"):
     methods.config_from_dict({"name": "gan"})
   with pytest.raises(ValueError, match=r"Unknown method field\(s\) \['gama'\]"):
-    methods.config_from_dict({"name": "annealed_vae", "gama": 3.0})
+    methods.config_from_dict({"name": "factor_vae", "gama": 3.0})
   jax.jit(lambda b: beta_vae.Config(beta=b).beta)(jnp.float32(-1.0))  # no check on a tracer
 
 
 def test_switching_the_method_by_name_drops_the_old_methods_fields():
   c = configs.Config(method=beta_vae.Config(beta=8.0))
-  c = configs.override(c, "method.name", "annealed_vae")
+  c = configs.override(c, "method.name", "factor_vae")
   c = configs.override(c, "method.gamma", "20")
-  assert c.method == annealed_vae.Config(gamma=20.0)
+  assert c.method == methods.factor_vae.Config(gamma=20.0)
   assert configs.from_dict(configs.to_dict(c)) == c
   with pytest.raises(ValueError, match=r"method.name='ae' needs model.kind in \['ae', 'stacked_ae'\]"):
     configs.override(c, "method.name", "ae")

@@ -20,7 +20,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from vae_jax.methods import ae, annealed_vae, beta_tcvae, beta_vae, dip_vae_i, dip_vae_ii, iwae, vae
+from vae_jax.methods import (ae, annealed_vae, beta_tcvae, beta_vae, dip_vae_i, dip_vae_ii, factor_vae, iwae,
+                             vae)
 from vae_jax.methods._common import CORRUPTIONS, Extra, LossFn, make_corruption
 
 VARIATIONAL = ("vae",)  # ModelConfig.kind values with a stochastic encoder
@@ -48,6 +49,7 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
     _entry(annealed_vae, VARIATIONAL),
     _entry(beta_tcvae, VARIATIONAL),
     _entry(iwae, VARIATIONAL),
+    _entry(factor_vae, VARIATIONAL, extra=True),
     _entry(dip_vae_i, VARIATIONAL),
     _entry(dip_vae_ii, VARIATIONAL),
 )}
@@ -117,6 +119,6 @@ def from_objective(d: dict):
 
 __all__ = [
     "CORRUPTIONS", "DETERMINISTIC", "Extra", "LossFn", "Method", "REGISTRY", "VARIATIONAL", "ae", "annealed_vae",
-    "beta_tcvae", "beta_vae", "config_from_dict", "describe", "dip_vae_i", "dip_vae_ii",
+    "beta_tcvae", "beta_vae", "config_from_dict", "describe", "dip_vae_i", "dip_vae_ii", "factor_vae",
     "from_objective", "get", "is_config", "iwae", "make_corruption", "vae",
 ]
