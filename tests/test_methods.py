@@ -181,3 +181,17 @@ def test_old_objective_sections_are_read_as_methods(old, new):
 def test_unknown_corruption():
   with pytest.raises(ValueError, match="Unknown corruption 'blur'"):
     methods.make_corruption("blur", 0.1)
+
+
+def test_no_method_name_outside_methods():
+  """Only vae_jax/methods/ names methods (as string literals); the rest asks the registry."""
+  import pathlib
+
+  root = pathlib.Path(methods.__file__).parent.parent
+  names = [n for n in methods.REGISTRY if n not in configs.MODELS]  # "ae"/"vae" are also model kinds
+  for path in root.rglob("*.py"):
+    if "methods" in path.relative_to(root).parts:
+      continue
+    text = path.read_text()
+    found = [n for n in names if f'"{n}"' in text or f"'{n}'" in text]
+    assert not found, (str(path), found)

@@ -3,12 +3,14 @@
 import dataclasses
 import os
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from vae_jax import configs, factory, models, modules, train
+from vae_jax import configs, factory, models, modules, steps, train
 from vae_jax.methods import dip_vae_i, dip_vae_ii
 
 RNG = np.random.default_rng(0)
@@ -86,3 +88,21 @@ def test_trains_through_the_one_loop_and_resumes_bit_for_bit(tmp_path):
   for a, b in zip(jax.tree_util.tree_leaves(full["state"]), jax.tree_util.tree_leaves(resumed["state"])):
     np.testing.assert_array_equal(a, b)
   assert configs.from_dict(configs.to_dict(config)) == config
+
+
+def test_one_device_equals_eight():
+  """The covariance is over the global batch: the same on 1 device as on 8 (batch split)."""
+  shape = (8, 8, 1)
+  model = models.VAE(modules.MLPEncoder((16,)), modules.MLPDecoder((16,), shape), latent_dim=3, image_shape=shape)
+  tx = optax.adam(1e-3)
+  batch = {"image": jax.random.uniform(jax.random.key(42), (32, *shape))}
+  out = []
+  for devices in (jax.devices()[:1], jax.devices()):
+    mesh = steps.data_mesh(devices)
+    state = steps.replicate(steps.create_train_state(model, tx, jax.random.key(0), batch["image"][:2]), mesh)
+    step = steps.make_train_step(factory.make_loss(dip_vae_ii.Config(), model, dataset_size=32), tx)
+    for _ in range(3):
+      state, m = step(state, steps.shard_batch(batch, mesh), jax.random.key(5))
+    out.append((float(m["dip"]), jax.device_get(state.params)))
+  np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5)
+  chex.assert_trees_all_close(out[0][1], out[1][1], rtol=1e-4, atol=1e-6)
