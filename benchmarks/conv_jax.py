@@ -32,14 +32,13 @@ class ConvSprites:
     import jax  # noqa: PLC0415
     import jax.numpy as jnp  # noqa: PLC0415
 
-    from vae_jax import configs, factory, steps, train  # noqa: PLC0415
+    from vae_jax import configs, factory, methods, steps, train  # noqa: PLC0415
 
     shape = (self.resolution, self.resolution, 1)
     model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=self.channels,
                                                    conv_dense=self.dense, latent_dim=self.latent,
                                                    conv_depth_to_space=self.depth_to_space), shape)
-    loss_fn = factory.make_objective(configs.ObjectiveConfig(kind="beta_vae", beta=4.0), model,
-                                     dataset_size=737_280)
+    loss_fn = factory.make_loss(methods.beta_vae.Config(beta=4.0), model, dataset_size=737_280)
     tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
     keys = train.run_keys(0)
     self.state = steps.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))

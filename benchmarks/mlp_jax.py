@@ -58,7 +58,7 @@ def _model_parts(config):
   from vae_jax import factory, steps, train  # noqa: PLC0415
 
   model = factory.make_model(config.model, IMAGE_SHAPE)
-  loss_fn = factory.make_objective(config.objective, model, dataset_size=60_000)
+  loss_fn = factory.make_loss(config.method, model, dataset_size=60_000)
   tx = factory.make_optimizer(config.optimizer)
   keys = train.run_keys(config.seed)
   state = steps.create_train_state(model, tx, keys.init, jnp.zeros((2, *IMAGE_SHAPE), jnp.float32))

@@ -114,7 +114,7 @@ def _parts(epoch):
 
   config = mlp_jax.flax_config(epoch.batch, 1)
   model = factory.make_model(config.model, mlp_jax.IMAGE_SHAPE)
-  return factory.make_objective(config.objective, model, dataset_size=60_000), factory.make_optimizer(config.optimizer)
+  return factory.make_loss(config.method, model, dataset_size=60_000), factory.make_optimizer(config.optimizer)
 
 
 def main(argv=None):

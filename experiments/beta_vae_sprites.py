@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> str:
                                           observe=functools.partial(sprites.render, resolution=resolution))
   variants = configs.variants(args.size, args.steps)
   if args.variants is not None:
-    if "beta1" not in args.variants or not any(variants[v].objective.kind == "beta_vae" for v in args.variants):
+    if "beta1" not in args.variants or not any(variants[v].method.name == "beta_vae" for v in args.variants):
       p.error(f"--variants needs beta1 (the plain VAE) and at least one β > 1 to compare, got {args.variants}")
     variants = {v: c for v, c in variants.items() if v in args.variants}
   run_size = args.size if args.steps is None else f"{args.size}-{args.steps}steps"
@@ -264,13 +264,13 @@ def main(argv: list[str] | None = None) -> str:
   n_pixels = resolution * resolution
   rows = []
   for v, cfg in variants.items():
-    beta = cfg.objective.beta if cfg.objective.kind in ("vae", "beta_vae") else float("nan")
+    beta = getattr(cfg.method, "beta", 1.0) if cfg.method.name in ("vae", "beta_vae") else float("nan")
     rows.append([label(v), "—" if np.isnan(beta) else round(beta * configs.LATENT_DIM / n_pixels, 4),
                  *[stats[v][k] for k in keys]])
   columns = ["model", "β_norm", *[t for _, t in METRICS], *[t for _, t in EXTRA]]
   table = sweeps.table(columns, rows)
 
-  betas = [v for v, cfg in variants.items() if cfg.objective.kind == "beta_vae"]
+  betas = [v for v, cfg in variants.items() if cfg.method.name == "beta_vae"]
   best = max(betas, key=lambda v: float(np.mean([stats[v][k]["mean"] for k in HEADLINE])))
   s0 = seed_list[0]
   lf_columns = ["latent", "KL (nats)", "factor (DCI)", "share", "runner-up", "factor (MI/H)"]

@@ -5,7 +5,7 @@
     python -m experiments.bottleneck --size smoke   # seconds (CI)
 
 Protocol (full): a deterministic MLP autoencoder 784-500-d-500-784 (ReLU, linear code) for each latent size d ∈ {2,
-4, 8, 16, 32, 64}, trained with the Bernoulli cross-entropy of the grey-level pixels (``objective.kind='ae'``,
+4, 8, 16, 32, 64}, trained with the Bernoulli cross-entropy of the grey-level pixels (``method.name='ae'``,
 ``model.likelihood='bernoulli'``: the decoder emits logits, the reconstruction is their sigmoid) — cross-entropy
 rather than squared error so that these AEs match the other Fashion-MNIST experiments (denoising, outliers,
 pre-training) and the Flax example's loss; the table reports the squared error too. Adam 1e-3, batch 128, 1872 steps
@@ -34,7 +34,8 @@ import numpy as np
 
 from experiments import batched, fashion, sweeps
 from vae_jax import evaluation, plots
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
+from vae_jax.configs import Config, DataConfig, ModelConfig
+from vae_jax.methods import ae
 
 NAME = "bottleneck"
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ SIZES = {
 def make_config(latent_dim: int, s: dict) -> Config:
   return Config(
       model=ModelConfig(kind="ae", hidden=s["hidden"], latent_dim=latent_dim, likelihood="bernoulli"),
-      objective=ObjectiveConfig(kind="ae"),
+      method=ae.Config(),
       data=DataConfig(name="fashion_mnist", num_train=s["num_train"], num_test=s["num_test"]),
       batch_size=s["batch_size"], num_steps=s["num_steps"], log_every=s["log_every"], eval_every=s["num_steps"],
       checkpoint_every=s["num_steps"], eval_batch_size=min(1000, s["num_test"] or 1000), figures=False,

@@ -52,7 +52,8 @@ import numpy as np
 
 from experiments import batched, fashion, sweeps
 from vae_jax import evaluation, noise, plots
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
+from vae_jax.configs import Config, DataConfig, ModelConfig
+from vae_jax.methods import ae
 
 NAME = "denoising"
 logger = logging.getLogger(__name__)
@@ -77,8 +78,7 @@ SIZES = {
 def make_config(corruption: str, level: float, s: dict) -> Config:
   return Config(
       model=ModelConfig(kind="ae", hidden=s["hidden"], latent_dim=s["latent_dim"], likelihood="bernoulli"),
-      objective=ObjectiveConfig(kind="ae" if corruption == "none" else "dae", corruption=corruption,
-                                noise_level=level),
+      method=ae.Config(corruption=corruption, noise_level=level),
       data=DataConfig(name="fashion_mnist", num_train=s["num_train"], num_test=s["num_test"]),
       batch_size=s["batch_size"], num_steps=s["num_steps"], log_every=s["log_every"], eval_every=s["num_steps"],
       checkpoint_every=s["num_steps"], eval_batch_size=min(1000, s["num_test"] or 1000), figures=False,

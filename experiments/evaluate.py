@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vae_jax import evaluation, objectives, plots, train
+from vae_jax import evaluation, methods, plots, train
 from vae_jax import likelihoods
 from vae_jax.models import VAE
 
@@ -89,8 +89,8 @@ def _likelihood(model, params, test, key, out_dir, num_samples: int, num_images:
 
 
 def _denoising(model, params, test, key, config, out_dir) -> dict:
-  obj = config.objective
-  corrupt = objectives.make_corruption(obj.corruption, obj.noise_level)
+  obj = config.method
+  corrupt = methods.make_corruption(obj.corruption, obj.noise_level)
   clean = test.images[:2000]
   noisy = np.asarray(corrupt(key, jnp.asarray(clean)))
   recon_fn = jax.jit(lambda x: model.apply({"params": params}, x, method="reconstruct"))
@@ -175,12 +175,12 @@ def evaluate(workdir: str, *, num_samples: int = 1000, num_images: int = 10_000,
   key = jax.random.fold_in(train.run_keys(config.seed).eval, 1000)
   keys = jax.random.split(key, 6)
   t0 = time.perf_counter()
-  results = {"workdir": os.path.abspath(workdir), "config": config.objective.kind, "model": config.model.kind,
+  results = {"workdir": os.path.abspath(workdir), "config": config.method.name, "model": config.model.kind,
              "command": command, "xla_flags": os.environ.get("XLA_FLAGS", "")}
   results["reconstruction"] = _reconstruction(model, params, test, out_dir, n_ssim=2000)
   if isinstance(model, VAE):
     results["likelihood"] = _likelihood(model, params, test, keys[0], out_dir, num_samples, num_images)
-  if config.objective.corruption != "none":
+  if getattr(config.method, "corruption", "none") != "none":
     results["denoising"] = _denoising(model, params, test, keys[1], config, out_dir)
   if test.labels is not None:
     results["linear_probe"] = _probe(model, params, config, test, keys[2], out_dir, probe_train)

@@ -58,7 +58,8 @@ import numpy as np  # noqa: E402
 
 from experiments import report, sweeps  # noqa: E402
 from vae_jax import latent, plots  # noqa: E402
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig, OptimizerConfig  # noqa: E402
+from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig  # noqa: E402
+from vae_jax.methods import beta_vae, vae  # noqa: E402
 from vae_jax.data import sprites  # noqa: E402
 from vae_jax.evaluation import dci, per_image_bce  # noqa: E402
 
@@ -96,13 +97,13 @@ def configs(size: str) -> dict[str, Config]:
   base = Config(
       model=ModelConfig(kind="vae", architecture="mlp", hidden=s.hidden, latent_dim=s.latent_dim,
                         likelihood="bernoulli"),
-      objective=ObjectiveConfig(kind="vae"),
+      method=vae.Config(),
       optimizer=OptimizerConfig(name="adam", learning_rate=1e-3),
       data=DataConfig(name="sprites", resolution=RESOLUTION, num_test=500 if size != "smoke" else 64),
       batch_size=s.batch_size, num_steps=s.num_steps, log_every=s.log_every, eval_every=s.num_steps,
       checkpoint_every=s.num_steps, keep_checkpoints=1, eval_batch_size=250 if size != "smoke" else 64,
       figures=False, tensorboard=False, progress=size == "full")
-  return {"beta_vae": dataclasses.replace(base, objective=ObjectiveConfig(kind="beta_vae", beta=4.0)), "vae": base}
+  return {"beta_vae": dataclasses.replace(base, method=beta_vae.Config(beta=4.0)), "vae": base}
 
 
 def bin_factors(factors: np.ndarray, max_classes: int = MAX_CLASSES) -> np.ndarray:

@@ -69,7 +69,8 @@ from matplotlib.figure import Figure
 from experiments import batched, fashion, sweeps
 from experiments.configs import flax_vae_fashion
 from vae_jax import data, evaluation, likelihoods, train
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
+from vae_jax.configs import Config, DataConfig, ModelConfig
+from vae_jax.methods import ae
 from vae_jax.evaluation import likelihood
 
 NAME = "outliers"
@@ -100,8 +101,7 @@ def _run_fields(s: dict) -> dict:
 def ae_config(s: dict, *, corruption: str = "none", level: float = 0.0) -> Config:
   return Config(
       model=ModelConfig(kind="ae", hidden=s["hidden"], latent_dim=s["latent_dim"], likelihood="bernoulli"),
-      objective=ObjectiveConfig(kind="ae" if corruption == "none" else "dae", corruption=corruption,
-                                noise_level=level),
+      method=ae.Config(corruption=corruption, noise_level=level),
       data=DataConfig(name="fashion_mnist", exclude_label=HELD_OUT, num_train=s["num_train"],
                       num_test=128 if s["num_train"] else 0),
       **_run_fields(s))

@@ -43,7 +43,8 @@ from matplotlib.figure import Figure
 
 from experiments import batched, fashion, sweeps
 from vae_jax import data, evaluation
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
+from vae_jax.configs import Config, DataConfig, ModelConfig
+from vae_jax.methods import ae, beta_vae, vae
 
 NAME = "pretraining"
 logger = logging.getLogger(__name__)
@@ -64,16 +65,16 @@ SIZES = {
 
 def make_config(variant: str, s: dict) -> Config:
   vae_like = variant in ("vae", "beta_vae")
-  objective = {
-      "ae": ObjectiveConfig(kind="ae"),
-      "dae": ObjectiveConfig(kind="dae", corruption="masking", noise_level=MASKING_RATE),
-      "vae": ObjectiveConfig(kind="vae"),
-      "beta_vae": ObjectiveConfig(kind="beta_vae", beta=BETA),
+  method = {
+      "ae": ae.Config(),
+      "dae": ae.Config(corruption="masking", noise_level=MASKING_RATE),
+      "vae": vae.Config(),
+      "beta_vae": beta_vae.Config(beta=BETA),
   }[variant]
   return Config(
       model=ModelConfig(kind="vae" if vae_like else "ae", hidden=s["hidden"], latent_dim=s["latent_dim"],
                         likelihood="bernoulli"),
-      objective=objective,
+      method=method,
       data=DataConfig(name="fashion_mnist", num_train=s["num_train"], num_test=s["num_test"]),
       batch_size=s["batch_size"], num_steps=s["num_steps"], log_every=s["log_every"], eval_every=s["num_steps"],
       checkpoint_every=s["num_steps"], eval_batch_size=min(1000, s["num_test"] or 1000), figures=False,

@@ -55,7 +55,8 @@ import optax  # noqa: E402
 
 from experiments import report, sweeps  # noqa: E402
 from vae_jax import classifier, factory, train  # noqa: E402
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig, OptimizerConfig  # noqa: E402
+from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig  # noqa: E402
+from vae_jax.methods import ae, vae  # noqa: E402
 from vae_jax.evaluation import linear_probe  # noqa: E402
 
 NAME = "semi_supervised"
@@ -95,7 +96,7 @@ def pretrain_configs(size: str) -> dict[str, Config]:
   base = Config(
       model=ModelConfig(kind="ae", architecture="mlp", hidden=s.hidden, latent_dim=s.latent_dim,
                         likelihood="bernoulli"),
-      objective=ObjectiveConfig(kind="ae"),
+      method=ae.Config(),
       optimizer=OptimizerConfig(name="adam", learning_rate=1e-3),
       data=DataConfig(name="fashion_mnist", binarize="none", num_train=s.num_train, num_test=s.num_test),
       batch_size=s.batch_size, num_steps=s.pretrain_steps, log_every=s.log_every, eval_every=s.pretrain_steps,
@@ -103,11 +104,11 @@ def pretrain_configs(size: str) -> dict[str, Config]:
       figures=False, tensorboard=False, progress=size == "full")
   variants = {
       "ae": base,
-      "dae": dataclasses.replace(base, objective=ObjectiveConfig(kind="dae", corruption="masking", noise_level=0.25)),
+      "dae": dataclasses.replace(base, method=ae.Config(corruption="masking", noise_level=0.25)),
       "vae": dataclasses.replace(base, model=dataclasses.replace(base.model, kind="vae"),
-                                 objective=ObjectiveConfig(kind="vae")),
+                                 method=vae.Config()),
   }
-  if size == "smoke":  # the DAE differs from the AE only in its objective: not worth a smoke run's seconds
+  if size == "smoke":  # the DAE differs from the AE only in its method's corruption: not worth a smoke run's seconds
     del variants["dae"]
   return variants
 

@@ -61,7 +61,8 @@ from matplotlib.figure import Figure
 from experiments import fashion, sweeps
 from experiments.configs import flax_vae_fashion
 from vae_jax import data, likelihoods, plots
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig
+from vae_jax.configs import Config, DataConfig, ModelConfig
+from vae_jax.methods import beta_vae, iwae, vae
 from vae_jax.evaluation import likelihood
 
 NAME = "vae_likelihood"
@@ -79,11 +80,11 @@ SIZES = {
 }
 
 
-def make_config(objective: ObjectiveConfig, s: dict) -> Config:
+def make_config(method, s: dict) -> Config:
   base = flax_vae_fashion.get_config()
   return dataclasses.replace(
       base, model=dataclasses.replace(base.model, hidden=s["hidden"], latent_dim=s["latent_dim"]),
-      objective=objective,
+      method=method,
       data=dataclasses.replace(base.data, num_train=s["num_train"], num_test=s["num_test"]),
       batch_size=s["batch_size"], num_steps=s["num_steps"], log_every=s["log_every"], eval_every=s["num_steps"],
       checkpoint_every=s["num_steps"], eval_batch_size=min(1000, s["num_test"] or 1000), figures=False,
@@ -91,11 +92,11 @@ def make_config(objective: ObjectiveConfig, s: dict) -> Config:
 
 
 def variants(s: dict) -> dict[str, Config]:
-  out = {"vae": make_config(ObjectiveConfig(kind="vae"), s),
-         "iwae": make_config(ObjectiveConfig(kind="iwae", num_samples=5), s)}
+  out = {"vae": make_config(vae.Config(), s),
+         "iwae": make_config(iwae.Config(num_samples=5), s)}
   for beta in s["betas"]:
     if beta != 1.0:
-      out[f"beta{beta:g}"] = make_config(ObjectiveConfig(kind="beta_vae", beta=beta), s)
+      out[f"beta{beta:g}"] = make_config(beta_vae.Config(beta=beta), s)
   return out
 
 

@@ -28,7 +28,8 @@ run_tests() {
   $PY -c "import jax, flax, optax, orbax.checkpoint as o, chex; print('jax', jax.__version__, 'flax', flax.__version__,
 'optax', optax.__version__, 'orbax', o.__version__, 'chex', chex.__version__); print(jax.devices())"
   stamp "unit tests on the GPU (default matmul precision)"
-  tests="tests/test_losses.py tests/test_noise.py tests/test_objectives.py tests/test_ppca.py tests/test_models.py
+  tests="tests/test_losses.py tests/test_noise.py tests/test_methods.py tests/test_methods_dip_vae.py
+         tests/test_methods_factor_vae.py tests/test_ppca.py tests/test_models.py
          tests/test_eval_likelihood.py tests/test_eval_reconstruction.py tests/test_eval_disentanglement.py
          tests/test_steps.py tests/test_train.py tests/test_stacked.py tests/test_latent.py"
   timeout -s INT 110 $PY -m pytest -q -o cache_dir=/tmp/pytest_cache -m "not slow" $tests \

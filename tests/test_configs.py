@@ -6,18 +6,18 @@ import pytest
 
 from experiments import main as cli
 from vae_jax import configs
+from vae_jax.methods import ae, beta_vae
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: configs.ObjectiveConfig(kind="beta_vae", beta=-1.0), r"objective.beta must be >= 0, got -1.0"),
+    (lambda: beta_vae.Config(beta=-1.0), r"method.beta must be >= 0, got -1.0"),
     (lambda: configs.ModelConfig(latent_dim=0), r"model.latent_dim must be > 0, got 0"),
     (lambda: configs.ModelConfig(kind="gan"), r"model.kind='gan' is not valid; choose one of \['ae', 'vae'"),
     (lambda: configs.DataConfig(name="cifar"), r"data.name='cifar' is not valid; choose one of \['fashion_mnist'"),
     (lambda: configs.Config(batch_size=100, num_devices=8), r"batch_size=100 is not divisible by config.num_devices=8"),
     (lambda: configs.Config(log_every=100, eval_every=150), r"eval_every=150 must be a multiple of config.log_every"),
-    (lambda: configs.ObjectiveConfig(kind="dae"), r"needs a corruption"),
-    (lambda: configs.ObjectiveConfig(corruption="masking", noise_level=1.5), r"must be in \[0, 1\]"),
-    (lambda: configs.Config(objective=configs.ObjectiveConfig(kind="ae")), r"needs a deterministic model"),
+    (lambda: ae.Config(corruption="masking", noise_level=1.5), r"must be in \[0, 1\]"),
+    (lambda: configs.Config(method=ae.Config()), r"method.name='ae' needs model.kind in \['ae', 'stacked_ae'\]"),
     (lambda: configs.OptimizerConfig(learning_rate=0.0), r"learning_rate must be > 0"),
 ])
 def test_bad_values_fail_on_construction(make, message):

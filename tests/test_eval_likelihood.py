@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from vae_jax import losses, models, modules, objectives
+from vae_jax import losses, models, modules
+from vae_jax.methods import iwae
 from vae_jax.evaluation import likelihood
 
 P, D, SIGMA = 6, 2, 0.5
@@ -50,7 +51,7 @@ def _reference_log_weights(model, params, images, key, num_samples):
   def one_image(i, x):
     image_key = jax.random.fold_in(key, i)
     keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(image_key, jnp.arange(num_samples))
-    return jax.vmap(lambda k: objectives.iwae_log_weights(model, params, x[None], k, num_samples=1)[:, 0])(keys)
+    return jax.vmap(lambda k: iwae.log_weights(model, params, x[None], k, num_samples=1)[:, 0])(keys)
 
   n = images.shape[0]
   return jax.jit(jax.vmap(one_image, out_axes=1))(jnp.arange(n), jnp.asarray(images))[:, :, 0]
@@ -109,13 +110,13 @@ def test_invariant_to_batch_size_and_sample_chunk(batch_size, sample_chunk):
 def test_padded_last_batch_is_trimmed_and_compiles_once(monkeypatch):
   model, params, x, _ = _ppca_vae(**SHIFTS, num_images=7)
   traces = []
-  inner = objectives.iwae_log_weights
+  inner = iwae.log_weights
 
   def counting(*args, **kwargs):
     traces.append(1)
     return inner(*args, **kwargs)
 
-  monkeypatch.setattr(objectives, "iwae_log_weights", counting)
+  monkeypatch.setattr(iwae, "log_weights", counting)
   likelihood._is_batch.clear_cache()  # count this test's traces only
   key = jax.random.key(6)
   got = likelihood.importance_sampled_nll(key, model, params, x, num_samples=13, batch_size=3, sample_chunk=5,

@@ -9,6 +9,7 @@ import numpy as np
 from experiments import evaluate
 from experiments import main as cli
 from vae_jax import configs, train
+from vae_jax.methods import beta_vae
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,7 +37,7 @@ def test_evaluate_vae_on_fashion_mnist(tmp_path):
 def test_evaluate_beta_vae_on_sprites_and_denoising(tmp_path):
   config = configs.Config(
       model=configs.ModelConfig(kind="vae", architecture="mlp", hidden=(32,), latent_dim=3),
-      objective=configs.ObjectiveConfig(kind="beta_vae", beta=4.0, corruption="masking", noise_level=0.2),
+      method=beta_vae.Config(beta=4.0, corruption="masking", noise_level=0.2),
       data=configs.DataConfig(name="sprites", resolution=16, num_test=64),
       batch_size=16, num_steps=4, log_every=2, eval_every=4, checkpoint_every=4, eval_batch_size=32,
       figures=False, tensorboard=False, progress=False, num_devices=1)

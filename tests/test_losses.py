@@ -126,15 +126,6 @@ def test_iwae_bound_is_log_mean_exp():
     losses.iwae_bound(jnp.zeros((3,)))
 
 
-def test_objective_combinators():
-  r = jnp.array([1.0, 2.0])
-  k = jnp.array([0.5, 4.0])
-  np.testing.assert_allclose(losses.negative_elbo(r, k), [1.5, 6.0])
-  np.testing.assert_allclose(losses.beta_vae_loss(r, k, beta=4.0), [3.0, 18.0])
-  np.testing.assert_allclose(losses.capacity_vae_loss(r, k, gamma=10.0, capacity=1.0), [6.0, 32.0])
-  np.testing.assert_allclose(losses.beta_tcvae_loss(r, k, k, k, alpha=1.0, beta=2.0, gamma=0.0), [2.5, 14.0])
-
-
 def test_linear_capacity_schedule():
   c = jax.jit(lambda s: losses.linear_capacity(s, capacity_max=25.0, num_steps=100))
   np.testing.assert_allclose([c(jnp.int32(s)) for s in (0, 50, 100, 1000)], [0.0, 12.5, 25.0, 25.0])

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from vae_jax import configs, factory, stacked, train
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig, OptimizerConfig, StackedConfig
+from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig, StackedConfig
+from vae_jax.methods import ae
 
 # A denoising stack 784-32-8: two greedy stages of 20 updates, then 20 updates of fine-tuning.
 CONFIG = Config(
     model=ModelConfig(kind="stacked_ae", stacked_sizes=(32, 8)),
-    objective=ObjectiveConfig(kind="dae", corruption="masking", noise_level=0.2),
+    method=ae.Config(corruption="masking", noise_level=0.2),
     data=DataConfig(name="fashion_mnist", num_train=256, num_test=64),
     stacked=StackedConfig(stage_steps=(20,)),
     batch_size=32, num_steps=60, log_every=20, eval_every=20, checkpoint_every=20, eval_batch_size=64,
@@ -45,8 +46,8 @@ def run(tmp_path_factory, splits):
 
 
 def _loss(config, model, params, images):
-  """The config's objective on ``images``, with a fixed key (the same corruption for every params)."""
-  loss_fn = factory.make_objective(config.objective, model, dataset_size=len(images))
+  """The config's method's loss on ``images``, with a fixed key (the same corruption for every params)."""
+  loss_fn = factory.make_loss(config.method, model, dataset_size=len(images))
   loss, _ = jax.jit(loss_fn)(params, {"image": jnp.asarray(images)}, jax.random.key(7), jnp.int32(0))
   return float(loss)
 
@@ -76,7 +77,7 @@ def test_stage_configs_and_seeds():
           s0.model.stacked_activate_output) == ((32,), "bernoulli", True, False)
   assert (s1.model.stacked_sizes, s1.model.likelihood, s1.model.stacked_activate_code,
           s1.model.stacked_activate_output) == ((8,), "gaussian", False, True)
-  assert s0.num_steps == s1.num_steps == 20 and s0.objective == s1.objective == CONFIG.objective
+  assert s0.num_steps == s1.num_steps == 20 and s0.method == s1.method == CONFIG.method
   assert stacked.finetune_config(CONFIG).num_steps == 20 and stacked.finetune_config(CONFIG).seed == CONFIG.seed
   seeds = {stacked.stage_seed(seed, k) for seed in (0, 1) for k in (0, 1)}
   assert len(seeds) == 4 and stacked.stage_seed(0, 1) == stacked.stage_seed(0, 1) == s1.seed

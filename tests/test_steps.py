@@ -6,13 +6,18 @@ import numpy as np
 import optax
 import pytest
 
-from vae_jax import models, modules, objectives, steps
+from vae_jax import factory, models, modules, steps
+from vae_jax.methods import ae, vae
 
 SHAPE = (8, 8, 1)
 
 
 def _vae(kind=models.VAE):
   return kind(modules.MLPEncoder((32,)), modules.MLPDecoder((32,), SHAPE), latent_dim=3, image_shape=SHAPE)
+
+
+def _loss(model, config):
+  return factory.make_loss(config, model, dataset_size=64)
 
 
 def _data(n=64):
@@ -22,7 +27,7 @@ def _data(n=64):
 def test_loss_falls_when_overfitting_one_batch_and_step_traced_once():
   model = _vae(models.AutoEncoder)
   traces = []
-  base = objectives.autoencoder(model)
+  base = _loss(model, ae.Config())
 
   def loss_fn(*args):
     traces.append(1)
@@ -64,7 +69,7 @@ def test_array_batches_are_epoch_permutations_and_chunk_invariant():
 def _run_fused(chunks, n_steps_each):
   model = _vae()
   tx = optax.adam(1e-3)
-  loss_fn = objectives.vae(model)
+  loss_fn = _loss(model, vae.Config())
   state = steps.create_train_state(model, tx, jax.random.key(0), _data(2))
   source = steps.ArrayBatches(shuffle_key=jax.random.key(1), num_examples=64, batch_size=16)
   data = {"image": _data()}
@@ -100,7 +105,7 @@ def test_generated_batches_feed_the_fused_step():
   tx = optax.adam(1e-3)
   state = steps.create_train_state(model, tx, jax.random.key(0), _data(2))
   gen = steps.GeneratedBatches(generate=lambda k: {"image": jax.random.uniform(k, (16, *SHAPE))})
-  run = steps.make_multi_step(objectives.vae(model), tx, num_steps=3)
+  run = steps.make_multi_step(_loss(model, vae.Config()), tx, num_steps=3)
   state, m = run(state, {}, gen, jax.random.key(2))
   assert m["loss"].shape == (3,) and np.all(np.isfinite(m["loss"])) and int(state.step) == 3
 
@@ -110,8 +115,8 @@ def test_one_device_equals_eight_sharded_devices(objective):
   assert jax.device_count() == 8, "conftest sets 8 fake CPU devices"
   kind = models.VAE if objective == "vae" else models.AutoEncoder
   model = _vae(kind)
-  loss_fn = (objectives.vae(model) if objective == "vae" else
-             objectives.autoencoder(model, corruption=objectives.make_corruption("gaussian", 0.2)))
+  loss_fn = (_loss(model, vae.Config()) if objective == "vae" else
+             _loss(model, ae.Config(corruption="gaussian", noise_level=0.2)))
   tx = optax.adam(1e-3)
   batch = {"image": _data(32)}
   results = []
@@ -137,7 +142,7 @@ def test_one_device_equals_eight_sharded_devices(objective):
 
 def test_pmap_step_equals_single_device_for_deterministic_objective():
   model = _vae(models.AutoEncoder)
-  loss_fn = objectives.autoencoder(model)
+  loss_fn = _loss(model, ae.Config())
   tx = optax.adam(1e-3)
   batch = {"image": _data(32)}
   state = steps.create_train_state(model, tx, jax.random.key(0), _data(2))

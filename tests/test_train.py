@@ -15,6 +15,7 @@ import pytest
 
 from experiments import main as cli
 from vae_jax import checkpoints, configs, factory, train
+from vae_jax.methods import beta_vae
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
@@ -99,7 +100,7 @@ def test_sigkill_mid_training_then_resume_is_bit_identical(tmp_path):
 
 
 def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(tmp_path, monkeypatch):
-  real = factory.make_objective
+  real = factory.make_loss
 
   def poisoned(cfg, model, *, dataset_size):
     loss_fn = real(cfg, model, dataset_size=dataset_size)
@@ -111,7 +112,7 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(tmp_pat
 
     return fn
 
-  monkeypatch.setattr(factory, "make_objective", poisoned)
+  monkeypatch.setattr(factory, "make_loss", poisoned)
   with pytest.raises(FloatingPointError, match=r"Non-finite loss .* at step 5; .*last good checkpoint \(step 4\)"):
     train.train_and_evaluate(tiny(), str(tmp_path))
   mgr = checkpoints.manager(str(tmp_path))
@@ -131,7 +132,7 @@ def test_sprites_conv_beta_vae_generated_on_device(tmp_path):
   config = configs.Config(
       model=configs.ModelConfig(kind="vae", architecture="conv", conv_channels=(8, 8), conv_dense=(32,),
                                 latent_dim=4),
-      objective=configs.ObjectiveConfig(kind="beta_vae", beta=4.0),
+      method=beta_vae.Config(beta=4.0),
       data=configs.DataConfig(name="sprites", resolution=32, num_test=64),
       batch_size=16, num_steps=4, log_every=2, eval_every=4, checkpoint_every=4, eval_batch_size=32,
       figures=False, tensorboard=False, progress=False)

@@ -1,11 +1,11 @@
 """vae_jax: autoencoders from the plain AE to the disentangled β-VAE, in JAX/Flax.
 
 Sub-modules (import them explicitly): ``losses``, ``noise``, ``modules``, ``depth_to_space``, ``models``,
-``likelihoods``, ``objectives``, ``steps``, ``configs``, ``train``, ``stacked``, ``data``, ``evaluation``, ``plots``,
+``likelihoods``, ``methods``, ``steps``, ``configs``, ``train``, ``stacked``, ``data``, ``evaluation``, ``plots``,
 ``latent``, ``classifier``.
 """
 
-from vae_jax import depth_to_space, likelihoods, losses, models, modules, noise, objectives
+from vae_jax import depth_to_space, likelihoods, losses, methods, models, modules, noise
 from vae_jax.models import AEOutput, AutoEncoder, StackedAutoEncoder, VAE, VAEOutput
 
 __version__ = "0.1.0"
@@ -19,8 +19,8 @@ __all__ = [
     "depth_to_space",
     "likelihoods",
     "losses",
+    "methods",
     "models",
     "modules",
     "noise",
-    "objectives",
 ]

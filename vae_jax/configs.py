@@ -1,8 +1,12 @@
-"""Frozen, validated experiment configuration: model, objective, optimizer, data and training.
+"""Frozen, validated experiment configuration: model, method, optimizer, data and training.
 
 Every dataclass validates itself on construction, so a bad value fails at once with a message that says what is
 wrong and how to fix it — before any data is loaded or any step compiled. :func:`override` applies dotted
 command-line overrides (``model.latent_dim=8``) with type coercion from the field types.
+
+``Config.method`` is the training method's own config dataclass (:mod:`vae_jax.methods`), chosen by its ``name``:
+``--config.method.name factor_vae --config.method.gamma 20``. Files written before the methods package, with an
+``objective`` section instead, are read too (:func:`vae_jax.methods.from_objective`).
 """
 
 from __future__ import annotations
@@ -12,14 +16,15 @@ import math
 import numbers
 import typing
 from dataclasses import dataclass, field
+from typing import Any
+
+from vae_jax import methods
 
 MODELS = ("ae", "vae", "stacked_ae")
 ARCHITECTURES = ("mlp", "conv")
 ACTIVATIONS = ("relu", "elu", "tanh", "sigmoid", "gelu", "leaky_relu")  # the names of modules.ACTIVATIONS
 LIKELIHOOD_NAMES = ("bernoulli", "gaussian", "squared_error")
 SCALE_MODES = ("fixed", "scalar", "per_pixel")
-OBJECTIVES = ("ae", "dae", "vae", "beta_vae", "capacity_vae", "beta_tcvae", "iwae")
-CORRUPTIONS = ("none", "gaussian", "masking", "salt_and_pepper")
 DATASETS = ("fashion_mnist", "mnist", "binarized_mnist", "dsprites", "sprites")
 BINARIZE = ("none", "static", "dynamic")
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -88,40 +93,6 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class ObjectiveConfig:
-  """Which objective and its weights. ``beta`` is the KL weight (β-VAE) or the TC weight (β-TCVAE);
-  ``beta_warmup_steps`` > 0 anneals it linearly from 0. ``corruption``/``noise_level`` make an AE (or VAE)
-  denoising: σ for ``gaussian``, the rate for ``masking`` and ``salt_and_pepper``."""
-
-  kind: str = "vae"
-  beta: float = 1.0
-  beta_warmup_steps: int = 0
-  gamma: float = 1000.0
-  capacity_max: float = 25.0
-  capacity_steps: int = 100_000
-  alpha: float = 1.0
-  tc_gamma: float = 1.0
-  num_samples: int = 5
-  corruption: str = "none"
-  noise_level: float = 0.0
-
-  def __post_init__(self):
-    _choice("objective", "kind", self.kind, OBJECTIVES)
-    _choice("objective", "corruption", self.corruption, CORRUPTIONS)
-    for name in ("beta", "gamma", "capacity_max", "alpha", "tc_gamma", "noise_level"):
-      _positive("objective", name, getattr(self, name), allow_zero=True)
-    _positive("objective", "num_samples", self.num_samples)
-    _positive("objective", "capacity_steps", self.capacity_steps)
-    _positive("objective", "beta_warmup_steps", self.beta_warmup_steps, allow_zero=True)
-    if self.corruption in ("masking", "salt_and_pepper") and self.noise_level > 1:
-      raise ValueError(f"objective.noise_level is a rate for {self.corruption!r} and must be in [0, 1], "
-                       f"got {self.noise_level}.")
-    if self.kind == "dae" and self.corruption == "none":
-      raise ValueError("objective.kind='dae' needs a corruption: set objective.corruption to one of "
-                       f"{list(CORRUPTIONS[1:])} and objective.noise_level > 0.")
-
-
-@dataclass(frozen=True)
 class OptimizerConfig:
   name: str = "adam"
   learning_rate: float = 1e-3
@@ -179,7 +150,7 @@ class Config:
   (``lax.scan``), so ``eval_every`` and ``checkpoint_every`` must be multiples of it."""
 
   model: ModelConfig = field(default_factory=ModelConfig)
-  objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+  method: Any = field(default_factory=methods.vae.Config)  # one of the vae_jax.methods configs
   optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
   data: DataConfig = field(default_factory=DataConfig)
   stacked: StackedConfig = field(default_factory=StackedConfig)
@@ -210,12 +181,13 @@ class Config:
     if self.num_devices and self.batch_size % self.num_devices:
       raise ValueError(f"config.batch_size={self.batch_size} is not divisible by config.num_devices="
                        f"{self.num_devices}.")
-    vae_like = self.objective.kind not in ("ae", "dae")
-    if vae_like and self.model.kind != "vae":
-      raise ValueError(f"objective.kind={self.objective.kind!r} needs model.kind='vae', got {self.model.kind!r}.")
-    if not vae_like and self.model.kind == "vae":
-      raise ValueError(f"objective.kind={self.objective.kind!r} needs a deterministic model "
-                       "(model.kind='ae' or 'stacked_ae').")
+    if not methods.is_config(self.method):
+      raise ValueError(f"config.method must be a vae_jax.methods config (e.g. methods.vae.Config()), got "
+                       f"{type(self.method).__name__}.")
+    kinds = methods.get(self.method.name).model_kinds
+    if self.model.kind not in kinds:
+      raise ValueError(f"method.name={self.method.name!r} needs model.kind in {list(kinds)}, got "
+                       f"{self.model.kind!r}.")
     stages = self.stacked.stage_steps
     if stages:
       if self.model.kind != "stacked_ae":
@@ -235,14 +207,19 @@ def to_dict(config) -> dict:
 
 
 def from_dict(d: dict, cls=Config):
-  """Inverse of :func:`to_dict` (lists become tuples)."""
+  """Inverse of :func:`to_dict` (lists become tuples). The method section is built by its ``name``; an old
+  ``objective`` section is mapped to the equivalent method."""
   hints = typing.get_type_hints(cls)
   kwargs = {}
+  if cls is Config and "objective" in d and "method" not in d:
+    kwargs["method"] = methods.from_objective(d["objective"])
   for f in dataclasses.fields(cls):
     if f.name not in d:
       continue
     v = d[f.name]
-    if dataclasses.is_dataclass(hints[f.name]):
+    if cls is Config and f.name == "method":
+      v = methods.config_from_dict(v)
+    elif dataclasses.is_dataclass(hints[f.name]):
       v = from_dict(v, hints[f.name])
     elif isinstance(v, list):
       v = tuple(v)
@@ -279,7 +256,7 @@ def apply_overrides(config, overrides):
   """Returns ``config`` with every ``(dotted, text)`` override applied, validated once on the whole config.
 
   All overrides are set first and the config is built (and so validated) once, so fields that are only valid
-  together (``model.kind`` and ``objective.kind``; ``log_every`` and ``eval_every``) can be changed together in any
+  together (``model.kind`` and ``method.name``; ``log_every`` and ``eval_every``) can be changed together in any
   order. Errors name the full dotted field.
   """
   d = to_dict(config)
@@ -292,6 +269,11 @@ def apply_overrides(config, overrides):
       if head not in names:
         raise ValueError(f"Unknown config field {where!r} in {cls.__name__}; known: {sorted(names)}.")
       hint = typing.get_type_hints(cls)[head]
+      if cls is Config and head == "method":  # the method's own dataclass, chosen by the (possibly new) name
+        try:
+          hint = methods.get(node[head].get("name", "vae")).Config
+        except ValueError as e:
+          raise ValueError(f"--config.{dotted}: {e}") from None
       if i < len(parts) - 1:
         if not dataclasses.is_dataclass(hint):
           raise ValueError(f"Config field {where!r} has no sub-fields (tried {dotted!r}).")

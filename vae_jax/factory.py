@@ -1,6 +1,7 @@
-"""From validated configs to objects: the model, the objective (loss function) and the optimizer.
+"""From validated configs to objects: the model, the method's loss (and extra state) and the optimizer.
 
-The only place where config strings become code; each mapping is an explicit table, never ``getattr``.
+Config strings become code through explicit tables, never ``getattr``: the models and optimizers here, the methods
+in :data:`vae_jax.methods.REGISTRY`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import math
 import flax.linen as nn
 import optax
 
-from vae_jax import models, modules, objectives
-from vae_jax.configs import Config, ModelConfig, ObjectiveConfig, OptimizerConfig
+from vae_jax import methods, models, modules
+from vae_jax.configs import Config, ModelConfig, OptimizerConfig
 
 
 def make_model(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> nn.Module:
@@ -36,28 +37,15 @@ def make_model(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> nn.Module
              log_scale_init=cfg.log_scale_init)
 
 
-def _beta_schedule(cfg: ObjectiveConfig):
-  if cfg.beta_warmup_steps <= 0:
-    return cfg.beta
-  return optax.linear_schedule(0.0, cfg.beta, cfg.beta_warmup_steps)
+def make_loss(cfg, model: nn.Module, *, dataset_size: int) -> methods.LossFn:
+  """The method's loss ``(params, batch, key, step) -> (loss, metrics)`` for the method config ``cfg``."""
+  return methods.get(cfg.name).make_loss(model, cfg, dataset_size=dataset_size)
 
 
-def make_objective(cfg: ObjectiveConfig, model: nn.Module, *, dataset_size: int) -> objectives.LossFn:
-  """The loss function ``(params, batch, key, step) -> (loss, metrics)`` for ``cfg.kind``."""
-  corruption = objectives.make_corruption(cfg.corruption, cfg.noise_level)
-  if cfg.kind in ("ae", "dae"):
-    return objectives.autoencoder(model, corruption=corruption)
-  if cfg.kind == "iwae":
-    return objectives.iwae(model, num_samples=cfg.num_samples)
-  regularizer = {
-      "vae": lambda: objectives.kl_regularizer(beta=1.0),
-      "beta_vae": lambda: objectives.kl_regularizer(beta=_beta_schedule(cfg)),
-      "capacity_vae": lambda: objectives.capacity_regularizer(gamma=cfg.gamma, capacity_max=cfg.capacity_max,
-                                                              num_steps=cfg.capacity_steps),
-      "beta_tcvae": lambda: objectives.tc_regularizer(dataset_size=dataset_size, alpha=cfg.alpha,
-                                                      beta=_beta_schedule(cfg), gamma=cfg.tc_gamma),
-  }[cfg.kind]()
-  return objectives.variational(model, regularizer=regularizer, corruption=corruption)
+def make_extra(cfg, model: nn.Module) -> methods.Extra | None:
+  """The method's own state and update (e.g. FactorVAE's discriminator), or None for most methods."""
+  method = methods.get(cfg.name)
+  return None if method.make_extra is None else method.make_extra(model, cfg)
 
 
 def make_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
@@ -73,8 +61,5 @@ def make_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
 
 def describe(config: Config) -> str:
   """One line naming the run, for logs and figure titles."""
-  m, o = config.model, config.objective
-  extra = f" β={o.beta:g}" if o.kind in ("beta_vae", "beta_tcvae") else ""
-  if o.corruption != "none":
-    extra += f" {o.corruption}={o.noise_level:g}"
-  return f"{o.kind}{extra} · {m.kind}/{m.architecture} latent={m.latent_dim} · {config.data.name}"
+  m = config.model
+  return f"{methods.describe(config.method)} · {m.kind}/{m.architecture} latent={m.latent_dim} · {config.data.name}"

@@ -223,43 +223,6 @@ def iwae_bound(log_weights: ArrayLike) -> jax.Array:
   return jax.nn.logsumexp(log_weights, axis=0) - jnp.log(jnp.asarray(k, dtype=log_weights.dtype))
 
 
-def negative_elbo(recon_nll: ArrayLike, kl: ArrayLike) -> jax.Array:
-  """Negative ELBO per example: reconstruction NLL + KL(q(z|x) ‖ p(z)).
-
-  Args:
-    recon_nll: ``[batch]`` −E_q log p(x|z) (one-sample estimate is fine).
-    kl: ``[batch]`` KL(q(z|x) ‖ p(z)).
-
-  Returns:
-    ``[batch]`` nats, an upper bound on −log p(x) in expectation.
-
-  References:
-    Kingma & Welling 2014, Eq. (3).
-  """
-  return beta_vae_loss(recon_nll, kl, beta=1.0)
-
-
-def beta_vae_loss(recon_nll: ArrayLike, kl: ArrayLike, *, beta: ArrayLike) -> jax.Array:
-  """β-VAE objective per example: recon + β·KL.
-
-  Args:
-    recon_nll: ``[batch]``.
-    kl: ``[batch]``.
-    beta: scalar weight (β > 1 pressures towards a factorised, disentangled code; β = 1 is the VAE).
-
-  Returns:
-    ``[batch]`` nats.
-
-  References:
-    Higgins et al., "β-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework",
-    ICLR 2017, Eq. (4).
-  """
-  recon_nll = jnp.asarray(recon_nll)
-  kl = jnp.asarray(kl, dtype=recon_nll.dtype)
-  _check_same_shape("beta_vae_loss", recon_nll=recon_nll, kl=kl)
-  return recon_nll + jnp.asarray(beta, dtype=recon_nll.dtype) * kl
-
-
 def linear_capacity(step: ArrayLike, *, capacity_max: float, num_steps: int) -> jax.Array:
   """C(step) rising linearly from 0 to ``capacity_max`` nats over ``num_steps``, then constant.
 
@@ -267,31 +230,6 @@ def linear_capacity(step: ArrayLike, *, capacity_max: float, num_steps: int) -> 
   """
   frac = jnp.clip(jnp.asarray(step, dtype=jnp.float32) / float(max(num_steps, 1)), 0.0, 1.0)
   return frac * jnp.float32(capacity_max)
-
-
-def capacity_vae_loss(recon_nll: ArrayLike, kl: ArrayLike, *, gamma: ArrayLike, capacity: ArrayLike) -> jax.Array:
-  """Capacity-annealed β-VAE objective: recon + γ·|KL − C|.
-
-  Burgess et al. apply the penalty to the batch-mean KL; pass batch means (shape ``[]``) to get exactly that, or
-  per-example arrays for the per-example variant.
-
-  Args:
-    recon_nll: ``[batch]`` or ``[]``.
-    kl: same shape as ``recon_nll``.
-    gamma: scalar weight of the capacity penalty.
-    capacity: scalar target KL C in nats (see :func:`linear_capacity`).
-
-  Returns:
-    Same shape as ``recon_nll``, nats.
-
-  References:
-    Burgess et al., "Understanding disentangling in β-VAE", 2018, Eq. (8).
-  """
-  recon_nll = jnp.asarray(recon_nll)
-  kl = jnp.asarray(kl, dtype=recon_nll.dtype)
-  _check_same_shape("capacity_vae_loss", recon_nll=recon_nll, kl=kl)
-  dt = recon_nll.dtype
-  return recon_nll + jnp.asarray(gamma, dt) * jnp.abs(kl - jnp.asarray(capacity, dt))
 
 
 def tc_decomposition(z: ArrayLike, mean: ArrayLike, logvar: ArrayLike, *, dataset_size: int) -> dict[str, jax.Array]:
@@ -345,26 +283,3 @@ def tc_decomposition(z: ArrayLike, mean: ArrayLike, logvar: ArrayLike, *, datase
       "log_prod_qzd": log_prod_qzd,
       "log_pz": log_pz,
   }
-
-
-def beta_tcvae_loss(recon_nll: ArrayLike, mi: ArrayLike, tc: ArrayLike, dwkl: ArrayLike, *,
-                    alpha: ArrayLike = 1.0, beta: ArrayLike = 1.0, gamma: ArrayLike = 1.0) -> jax.Array:
-  """β-TCVAE objective per example: recon + α·MI + β·TC + γ·DWKL.
-
-  With α = β = γ = 1 it equals the negative ELBO (in expectation). Terms come from :func:`tc_decomposition`.
-
-  Args:
-    recon_nll, mi, tc, dwkl: ``[batch]``.
-    alpha, beta, gamma: weights of the index-code MI, total correlation and dimension-wise KL.
-
-  Returns:
-    ``[batch]`` nats.
-
-  References:
-    Chen et al. 2018, Eq. (4).
-  """
-  recon_nll = jnp.asarray(recon_nll)
-  dt = recon_nll.dtype
-  mi, tc, dwkl = (jnp.asarray(a, dt) for a in (mi, tc, dwkl))
-  _check_same_shape("beta_tcvae_loss", recon_nll=recon_nll, mi=mi, tc=tc, dwkl=dwkl)
-  return (recon_nll + jnp.asarray(alpha, dt) * mi + jnp.asarray(beta, dt) * tc + jnp.asarray(gamma, dt) * dwkl)

@@ -13,11 +13,11 @@ autoencoders one after another and then the whole stack:
   Stage 0 reconstructs pixels with the model's likelihood (e.g. Bernoulli logits). Stages ≥ 1 reconstruct
   activated codes, so their decoder output goes through the same activation the stack applies after ``dec_k``
   (≥ 0 for ReLU), under a unit-variance Gaussian likelihood — squared error, in nats, on the raw codes.
-* With ``objective.corruption`` set, every stage is a **denoising** AE that corrupts its own input (pixels for
+* With ``method.corruption`` set, every stage is a **denoising** AE that corrupts its own input (pixels for
   stage 0, codes above), and so does the fine-tuning.
 * **Fine-tuning** (``workdir/finetune``): the stack's ``enc_k``/``dec_k`` are copied from stage k's ``enc_0``/
   ``dec_0`` (:func:`stack_params`) and passed as ``init_params`` to the loop, which trains the whole model with
-  ``config.objective`` for the rest of the budget, ``config.num_steps − Σ stage_steps`` (skipped if nothing is
+  ``config.method`` for the rest of the budget, ``config.num_steps − Σ stage_steps`` (skipped if nothing is
   left).
 
 Randomness: stage k runs with the seed :func:`stage_seed` ``(config.seed, k)``, derived as

@@ -34,17 +34,19 @@ from jax.extend import random as jex_random
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from vae_jax.objectives import LossFn
+from vae_jax.methods import Extra, LossFn
 
 DATA_AXIS = "data"
 
 
 class TrainState(flax.struct.PyTreeNode):
-  """Everything a checkpoint needs: the step, the parameters and the optimizer state (no PRNG state)."""
+  """Everything a checkpoint needs: the step, the parameters, the optimizer state and the method's own state
+  (``extra``: e.g. FactorVAE's discriminator and its optimizer; ``{}`` for most methods). No PRNG state."""
 
   step: jax.Array
   params: Any
   opt_state: Any
+  extra: Any = flax.struct.field(default_factory=dict)
 
 
 # --- keys -----------------------------------------------------------------------------------------------------------
@@ -125,10 +127,19 @@ def fast_key(key: jax.Array) -> jax.Array:
 # --- state and steps -------------------------------------------------------------------------------------------------
 
 
-def create_train_state(model, tx: optax.GradientTransformation, key: jax.Array, sample_images: jax.Array) -> TrainState:
-  """Initialises parameters from ``key`` with a sample batch ``[b, H, W, C]`` and the optimizer state."""
+def create_train_state(model, tx: optax.GradientTransformation, key: jax.Array, sample_images: jax.Array, *,
+                       extra: Extra | None = None) -> TrainState:
+  """Initialises parameters from ``key`` with a sample batch ``[b, H, W, C]`` and the optimizer state.
+
+  ``extra``: the method's own state and update (:func:`vae_jax.factory.make_extra`); then ``key`` is split into
+  the model's and the extra state's init keys (without, the model's init uses ``key`` itself).
+  """
+  extra_state = {}
+  if extra is not None:
+    key, k_extra = jax.random.split(key)
+    extra_state = extra.init(k_extra)
   params = model.init(key, sample_images)["params"]
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params), extra=extra_state)
 
 
 def _apply_optimizer(tx: optax.GradientTransformation, state: TrainState, grads, metrics):
@@ -138,12 +149,26 @@ def _apply_optimizer(tx: optax.GradientTransformation, state: TrainState, grads,
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = {**metrics, "grad_norm": optax.tree.norm(grads)}
-  return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
+  return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
 
-def _update(loss_fn: LossFn, tx: optax.GradientTransformation, state: TrainState, batch, key: jax.Array):
-  (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key, state.step)
-  return _apply_optimizer(tx, state, grads, metrics)
+def _loss_kwargs(state: TrainState, extra: Extra | None) -> dict:
+  return {} if extra is None else {"extra": state.extra}
+
+
+def _update(loss_fn: LossFn, tx: optax.GradientTransformation, state: TrainState, batch, key: jax.Array,
+            extra: Extra | None = None):
+  """One update: the model's gradient step, then (for a method with ``extra``) the method's own update from the
+  pre-update parameters, with its key split from the step's objective key."""
+  if extra is not None:
+    key, k_extra = jax.random.split(key)
+  (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key, state.step,
+                                                                  **_loss_kwargs(state, extra))
+  new_state, metrics = _apply_optimizer(tx, state, grads, metrics)
+  if extra is not None:
+    extra_state, extra_metrics = extra.update(state.extra, state.params, batch, k_extra, state.step)
+    new_state, metrics = new_state.replace(extra=extra_state), {**metrics, **extra_metrics}
+  return new_state, metrics
 
 
 def step_keys(train_key: jax.Array, step: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -155,26 +180,33 @@ def step_keys(train_key: jax.Array, step: jax.Array) -> tuple[jax.Array, jax.Arr
 Preprocess = Callable[[jax.Array, dict], dict]  # (key, batch) -> batch, e.g. dynamic binarization
 
 
-def make_train_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, preprocess: Preprocess | None = None):
+def make_train_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, preprocess: Preprocess | None = None,
+                    extra: Extra | None = None):
   """Returns ``step(state, batch, train_key) -> (state, metrics)``, jitted with the state donated.
 
   ``preprocess(data_key, batch)`` runs inside the step (e.g. dynamic binarization from the step's data key).
+  ``extra``: the method's own update (:func:`vae_jax.factory.make_extra`), run in the same step.
   """
 
   def step(state, batch, train_key):
     k_data, k_loss = step_keys(fast_key(train_key), state.step)
     if preprocess is not None:
       batch = preprocess(k_data, batch)
-    return _update(loss_fn, tx, state, batch, k_loss)
+    return _update(loss_fn, tx, state, batch, k_loss, extra)
 
   return jax.jit(step, donate_argnums=0)
 
 
-def make_eval_step(loss_fn: LossFn):
-  """Returns ``eval_step(params, batch, key, step) -> metrics`` (jitted; no update)."""
+def make_eval_step(loss_fn: LossFn, *, extra: Extra | None = None):
+  """Returns ``eval_step(params, batch, key, step, extra_state=None) -> metrics`` (jitted; no update).
 
-  def eval_step(params, batch, key, step):
-    _, metrics = loss_fn(params, batch, key, step)
+  A method with ``extra`` needs its state: pass ``extra_state=state.extra``.
+  """
+
+  def eval_step(params, batch, key, step, extra_state=None):
+    if extra is not None and extra_state is None:
+      raise ValueError("make_eval_step: this method keeps extra state; call eval_step(..., extra_state=state.extra).")
+    _, metrics = loss_fn(params, batch, key, step, **({} if extra is None else {"extra": extra_state}))
     return metrics
 
   return jax.jit(eval_step)
@@ -284,12 +316,12 @@ def _has_convolution(fn, *args) -> bool:
 
 
 def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_steps: int,
-                    batch_sharding: NamedSharding | None = None, loop: str = "scan"):
+                    batch_sharding: NamedSharding | None = None, loop: str = "scan", extra: Extra | None = None):
   """Returns ``run(state, data, source, train_key) -> (state, metrics)``: ``num_steps`` updates per call.
 
   Each step builds its batch on device from ``source`` (:class:`ArrayBatches` or :class:`GeneratedBatches`);
   ``metrics`` are stacked ``[num_steps]``. ``batch_sharding`` (e.g. ``NamedSharding(mesh, P('data'))``)
-  constrains each batch to be split across devices.
+  constrains each batch to be split across devices. ``extra``: the method's own update, run in each step.
 
   ``loop``: ``"scan"`` (default) runs the steps as one ``lax.scan`` inside one jit (the host is not involved
   between steps) and returns that jitted function; ``"host"`` returns a plain function that calls one jitted
@@ -310,7 +342,7 @@ def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_st
     batch = source.batch(data, rows_t, k_data)
     if batch_sharding is not None:
       batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
-    return _update(loss_fn, tx, state, batch, k_loss)
+    return _update(loss_fn, tx, state, batch, k_loss, extra)
 
   def run_scan(state, data, source, train_key):
     train_key = fast_key(train_key)

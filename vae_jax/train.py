@@ -1,4 +1,4 @@
-"""The one training loop for every model and objective: ``train_and_evaluate(config, workdir)``.
+"""The one training loop for every model and method: ``train_and_evaluate(config, workdir)``.
 
 * Keys: ``jax.random.key(seed)`` split once into ``init``, ``data``, ``train`` and ``eval`` keys; the step key is
   ``fold_in(train_key, step)`` inside the jitted step, so no PRNG state is checkpointed and a resumed run is bit
@@ -333,9 +333,6 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
 def _train_and_evaluate(config: Config, workdir: str, *, splits, init_params, is_main: bool) -> dict[str, Any]:
   t_start = time.perf_counter()
   checkpoints.check_config(workdir, config)
-  if config.objective.kind == "vae" and getattr(config.objective, "beta", 1.0) != 1.0:
-    logger.warning("objective.beta=%s has no effect with objective.kind='vae' (the plain ELBO, beta = 1); use "
-                   "objective.kind='beta_vae' to weight the KL.", config.objective.beta)
   keys = run_keys(config.seed)
   devices = jax.devices()
   if config.num_devices:
@@ -350,10 +347,11 @@ def _train_and_evaluate(config: Config, workdir: str, *, splits, init_params, is
   image_shape = tuple(test.images.shape[1:])
   model = factory.make_model(config.model, image_shape)
   source, data, dataset_size = _source_and_data(config, train, keys.data, mesh)
-  loss_fn = factory.make_objective(config.objective, model, dataset_size=dataset_size)
+  loss_fn = factory.make_loss(config.method, model, dataset_size=dataset_size)
+  extra = factory.make_extra(config.method, model)  # the method's own state and update, if any
   tx = factory.make_optimizer(config.optimizer)
 
-  state = steps.create_train_state(model, tx, keys.init, jnp.asarray(test.images[:2]))
+  state = steps.create_train_state(model, tx, keys.init, jnp.asarray(test.images[:2]), extra=extra)
   if init_params is not None:
     state = state.replace(params=init_params, opt_state=tx.init(init_params))
   state = steps.replicate(state, mesh)
@@ -379,7 +377,7 @@ def _train_and_evaluate(config: Config, workdir: str, *, splits, init_params, is
   multi = {}  # chunk length -> compiled multi-step (the last chunk may be shorter)
   # XLA:CPU runs a conv VAE's gradient convolutions far slower inside a scan: step those from the host.
   loop = "host" if config.model.architecture == "conv" and jax.default_backend() == "cpu" else "scan"
-  eval_step = steps.make_eval_step(loss_fn)
+  eval_step = steps.make_eval_step(loss_fn, extra=extra)
   writer = _Writer(workdir, config.tensorboard, is_main)
   title = factory.describe(config)
   history: list[dict[str, float]] = []
@@ -413,14 +411,14 @@ def _train_and_evaluate(config: Config, workdir: str, *, splits, init_params, is
   _, eval_bs = _eval_sizes(config, test, mesh)
   if step < config.num_steps:  # compile the evaluation before the loop, not in the middle of it
     warm = steps.shard_batch({"image": test.images[:eval_bs]}, mesh)
-    jax.block_until_ready(eval_step(state.params, warm, keys.eval, jnp.int32(step)))
+    jax.block_until_ready(eval_step(state.params, warm, keys.eval, jnp.int32(step), extra_state=state.extra))
   pending = None  # the chunk in flight whose metrics are not fetched yet
   shuffles: dict[int, jax.Array] = {}  # epoch -> its permutation of the training set
   try:
     while step < config.num_steps:
       n = min(config.log_every, config.num_steps - step)
       if n not in multi:
-        multi[n] = steps.make_multi_step(loss_fn, tx, num_steps=n, batch_sharding=sharding, loop=loop)
+        multi[n] = steps.make_multi_step(loss_fn, tx, num_steps=n, batch_sharding=sharding, loop=loop, extra=extra)
       # Dispatch this chunk, then log the previous one while it runs (JAX dispatches asynchronously).
       t0 = time.perf_counter()
       chunk_source = (source.with_permutations(step, n, shuffles, mesh) if isinstance(source, steps.ArrayBatches)
@@ -437,7 +435,8 @@ def _train_and_evaluate(config: Config, workdir: str, *, splits, init_params, is
         finish(pending)
         pending = None
       if evaluate:
-        eval_record = _evaluate(eval_step, state.params, test, config, keys.eval, step, mesh)
+        eval_record = _evaluate(functools.partial(eval_step, extra_state=state.extra), state.params, test, config,
+                                keys.eval, step, mesh)
         writer.write(step, eval_record)
         logger.info("step %d: %s", step, {k: round(v, 4) for k, v in {**record, **eval_record}.items()})
       if save:
@@ -513,7 +512,9 @@ def load_run(workdir: str, step: int | None = None):
   _, test = load_splits(config, keys.eval)
   model = factory.make_model(config.model, tuple(test.images.shape[1:]))
   tx = factory.make_optimizer(config.optimizer)
-  abstract = jax.eval_shape(lambda: steps.create_train_state(model, tx, keys.init, jnp.asarray(test.images[:2])))
+  extra = factory.make_extra(config.method, model)
+  abstract = jax.eval_shape(lambda: steps.create_train_state(model, tx, keys.init, jnp.asarray(test.images[:2]),
+                                                             extra=extra))
   # Restore onto this process's first device, whatever topology saved the checkpoint.
   here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   abstract = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=here), abstract)

@@ -2,7 +2,7 @@
 
 The base config is the β-VAE with β = 4; :func:`variants` gives the seven models of
 ``experiments/beta_vae_sprites.py`` (β ∈ {1, 2, 4, 8, 16}, the capacity-annealed β-VAE and β-TCVAE), which differ
-only in ``config.objective``. One model alone::
+only in ``config.method``. One model alone::
 
     python -m experiments.main --config experiments/configs/beta_vae_sprites.py --workdir runs/bvae_sprites
 
@@ -21,7 +21,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig, OptimizerConfig
+from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
+from vae_jax.methods import annealed_vae, beta_tcvae, beta_vae, vae
 
 # Per size: image side, MLP widths, batch, updates, fused updates per host sync, eval-set size.
 SIZES = {
@@ -55,7 +56,7 @@ def get_config(size: str = "full", num_steps: int | None = None) -> Config:
   return Config(
       model=ModelConfig(kind="vae", architecture="mlp", hidden=s["hidden"], latent_dim=LATENT_DIM,
                         likelihood="bernoulli"),
-      objective=ObjectiveConfig(kind="beta_vae", beta=4.0),
+      method=beta_vae.Config(beta=4.0),
       optimizer=OptimizerConfig(name="adam", learning_rate=5e-4),
       data=DataConfig(name="sprites", resolution=s["resolution"], num_test=s["num_test"]),
       batch_size=s["batch_size"], num_steps=s["num_steps"], log_every=s["log_every"],
@@ -66,15 +67,16 @@ def get_config(size: str = "full", num_steps: int | None = None) -> Config:
 
 
 def variants(size: str = "full", num_steps: int | None = None) -> dict[str, Config]:
-  """The seven models, by name; only ``objective`` differs."""
+  """The seven models, by name; only ``method`` differs."""
   base = get_config(size, num_steps)
 
-  def with_objective(**kw) -> Config:
-    return dataclasses.replace(base, objective=ObjectiveConfig(**kw))
+  def with_method(method) -> Config:
+    return dataclasses.replace(base, method=method)
 
-  out = {"beta1": with_objective(kind="vae")}
-  out.update({f"beta{b:g}": with_objective(kind="beta_vae", beta=b) for b in BETAS[1:]})
-  out["annealed"] = with_objective(kind="capacity_vae", gamma=CAPACITY_GAMMA, capacity_max=CAPACITY_MAX,
-                                   capacity_steps=max(1, int(CAPACITY_FRACTION * base.num_steps)))
-  out["tcvae"] = with_objective(kind="beta_tcvae", alpha=1.0, beta=TCVAE_BETA, tc_gamma=1.0)
+  out = {"beta1": with_method(vae.Config())}
+  out.update({f"beta{b:g}": with_method(beta_vae.Config(beta=b)) for b in BETAS[1:]})
+  threshold = max(1, int(CAPACITY_FRACTION * base.num_steps))
+  out["annealed"] = with_method(annealed_vae.Config(gamma=CAPACITY_GAMMA, c_max=CAPACITY_MAX,
+                                                    iteration_threshold=threshold))
+  out["tcvae"] = with_method(beta_tcvae.Config(alpha=1.0, beta=TCVAE_BETA, gamma=1.0))
   return out

@@ -5,13 +5,14 @@
 30 epochs (14 040 steps). Expected: test negative ELBO ≈ 235–245 nats (see README for the measured figure and time).
 """
 
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig, OptimizerConfig
+from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
+from vae_jax.methods import vae
 
 
 def get_config() -> Config:
   return Config(
       model=ModelConfig(kind="vae", architecture="mlp", hidden=(500,), latent_dim=20, likelihood="bernoulli"),
-      objective=ObjectiveConfig(kind="vae"),
+      method=vae.Config(),
       optimizer=OptimizerConfig(name="adam", learning_rate=1e-3),
       data=DataConfig(name="fashion_mnist", binarize="dynamic"),
       batch_size=128, num_steps=14_040, log_every=117, eval_every=2340, checkpoint_every=2340,

@@ -11,13 +11,14 @@ Through ``experiments.main`` the same config trains the stack end to end from a 
     python -m experiments.main --config experiments/configs/stacked_fashion.py --workdir runs/stacked_e2e
 """
 
-from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig, OptimizerConfig, StackedConfig
+from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig, StackedConfig
+from vae_jax.methods import ae
 
 
 def get_config() -> Config:
   return Config(
       model=ModelConfig(kind="stacked_ae", stacked_sizes=(500, 250, 30), activation="relu", likelihood="bernoulli"),
-      objective=ObjectiveConfig(kind="ae"),
+      method=ae.Config(),
       optimizer=OptimizerConfig(name="adam", learning_rate=1e-3),
       data=DataConfig(name="fashion_mnist", binarize="none"),
       stacked=StackedConfig(stage_steps=(500,)),

@@ -1,7 +1,7 @@
 """Importance-sampled log-likelihood of a VAE: an estimate of −log p(x) per image, streamed over K samples.
 
 For an image ``x`` and ``K`` samples ``z_k ~ q(z|x)`` the log-weights ``log w_k = log p(x|z_k) + log p(z_k) −
-log q(z_k|x)`` come from :func:`vae_jax.objectives.iwae_log_weights` (the same code as the IWAE objective), and
+log q(z_k|x)`` come from :func:`vae_jax.methods.iwae.log_weights` (the same code as the IWAE method's loss), and
 
   * ``nll = −log (1/K) Σ_k w_k`` — the negated IWAE bound ``−L_K``; ``L_K ≤ log p(x)`` and it rises to ``log p(x)``
     as ``K`` grows, so ``nll`` is an upper bound (in expectation) on −log p(x) that tightens with ``K``;
@@ -51,7 +51,8 @@ from jax import lax
 from jax.typing import ArrayLike
 from tqdm.auto import tqdm
 
-from vae_jax import likelihoods, losses, objectives
+from vae_jax import likelihoods, losses
+from vae_jax.methods import iwae
 
 Params = Any
 
@@ -144,7 +145,7 @@ def _chunk_log_weights(model: nn.Module, params: Params, images: jax.Array, imag
   def one_image(image_key, x):
     def one_sample(sample_id):
       k = jax.random.fold_in(image_key, sample_id)
-      return objectives.iwae_log_weights(model, params, x[None], k, num_samples=1)[0, 0]
+      return iwae.log_weights(model, params, x[None], k, num_samples=1)[0, 0]
 
     return jax.vmap(one_sample)(sample_ids)
 
@@ -243,7 +244,7 @@ def importance_sampled_nll(key: jax.Array, model: nn.Module, params: Params, ima
 
   Args:
     key: PRNG key; sample ``k`` of image ``i`` uses ``fold_in(fold_in(key, i), k)``.
-    model: a :class:`vae_jax.models.VAE` (anything :func:`vae_jax.objectives.iwae_log_weights` accepts).
+    model: a :class:`vae_jax.models.VAE` (anything :func:`vae_jax.methods.iwae.log_weights` accepts).
     params: the model's parameters (the ``"params"`` collection).
     images: ``[N, H, W, C]`` floating-point images matching ``model.image_shape``; must be finite.
     num_samples: ``K``, importance samples per image (Burda et al. use 5000).
