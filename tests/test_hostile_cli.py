@@ -28,20 +28,21 @@ def tiny(**kw):
 # --- overrides: all applied, then validated once -------------------------------------------------------------------
 
 VALID_TOGETHER = [
-    ([("model.kind", "ae"), ("objective.kind", "ae")], lambda c: c.model.kind == c.objective.kind == "ae"),
-    ([("objective.kind", "ae"), ("model.kind", "ae")], lambda c: c.model.kind == c.objective.kind == "ae"),
-    ([("objective.kind", "dae"), ("model.kind", "ae"), ("objective.corruption", "masking"),
-      ("objective.noise_level", "0.3")], lambda c: c.objective.corruption == "masking"),
+    ([("model.kind", "ae"), ("method.name", "ae")], lambda c: c.model.kind == c.method.name == "ae"),
+    ([("method.name", "ae"), ("model.kind", "ae")], lambda c: c.model.kind == c.method.name == "ae"),
+    ([("method.name", "ae"), ("model.kind", "ae"), ("method.corruption", "masking"),
+      ("method.noise_level", "0.3")], lambda c: c.method.corruption == "masking"),
+    ([("method.name", "factor_vae"), ("method.gamma", "20")], lambda c: c.method.gamma == 20.0),
     ([("log_every", "3"), ("eval_every", "6"), ("checkpoint_every", "6")], lambda c: c.eval_every == 6),
     ([("eval_every", "6"), ("checkpoint_every", "6"), ("log_every", "3")], lambda c: c.log_every == 3),
-    ([("model.kind", "stacked_ae"), ("objective.kind", "ae"), ("stacked.stage_steps", "2")],
+    ([("model.kind", "stacked_ae"), ("method.name", "ae"), ("stacked.stage_steps", "2")],
      lambda c: c.stacked.stage_steps == (2,)),
     ([("model.latent_dim", "3"), ("model.latent_dim", "5")], lambda c: c.model.latent_dim == 5),  # last one wins
 ]
 
 
 @pytest.mark.parametrize("overrides, check", VALID_TOGETHER, ids=[
-    "model-then-objective", "objective-then-model", "dae-in-any-order", "log-then-eval", "eval-then-log",
+    "model-then-method", "method-then-model", "dae-in-any-order", "method-then-its-field", "log-then-eval", "eval-then-log",
     "stacked", "repeated-field"])
 def test_overrides_valid_only_together_are_accepted_in_any_order(overrides, check):
   assert check(configs.apply_overrides(tiny(), overrides))
@@ -54,14 +55,17 @@ BAD = [
     ("optimizer.learning_rate", "0", r"optimizer.learning_rate must be > 0"),
     ("optimizer.weight_decay", "nan", r"optimizer.weight_decay must be a finite number"),
     ("optimizer.grad_clip_norm", "inf", r"optimizer.grad_clip_norm must be a finite number"),
-    ("objective.beta", "nan", r"objective.beta must be a finite number, got nan"),
-    ("objective.beta", "inf", r"objective.beta must be a finite number"),
-    ("objective.beta", "-1", r"objective.beta must be >= 0"),
-    ("objective.gamma", "inf", r"objective.gamma must be a finite number"),
-    ("objective.capacity_max", "nan", r"objective.capacity_max must be a finite number"),
-    ("objective.noise_level", "nan", r"objective.noise_level must be a finite number"),
-    ("objective.tc_gamma", "inf", r"objective.tc_gamma must be a finite number"),
-    ("objective.alpha", "nan", r"objective.alpha must be a finite number"),
+    ("beta_vae:method.beta", "nan", r"method.beta must be a finite number, got nan"),
+    ("beta_vae:method.beta", "inf", r"method.beta must be a finite number"),
+    ("beta_vae:method.beta", "-1", r"method.beta must be >= 0"),
+    ("factor_vae:method.gamma", "inf", r"method.gamma must be a finite number"),
+    ("annealed_vae:method.c_max", "nan", r"method.c_max must be a finite number"),
+    ("vae:method.noise_level", "nan", r"method.noise_level must be a finite number"),
+    ("beta_tcvae:method.gamma", "inf", r"method.gamma must be a finite number"),
+    ("beta_tcvae:method.alpha", "nan", r"method.alpha must be a finite number"),
+    ("dip_vae_i:method.lambda_od", "inf", r"method.lambda_od must be a finite number"),
+    ("vae:method.beta", "4", r"Unknown config field 'method.beta'"),  # the plain VAE has no β: an error, not ignored
+    ("method.name", "nope", r"method.name='nope' is not valid"),
     ("model.latent_dim", "abc", r"--config.model.latent_dim: cannot read 'abc'"),
     ("model.latent_dim", "2.5", r"--config.model.latent_dim: cannot read '2.5'"),
     ("model.hidden", "32,x", r"--config.model.hidden: cannot read '32,x'"),
@@ -70,7 +74,7 @@ BAD = [
     ("model.latent", "3", r"Unknown config field 'model.latent' in ModelConfig"),
     ("seed.x", "3", r"Config field 'seed' has no sub-fields"),
     ("model", "3", r"Config field 'model' is a group"),
-    ("model.kind", "ae", r"objective.kind='vae' needs model.kind='vae'"),
+    ("model.kind", "ae", r"method.name='vae' needs model.kind in \['vae'\]"),
     ("eval_every", "3", r"config.eval_every=3 must be a multiple of config.log_every=2"),
     ("batch_size", "-4", r"config.batch_size must be > 0"),
     ("data.name", "cifar", r"data.name='cifar' is not valid"),
@@ -79,8 +83,10 @@ BAD = [
 
 @pytest.mark.parametrize("field, value, match", BAD, ids=[f"{f}={v}" for f, v, _ in BAD])
 def test_a_bad_override_names_its_full_field_in_one_line(field, value, match, tmp_path, capsys):
+  name, _, field = field.rpartition(":")  # "beta_vae:method.beta": switch to that method first
+  switch = ["--config.method.name", name] if name else []
   with pytest.raises(SystemExit) as e:
-    cli.main(["--config", TINY, "--workdir", str(tmp_path / "run"), f"--config.{field}", value])
+    cli.main(["--config", TINY, "--workdir", str(tmp_path / "run"), *switch, f"--config.{field}", value])
   import re
   assert re.search(match, str(e.value)), str(e.value)
   assert str(e.value).startswith("error: ") and "\n" not in str(e.value)
