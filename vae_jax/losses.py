@@ -15,6 +15,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -73,9 +74,11 @@ def bernoulli_nll(logits: ArrayLike, targets: ArrayLike) -> jax.Array:
   targets = _real("bernoulli_nll", "targets", targets, dtype=logits.dtype)
   _check_batched("bernoulli_nll", logits, "logits")
   _check_same_shape("bernoulli_nll", logits=logits, targets=targets)
-  if _concrete(targets) and (bool(jnp.any(targets < 0)) or bool(jnp.any(targets > 1))):
+  # On the host, in NumPy: a constant closed over by a jitted caller is concrete too, but jnp ops on it would trace.
+  t = np.asarray(targets) if _concrete(targets) else None
+  if t is not None and t.size and (t.min() < 0 or t.max() > 1):
     raise ValueError(f"bernoulli_nll: targets must be in [0, 1] (pixel intensities or binary), got values in "
-                     f"[{float(jnp.min(targets))}, {float(jnp.max(targets))}] (shape {list(targets.shape)}); "
+                     f"[{float(t.min())}, {float(t.max())}] (shape {list(targets.shape)}); "
                      "rescale them, or use gaussian_nll for unbounded data.")
   return _sum_event(jax.nn.softplus(logits) - targets * logits)
 
