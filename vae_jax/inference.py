@@ -32,8 +32,8 @@ from tqdm.auto import tqdm
 from vae_jax import likelihoods, noise
 from vae_jax.models import Posterior
 
-__all__ = ["DEFAULT_BATCH_SIZE", "decode", "elbo_terms", "encode", "map_batches", "posterior_samples",
-           "reconstruct"]
+__all__ = ["DEFAULT_BATCH_SIZE", "code_fn", "decode", "elbo_terms", "encode", "is_stochastic", "map_batches",
+           "posterior_fn", "posterior_samples", "reconstruct"]
 
 Params = Any
 
@@ -147,6 +147,23 @@ def _posterior_samples(params: Params, x: jax.Array, rows: jax.Array, key: jax.A
 
 # ---------------------------------------------------------------------------------------------------------------
 # Public functions: host arrays of any length in, NumPy arrays out.
+
+
+def is_stochastic(model, params: Params, images: Any) -> bool:
+  """Whether ``model.encode`` returns a Gaussian posterior (a ``logvar``), read from shapes only (no compute)."""
+  x = jax.ShapeDtypeStruct((1, *np.shape(images)[1:]), jnp.float32)
+  return not jax.eval_shape(functools.partial(_encode, model=model), params, x).deterministic
+
+
+def posterior_fn(model, params: Params) -> Callable[[Any], Posterior]:
+  """``images [b, H, W, C] -> Posterior`` of one batch, jitted (for callers that batch it themselves)."""
+  return lambda x: _encode(params, jnp.asarray(x, jnp.float32), model=model)
+
+
+def code_fn(model, params: Params) -> Callable[[Any], jax.Array]:
+  """``images [b, H, W, C] -> codes [b, latent]`` (the posterior mean), jitted: a ``representation_fn`` for the
+  disentanglement metrics, which batch it themselves (:func:`vae_jax.evaluation.represent`)."""
+  return lambda x: _encode(params, jnp.asarray(x, jnp.float32), model=model).mean
 
 
 def encode(model, params: Params, images: Any, *, batch_size: int = DEFAULT_BATCH_SIZE,
