@@ -40,18 +40,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 
-if __package__ in (None, ""):  # run as a file: make `experiments` importable
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-
-from experiments import report, semi_supervised, sweeps  # noqa: E402
-from vae_jax import classifier, inference, latent, modules, plots  # noqa: E402
+from experiments import report, semi_supervised, sweeps
+from vae_jax import classifier, inference, latent, modules, plots
 
 NAME = "attribute_vectors"
 CLASS_NAMES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")

@@ -37,18 +37,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 
-if __package__ in (None, ""):  # run as a file: make `experiments` importable
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.stats
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.stats  # noqa: E402
-
-from experiments import report, semi_supervised, sweeps  # noqa: E402
-from vae_jax import inference, latent, plots  # noqa: E402
+from experiments import report, semi_supervised, sweeps
+from vae_jax import inference, latent, plots
 
 NAME = "interpolation"
 METHODS = latent.INTERPOLATION_METHODS

@@ -47,19 +47,15 @@ import functools
 import json
 import logging
 import os
-import sys
 
-if __package__ in (None, ""):  # run as a file: make `experiments` importable
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import report, sweeps  # noqa: E402
-from vae_jax import inference, latent, plots  # noqa: E402
+from experiments import report, sweeps
+from vae_jax import inference, latent, plots
 from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig, OptimizerConfig  # noqa: E402
-from vae_jax.data import sprites  # noqa: E402
-from vae_jax.evaluation import dci, per_image_bce  # noqa: E402
+from vae_jax.data import sprites
+from vae_jax.evaluation import dci, per_image_bce
 
 NAME = "latent_transfer"
 RESOLUTION = 32

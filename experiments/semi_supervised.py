@@ -42,20 +42,16 @@ import dataclasses
 import importlib.util
 import logging
 import os
-import sys
 
-if __package__ in (None, ""):  # run as a file: make `experiments` importable
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-
-from experiments import report, sweeps  # noqa: E402
-from vae_jax import classifier, factory, inference, train  # noqa: E402
+from experiments import report, sweeps
+from vae_jax import classifier, factory, inference, train
 from vae_jax.configs import Config, DataConfig, ModelConfig, ObjectiveConfig, OptimizerConfig  # noqa: E402
-from vae_jax.evaluation import linear_probe  # noqa: E402
+from vae_jax.evaluation import linear_probe
 
 NAME = "semi_supervised"
 PRETRAIN_NAME = "fashion_pretrain"  # runs shared with attribute_vectors.py and interpolation.py

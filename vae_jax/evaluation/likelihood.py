@@ -26,7 +26,7 @@ CPU: ~3 ms per 10,000 samples of a 20-d latent, against ≥ 50 ms for the decode
 
 Cost. One log-weight is one decoder pass: for the Flax example's MLP VAE (784-500-20, decoder 20-500-784) about
 2·(20·500 + 500·784) ≈ 0.8 MFLOP, so 10,000 images × K = 5,000 is ≈ 4·10¹³ FLOP; the encoder (≈ 0.8 MFLOP per
-image per chunk) adds ~1/sample_chunk. See ``experiments/bench_likelihood.py`` for measured throughput.
+image per chunk) adds ~1/sample_chunk. See ``tools/bench_likelihood.py`` for measured throughput.
 
 References:
   Burda, Grosse & Salakhutdinov, "Importance Weighted Autoencoders", ICLR 2016, Sec. 5 (test log-likelihood
