@@ -38,21 +38,16 @@ and Pullover (the classes the judge confuses with T-shirt and Coat). ``quick`` 4
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
-import sys
 
-if __package__ in (None, ""):  # run as a file: make `experiments` importable
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-
-from experiments import batched, report, semi_supervised, sweeps  # noqa: E402
-from vae_jax import classifier, latent, modules, plots  # noqa: E402
+from experiments import report, semi_supervised, sweeps
+from vae_jax import classifier, inference, latent, modules, plots
 
 NAME = "attribute_vectors"
 CLASS_NAMES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
@@ -73,13 +68,6 @@ SIZES = {
     "quick": Size(judge_hidden=(512, 256), judge_steps=300, per_class=30),
     "smoke": Size(judge_hidden=(16,), judge_steps=2, per_class=4),
 }
-
-
-@functools.lru_cache(maxsize=4)
-def _functions(model):
-  encode = jax.jit(lambda p, x: model.apply({"params": p}, x, method="encode")[0])
-  decode = jax.jit(lambda p, z: jax.nn.sigmoid(model.apply({"params": p}, z, method="decode")))  # Bernoulli mean
-  return encode, decode
 
 
 def train_judge(key: jax.Array, images, labels, s: Size):
@@ -104,13 +92,12 @@ def pick_sources(key: jax.Array, labels: np.ndarray, per_class: int) -> dict[int
 def run_seed(seed: int, vae_run: dict, train_split, test_split, s: Size) -> dict:
   model = vae_run["model"]
   params = jax.device_get(vae_run["state"].params)
-  encode, decode = _functions(model)
   k_judge, k_pick = jax.random.split(jax.random.fold_in(jax.random.key(seed), 11))
   judge, judge_params = train_judge(k_judge, jnp.asarray(train_split.images), jnp.asarray(train_split.labels), s)
   judge_acc = classifier.accuracy(judge, judge_params, test_split.images, test_split.labels)
   logging.info("seed %d: judge test accuracy %.4f", seed, judge_acc)
 
-  codes = batched.map_batches(functools.partial(encode, params), train_split.images, batch_size=2000)
+  codes = inference.encode(model, params, train_split.images, batch_size=2000).mean
   mean_images = np.stack([train_split.images[train_split.labels == c].mean(0) for c in range(10)])
   sources = pick_sources(k_pick, test_split.labels, s.per_class)
   success = {m: np.zeros((len(ALPHAS), 10, 10)) for m in ("latent", "pixel")}
@@ -118,13 +105,13 @@ def run_seed(seed: int, vae_run: dict, train_split, test_split, s: Size) -> dict
   examples = {}
   for src in range(10):
     x = test_split.images[sources[src]]  # [m, 28, 28, 1]
-    z = encode(params, jnp.asarray(x))
+    z = inference.encode(model, params, x, batch_size=len(x)).mean
     for tgt in range(10):
       if tgt == src:
         continue
       v = latent.attribute_vector(codes, train_split.labels, source=src, target=tgt)
-      edited = {"latent": np.stack([np.asarray(decode(params, latent.apply_attribute(z, v, alpha=a)))
-                                    for a in ALPHAS]),
+      moved = np.stack([latent.apply_attribute(z, v, alpha=a) for a in ALPHAS])  # [A, m, latent]
+      edited = {"latent": inference.decode(model, params, moved, batch_size=len(ALPHAS) * len(z)),
                 "pixel": np.stack([np.clip(x + a * (mean_images[tgt] - mean_images[src])[None], 0.0, 1.0)
                                    for a in ALPHAS])}  # [A, m, 28, 28, 1]
       for method, imgs in edited.items():

@@ -57,12 +57,11 @@ import threading
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from experiments import sweeps
 from experiments.configs import beta_vae_sprites as configs
-from vae_jax import evaluation, likelihoods, plots
+from vae_jax import evaluation, inference, plots
 from vae_jax.data import sprites
 
 NAME = "beta_vae_sprites"
@@ -105,24 +104,6 @@ def label(variant: str) -> str:
   return "β=1 (VAE)" if beta == "1" else f"β={beta}"
 
 
-@functools.partial(jax.jit, static_argnames="model")
-def _posterior(params, images: jax.Array, *, model) -> jax.Array:
-  """``[n, 2·latent]``: posterior mean and log-variance side by side."""
-  mean, logvar = model.apply({"params": params}, images, method="encode")
-  return jnp.concatenate([mean, logvar], axis=-1)
-
-
-@functools.partial(jax.jit, static_argnames="model")
-def _posterior_mean(params, images: jax.Array, *, model) -> jax.Array:
-  return model.apply({"params": params}, images, method="encode")[0]
-
-
-@functools.partial(jax.jit, static_argnames="model")
-def _decode_mean(params, codes: jax.Array, *, model) -> jax.Array:
-  outputs = model.apply({"params": params}, codes, method="decode")
-  return likelihoods.get(model.likelihood).mean(outputs)
-
-
 def kl_per_dim(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
   """Average KL(q(z_d|x) ‖ N(0, 1)) of each dimension over the codes, nats: ``[D]``."""
   mean, logvar = mean.astype(np.float64), logvar.astype(np.float64)
@@ -131,7 +112,7 @@ def kl_per_dim(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
 
 def evaluate_run(model, params, sampler: evaluation.GroundTruthSampler, key: jax.Array, m: dict) -> dict:
   """All disentanglement metrics of one trained model, plus its KL per dimension and DCI importance matrix."""
-  represent = functools.partial(_posterior_mean, params, model=model)
+  represent = inference.code_fn(model, params)
   k_bvae, k_fvae, k_codes, k_test = jax.random.split(key, 4)
   chunk = max(m["bvae_batch"] * 2, 256)
   out: dict = {}
@@ -147,8 +128,7 @@ def evaluate_run(model, params, sampler: evaluation.GroundTruthSampler, key: jax
 
   t = time.perf_counter()
   factors = np.asarray(sampler.sample_factors(k_codes, m["num_codes"]))
-  both = evaluation.represent(functools.partial(_posterior, params, model=model), sampler, factors, chunk_size=chunk)
-  mean, logvar = np.split(both, 2, axis=1)
+  mean, logvar = evaluation.represent(inference.posterior_fn(model, params), sampler, factors, chunk_size=chunk)
   kl = kl_per_dim(mean, logvar)
   mig = evaluation.mig(mean, factors)
   test_codes, test_factors = evaluation.sample_codes(k_test, represent, sampler, m["dci_test"], chunk_size=chunk)
@@ -199,13 +179,13 @@ def markdown(columns: list[str], rows: list[list]) -> str:
 
 def traversal(model, params, ev: dict, resolution: int, path: str, title: str) -> str:
   """Latent traversal from the posterior mean of a centred heart; rows by decreasing KL, named by DCI factor."""
-  base = np.asarray(_posterior_mean(params, sprites.render(np.asarray([TRAVERSAL_BASE], np.int32),
-                                                           resolution=resolution), model=model))[0]
+  base = inference.encode(model, params, sprites.render(np.asarray([TRAVERSAL_BASE], np.int32), resolution=resolution),
+                          batch_size=1).mean[0]
   kl, imp = ev["kl_per_dim"], ev["importance"]
   order = np.argsort(-kl)
   labels = [f"z{d} KL={kl[d]:.2f}" + (f"\n{sprites.FACTOR_NAMES[int(np.argmax(imp[d]))]}" if kl[d] > ACTIVE_KL
                                       else "\n(inactive)") for d in order]
-  decode = lambda codes: np.asarray(_decode_mean(params, jnp.asarray(codes), model=model))  # noqa: E731
+  decode = lambda codes: inference.decode(model, params, codes, batch_size=len(codes))  # noqa: E731
   return str(plots.latent_traversal(decode, base, path, values=np.asarray(TRAVERSAL_VALUES, np.float32),
                                     dims_order=order, row_labels=labels, title=title))
 

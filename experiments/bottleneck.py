@@ -32,8 +32,8 @@ import os
 import jax
 import numpy as np
 
-from experiments import batched, fashion, sweeps
-from vae_jax import evaluation, plots
+from experiments import fashion, sweeps
+from vae_jax import evaluation, inference, plots
 from vae_jax.configs import Config, DataConfig, ModelConfig
 from vae_jax.methods import ae
 
@@ -62,7 +62,8 @@ def make_config(latent_dim: int, s: dict) -> Config:
 
 
 def test_metrics(model, params, images: np.ndarray) -> dict[str, float]:
-  logits, recon = batched.reconstruct(model, params, images)
+  logits = inference.reconstruct(model, params, images, raw=True)
+  recon = np.asarray(jax.nn.sigmoid(logits))
   return {
       "mse": float(np.mean(evaluation.per_image_mse(recon, images))),
       "psnr": float(np.mean(evaluation.psnr(recon, images))),
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> str:
     metrics[variant][seed] = test_metrics(res["model"], params, images)
     logger.info("%s seed %d: %s", variant, seed, metrics[variant][seed])
     if seed == seed_list[0]:
-      _, recon = batched.reconstruct(res["model"], params, images[shown])
+      recon = inference.reconstruct(res["model"], params, images[shown], batch_size=len(shown))
       grid_rows.append((f"d = {variant.removeprefix('latent')}", recon))
 
   sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done, workers=args.workers)

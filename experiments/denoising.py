@@ -50,8 +50,8 @@ import os
 import jax
 import numpy as np
 
-from experiments import batched, fashion, sweeps
-from vae_jax import evaluation, noise, plots
+from experiments import fashion, sweeps
+from vae_jax import evaluation, inference, noise, plots
 from vae_jax.configs import Config, DataConfig, ModelConfig
 from vae_jax.methods import ae
 
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> str:
   def on_done(variant, seed, res):
     model, params = res["model"], jax.device_get(res["state"].params)
     for cond, x in inputs[seed].items():
-      _, recon = batched.reconstruct(model, params, x)
+      recon = inference.reconstruct(model, params, x)
       scores.setdefault(variant, {}).setdefault(cond, []).append(quality(recon, clean))
       if seed == seed_list[0]:
         outputs_seed0.setdefault(variant, {})[cond] = recon[shown]

@@ -28,30 +28,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vae_jax import evaluation, methods, plots, train
-from vae_jax import likelihoods
-from vae_jax.models import VAE
-
-
-def _batched(fn, x: np.ndarray, batch: int = 1000) -> np.ndarray:
-  return np.concatenate([np.asarray(fn(jnp.asarray(x[i:i + batch]))) for i in range(0, len(x), batch)])
-
-
-def _codes_fn(model, params):
-  method = "encode"
-
-  @jax.jit
-  def codes(x):
-    out = model.apply({"params": params}, x, method=method)
-    return out[0] if isinstance(model, VAE) else out  # the posterior mean for a VAE
-
-  return codes
+from vae_jax import evaluation, inference, methods, plots, train
 
 
 def _reconstruction(model, params, test, out_dir, n_ssim: int) -> dict:
-  recon_fn = jax.jit(lambda x: model.apply({"params": params}, x, method="reconstruct"))
   x = test.images
-  recon = _batched(recon_fn, x)
+  recon = inference.reconstruct(model, params, x)
   metrics = {
       "mse_per_image": float(np.mean(evaluation.per_image_mse(recon, x))),
       "bce_per_image": float(np.mean(evaluation.per_image_bce(np.clip(recon, 1e-6, 1 - 1e-6), x,
@@ -71,16 +53,13 @@ def _likelihood(model, params, test, key, out_dir, num_samples: int, num_images:
   metrics = {"is_nll": isnll["nll_mean"], "is_bits_per_dim": isnll["bits_per_dim_mean"], "num_samples": num_samples,
              "num_images": len(images), "elbo": float(np.mean(elbo)), "is_nll_seconds": time.perf_counter() - t0}
   # KL per latent dimension, averaged over the test images; traversal rows ordered by it.
-  mean, logvar = _batched(lambda x: jnp.concatenate(model.apply({"params": params}, x, method="encode"), axis=-1),
-                          test.images[:2000]).reshape(-1, 2, model.latent_dim).transpose(1, 0, 2)
+  mean, logvar = inference.encode(model, params, test.images[:2000])
   kl_dim = np.mean(0.5 * (np.exp(logvar) + mean**2 - 1 - logvar), axis=0)
   metrics["kl_per_dim"] = [float(v) for v in kl_dim]
   metrics["active_dims"] = int(np.sum(kl_dim > 0.01))
   order = np.argsort(-kl_dim)
   plots.kl_per_dim_bars(kl_dim, os.path.join(out_dir, "kl_per_dim.png"))
-  mean_fn = likelihoods.get(model.likelihood).mean
-  decode = jax.jit(lambda z: mean_fn(model.apply({"params": params}, z, method="decode")))
-  plots.latent_traversal(lambda z: np.asarray(decode(jnp.asarray(z))), mean[0], os.path.join(out_dir, "traversal.png"),
+  plots.latent_traversal(lambda z: inference.decode(model, params, z, batch_size=len(z)), mean[0], os.path.join(out_dir, "traversal.png"),
                          dims_order=order[:min(10, len(order))],
                          row_labels=[f"z{d} KL={kl_dim[d]:.2f}" for d in order[:min(10, len(order))]])
   samples = model.apply({"params": params}, 64, key=jax.random.fold_in(key, 2), method="sample")
@@ -93,8 +72,7 @@ def _denoising(model, params, test, key, config, out_dir) -> dict:
   corrupt = methods.make_corruption(obj.corruption, obj.noise_level)
   clean = test.images[:2000]
   noisy = np.asarray(corrupt(key, jnp.asarray(clean)))
-  recon_fn = jax.jit(lambda x: model.apply({"params": params}, x, method="reconstruct"))
-  denoised = _batched(recon_fn, noisy)
+  denoised = inference.reconstruct(model, params, noisy)
   report = evaluation.denoising_report(clean, np.clip(noisy, 0, 1), denoised)
   plots.denoising_grid(clean[:10], np.clip(noisy[:10], 0, 1), denoised[:10], os.path.join(out_dir, "denoising.png"))
   return {"corruption": obj.corruption, "level": obj.noise_level, **{k: float(v) for k, v in report.items()}}
@@ -102,14 +80,13 @@ def _denoising(model, params, test, key, config, out_dir) -> dict:
 
 def _probe(model, params, config, test, key, out_dir, num_train: int) -> dict:
   train_split, _ = train.load_splits(config, key)
-  codes = _codes_fn(model, params)
   tr_x, tr_y = train_split.images[:num_train], train_split.labels[:num_train]
-  tr_c, te_c = _batched(codes, tr_x), _batched(codes, test.images)
+  tr_c, te_c = inference.encode(model, params, tr_x).mean, inference.encode(model, params, test.images).mean
   probe = evaluation.linear_probe(tr_c, tr_y, te_c, test.labels)
   pixels = evaluation.linear_probe(tr_x.reshape(len(tr_x), -1), tr_y, test.images.reshape(len(test.images), -1),
                                    test.labels)
   dims = (0, 1)
-  if isinstance(model, VAE):
+  if inference.is_stochastic(model, params, test.images):
     var = np.var(te_c, axis=0)
     dims = tuple(int(d) for d in np.argsort(-var)[:2])
   if te_c.shape[1] >= 2:
@@ -125,15 +102,14 @@ def _outliers(model, params, config, test, key) -> dict:
     mnist = data_lib.load("mnist", split="test")
   except (FileNotFoundError, ValueError) as e:
     return {"skipped": f"MNIST test set not available: {e}"[:300]}
-  recon_fn = jax.jit(lambda x: model.apply({"params": params}, x, method="reconstruct"))
   out_x = mnist.images[:len(test.images)]
   if config.data.binarize == "dynamic":
     out_x = np.asarray(data_lib.binarize_dynamic(jax.random.fold_in(key, 5), out_x))
   scores = {}
-  err_in = np.asarray(evaluation.per_image_mse(_batched(recon_fn, test.images), test.images))
-  err_out = np.asarray(evaluation.per_image_mse(_batched(recon_fn, out_x), out_x))
+  err_in = np.asarray(evaluation.per_image_mse(inference.reconstruct(model, params, test.images), test.images))
+  err_out = np.asarray(evaluation.per_image_mse(inference.reconstruct(model, params, out_x), out_x))
   scores["reconstruction_mse"] = (err_in, err_out)
-  if isinstance(model, VAE):
+  if inference.is_stochastic(model, params, test.images):
     e_in = -evaluation.elbo(key, model, params, test.images)
     e_out = -evaluation.elbo(key, model, params, out_x)
     scores["negative_elbo"] = (e_in, e_out)
@@ -149,7 +125,7 @@ def _disentanglement(model, params, config, key, num_train: int) -> dict:
 
   res = config.data.resolution if config.data.name == "sprites" else 64
   sampler = evaluation.GroundTruthSampler(sprites.FACTOR_SIZES, functools.partial(sprites.render, resolution=res))
-  rep = _codes_fn(model, params)
+  rep = inference.code_fn(model, params)
   k = jax.random.split(key, 4)
   out = {
       "beta_vae_metric": evaluation.beta_vae_metric(k[0], rep, sampler, num_train=num_train,
@@ -178,7 +154,7 @@ def evaluate(workdir: str, *, num_samples: int = 1000, num_images: int = 10_000,
   results = {"workdir": os.path.abspath(workdir), "config": config.method.name, "model": config.model.kind,
              "command": command, "xla_flags": os.environ.get("XLA_FLAGS", "")}
   results["reconstruction"] = _reconstruction(model, params, test, out_dir, n_ssim=2000)
-  if isinstance(model, VAE):
+  if inference.is_stochastic(model, params, test.images):
     results["likelihood"] = _likelihood(model, params, test, keys[0], out_dir, num_samples, num_images)
   if getattr(config.method, "corruption", "none") != "none":
     results["denoising"] = _denoising(model, params, test, keys[1], config, out_dir)

@@ -35,21 +35,16 @@ mean norm 3.69 vs 4.40). Both paths decode to garments morphing smoothly into ea
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
-import sys
 
-if __package__ in (None, ""):  # run as a file: make `experiments` importable
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.stats
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.stats  # noqa: E402
-
-from experiments import report, semi_supervised, sweeps  # noqa: E402
-from vae_jax import latent, plots  # noqa: E402
+from experiments import report, semi_supervised, sweeps
+from vae_jax import inference, latent, plots
 
 NAME = "interpolation"
 METHODS = latent.INTERPOLATION_METHODS
@@ -63,13 +58,6 @@ class Size:
 
 
 SIZES = {"full": Size(num_pairs=1000), "quick": Size(num_pairs=200), "smoke": Size(num_pairs=16)}
-
-
-@functools.lru_cache(maxsize=4)
-def _functions(model):
-  encode = jax.jit(lambda p, x: model.apply({"params": p}, x, method="encode")[0])
-  decode = jax.jit(lambda p, z: jax.nn.sigmoid(model.apply({"params": p}, z, method="decode")))  # [..., H, W, C]
-  return encode, decode
 
 
 def sample_test_pairs(key: jax.Array, labels: np.ndarray, num: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,11 +86,10 @@ def norm_profile(path: jax.Array) -> dict[str, float]:
 def run_seed(seed: int, vae_run: dict, test_split, s: Size) -> dict:
   model = vae_run["model"]
   params = jax.device_get(vae_run["state"].params)
-  encode, decode = _functions(model)
   k_pairs, k_prior = jax.random.split(jax.random.fold_in(jax.random.key(seed), 13))
   a, b = sample_test_pairs(k_pairs, test_split.labels, s.num_pairs)
-  z_a = encode(params, jnp.asarray(test_split.images[a]))
-  z_b = encode(params, jnp.asarray(test_split.images[b]))
+  z_a = inference.encode(model, params, test_split.images[a], batch_size=len(a)).mean
+  z_b = inference.encode(model, params, test_split.images[b], batch_size=len(a)).mean
   latent_dim = z_a.shape[-1]
   prior = jax.random.normal(k_prior, (2, s.num_pairs, latent_dim), jnp.float32)
   stats, figures_rows = {}, {}
@@ -111,7 +98,8 @@ def run_seed(seed: int, vae_run: dict, test_split, s: Size) -> dict:
     for method in METHODS:
       path = latent.interpolate(z0, z1, num_steps=NUM_STEPS, method=method)  # [steps, pairs, latent]
       stats[kind][method] = norm_profile(path)
-      figures_rows[(kind, method)] = np.asarray(decode(params, path[:, :FIGURE_PAIRS]))  # [steps, P, H, W, C]
+      shown = path[:, :FIGURE_PAIRS]
+      figures_rows[(kind, method)] = inference.decode(model, params, shown, batch_size=shown.shape[0] * shown.shape[1])
   return {"stats": stats, "rows": figures_rows, "endpoints": (test_split.images[a[:FIGURE_PAIRS]],
                                                                 test_split.images[b[:FIGURE_PAIRS]])}
 

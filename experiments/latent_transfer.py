@@ -47,21 +47,16 @@ import functools
 import json
 import logging
 import os
-import sys
 
-if __package__ in (None, ""):  # run as a file: make `experiments` importable
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from experiments import report, sweeps  # noqa: E402
-from vae_jax import latent, plots  # noqa: E402
-from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig  # noqa: E402
-from vae_jax.methods import beta_vae, vae  # noqa: E402
-from vae_jax.data import sprites  # noqa: E402
-from vae_jax.evaluation import dci, per_image_bce  # noqa: E402
+from experiments import report, sweeps
+from vae_jax import inference, latent, plots
+from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
+from vae_jax.methods import beta_vae, vae
+from vae_jax.data import sprites
+from vae_jax.evaluation import dci, per_image_bce
 
 NAME = "latent_transfer"
 RESOLUTION = 32
@@ -113,13 +108,6 @@ def bin_factors(factors: np.ndarray, max_classes: int = MAX_CLASSES) -> np.ndarr
   return (factors * bins[None, :]) // sizes[None, :]
 
 
-@functools.lru_cache(maxsize=8)
-def _functions(model):
-  encode = jax.jit(lambda p, x: model.apply({"params": p}, x, method="encode")[0])  # posterior mean
-  decode = jax.jit(lambda p, z: model.apply({"params": p}, z, method="decode"))  # logits
-  return encode, decode
-
-
 def transfer_pairs(key: jax.Array, factor: int, num: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """(source, target, truth) factors ``[num, 5]``: target differs from source in ``factor``; truth is the source
   with that factor taken from the target."""
@@ -145,11 +133,10 @@ def iou(probs: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 def evaluate_model(model, params, key: jax.Array, s: Size) -> dict:
   """DCI → factor latents → swap/decode/score for every factor; returns metrics and example images."""
-  encode, decode = _functions(model)
   render = functools.partial(sprites.render, resolution=RESOLUTION)
   k_dci, k_pairs, k_random = jax.random.split(key, 3)
   images, factors = sprites.sample(k_dci, s.dci_train + s.dci_test, resolution=RESOLUTION)
-  codes = np.asarray(encode(params, images))
+  codes = inference.encode(model, params, images, batch_size=len(images)).mean  # posterior means
   binned = bin_factors(np.asarray(factors))
   scores = dci(codes[:s.dci_train], binned[:s.dci_train], codes[s.dci_train:], binned[s.dci_train:],
                n_estimators=s.dci_estimators)
@@ -160,7 +147,8 @@ def evaluate_model(model, params, key: jax.Array, s: Size) -> dict:
   for k, name in enumerate(sprites.FACTOR_NAMES):
     src, tgt, truth = transfer_pairs(jax.random.fold_in(k_pairs, k), k, s.num_pairs)
     x_src, x_tgt, x_truth = render(src), render(tgt), render(truth)
-    z_src, z_tgt, z_truth = encode(params, x_src), encode(params, x_tgt), encode(params, x_truth)
+    z_src, z_tgt, z_truth = (inference.encode(model, params, x, batch_size=s.num_pairs).mean
+                             for x in (x_src, x_tgt, x_truth))
     chosen = dims[k] or ()
     perm = np.asarray(jax.random.permutation(jax.random.fold_in(k_random, k), s.latent_dim))
     random_dims = tuple(int(d) for d in perm[:max(len(chosen), 1)])
@@ -173,7 +161,7 @@ def evaluate_model(model, params, key: jax.Array, s: Size) -> dict:
     truth_np = np.asarray(x_truth)
     row = {}
     for method, z in edits.items():
-      logits = decode(params, z)
+      logits = inference.decode(model, params, z, raw=True, batch_size=len(z))
       probs = np.asarray(jax.nn.sigmoid(logits))
       row[method] = {"iou": float(np.mean(iou(probs, truth_np))),
                      "bce": float(np.mean(per_image_bce(logits, x_truth, from_logits=True)))}

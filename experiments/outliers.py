@@ -55,7 +55,6 @@ Measured runtime: full 10.5 min (12 runs, IS-NLL ≈ 25 s per VAE and per seed; 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
 import time
@@ -66,9 +65,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from experiments import batched, fashion, sweeps
+from experiments import fashion, sweeps
 from experiments.configs import flax_vae_fashion
-from vae_jax import data, evaluation, likelihoods, train
+from vae_jax import data, evaluation, inference, train
 from vae_jax.configs import Config, DataConfig, ModelConfig
 from vae_jax.methods import ae
 from vae_jax.evaluation import likelihood
@@ -133,14 +132,9 @@ def train_background(config: Config, seed: int, runs_root: str, size: str) -> di
   return train.train_and_evaluate(config, workdir, splits=(train_split._replace(images=images), test_split))
 
 
-@functools.partial(jax.jit, static_argnames="model")
-def _reconstruction(params, images: jax.Array, *, model) -> jax.Array:
-  """Images in [0, 1] decoded from the code (AE) or the posterior mean (VAE)."""
-  return likelihoods.get(model.likelihood).mean(model.apply({"params": params}, images).outputs)
-
-
 def reconstruction_mse(model, params, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-  recon = batched.map_batches(functools.partial(_reconstruction, params, model=model), images, batch_size=batch_size)
+  """Per-image MSE of the images decoded from the code (AE) or the posterior mean (VAE)."""
+  recon = inference.reconstruct(model, params, images, batch_size=batch_size)
   return np.asarray(evaluation.per_image_mse(recon, images))
 
 

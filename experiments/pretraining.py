@@ -30,7 +30,6 @@ quick 53 s idle (2.7 min under load), smoke ≈ 18 s).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -41,8 +40,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from experiments import batched, fashion, sweeps
-from vae_jax import data, evaluation
+from experiments import fashion, sweeps
+from vae_jax import data, evaluation, inference
 from vae_jax.configs import Config, DataConfig, ModelConfig
 from vae_jax.methods import ae, beta_vae, vae
 
@@ -81,15 +80,9 @@ def make_config(variant: str, s: dict) -> Config:
       tensorboard=False, progress=False)
 
 
-@functools.partial(jax.jit, static_argnames="model")
-def _codes(params, images: jax.Array, *, model) -> jax.Array:
-  z = model.apply({"params": params}, images, method="encode")
-  return z[0] if isinstance(z, tuple) else z  # the VAE's encode returns (mean, logvar): keep the mean
-
-
 def codes(model, params, images: np.ndarray, *, batch_size: int = 2000) -> np.ndarray:
   """``[N, latent]`` codes: the AE's code or the VAE's posterior mean."""
-  return batched.map_batches(functools.partial(_codes, params, model=model), images, batch_size=batch_size)
+  return inference.encode(model, params, images, batch_size=batch_size).mean
 
 
 # --- Stacked-AE rows: from the stacked-AE experiment (experiments/stacked.py) ----------------------------------------

@@ -39,25 +39,21 @@ interpolation) and ``smoke`` ≈ 30 s.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib.util
 import logging
 import os
-import sys
 
-if __package__ in (None, ""):  # run as a file: make `experiments` importable
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
 
-from experiments import report, sweeps  # noqa: E402
-from vae_jax import classifier, factory, train  # noqa: E402
-from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig  # noqa: E402
-from vae_jax.methods import ae, vae  # noqa: E402
-from vae_jax.evaluation import linear_probe  # noqa: E402
+from experiments import report, sweeps
+from vae_jax import classifier, factory, inference, train
+from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
+from vae_jax.methods import ae, vae
+from vae_jax.evaluation import linear_probe
 
 NAME = "semi_supervised"
 PRETRAIN_NAME = "fashion_pretrain"  # runs shared with attribute_vectors.py and interpolation.py
@@ -160,26 +156,6 @@ def balanced_subset(key: jax.Array, labels: np.ndarray, count: int) -> np.ndarra
   return np.sort(np.concatenate(rows))
 
 
-@functools.lru_cache(maxsize=16)
-def _jitted_encode(model):
-  return jax.jit(lambda p, x: model.apply({"params": p}, x, method="encode"))
-
-
-def encode_all(model, params, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-  """Codes ``[N, latent]`` (a VAE's posterior means), ``batch_size`` images per jitted call (the last one padded,
-  so that every call has the same shape and compiles once)."""
-  fn = _jitted_encode(model)
-  out = []
-  for i in range(0, len(images), batch_size):
-    x = images[i:i + batch_size]
-    n = len(x)
-    if n < batch_size:
-      x = np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), x.dtype)])
-    z = fn(params, jnp.asarray(x))
-    out.append(np.asarray(z[0] if isinstance(z, tuple) else z)[:n])
-  return np.concatenate(out)
-
-
 def _stacked_available() -> bool:
   return importlib.util.find_spec("vae_jax.stacked") is not None
 
@@ -218,7 +194,8 @@ def main(argv: list[str] | None = None) -> str:
       backbones[name.upper()] = (res["model"], jax.device_get(res["state"].params))
     if stacked_runs:
       backbones["stacked AE"] = stacked_runs[seed]
-    codes = {name: (encode_all(model, params, train_split.images), encode_all(model, params, test_split.images))
+    codes = {name: (inference.encode(model, params, train_split.images).mean,
+                    inference.encode(model, params, test_split.images).mean)
              for name, (model, params) in backbones.items() if params is not None}
     for i, count in enumerate(s.label_counts):
       rows = balanced_subset(jax.random.fold_in(key_subset, i), train_split.labels, count)

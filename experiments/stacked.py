@@ -49,9 +49,9 @@ import time
 import jax
 import numpy as np
 
-from experiments import batched, sweeps
+from experiments import sweeps
 from experiments.configs import stacked_fashion
-from vae_jax import evaluation, stacked, train
+from vae_jax import evaluation, inference, stacked, train
 from vae_jax.configs import Config, DataConfig, StackedConfig
 
 NAME = "stacked"
@@ -92,7 +92,8 @@ def variants(config: Config) -> dict[str, Config]:
 def evaluate(model, params, train_split: train.Split, test_split: train.Split, *, num_probe: int) -> dict[str, float]:
   """Test BCE (nats/image), MSE (per pixel) and linear-probe accuracy of the code (num_probe train/test codes)."""
   x = test_split.images
-  logits, recon = batched.reconstruct(model, params, x)
+  logits = inference.reconstruct(model, params, x, raw=True)
+  recon = np.asarray(jax.nn.sigmoid(logits))
   bce = np.asarray(evaluation.per_image_bce(logits, x, from_logits=True))
   mse = np.asarray(evaluation.per_image_mse(recon, x))
   probe = evaluation.linear_probe(stacked.encode(model, params, train_split.images[:num_probe]),

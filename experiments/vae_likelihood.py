@@ -47,21 +47,19 @@ shared with other jobs, ``wall_time_s`` in ``experiments/results/vae_likelihood.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from experiments import fashion, sweeps
 from experiments.configs import flax_vae_fashion
-from vae_jax import data, likelihoods, plots
-from vae_jax.configs import Config, DataConfig, ModelConfig
+from vae_jax import data, inference, latent, plots
+from vae_jax.configs import Config
 from vae_jax.methods import beta_vae, iwae, vae
 from vae_jax.evaluation import likelihood
 
@@ -100,38 +98,6 @@ def variants(s: dict) -> dict[str, Config]:
   return out
 
 
-@functools.partial(jax.jit, static_argnames="model")
-def _elbo_terms(params, images: jax.Array, key: jax.Array, *, model) -> tuple[jax.Array, jax.Array]:
-  """One-sample reconstruction NLL ``[B]`` and the analytic KL per latent dimension ``[B, D]``, in nats."""
-  out = model.apply({"params": params}, images, key=key)
-  recon = likelihoods.get(model.likelihood).nll(out.outputs, images, out.log_scale)
-  kl_per_dim = 0.5 * (jnp.exp(out.logvar) + jnp.square(out.mean) - 1.0 - out.logvar)
-  return recon, kl_per_dim
-
-
-def elbo_terms(key: jax.Array, model, params, images: np.ndarray, *, batch_size: int = 1000) -> dict[str, np.ndarray]:
-  """Per image ``recon`` and ``kl`` (nats), ``elbo = −(recon + kl)``, and ``kl_per_dim`` ``[N, D]``."""
-  parts = [_elbo_terms(params, images[i:i + batch_size], jax.random.fold_in(key, i), model=model)
-           for i in range(0, len(images), batch_size)]
-  recon = np.concatenate([np.asarray(r) for r, _ in parts])
-  kl_per_dim = np.concatenate([np.asarray(k) for _, k in parts])
-  kl = kl_per_dim.sum(axis=1)
-  return {"recon": recon, "kl": kl, "elbo": -(recon + kl), "kl_per_dim": kl_per_dim}
-
-
-@functools.partial(jax.jit, static_argnames=("model", "num_steps"))
-def _interpolate(params, start: jax.Array, end: jax.Array, *, model, num_steps: int) -> jax.Array:
-  """Decodes the linear paths between the posterior means of ``start`` and ``end`` (``[P, H, W, C]`` each).
-
-  Returns ``[P, num_steps, H, W, C]`` images in [0, 1] space.
-  """
-  z0, _ = model.apply({"params": params}, start, method="encode")
-  z1, _ = model.apply({"params": params}, end, method="encode")
-  t = jnp.linspace(0.0, 1.0, num_steps)[None, :, None]
-  z = z0[:, None, :] * (1.0 - t) + z1[:, None, :] * t
-  return likelihoods.get(model.likelihood).mean(model.apply({"params": params}, z, method="decode"))
-
-
 def rate_distortion_figure(points: list[tuple[float, dict, dict]], path: str) -> str:
   """Distortion (−log p(x|z)) against rate (KL), one point per β with ± std error bars over seeds."""
   fig = Figure(figsize=(5.0, 3.8), dpi=100)
@@ -167,7 +133,7 @@ def main(argv: list[str] | None = None) -> str:
 
   def on_done(variant, seed, res):
     model, params = res["model"], jax.device_get(res["state"].params)
-    terms = elbo_terms(eval_key, model, params, images)
+    terms = inference.elbo_terms(eval_key, model, params, images)
     m = {"elbo": float(np.mean(terms["elbo"])), "recon": float(np.mean(terms["recon"])),
          "kl": float(np.mean(terms["kl"])),
          "active": int(np.sum(np.mean(terms["kl_per_dim"], axis=0) > ACTIVE_KL))}
@@ -234,8 +200,10 @@ def interpolation_figure(model, params, images, labels, figures_dir: str, seed: 
   """Rows: decoded linear paths between the posterior means of one test image of class c and one of class c + 1."""
   first = fashion.one_per_class(labels)
   pairs = [(first[c], first[(c + 1) % len(first)]) for c in range(0, len(first), 2)]
-  paths = _interpolate(params, images[[a for a, _ in pairs]], images[[b for _, b in pairs]], model=model,
-                       num_steps=num_steps)
+  ends = images[[a for a, _ in pairs] + [b for _, b in pairs]]
+  z = inference.encode(model, params, ends, batch_size=len(ends)).mean  # posterior means
+  path = latent.interpolate(z[:len(pairs)], z[len(pairs):], num_steps=num_steps)  # [steps, P, latent]
+  paths = inference.decode(model, params, np.swapaxes(path, 0, 1), batch_size=path.shape[0] * path.shape[1])
   rows = [(f"{fashion.CLASSES[labels[a]]} → {fashion.CLASSES[labels[b]]}", np.asarray(path))
           for (a, b), path in zip(pairs, paths)]
   return plots.labelled_rows(rows, os.path.join(figures_dir, f"{NAME}_interpolation.png"), cell_inches=0.7,

@@ -93,8 +93,7 @@ def test_pretrained_autoencoder_backbone(kind):
   params = classifier.with_pretrained(classifier.init_params(model, jax.random.key(0), x[:2]), ae_params)
   assert "decoder" not in params["backbone"] and params["head"]["kernel"].shape == (4, 3)
   # The classifier's features are the autoencoder's code (the posterior mean for a VAE).
-  code = jax.jit(lambda p, v: ae.apply({"params": p}, v, method="encode"))(ae_params, jnp.asarray(x))
-  code = code[0] if kind == "vae" else code
+  code = jax.jit(lambda p, v: ae.apply({"params": p}, v, method="encode"))(ae_params, jnp.asarray(x)).mean
   head = params["head"]
   np.testing.assert_allclose(classifier.predict(model, params, x), code @ head["kernel"] + head["bias"][None, :],
                              rtol=1e-5, atol=1e-5)

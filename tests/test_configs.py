@@ -1,6 +1,5 @@
 """Configs validate on construction with clear messages; dotted command-line overrides with type coercion."""
 
-import dataclasses
 
 import pytest
 

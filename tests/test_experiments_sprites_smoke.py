@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from experiments import beta_log_table, beta_vae_sprites
+from experiments import beta_vae_sprites
+from tools import beta_log_table
 
 
 def test_smoke_writes_every_variant_and_metric(tmp_path):

@@ -2,7 +2,6 @@
 names the file or argument and what is wrong, never a raw numpy error or a silently wrong array."""
 
 import gzip
-import pathlib
 import struct
 
 import jax

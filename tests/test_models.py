@@ -98,7 +98,7 @@ def test_stacked_autoencoder_structure():
   assert params["enc_1"]["kernel"].shape == (16, 8) and params["dec_1"]["kernel"].shape == (8, 16)
   out = model.apply({"params": params}, x)
   assert out.outputs.shape == (2, *SHAPE) and out.z.shape == (2, 2)
-  assert model.apply({"params": params}, x, depth=1, method="encode").shape == (2, 16)
+  assert model.apply({"params": params}, x, depth=1, method="encode").mean.shape == (2, 16)
 
 
 def test_config_activation_names_match_the_module_table():

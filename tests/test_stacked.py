@@ -109,8 +109,8 @@ def test_stack_starts_from_the_trained_stages(run, splits):
   stage_models = [factory.make_model(stacked.stage_config(CONFIG, k).model, shape)
                   for k, shape in enumerate([x.shape[1:], (32, 1, 1)])]
   p0, p1 = (s["params"] for s in res["stages"])
-  h = stage_models[0].apply({"params": p0}, x, method="encode")
-  z = stage_models[1].apply({"params": p1}, h.reshape(16, 32, 1, 1), method="encode")
+  h = stage_models[0].apply({"params": p0}, x, method="encode").mean
+  z = stage_models[1].apply({"params": p1}, h.reshape(16, 32, 1, 1), method="encode").mean
   h_rec = stage_models[1].apply({"params": p1}, z, method="decode").reshape(16, 32)
   out = model.apply({"params": pre}, x)
   np.testing.assert_allclose(out.z, z, rtol=1e-5, atol=1e-5)

@@ -2,17 +2,18 @@
 
 Sub-modules (import them explicitly): ``losses``, ``noise``, ``modules``, ``depth_to_space``, ``models``,
 ``likelihoods``, ``methods``, ``steps``, ``configs``, ``train``, ``stacked``, ``data``, ``evaluation``, ``plots``,
-``latent``, ``classifier``.
+``latent``, ``classifier``, ``inference``.
 """
 
 from vae_jax import depth_to_space, likelihoods, losses, methods, models, modules, noise
-from vae_jax.models import AEOutput, AutoEncoder, StackedAutoEncoder, VAE, VAEOutput
+from vae_jax.models import AEOutput, AutoEncoder, Posterior, StackedAutoEncoder, VAE, VAEOutput
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AEOutput",
     "AutoEncoder",
+    "Posterior",
     "StackedAutoEncoder",
     "VAE",
     "VAEOutput",

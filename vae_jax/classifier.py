@@ -29,6 +29,8 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
+from vae_jax import inference
+
 __all__ = ["Classifier", "ClassifierState", "accuracy", "create_state", "fit", "init_params", "make_fit",
            "make_train_step", "predict", "with_pretrained"]
 
@@ -48,9 +50,8 @@ class Classifier(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """Logits ``[batch, num_classes]`` for images ``[batch, H, W, C]``."""
-    features = self.backbone.encode(x) if hasattr(self.backbone, "encode") else self.backbone(x)
-    if isinstance(features, tuple):  # VAE.encode -> (mean, logvar): classify from the mean
-      features = features[0]
+    # An autoencoder's code: the mean of its Posterior (the VAE's posterior mean, the AE's code).
+    features = self.backbone.encode(x).mean if hasattr(self.backbone, "encode") else self.backbone(x)
     return nn.Dense(self.num_classes, name="head")(features)
 
 
@@ -203,16 +204,8 @@ def _logits(model, params, images):
 
 
 def predict(model: Classifier, params: Any, images: ArrayLike, *, batch_size: int = 1000) -> np.ndarray:
-  """Logits ``[N, num_classes]`` (host array), computed ``batch_size`` images at a time."""
-  images = np.asarray(images)
-  out = []
-  for i in range(0, len(images), batch_size):
-    chunk = images[i:i + batch_size]
-    pad = batch_size - len(chunk) if len(images) > batch_size else 0  # one compiled shape for every chunk
-    if pad:
-      chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)])
-    out.append(np.asarray(_logits(model, params, jnp.asarray(chunk)))[:batch_size - pad])
-  return np.concatenate(out)
+  """Logits ``[N, num_classes]`` (host array), computed ``batch_size`` images at a time (one compiled shape)."""
+  return inference.map_batches(functools.partial(_logits, model, params), np.asarray(images), batch_size=batch_size)
 
 
 def accuracy(model: Classifier, params: Any, images: ArrayLike, labels: ArrayLike, *,

@@ -4,6 +4,10 @@ Models hold no randomness. The VAE takes its reparameterization key keyword-only
 deterministic path (the posterior mean), which is what evaluation wants. The denoising AE and the β-VAE are
 *objectives* over these models (see :mod:`vae_jax.objectives`), never copies of them.
 
+Every ``encode`` returns the same :class:`Posterior` ``(mean, logvar)``: a diagonal Gaussian for the VAE, and
+``logvar=None`` for the deterministic autoencoders (their code is ``mean``), so callers read ``.mean`` for a
+code of any model and never branch on its class. ``mean, logvar = encode(...)`` unpacks it (a 2-field NamedTuple).
+
 Outputs are NamedTuples. ``outputs`` are the decoder's raw per-pixel outputs (logits for a Bernoulli likelihood,
 means for a Gaussian one); ``reconstruct`` and ``sample`` return images in [0, 1] space via the likelihood's mean.
 """
@@ -21,6 +25,28 @@ import jax.numpy as jnp
 
 from vae_jax import likelihoods, noise
 from vae_jax.modules import ACTIVATIONS, ObservationScale
+
+
+class Posterior(NamedTuple):
+  """q(z|x) of an encoder: ``mean [batch, latent]`` and ``logvar [batch, latent]``, or ``logvar=None``.
+
+  ``logvar is None`` (see :attr:`deterministic`) marks a deterministic encoder (``AutoEncoder``,
+  ``StackedAutoEncoder``): a point mass at ``mean``, the code. A ``None`` field is an empty pytree, so a
+  ``Posterior`` passes through ``jax.jit`` and ``tree_map`` either way.
+  """
+
+  mean: jax.Array
+  logvar: jax.Array | None = None
+
+  @property
+  def deterministic(self) -> bool:
+    return self.logvar is None
+
+  def sample(self, key: jax.Array | None = None, *, num_samples: int | None = None) -> jax.Array:
+    """``z ~ q(z|x)`` (``[batch, latent]``, or ``[num_samples, batch, latent]``); the mean without a key or noise."""
+    if key is None or self.logvar is None:
+      return self.mean if num_samples is None else jnp.broadcast_to(self.mean, (num_samples, *self.mean.shape))
+    return noise.reparameterize(key, self.mean, self.logvar, num_samples=num_samples)
 
 
 class AEOutput(NamedTuple):
@@ -74,9 +100,10 @@ class AutoEncoder(nn.Module):
     self.to_code = nn.Dense(self.latent_dim, name="code")
     self.obs_scale = ObservationScale(self.scale_mode, self.log_scale_init, tuple(self.image_shape))
 
-  def encode(self, x: jax.Array) -> jax.Array:
+  def encode(self, x: jax.Array) -> Posterior:
+    """The code as a deterministic posterior: ``Posterior(mean=z [batch, latent], logvar=None)``."""
     _check_image(x, self.image_shape, "AutoEncoder.encode")
-    return self.to_code(self.encoder(x))
+    return Posterior(self.to_code(self.encoder(x)))
 
   def decode(self, z: jax.Array) -> jax.Array:
     return _decode_batched(self.decoder, z)
@@ -86,7 +113,7 @@ class AutoEncoder(nn.Module):
     return self.obs_scale()
 
   def __call__(self, x: jax.Array) -> AEOutput:
-    z = self.encode(x)
+    z = self.encode(x).mean
     return AEOutput(self.decode(z), z, self.obs_scale())
 
   def reconstruct(self, x: jax.Array) -> jax.Array:
@@ -113,11 +140,11 @@ class VAE(nn.Module):
     self.logvar_head = nn.Dense(self.latent_dim, name="logvar")
     self.obs_scale = ObservationScale(self.scale_mode, self.log_scale_init, tuple(self.image_shape))
 
-  def encode(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Returns the posterior ``(mean, logvar)``, each ``[batch, latent]``."""
+  def encode(self, x: jax.Array) -> Posterior:
+    """Returns the posterior ``Posterior(mean, logvar)``, each ``[batch, latent]``."""
     _check_image(x, self.image_shape, "VAE.encode")
     h = self.encoder(x)
-    return self.mean_head(h), self.logvar_head(h)
+    return Posterior(self.mean_head(h), self.logvar_head(h))
 
   def decode(self, z: jax.Array) -> jax.Array:
     """Raw decoder outputs for codes ``[..., latent]`` → ``[..., H, W, C]``."""
@@ -181,15 +208,16 @@ class StackedAutoEncoder(nn.Module):
   def _act(self, h):
     return ACTIVATIONS[self.activation](h)
 
-  def encode(self, x: jax.Array, *, depth: int | None = None) -> jax.Array:
-    """Code after ``depth`` stages (all by default); the last layer applied is linear unless ``activate_code``."""
+  def encode(self, x: jax.Array, *, depth: int | None = None) -> Posterior:
+    """``Posterior(mean=code, logvar=None)``: the code after ``depth`` stages (all by default); the last layer
+    applied is linear unless ``activate_code``."""
     depth = len(self.encoders) if depth is None else depth
     h = x.reshape(x.shape[0], -1)
     for i in range(depth):
       h = self.encoders[i](h)
       if i < depth - 1 or self.activate_code:
         h = self._act(h)
-    return h
+    return Posterior(h)
 
   def decode(self, z: jax.Array) -> jax.Array:
     h = z
@@ -205,7 +233,7 @@ class StackedAutoEncoder(nn.Module):
 
   def __call__(self, x: jax.Array) -> AEOutput:
     _check_image(x, self.image_shape, "StackedAutoEncoder")
-    z = self.encode(x)
+    z = self.encode(x).mean
     return AEOutput(self.decode(z), z, self.obs_scale())
 
   def reconstruct(self, x: jax.Array) -> jax.Array:

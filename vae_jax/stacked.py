@@ -34,7 +34,6 @@ later stage (or the fine-tuning) already holds checkpoints, those were trained o
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import os
@@ -44,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vae_jax import checkpoints, configs, factory, steps, train
+from vae_jax import checkpoints, configs, factory, inference, steps, train
 from vae_jax.configs import Config
 
 logger = logging.getLogger(__name__)
@@ -109,22 +108,9 @@ def stack_params(stage_params: list[Params]) -> Params:
   return out
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _encode_batch(model, params: Params, x: jax.Array) -> jax.Array:
-  return model.apply({"params": params}, x, method="encode")
-
-
 def encode(model, params: Params, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-  """``model.encode`` over ``images`` in batches (one compiled shape): ``[N, ...]`` → ``[N, latent]`` host float32."""
-  n = len(images)
-  batch_size = min(batch_size, n)
-  out = []
-  for i in range(0, n, batch_size):
-    x = images[i:i + batch_size]
-    if len(x) < batch_size:  # pad the last batch, so every call has the same shape
-      x = np.concatenate([x, np.zeros((batch_size - len(x), *x.shape[1:]), x.dtype)])
-    out.append(np.asarray(_encode_batch(model, params, jnp.asarray(x))))
-  return np.concatenate(out)[:n]
+  """The codes of ``images``: ``[N, ...]`` → ``[N, latent]`` host float32 (:func:`vae_jax.inference.encode`)."""
+  return inference.encode(model, params, images, batch_size=min(batch_size, len(images))).mean
 
 
 def _check(config: Config) -> None:

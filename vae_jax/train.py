@@ -21,7 +21,6 @@ import contextlib
 import functools
 import json
 import logging
-import math
 import os
 import platform
 import time

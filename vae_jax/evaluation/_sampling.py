@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from vae_jax import inference
+
 RepresentationFn = Callable[[Any], Any]
 """``representation_fn(observations [n, ...]) -> codes [n, D]``, e.g. a trained encoder's posterior mean."""
 
@@ -57,31 +59,33 @@ def represent(representation_fn: RepresentationFn, sampler: GroundTruthSampler, 
               chunk_size: int = 1024) -> np.ndarray:
   """Renders factors and encodes them, ``chunk_size`` at a time.
 
-  Every ``representation_fn`` call sees exactly ``chunk_size`` rows (the last chunk is padded by repetition,
-  then trimmed), so a jitted ``representation_fn`` compiles once.
+  Every ``representation_fn`` call sees exactly ``chunk_size`` rows (:func:`vae_jax.inference.map_batches`: the
+  last chunk is padded by repetition, then trimmed), so a jitted ``representation_fn`` compiles once.
 
   Args:
-    representation_fn: ``observations [chunk_size, ...] -> codes [chunk_size, D]``.
+    representation_fn: ``observations [chunk_size, ...] -> codes [chunk_size, D]`` (or a pytree of such arrays,
+      e.g. a :class:`vae_jax.models.Posterior` from :func:`vae_jax.inference.posterior_fn`).
     sampler: supplies ``observe`` and the number of factors.
     factors: ``[n, K]`` integer factors.
     chunk_size: rows per call.
 
   Returns:
-    ``[n, D]`` float32 codes, in the order of ``factors``.
+    ``[n, D]`` float32 codes (or the same pytree of them), in the order of ``factors``.
   """
   factors = np.asarray(factors, dtype=np.int32)
   if factors.ndim != 2 or factors.shape[1] != sampler.num_factors:
     raise ValueError(f"represent: expected factors [n, {sampler.num_factors}], got {list(factors.shape)}.")
-  chunks = []
-  for start in range(0, factors.shape[0], chunk_size):
-    chunk = factors[start:start + chunk_size]
-    padded = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_size - chunk.shape[0], axis=0)])
-    codes = np.asarray(representation_fn(sampler.observe(jnp.asarray(padded))), dtype=np.float32)
-    if codes.ndim != 2 or codes.shape[0] != chunk_size:
+
+  def chunk_codes(chunk):
+    codes = representation_fn(sampler.observe(jnp.asarray(chunk)))
+    shapes = [list(np.shape(c)) for c in jax.tree_util.tree_leaves(codes)]
+    if not shapes or any(len(s) != 2 or s[0] != chunk_size for s in shapes):
       raise ValueError(f"represent: representation_fn must map {chunk_size} observations to "
-                       f"[{chunk_size}, D] codes, got {list(codes.shape)}.")
-    chunks.append(codes[:chunk.shape[0]])
-  return np.concatenate(chunks)
+                       f"[{chunk_size}, D] codes, got {shapes}.")
+    return codes
+
+  codes = inference.map_batches(chunk_codes, factors, batch_size=chunk_size)
+  return jax.tree_util.tree_map(lambda c: c.astype(np.float32), codes)
 
 
 def sample_codes(key: jax.Array, representation_fn: RepresentationFn, sampler: GroundTruthSampler, num: int, *,

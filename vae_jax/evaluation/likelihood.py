@@ -10,11 +10,11 @@ log q(z_k|x)`` come from :func:`vae_jax.methods.iwae.log_weights` (the same code
   * ``ess = (Σ_k w_k)² / Σ_k w_k²`` — the effective sample size, a diagnostic of the proposal: much less than
     ``K`` means a few samples dominate and ``nll`` may still be far from −log p(x).
 
-Computation. Images go through in batches of ``batch_size`` (a Python loop, the last batch padded to the same
-shape and trimmed, so one compilation serves every batch); inside one ``jax.jit`` a ``lax.scan`` runs over the
-samples in chunks of ``sample_chunk``, folding each chunk's ``[sample_chunk, batch]`` log-weights into a running
-log-sum-exp. Memory is O(batch_size · sample_chunk) whatever ``K`` is. When ``sample_chunk`` does not divide ``K``
-the last chunk is masked (its surplus samples are computed and discarded).
+Computation. Images go through in batches of ``batch_size`` (:func:`vae_jax.inference.map_batches`: a Python loop,
+the last batch padded to the same shape and trimmed, so one compilation serves every batch); inside one ``jax.jit``
+a ``lax.scan`` runs over the samples in chunks of ``sample_chunk``, folding each chunk's ``[sample_chunk, batch]``
+log-weights into a running log-sum-exp. Memory is O(batch_size · sample_chunk) whatever ``K`` is. When
+``sample_chunk`` does not divide ``K`` the last chunk is masked (its surplus samples are computed and discarded).
 
 Randomness and invariance. Sample ``k`` of image ``i`` (``i`` its row in ``images``) uses the key
 ``fold_in(fold_in(key, i), k)``. Each estimate therefore depends only on ``key``, ``i``, the image, the model and
@@ -26,7 +26,7 @@ CPU: ~3 ms per 10,000 samples of a 20-d latent, against ≥ 50 ms for the decode
 
 Cost. One log-weight is one decoder pass: for the Flax example's MLP VAE (784-500-20, decoder 20-500-784) about
 2·(20·500 + 500·784) ≈ 0.8 MFLOP, so 10,000 images × K = 5,000 is ≈ 4·10¹³ FLOP; the encoder (≈ 0.8 MFLOP per
-image per chunk) adds ~1/sample_chunk. See ``experiments/bench_likelihood.py`` for measured throughput.
+image per chunk) adds ~1/sample_chunk. See ``tools/bench_likelihood.py`` for measured throughput.
 
 References:
   Burda, Grosse & Salakhutdinov, "Importance Weighted Autoencoders", ICLR 2016, Sec. 5 (test log-likelihood
@@ -40,7 +40,6 @@ import functools
 import logging
 import math
 import numbers
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import flax.linen as nn
@@ -49,9 +48,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
-from tqdm.auto import tqdm
 
-from vae_jax import likelihoods, losses
+from vae_jax import inference
 from vae_jax.methods import iwae
 
 Params = Any
@@ -153,7 +151,7 @@ def _chunk_log_weights(model: nn.Module, params: Params, images: jax.Array, imag
 
 
 @functools.partial(jax.jit, static_argnames=("model", "num_samples", "sample_chunk"))
-def _is_batch(params: Params, images: jax.Array, image_ids: jax.Array, key: jax.Array, *, model: nn.Module,
+def _is_batch(params: Params, images: jax.Array, image_ids: jax.Array, *, key: jax.Array, model: nn.Module,
               num_samples: int, sample_chunk: int) -> dict[str, jax.Array]:
   image_keys = _image_keys(key, image_ids)
   num_chunks = -(-num_samples // sample_chunk)
@@ -165,19 +163,6 @@ def _is_batch(params: Params, images: jax.Array, image_ids: jax.Array, key: jax.
 
   state, _ = lax.scan(body, _stream_init(images.shape[0]), jnp.arange(num_chunks, dtype=jnp.int32))
   return _stream_result(state, num_samples)
-
-
-@functools.partial(jax.jit, static_argnames=("model",))
-def _elbo_batch(params: Params, images: jax.Array, image_ids: jax.Array, key: jax.Array, *,
-                model: nn.Module) -> dict[str, jax.Array]:
-  lik = likelihoods.get(model.likelihood)
-
-  def one_image(image_key, x):
-    out = model.apply({"params": params}, x[None], key=image_key)
-    recon = lik.nll(out.outputs, x[None], out.log_scale)
-    return -(recon + losses.kl_standard_normal(out.mean, out.logvar))[0]
-
-  return {"elbo": jax.vmap(one_image)(_image_keys(key, image_ids), images)}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -210,28 +195,6 @@ def _check_positive(name: str, **values: int) -> None:
     if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
         or int(value) != value or value < 1):
       raise ValueError(f"{name}: {arg} must be an integer >= 1, got {value}.")
-
-
-def _map_batches(batch_fn: Callable[..., dict[str, jax.Array]], images: np.ndarray, *, batch_size: int,
-                 progress: bool, desc: str) -> dict[str, np.ndarray]:
-  """Applies ``batch_fn(images [batch_size, ...], image_ids [batch_size])`` to every batch; concatenates.
-
-  Every call sees exactly ``batch_size`` rows (the last batch is padded by repeating its last image, then
-  trimmed), so the jitted function compiles once. Results stay on device until the end (no per-batch host
-  sync) unless ``progress`` asks for a bar that tracks completed work.
-  """
-  n = images.shape[0]
-  starts = range(0, n, batch_size)
-  outs = []
-  for start in tqdm(starts, desc=desc, unit="batch", disable=not progress):
-    stop = min(start + batch_size, n)
-    ids = np.arange(start, start + batch_size, dtype=np.int32)
-    ids[stop - start:] = stop - 1
-    out = batch_fn(images[ids], ids)
-    if progress:
-      jax.block_until_ready(out)
-    outs.append((stop - start, out))
-  return {name: np.concatenate([np.asarray(out[name])[:rows] for rows, out in outs]) for name in outs[0][1]}
 
 
 def importance_sampled_nll(key: jax.Array, model: nn.Module, params: Params, images: ArrayLike, *,
@@ -271,11 +234,10 @@ def importance_sampled_nll(key: jax.Array, model: nn.Module, params: Params, ima
   batch_size = min(int(batch_size), images.shape[0])
   sample_chunk = min(int(sample_chunk), int(num_samples))
 
-  def batch_fn(x, ids):
-    return _is_batch(params, x, ids, key, model=model, num_samples=int(num_samples), sample_chunk=sample_chunk)
-
-  out = _map_batches(batch_fn, images, batch_size=batch_size, progress=progress,
-                     desc=f"IS-NLL (K={num_samples})")
+  batch_fn = functools.partial(_is_batch, params, key=key, model=model, num_samples=int(num_samples),
+                               sample_chunk=sample_chunk)
+  out = inference.map_batches(batch_fn, images, np.arange(images.shape[0], dtype=np.int32), batch_size=batch_size,
+                              progress=progress, desc=f"IS-NLL (K={num_samples})")
   nll = -out["log_mean_w"]
   bpd = np.asarray(bits_per_dim(nll, math.prod(images.shape[1:])))
   result = {
@@ -319,7 +281,4 @@ def elbo(key: jax.Array, model: nn.Module, params: Params, images: ArrayLike, *,
   images = _check_images("elbo", model, images)
   batch_size = min(int(batch_size), images.shape[0])
 
-  def batch_fn(x, ids):
-    return _elbo_batch(params, x, ids, key, model=model)
-
-  return _map_batches(batch_fn, images, batch_size=batch_size, progress=progress, desc="ELBO")["elbo"]
+  return inference.elbo_terms(key, model, params, images, batch_size=batch_size, progress=progress)["elbo"]

@@ -2,7 +2,7 @@
 
 Command (from the repository root):
 
-    .venv/bin/python experiments/show_sprites.py
+    .venv/bin/python tools/show_sprites.py
 
 Expected result: ``experiments/figures/sprites_grid.png`` (about 40 kB). Row "shape": square, ellipse, heart;
 "scale": the heart growing; "orientation" rows: the heart, square and ellipse turning; "pos_x": the sprite moving
@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 from vae_jax.data import sprites  # noqa: E402
 
-OUTPUT = pathlib.Path(__file__).parent / "figures" / "sprites_grid.png"
+OUTPUT = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "figures" / "sprites_grid.png"
 COLUMNS = 10
 BASE = {"shape": 2, "scale": 5, "orientation": 0, "pos_x": 16, "pos_y": 16}  # a large, centred heart
 

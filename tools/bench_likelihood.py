@@ -14,13 +14,13 @@ Commands (run from the repository root):
   # with the YNNPACK workaround below (measured: 238 s for the same computation on a trained VAE through
   # `experiments.evaluate`, see experiments/results/evaluate/README.md), ≈ 7–13 min without (extrapolated);
   # 25–40 min while other jobs share the cores. On an H200: 5.4 s.
-  .venv/bin/python experiments/bench_likelihood.py --ynn-fusion-types=-reduce --progress
+  .venv/bin/python tools/bench_likelihood.py --ynn-fusion-types=-reduce --progress
   # reduced size, extrapolated to the full one (1–2 min)
-  .venv/bin/python experiments/bench_likelihood.py --num-images 200 --ynn-fusion-types=-reduce
+  .venv/bin/python tools/bench_likelihood.py --num-images 200 --ynn-fusion-types=-reduce
   # try several (batch_size, sample_chunk) settings on a small problem
-  .venv/bin/python experiments/bench_likelihood.py --num-images 200 --num-samples 1000 --sweep
+  .venv/bin/python tools/bench_likelihood.py --num-images 200 --num-samples 1000 --sweep
   # smoke test (seconds)
-  .venv/bin/python experiments/bench_likelihood.py --num-images 8 --num-samples 64
+  .venv/bin/python tools/bench_likelihood.py --num-images 8 --num-samples 64
 
 Expected result (2-vCPU Xeon, Sapphire Rapids, AVX-512; jax 0.10.2; defaults batch 100 × chunk 50; 200 images ×
 K = 5000, measured while other jobs shared the cores, so compare CPU seconds rather than wall time):

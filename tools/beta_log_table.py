@@ -1,6 +1,6 @@
 """Mean ± std table of a ``beta_vae_sprites`` log: for runs whose script did not get to write its results JSON.
 
-    python -m experiments.beta_log_table experiments/results/gpu/beta_vae_sprites_higgins_7models.log
+    python -m tools.beta_log_table experiments/results/gpu/beta_vae_sprites_higgins_7models.log
 
 Reads the per-run lines the script logs (``<variant> seed <k>: {metrics} (train … s, metrics … s)``), one run per
 (variant, seed), and prints the headline metrics per variant (mean ± sample std over the seeds present) and, for

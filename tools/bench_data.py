@@ -2,7 +2,7 @@
 
 Command (from the repository root):
 
-    .venv/bin/python experiments/bench_data.py
+    .venv/bin/python tools/bench_data.py
 
 Prints the machine (CPU count, JAX backend and devices), then
 - sprites/s of the jitted renderer at 64x64, batch 1024 (median of repeats after a warm-up, each timed to
