@@ -181,14 +181,14 @@ def _atomic_figure(draw, path: str) -> str:
 
 
 def _figures(model, params, test: Split, key, workdir: str, title: str) -> list[str]:
-  from vae_jax import plots
+  from vae_jax import inference, plots
 
   x = jnp.asarray(test.images[:16])
   variables = {"params": jax.device_get(params)}  # host copy: a local computation, also in multi-process runs
   recon = np.asarray(model.apply(variables, x, method="reconstruct"))
   paths = [_atomic_figure(lambda p: plots.reconstruction_grid(np.asarray(test.images[:16]), recon, p, title=title),
                           os.path.join(workdir, "reconstructions.png"))]
-  if hasattr(model, "sample"):
+  if inference.is_stochastic(model, params, test.images):  # a generative model: samples from the prior
     samples = np.asarray(model.apply(variables, 64, key=key, method="sample"))
     paths.append(_atomic_figure(lambda p: plots.image_grid(samples, p, ncols=8, title=title),
                                 os.path.join(workdir, "samples.png")))
