@@ -161,7 +161,39 @@ def restore(mgr: ocp.CheckpointManager, abstract_state: Any, step: int | None = 
   if step is None:
     raise FileNotFoundError(f"No checkpoint found in {mgr.directory}.")
   target = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, abstract_state)
-  return mgr.restore(step, args=ocp.args.StandardRestore(target))
+  try:
+    return mgr.restore(step, args=ocp.args.StandardRestore(target))
+  except ValueError as e:
+    # Checkpoints written before TrainState had an ``extra`` field (a method's own state, e.g. FactorVAE's
+    # discriminator) lack it; for a method without extra state there is nothing to restore there.
+    extra = getattr(abstract_state, "extra", None)
+    if extra is None or jax.tree_util.tree_leaves(extra) or "extra" not in str(e):
+      raise
+    fields = {k: getattr(target, k) for k in ("step", "params", "opt_state")}
+    restored = mgr.restore(step, args=ocp.args.StandardRestore(fields))
+    return abstract_state.replace(**restored)
+
+
+def _leaf_paths(tree: Any) -> set[tuple[str, ...]]:
+  def name(k):
+    for attr in ("key", "idx", "name"):
+      if hasattr(k, attr):
+        return str(getattr(k, attr))
+    return str(k)
+
+  return {tuple(name(k) for k in path) for path, _ in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+
+def _other_structure(mgr: ocp.CheckpointManager, step: int, abstract_state: Any) -> bool:
+  """Whether checkpoint ``step`` has readable metadata naming other arrays than ``abstract_state`` holds: a state of
+  another model or code version (the checkpoint is fine), as opposed to a damaged one (unreadable metadata or
+  data)."""
+  try:
+    meta = mgr.item_metadata(step)
+    tree = getattr(meta, "tree", meta)
+  except Exception:  # noqa: BLE001 - unreadable metadata: damaged
+    return False
+  return tree is not None and _leaf_paths(tree) != _leaf_paths(abstract_state)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -185,6 +217,10 @@ def restore_newest_good(mgr: ocp.CheckpointManager, abstract_state: Any, workdir
         raise NonFiniteState("the restored parameters or optimizer state are not finite")
     except Exception as e:  # noqa: BLE001 - any failure to restore makes the checkpoint unusable
       reason = _one_line(e)
+      if _other_structure(mgr, step, abstract_state):  # readable, but of another model: not corrupt, move nothing
+        raise CheckpointError(f"Checkpoint step {step} in {mgr.directory} holds a different state structure than "
+                              f"this config builds ({reason}); nothing was moved. Resume it with the code and "
+                              "config that wrote it, or use a new --workdir.") from None
       bad.append(f"step {step} ({reason})")
       logger.warning("Checkpoint step %d in %s cannot be restored (%s); moved to %s/ and trying the previous one.",
                      step, mgr.directory, reason, UNREADABLE_DIR)
