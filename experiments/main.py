@@ -3,8 +3,9 @@
 The config file defines ``get_config() -> vae_jax.configs.Config``; any field can be overridden with a dotted flag,
 ``--config.seed 3`` or ``--config.model.latent_dim=8``. Rerunning with the same workdir resumes from the latest
 checkpoint; a run's errors (bad config, busy workdir, full disk, divergence) end in one ``error: …`` line
-(``VAE_JAX_TRACEBACK=1`` shows the traceback) and Ctrl-C in ``interrupted at step N; rerun … from step M``. Multi-host: pass ``--coordinator HOST:PORT --num_processes N --process_id I`` in each process (CPU:
-add ``--cpu_collectives gloo``).
+(``VAE_JAX_TRACEBACK=1`` shows the traceback) and Ctrl-C in ``interrupted at step N; rerun … from step M``.
+Multi-host: pass ``--coordinator HOST:PORT --num_processes N --process_id I`` in each process (CPU: add
+``--cpu_collectives gloo``).
 
 Example (the Flax example's MLP VAE on Fashion-MNIST)::
 
