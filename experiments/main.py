@@ -2,8 +2,10 @@
 
 The config file defines ``get_config() -> vae_jax.configs.Config``; any field can be overridden with a dotted flag,
 ``--config.seed 3`` or ``--config.model.latent_dim=8``. Rerunning with the same workdir resumes from the latest
-checkpoint. Multi-host: pass ``--coordinator HOST:PORT --num_processes N --process_id I`` in each process (CPU:
-add ``--cpu_collectives gloo``).
+checkpoint; a run's errors (bad config, busy workdir, full disk, divergence) end in one ``error: …`` line
+(``VAE_JAX_TRACEBACK=1`` shows the traceback) and Ctrl-C in ``interrupted at step N; rerun … from step M``.
+Multi-host: pass ``--coordinator HOST:PORT --num_processes N --process_id I`` in each process (CPU: add
+``--cpu_collectives gloo``).
 
 Example (the Flax example's MLP VAE on Fashion-MNIST)::
 
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(str(e) or "interrupted before training started; rerun the same command to resume.", file=sys.stderr)
     raise SystemExit(130) from None
   except (ValueError, FloatingPointError, checkpoints.WorkdirBusy, checkpoints.CheckpointError) as e:
+    if os.environ.get("VAE_JAX_TRACEBACK"):  # debugging: the full traceback instead of the one line
+      raise
     raise SystemExit(f"error: {e}") from None
   if jax.process_index() == 0:
     summary = {"final_step": results["final_step"], "eval": results["eval"],

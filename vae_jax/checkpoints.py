@@ -224,10 +224,14 @@ def restore_newest_good(mgr: ocp.CheckpointManager, abstract_state: Any, workdir
       bad.append(f"step {step} ({reason})")
       logger.warning("Checkpoint step %d in %s cannot be restored (%s); moved to %s/ and trying the previous one.",
                      step, mgr.directory, reason, UNREADABLE_DIR)
-      aside = os.path.join(workdir, UNREADABLE_DIR)
-      os.makedirs(aside, exist_ok=True)
-      shutil.move(os.path.join(str(mgr.directory), str(step)), os.path.join(aside, f"{step}"))
-      mgr.reload()
+      if jax.process_index() == 0:  # one process moves it (the workdir is shared)
+        aside = os.path.join(workdir, UNREADABLE_DIR)
+        os.makedirs(aside, exist_ok=True)
+        target = os.path.join(aside, str(step))
+        if os.path.exists(target):  # an earlier damaged copy of this step: keep both
+          target = f"{target}.{len(os.listdir(aside))}"
+        shutil.move(os.path.join(str(mgr.directory), str(step)), target)
+        mgr.reload()
       continue
     return state, step
   if bad:
