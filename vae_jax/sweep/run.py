@@ -14,7 +14,10 @@ It follows :func:`vae_jax.train.train_and_evaluate` step by step — setup → r
   uninterrupted one bit for bit (nothing random is checkpointed); a finished sweep rerun returns its stored
   results and writes nothing.
 * A member that goes non-finite is frozen (see :mod:`vae_jax.sweep.engine`), logged with its step and
-  hyperparameters, and left out of the summary with a note.
+  hyperparameters, and left out of the summary with a note. While every member is alive the loop runs the
+  unmasked (faster) program; when a chunk reports a non-finite member, the sweep goes back to its last checkpoint
+  (or the start) and replays from there with per-step masks, which it keeps from then on. The choice is a
+  function of the steps trained, so a resumed sweep takes the same path as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -89,15 +92,20 @@ class _Setup:
     self.rows = list(range(self.m)) + [0] * (-self.m % width)  # member of each row; padding copies member 0
     self.seeds = sorted({mb.seed for mb in self.members})
     self.keys = {s: train.run_keys(s) for s in self.seeds}
-    self.splits = {s: train.load_splits(self.config, self.keys[s].eval) for s in self.seeds}
-    train0, test0 = self.splits[self.seeds[0]]
-    for s in self.seeds[1:]:
-      other = self.splits[s][0]
-      if train0 is not None and not (other.images.shape == train0.images.shape
-                                     and np.array_equal(other.images, train0.images)):
-        raise ValueError(f"sweep: the training split of {self.config.data.name} depends on the seed (dsprites holds "
-                         "out a seed-dependent 10%), so members cannot share it; sweep seeds in separate sweeps.")
-    self.test_shared = all(np.array_equal(self.splits[s][1].images, test0.images) for s in self.seeds[1:])
+    # Per seed, only the test split is kept (it can depend on the seed: dynamic binarization, sampled sprites);
+    # the training split cannot (checked), so one copy is shared.
+    self.tests: dict[int, train.Split] = {}
+    train0 = None
+    for s in self.seeds:
+      train_s, self.tests[s] = train.load_splits(self.config, self.keys[s].eval)
+      if s == self.seeds[0]:
+        train0 = train_s
+      elif train0 is not None and not (train_s.images.shape == train0.images.shape
+                                        and np.array_equal(train_s.images, train0.images)):
+        raise ValueError(f"sweep: the training split of {self.config.data.name} depends on the seed (dsprites "
+                         "holds out a seed-dependent 10%), so members cannot share it; sweep seeds in separate sweeps.")
+    test0 = self.tests[self.seeds[0]]
+    self.test_shared = all(np.array_equal(self.tests[s].images, test0.images) for s in self.seeds[1:])
     self.model = factory.make_model(self.config.model, tuple(test0.images.shape[1:]))
     self.template, self.data, self.dataset_size = train._source_and_data(  # noqa: SLF001
         self.config, train0, self.keys[self.seeds[0]].data, self.mesh)
@@ -113,7 +121,7 @@ class _Setup:
   def initial_state(self) -> SweepState:
     tx = factory.make_optimizer(self.config.optimizer)
     init = jax.jit(lambda key, sample: steps.create_train_state(self.model, tx, key, sample))
-    per_seed = {s: jax.device_get(init(self.keys[s].init, jnp.asarray(self.splits[s][1].images[:2])))
+    per_seed = {s: jax.device_get(init(self.keys[s].init, jnp.asarray(self.tests[s].images[:2])))
                 for s in self.seeds}
     stacked = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *[per_seed[self.members[r].seed] for r in self.rows])
     alive = np.arange(len(self.rows)) < self.m
@@ -151,7 +159,7 @@ class _Setup:
 def _evaluate(setup: _Setup, eval_fn, params, hp, eval_keys, step: int) -> list[dict[str, float]]:
   """Per member, the single run's evaluation: mean over the test batches of the eval metrics."""
   config = setup.config
-  tests = [setup.splits[setup.members[r].seed][1].images for r in setup.rows]
+  tests = [setup.tests[setup.members[r].seed].images for r in setup.rows]
   bs = min(config.eval_batch_size, len(tests[0]))
   n = len(tests[0]) if not config.num_eval_examples else min(config.num_eval_examples, len(tests[0]))
   sums: list[dict[str, float]] = [{} for _ in range(setup.m)]
@@ -245,17 +253,33 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
         writer.write(json.dumps(row) + "\n")
       writer.flush()
 
+  # The fast (unmasked) program while every member is alive; from the first failure on, the masked one.
+  masked = bool(np.any(engine.to_host(state.failed_at)[:m] >= 0))
+  quiet_until = -1  # a replay recomputes chunks already logged: no rows, evaluations or checkpoints for them
   try:
     while step < config.num_steps:
       n = min(config.log_every, config.num_steps - step)
-      if n not in multi:
-        multi[n] = engine.make_sweep_multi_step(config, setup.model, setup.dataset_size, mesh, num_steps=n,
-                                                data_shared=True, loop=loop)
+      if (n, masked) not in multi:
+        multi[n, masked] = engine.make_sweep_multi_step(config, setup.model, setup.dataset_size, mesh, num_steps=n,
+                                                        data_shared=True, loop=loop, mask=masked)
       t0 = time.perf_counter()
-      state, metrics = multi[n](state, hp, setup.data, setup.source(step, n), train_kd, jnp.int32(step))
-      metrics, failed = engine.to_host((metrics, state.failed_at))
-      chunk_times.append((n, time.perf_counter() - t0))
+      state, metrics, finite = multi[n, masked](state, hp, setup.data, setup.source(step, n), train_kd,
+                                                jnp.int32(step))
+      metrics, failed, finite = engine.to_host((metrics, state.failed_at, finite))
       failed = np.asarray(failed)[:m]
+      if not masked and (np.any(failed >= 0) or not np.all(np.asarray(finite)[:m])):
+        mgr.wait_until_finished()
+        replay_from = mgr.latest_step() or 0
+        logger.warning("A sweep member went non-finite in steps %d–%d; replaying from step %d with per-step masks "
+                       "to freeze it at its last finite state.", step, step + n - 1, replay_from)
+        state = (setup.pad(checkpoints.restore(mgr, real_only(state), replay_from)) if replay_from
+                 else setup.initial_state())
+        masked, quiet_until, step = True, step, replay_from
+        continue
+      if step + n <= quiet_until:
+        step += n
+        continue
+      chunk_times.append((n, time.perf_counter() - t0))
       rows = []
       for r, mb in enumerate(setup.members):
         valid = np.arange(step, step + n) < failed[r] if failed[r] >= 0 else np.ones(n, bool)
