@@ -78,6 +78,10 @@ def test_members_equal_single_runs_and_load_as_single_runs(one_device, tmp_path)
   assert {(r["member"], r["seed"], r["objective.beta"]) for r in rows} == {(0, 0, 1.0), (1, 1, 1.0), (2, 0, 4.0),
                                                                           (3, 1, 4.0)}
   assert [s["objective.beta"] for s in res["summary"]] == [1.0, 4.0] and res["summary"][0]["n"] == 2
+  # A member continues alone as a single run.
+  last = four(num_devices=1).members()[3]
+  more = train.train_and_evaluate(dataclasses.replace(last.config, num_steps=10), str(workdir / "members" / last.name))
+  assert more["resumed_from"] == 8 and more["final_step"] == 10
   # load_member / load_sweep give the stacked checkpoint.
   config, state = sweep.load_member(str(workdir), 3)
   assert config == four(num_devices=1).members()[3].config
