@@ -24,6 +24,8 @@ def test_members_are_combinations_times_seeds_seeds_fastest():
 def test_validation_errors():
   with pytest.raises(ValueError, match="cannot be swept in one program"):
     sweep.make_sweep(base(), {"model.latent_dim": [2, 4]})
+  with pytest.raises(ValueError, match=r"objective.kind='vae' does not use objective.beta"):
+    sweep.make_sweep(configs.Config(), {"objective.beta": [1, 4]})
   with pytest.raises(ValueError, match="distinct"):
     sweep.make_sweep(base(), {}, seeds=[1, 1])
   with pytest.raises(ValueError, match=r"objective.beta must be >= 0"):  # every member validates at once

@@ -23,6 +23,16 @@ from vae_jax.configs import Config
 SWEEPABLE = ("objective.beta", "objective.gamma", "objective.capacity_max", "objective.alpha",
              "objective.tc_gamma", "objective.noise_level", "optimizer.learning_rate")
 
+# Which objective kinds read each objective field (a grid over a field the objective ignores trains copies).
+# After vae_jax/methods lands, each method's SWEEPABLE tuple replaces this table.
+_READ_BY = {
+    "objective.beta": ("beta_vae", "beta_tcvae"),
+    "objective.gamma": ("capacity_vae",),
+    "objective.capacity_max": ("capacity_vae",),
+    "objective.alpha": ("beta_tcvae",),
+    "objective.tc_gamma": ("beta_tcvae",),
+}
+
 
 class Member(NamedTuple):
   index: int
@@ -65,6 +75,12 @@ class SweepConfig:
         raise ValueError(f"sweep: {name!r} cannot be swept in one program; sweepable fields: {list(SWEEPABLE)}.")
       if not values:
         raise ValueError(f"sweep: {name} has no values.")
+      kind = self.base.objective.kind
+      if name in _READ_BY and kind not in _READ_BY[name]:
+        raise ValueError(f"sweep: objective.kind={kind!r} does not use {name} (used by {list(_READ_BY[name])}); "
+                         "set e.g. --config.objective.kind beta_vae.")
+      if name == "objective.noise_level" and self.base.objective.corruption == "none":
+        raise ValueError("sweep: objective.noise_level needs objective.corruption other than 'none'.")
     if len(set(names)) != len(names):
       raise ValueError(f"sweep: a field appears twice in the grid: {names}.")
     if not self.seeds or len(set(self.seeds)) != len(self.seeds):
