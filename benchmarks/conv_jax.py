@@ -5,7 +5,8 @@ conv_dense=(256,), latent_dim=10)``), Bernoulli likelihood, β = 4, Adam 1e-3 (a
 One repeat is one call of :func:`vae_jax.steps.make_multi_step` over ``steps`` updates with ``loop="auto"``
 (on CPU a conv model is stepped from the host, as ``train_and_evaluate`` does: see that function); each update
 draws fresh sprite factors from its data key and renders them (``GeneratedBatches``), as ``train_and_evaluate``
-does for ``data.name="sprites"``.
+does for ``data.name="sprites"``. ``flax_layers=True`` builds the same model from Flax's ``nn.Conv`` and
+``nn.ConvTranspose`` instead of :mod:`vae_jax.space_to_depth` / :mod:`vae_jax.depth_to_space` (same parameters).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ def _sprite_batch(batch: int, resolution: int, key):
 
 class ConvSprites:
   def __init__(self, batch: int, steps: int, resolution: int = 64, channels=(32, 32, 64, 64), dense=(256,),
-               latent: int = 10, depth_to_space: bool = True):
-    self.batch, self.steps, self.resolution, self.depth_to_space = batch, steps, resolution, depth_to_space
+               latent: int = 10, depth_to_space: bool = True, flax_layers: bool = False):
+    self.batch, self.steps, self.resolution = batch, steps, resolution
+    self.depth_to_space, self.flax_layers = depth_to_space and not flax_layers, flax_layers
     self.channels, self.dense, self.latent = tuple(channels), tuple(dense), latent
 
   def setup(self):
@@ -38,6 +40,8 @@ class ConvSprites:
     model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=self.channels,
                                                    conv_dense=self.dense, latent_dim=self.latent,
                                                    conv_depth_to_space=self.depth_to_space), shape)
+    if self.flax_layers:  # nn.Conv / nn.ConvTranspose throughout: what the rewrites are measured against
+      model = model.clone(encoder=model.encoder.clone(space_to_depth=False))
     loss_fn = factory.make_objective(configs.ObjectiveConfig(kind="beta_vae", beta=4.0), model,
                                      dataset_size=737_280)
     tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))

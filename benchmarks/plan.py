@@ -68,8 +68,8 @@ def _conv_group(mode: str) -> dict:
   contenders = [
       _c("conv_jax", "vae_jax conv β-VAE, sprites rendered in the step", "benchmarks.conv_jax", "conv_sprites",
          kw["batch"], **kw),
-      _c("conv_jax_flax_deconv", "the same with Flax's ConvTranspose (conv_depth_to_space=False)",
-         "benchmarks.conv_jax", "conv_sprites", kw["batch"], depth_to_space=False, **kw),
+      _c("conv_jax_flax_layers", "the same with Flax's nn.Conv / nn.ConvTranspose (no rewrites)",
+         "benchmarks.conv_jax", "conv_sprites", kw["batch"], flax_layers=True, **kw),
       _c("conv_torch", "PyTorch eager conv β-VAE, pre-rendered batches, Adam", "benchmarks.torch_models",
          "torch_conv", tkw["batch"], "torch", **tkw),
       _c("conv_torch_fused", "PyTorch eager conv β-VAE, Adam(fused=True)", "benchmarks.torch_models",
@@ -113,15 +113,16 @@ def build(mode: str, only: list[str] | None = None, baseline: str | None = None)
   """The groups to run, in order (``only``: a subset of ``GROUPS`` names); smoke skips the second MLP size.
 
   ``baseline``: a directory holding another checkout of vae_jax (e.g. the last commit); the MLP groups then also
-  run its real loop and fused epoch, interleaved with this checkout's, for a before/after in one run.
+  run its real loop and fused epoch, and the conv group its conv β-VAE, interleaved with this checkout's, for a
+  before/after in one run.
   """
   names = [g for g in GROUPS if (not only or g in only) and not (mode == "smoke" and g == "mlp1024")]
   groups = [GROUPS[g](mode) for g in names]
   if baseline:
     for g in groups:
-      if g["id"].startswith("mlp"):
+      if g["id"].startswith("mlp") or g["id"] == "conv":
         extra = [dict(c, id=c["id"] + ":baseline", label=c["label"] + " [baseline]", role="",
                       env={**c["env"], "BENCH_TREE": baseline})
-                 for c in g["contenders"] if c["role"] in ("real", "fused")]
+                 for c in g["contenders"] if c["role"] in ("real", "fused") or c["id"] == "conv_jax"]
         g["contenders"] = g["contenders"][:2] + extra + g["contenders"][2:]
   return groups
