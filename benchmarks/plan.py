@@ -70,6 +70,8 @@ def _conv_group(mode: str) -> dict:
          kw["batch"], **kw),
       _c("conv_jax_flax_layers", "the same with Flax's nn.Conv / nn.ConvTranspose (no rewrites)",
          "benchmarks.conv_jax", "conv_sprites", kw["batch"], flax_layers=True, **kw),
+      _c("conv_jax_scan", "the same steps in one lax.scan (loop=\"scan\"; the default steps conv nets from the host "
+         "on CPU)", "benchmarks.conv_jax", "conv_sprites", kw["batch"], loop="scan", **kw),
       _c("conv_torch", "PyTorch eager conv β-VAE, pre-rendered batches, Adam", "benchmarks.torch_models",
          "torch_conv", tkw["batch"], "torch", **tkw),
       _c("conv_torch_fused", "PyTorch eager conv β-VAE, Adam(fused=True)", "benchmarks.torch_models",

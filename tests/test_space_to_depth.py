@@ -61,6 +61,16 @@ def test_conv_adjoint_equals_the_vjp_of_lax_and_its_gradients(h, w, k, s):
     np.testing.assert_allclose(g_new, g_ref, atol=1e-4)
 
 
+@pytest.mark.parametrize("matmul", [True, False])
+def test_both_weight_gradient_forms_equal_lax(monkeypatch, matmul):
+  monkeypatch.setattr(space_to_depth, "_matmul_weight_grad", lambda *_: matmul)
+  rng, x, kernel = _data(7, 6, 4, 2)
+  cot = jnp.asarray(rng.normal(size=(2, 4, 3, 5)), jnp.float32)
+  want = jax.grad(lambda k: jnp.sum(_reference(x, k, 2) * cot))(kernel)
+  np.testing.assert_allclose(jax.grad(lambda k: jnp.sum(space_to_depth.conv(x, k, 2) * cot))(kernel), want,
+                             atol=1e-4)
+
+
 def test_second_order_is_refused_not_wrong():
   # custom_vjp functions support one reverse pass; a jvp through them must fail loudly rather than silently.
   _, x, kernel = _data(4, 4, 4, 2)

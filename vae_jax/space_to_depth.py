@@ -8,13 +8,11 @@ written as space-to-depth of the padded input followed by a stride-1 convolution
 convolution followed by depth-to-space, which XLA:CPU runs on its fast path. The custom gradients here route each
 of the three products of a strided convolution to its fast form:
 
-============================  ==========================================  ========================================
-product                       :func:`conv` (``S(x, w)``)                  :func:`conv_adjoint` (``Sᵀ(y, w)``)
-============================  ==========================================  ========================================
-forward                       ``lax`` strided convolution                 stride-1 convolution + depth-to-space
-input gradient                stride-1 convolution + depth-to-space       ``lax`` strided convolution
-weight gradient               ``lax``'s weight gradient of ``S``          ``lax``'s weight gradient of ``S``
-============================  ==========================================  ========================================
+* :func:`conv` (``S(x, w)``): forward by ``lax``'s strided convolution; input gradient by the space-to-depth form's
+  adjoint (a stride-1 convolution + depth-to-space); weight gradient by ``lax`` or by one matmul per tap
+  (:func:`_weight_grad`, whichever was faster for the shape class).
+* :func:`conv_adjoint` (``Sᵀ(y, w)``, a transposed convolution): forward by the space-to-depth form's adjoint; input
+  gradient by ``lax``'s strided convolution (``⟨Sᵀy, g⟩ = ⟨y, Sg⟩``); weight gradient as :func:`conv`'s.
 
 ``lax.conv_transpose(x, k, (s, s), "SAME")`` (kernel not flipped, Flax's default) equals
 ``conv_adjoint(x, flip(k)ᵀ)`` with ``flip(k)ᵀ[a, b, i, o] = k[K-1-a, K-1-b, o, i]``, which is how
@@ -52,10 +50,9 @@ def _lax_conv(x: jax.Array, w: jax.Array, stride: int) -> jax.Array:
   return jax.lax.conv_general_dilated(x, w.astype(x.dtype), (stride, stride), "SAME", dimension_numbers=_DN)
 
 
-def _s2d_conv(x: jax.Array, w: jax.Array, s: int) -> jax.Array:
-  """``_lax_conv(x, w, s)`` as space-to-depth of the padded input and a stride-1 VALID convolution."""
+def _space_to_depth(x: jax.Array, k: int, s: int) -> jax.Array:
+  """The SAME-padded input of a stride-``s`` ``k×k`` convolution as ``[batch, out + m - 1, ·, s²·C]`` blocks."""
   b, h, wd, c = x.shape
-  k, n_out = w.shape[0], w.shape[-1]
   m = -(-k // s)  # taps per axis after space-to-depth
   pads = []
   for size in (h, wd):
@@ -64,10 +61,22 @@ def _s2d_conv(x: jax.Array, w: jax.Array, s: int) -> jax.Array:
     pads.append((lo, s * (out + m - 1) - size - lo, 0))  # may be negative: rows only zero taps would read
   xp = jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), pads[0], pads[1], (0, 0, 0)))
   hs, ws = xp.shape[1] // s, xp.shape[2] // s
-  z = xp.reshape(b, hs, s, ws, s, c).transpose(0, 1, 3, 2, 4, 5).reshape(b, hs, ws, s * s * c)
+  return xp.reshape(b, hs, s, ws, s, c).transpose(0, 1, 3, 2, 4, 5).reshape(b, hs, ws, s * s * c)
+
+
+def _kernel_to_depth(w: jax.Array, s: int) -> jax.Array:
+  """``[k, k, C, out]`` → ``[m, m, s²·C, out]``, zero taps added to make ``k`` a multiple ``m·s`` of ``s``."""
+  k, _, c, n_out = w.shape
+  m = -(-k // s)
   wp = jnp.pad(w, ((0, m * s - k), (0, m * s - k), (0, 0), (0, 0)))
-  k2 = wp.reshape(m, s, m, s, c, n_out).transpose(0, 2, 1, 3, 4, 5).reshape(m, m, s * s * c, n_out)
-  return jax.lax.conv_general_dilated(z, k2.astype(x.dtype), (1, 1), "VALID", dimension_numbers=_DN)
+  return wp.reshape(m, s, m, s, c, n_out).transpose(0, 2, 1, 3, 4, 5).reshape(m, m, s * s * c, n_out)
+
+
+def _s2d_conv(x: jax.Array, w: jax.Array, s: int) -> jax.Array:
+  """``_lax_conv(x, w, s)`` as space-to-depth of the padded input and a stride-1 VALID convolution."""
+  z = _space_to_depth(x, w.shape[0], s)
+  return jax.lax.conv_general_dilated(z, _kernel_to_depth(w, s).astype(x.dtype), (1, 1), "VALID",
+                                      dimension_numbers=_DN)
 
 
 def _adjoint(y: jax.Array, w: jax.Array, s: int, in_shape: tuple[int, ...]) -> jax.Array:
@@ -76,10 +85,26 @@ def _adjoint(y: jax.Array, w: jax.Array, s: int, in_shape: tuple[int, ...]) -> j
   return jax.linear_transpose(lambda x: _s2d_conv(x, w, s), spec)(y)[0]
 
 
+def _matmul_weight_grad(in_channels: int, stride: int, out_h: int, out_w: int) -> bool:
+  """Whether :func:`_weight_grad` uses matmuls: few input channels or small output maps.
+
+  On the 2-core CPU (``benchmarks/README.md``) ``lax``'s window-dilated convolution was the faster weight gradient
+  only for the conv β-VAE's 32×32 → 16×16 layers with 32 channels; the matmuls were 2–8× faster for one input
+  channel (its first and last layers) and for maps of 8×8 and smaller.
+  """
+  return in_channels * stride * stride <= 16 or out_h * out_w <= 64
+
+
 def _weight_grad(x: jax.Array, g: jax.Array, s: int, w_shape: tuple[int, ...], w_dtype) -> jax.Array:
-  """``∂⟨S(x, w), g⟩/∂w`` as ``lax`` computes it (a window-dilated convolution, the fast one of its forms)."""
+  """``∂⟨S(x, w), g⟩/∂w``: ``lax``'s (a window-dilated convolution) or one matmul per space-to-depth tap."""
   spec = jax.ShapeDtypeStruct(w_shape, x.dtype)
-  return jax.linear_transpose(lambda w: _lax_conv(x, w, s), spec)(g)[0].astype(w_dtype)
+  if not _matmul_weight_grad(x.shape[-1], s, g.shape[1], g.shape[2]):
+    return jax.linear_transpose(lambda w: _lax_conv(x, w, s), spec)(g)[0].astype(w_dtype)
+  z = _space_to_depth(x, w_shape[0], s)
+  m, (ho, wo) = -(-w_shape[0] // s), g.shape[1:3]
+  dk = jnp.stack([jnp.einsum("bhwk,bhwo->ko", z[:, i:i + ho, j:j + wo, :], g) for i in range(m) for j in range(m)])
+  dk = dk.reshape(m, m, *dk.shape[1:])
+  return jax.linear_transpose(lambda w: _kernel_to_depth(w, s), spec)(dk)[0].astype(w_dtype)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
