@@ -62,13 +62,25 @@ def test_conv_adjoint_equals_the_vjp_of_lax_and_its_gradients(h, w, k, s):
 
 
 @pytest.mark.parametrize("matmul", [True, False])
-def test_both_weight_gradient_forms_equal_lax(monkeypatch, matmul):
+@pytest.mark.parametrize("patches", [True, False])
+def test_every_form_equals_lax(monkeypatch, matmul, patches):
   monkeypatch.setattr(space_to_depth, "_matmul_weight_grad", lambda *_: matmul)
+  monkeypatch.setattr(space_to_depth, "_few_channels", lambda *_: patches)
   rng, x, kernel = _data(7, 6, 4, 2)
   cot = jnp.asarray(rng.normal(size=(2, 4, 3, 5)), jnp.float32)
-  want = jax.grad(lambda k: jnp.sum(_reference(x, k, 2) * cot))(kernel)
-  np.testing.assert_allclose(jax.grad(lambda k: jnp.sum(space_to_depth.conv(x, k, 2) * cot))(kernel), want,
-                             atol=1e-4)
+  loss = jax.jit(lambda f, x, k: jnp.sum(f(x, k) * cot), static_argnums=0)
+  want = jax.grad(loss, argnums=(1, 2))(lambda x, k: _reference(x, k, 2), x, kernel)
+  got = jax.grad(loss, argnums=(1, 2))(lambda x, k: space_to_depth.conv(x, k, 2), x, kernel)
+  for g, w in zip(got, want, strict=True):
+    np.testing.assert_allclose(g, w, atol=1e-4)
+  y_cot = jnp.asarray(rng.normal(size=x.shape), jnp.float32)
+  adj = jax.grad(lambda y, k: jnp.sum(space_to_depth.conv_adjoint(y, k, 2, x.shape) * y_cot), argnums=(0, 1))
+  adj_ref = jax.grad(lambda y, k: jnp.sum(jax.vjp(lambda u: _reference(u, k, 2), x)[1](y)[0] * y_cot),
+                     argnums=(0, 1))
+  np.testing.assert_allclose(space_to_depth.conv_adjoint(cot, kernel, 2, x.shape),
+                             jax.vjp(lambda u: _reference(u, kernel, 2), x)[1](cot)[0], atol=2e-5)
+  for g, w in zip(adj(cot, kernel), adj_ref(cot, kernel), strict=True):
+    np.testing.assert_allclose(g, w, atol=1e-4)
 
 
 def test_second_order_is_refused_not_wrong():

@@ -8,11 +8,12 @@ written as space-to-depth of the padded input followed by a stride-1 convolution
 convolution followed by depth-to-space, which XLA:CPU runs on its fast path. The custom gradients here route each
 of the three products of a strided convolution to its fast form:
 
-* :func:`conv` (``S(x, w)``): forward by ``lax``'s strided convolution; input gradient by the space-to-depth form's
+* :func:`conv` (``S(x, w)``): forward by ``lax``'s strided convolution (patches + one matmul for an input with
+  few channels, :func:`_few_channels`); input gradient by the space-to-depth form's
   adjoint (a stride-1 convolution + depth-to-space); weight gradient by ``lax`` or by one matmul per tap
   (:func:`_weight_grad`, whichever was faster for the shape class).
-* :func:`conv_adjoint` (``Sᵀ(y, w)``, a transposed convolution): forward by the space-to-depth form's adjoint; input
-  gradient by ``lax``'s strided convolution (``⟨Sᵀy, g⟩ = ⟨y, Sg⟩``); weight gradient as :func:`conv`'s.
+* :func:`conv_adjoint` (``Sᵀ(y, w)``, a transposed convolution): forward by the space-to-depth form's adjoint (for
+  few channels: one matmul and the patches' adjoint, an overlap-add); input gradient by ``S``'s forward (``⟨Sᵀy, g⟩ = ⟨y, Sg⟩``); weight gradient as :func:`conv`'s.
 
 ``lax.conv_transpose(x, k, (s, s), "SAME")`` (kernel not flipped, Flax's default) equals
 ``conv_adjoint(x, flip(k)ᵀ)`` with ``flip(k)ᵀ[a, b, i, o] = k[K-1-a, K-1-b, o, i]``, which is how
@@ -50,6 +51,11 @@ def _lax_conv(x: jax.Array, w: jax.Array, stride: int) -> jax.Array:
   return jax.lax.conv_general_dilated(x, w.astype(x.dtype), (stride, stride), "SAME", dimension_numbers=_DN)
 
 
+def _forward(x: jax.Array, w: jax.Array, stride: int) -> jax.Array:
+  """``S(x, w)``: ``lax``'s strided convolution, or patches + matmul for few input channels."""
+  return _patch_conv(x, w, stride) if _few_channels(x.shape[-1], stride) else _lax_conv(x, w, stride)
+
+
 def _space_to_depth(x: jax.Array, k: int, s: int) -> jax.Array:
   """The SAME-padded input of a stride-``s`` ``k×k`` convolution as ``[batch, out + m - 1, ·, s²·C]`` blocks."""
   b, h, wd, c = x.shape
@@ -79,9 +85,42 @@ def _s2d_conv(x: jax.Array, w: jax.Array, s: int) -> jax.Array:
                                       dimension_numbers=_DN)
 
 
+def _few_channels(in_channels: int, stride: int) -> bool:
+  """Whether a strided convolution with this many input channels is computed as patches + one matmul.
+
+  With one input channel (the conv β-VAE's first and last layers) XLA:CPU's convolution, and the space-to-depth
+  form's 4-channel one, ran far below its matmul speed on the 2-core CPU (``benchmarks/README.md``); the patches
+  of such an input are small (``k²·C`` values per output pixel), so gathering them costs little.
+  """
+  return in_channels * stride * stride <= 16
+
+
+def _patches(x: jax.Array, k: int, s: int) -> jax.Array:
+  """``[batch, out_h, out_w, k·k·C]``: the SAME-padded ``k×k`` windows at stride ``s``, taps in ``(a, b, c)`` order."""
+  b, h, wd, c = x.shape
+  pads, outs = [], []
+  for size in (h, wd):
+    out = -(-size // s)
+    total = max((out - 1) * s + k - size, 0)
+    pads.append((total // 2, total - total // 2, 0))
+    outs.append(out)
+  xp = jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), pads[0], pads[1], (0, 0, 0)))
+  taps = [jax.lax.slice(xp, (0, i, j, 0), (b, i + s * (outs[0] - 1) + 1, j + s * (outs[1] - 1) + 1, c),
+                        (1, s, s, 1)) for i in range(k) for j in range(k)]
+  return jnp.stack(taps, axis=3).reshape(b, outs[0], outs[1], k * k * c)
+
+
+def _patch_conv(x: jax.Array, w: jax.Array, s: int) -> jax.Array:
+  """``_lax_conv(x, w, s)`` as patches times the kernel matrix."""
+  return jnp.einsum("bhwk,ko->bhwo", _patches(x, w.shape[0], s), w.reshape(-1, w.shape[-1]).astype(x.dtype))
+
+
 def _adjoint(y: jax.Array, w: jax.Array, s: int, in_shape: tuple[int, ...]) -> jax.Array:
   """``Sᵀ y``: the transpose of ``x ↦ S(x, w)`` through the space-to-depth form (stride-1 conv + depth-to-space)."""
   spec = jax.ShapeDtypeStruct(in_shape, y.dtype)
+  if _few_channels(in_shape[-1], s):  # patches' adjoint (overlap-add) of one matmul's columns
+    cols = jnp.einsum("bhwo,ko->bhwk", y, w.reshape(-1, w.shape[-1]).astype(y.dtype))
+    return jax.linear_transpose(lambda x: _patches(x, w.shape[0], s), spec)(cols)[0]
   return jax.linear_transpose(lambda x: _s2d_conv(x, w, s), spec)(y)[0]
 
 
@@ -109,11 +148,11 @@ def _weight_grad(x: jax.Array, g: jax.Array, s: int, w_shape: tuple[int, ...], w
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _conv(x, w, stride):
-  return _lax_conv(x, w, stride)
+  return _forward(x, w, stride)
 
 
 def _conv_fwd(x, w, stride):
-  return _lax_conv(x, w, stride), (x, w)
+  return _forward(x, w, stride), (x, w)
 
 
 def _conv_bwd(stride, res, g):
@@ -151,7 +190,7 @@ def _adjoint_fwd(y, w, stride, in_shape):
 def _adjoint_bwd(stride, in_shape, res, g):
   y, w = res
   # ⟨Sᵀ(y, w), g⟩ = ⟨y, S(g, w)⟩: the input gradient is a strided convolution, the weight gradient S's with x = g.
-  return _lax_conv(g, w, stride), _weight_grad(g, y, stride, w.shape, w.dtype)
+  return _forward(g, w, stride), _weight_grad(g, y, stride, w.shape, w.dtype)
 
 
 _conv_adjoint.defvjp(_adjoint_fwd, _adjoint_bwd)
