@@ -1,6 +1,13 @@
-"""The step bound: what one training step of the MLP VAE must cost on this device, from measured parts.
+"""Step bounds: what one training step must at least cost on this device, from measured parts.
 
-    bound time per step = Σ_shapes t_XLA(matmul at the batch size) + 7 · P · 4 bytes / bandwidth
+MLP VAE (issue #16's corrected bound; the first version timed each matmul shape alone, and a minimal fused epoch
+ran faster than it allowed, because inside one program XLA overlaps and caches better than shape by shape):
+
+    bound time per step = Σ_matmuls FLOP / max(peak, best measured speed of that shape)
+                          + 7 · P · 4 bytes / bandwidth(Adam's footprint)
+
+``peak`` is a 2048×2048×2048 matmul's GFLOP/s on this device: no matmul of the step can run faster than the best
+XLA does at any shape, so each is charged at whichever is faster, its own shape or the peak.
 
 * Matmuls: every dense layer's forward product ``[B, in]·[in, out]``, weight gradient ``xᵀ·δ`` (``[in, B]·[B,
   out]``) and input gradient ``δ·Wᵀ`` (``[B, out]·[out, in]``; not for the first layer, whose input needs no
@@ -8,8 +15,16 @@
   (asynchronous dispatch overlaps the next call's dispatch with this one's work), median of ``reps`` timings.
   Biases, activations, the loss and the random numbers are left out: this is a bound, not a model.
 * Optimizer: Adam reads the gradient, the two moments and the parameters and writes the moments and the
-  parameters — ≈ 7 arrays of P = 815,824 float32 — at the bandwidth of a large on-device ``x + 1`` (2²⁵
-  floats, read and written in place; its buffer donated, so no fresh pages are touched).
+  parameters — ≈ 7 arrays of P = 815,824 float32 — at the bandwidth of an on-device ``x + 1`` over an array of
+  Adam's footprint (7·P floats, read and written in place, its buffer donated), so caches help it as they help
+  Adam.
+
+Conv β-VAE (:func:`conv_step_bound`): each strided (or transposed) 4×4 convolution's three products — forward,
+input gradient (not for the first layer), weight gradient — each ``2·B·out_pixels·k²·C_in·C_out`` FLOP, charged
+at the fastest of: XLA's strided convolution of that layer's shape, the same product as one matmul of its
+patches' shape (``[B·out_pixels, k²·C_in] × [k²·C_in, C_out]`` and its two transposes), the 2048³ peak. Plus the
+dense layers' matmuls (as the MLP's) and Adam's bytes. Activations, the loss, rendering and random numbers are
+left out.
 
 ``bound images/s = B / bound time``; the driver divides each contender's images/s by it ("fraction of bound").
 """
@@ -90,27 +105,93 @@ def bandwidth_gbs(num_floats: int = 2**25, reps: int = 3) -> float:
   return 2 * 4 * num_floats / statistics.median(times) / 1e9
 
 
-def mlp_step_bound(batch: int, *, stack: int = 8, reps: int = 3, bandwidth_floats: int = 2**25) -> dict:
+def peak_gflop_s(n: int = 2048, *, reps: int = 3) -> float:
+  """GFLOP/s of one jitted ``n×n×n`` float32 matmul (median of ``reps``, 2 calls each)."""
+  return 2 * n**3 / matmul_seconds("bi,io->bo", n, n, n, stack=2, reps=reps) / 1e9
+
+
+def _charged(matmuls, peak: float, stack: int, reps: int) -> dict[str, float]:
+  """Seconds per matmul at ``max(peak, its own measured speed)``."""
+  out = {}
+  for label, e, b, i, o in matmuls:
+    own = matmul_seconds(e, b, i, o, stack=stack, reps=reps)
+    out[label] = min(own, 2 * b * i * o / (peak * 1e9))
+  return out
+
+
+def mlp_step_bound(batch: int, *, stack: int = 8, reps: int = 3, bandwidth_floats: int | None = None,
+                   peak_n: int = 2048) -> dict:
   """The bound for one training step of the MLP VAE at ``batch`` (see the module docstring)."""
-  per = {label: matmul_seconds(e, b, i, o, stack=stack, reps=reps) for label, e, b, i, o in step_matmuls(batch)}
-  bw = bandwidth_gbs(bandwidth_floats, reps)
+  peak = peak_gflop_s(peak_n, reps=reps)
+  per = _charged(step_matmuls(batch), peak, stack, reps)
+  bw = bandwidth_gbs(bandwidth_floats or ADAM_ARRAYS * MLP_PARAMS, reps)
   matmul_s = sum(per.values())
   optimizer_s = ADAM_ARRAYS * MLP_PARAMS * 4 / (bw * 1e9)
   flop = sum(2 * b * i * o for _, _, b, i, o in step_matmuls(batch))
   return {"bound_images_per_s": batch / (matmul_s + optimizer_s), "matmul_s": matmul_s,
           "optimizer_s": optimizer_s, "bandwidth_gbs": bw, "matmul_gflop_s": flop / matmul_s / 1e9,
+          "peak_gflop_s": peak, "per_matmul_us": {k: v * 1e6 for k, v in per.items()}}
+
+
+# The conv β-VAE (Higgins et al.) as strided convolutions S: (name, input size, C_in, C_out, needs dx). A transposed
+# convolution h×h×C → 2h×2h×C' is the adjoint of S on 2h×2h×C' → h×h×C: the same three products.
+CONV_LAYERS = (("conv_0", 64, 1, 32, False), ("conv_1", 32, 32, 32, True), ("conv_2", 16, 32, 64, True),
+               ("conv_3", 8, 64, 64, True), ("deconv_0", 8, 64, 64, True), ("deconv_1", 16, 32, 64, True),
+               ("deconv_2", 32, 32, 32, True), ("out", 64, 1, 32, True))
+CONV_DENSE = (("dense_0", 1024, 256, True), ("mean", 256, 10, True), ("logvar", 256, 10, True),
+              ("dec_dense_0", 10, 256, True), ("to_grid", 256, 1024, True))
+CONV_PARAMS = (sum(16 * ci * co + (ci if name.startswith(("deconv", "out")) else co)
+                   for name, _, ci, co, _ in CONV_LAYERS) + sum(i * o + o for _, i, o, _ in CONV_DENSE))
+
+
+def conv_seconds(batch: int, size: int, c_in: int, c_out: int, *, stack: int = 4, reps: int = 3) -> float:
+  """Seconds for XLA's SAME 4×4 stride-2 convolution ``[B, size, size, C_in] → [B, size/2, size/2, C_out]``."""
+  import jax  # noqa: PLC0415
+  import jax.numpy as jnp  # noqa: PLC0415
+
+  k1, k2 = jax.random.split(jax.random.key(1))
+  x = jax.random.normal(k1, (batch, size, size, c_in), jnp.float32)
+  w = jax.random.normal(k2, (4, 4, c_in, c_out), jnp.float32)
+  fn = jax.jit(lambda x, w: jax.lax.conv_general_dilated(x, w, (2, 2), "SAME",
+                                                         dimension_numbers=("NHWC", "HWIO", "NHWC")))
+  return _median_call_seconds(fn, (x, w), stack, reps)
+
+
+def conv_step_bound(batch: int = 64, *, stack: int = 4, reps: int = 3, peak_n: int = 2048) -> dict:
+  """The bound for one training step of the conv β-VAE at ``batch`` (see the module docstring)."""
+  peak = peak_gflop_s(peak_n, reps=reps)
+  per = {}
+  for name, size, ci, co, dx in CONV_LAYERS:
+    rows, depth = batch * (size // 2) ** 2, 16 * ci
+    flop = 2 * rows * depth * co
+    conv_s = conv_seconds(batch, size, ci, co, stack=stack, reps=reps)
+    products = [("fwd", "bi,io->bo"), ("dW", "bi,bo->io")] + ([("dx", "bo,io->bi")] if dx else [])
+    for product, e in products:
+      mm_s = matmul_seconds(e, rows, depth, co, stack=stack, reps=reps)
+      per[f"{name}.{product}"] = min(conv_s, mm_s, flop / (peak * 1e9))
+  per.update(_charged(step_matmuls(batch, CONV_DENSE), peak, stack, reps))
+  bw = bandwidth_gbs(ADAM_ARRAYS * CONV_PARAMS, reps)
+  compute_s = sum(per.values())
+  optimizer_s = ADAM_ARRAYS * CONV_PARAMS * 4 / (bw * 1e9)
+  return {"bound_images_per_s": batch / (compute_s + optimizer_s), "matmul_s": compute_s,
+          "optimizer_s": optimizer_s, "bandwidth_gbs": bw, "peak_gflop_s": peak,
           "per_matmul_us": {k: v * 1e6 for k, v in per.items()}}
 
 
 class StepBound:
-  """One repeat = one fresh measurement of the bound (so it sees the same machine load as its neighbours)."""
+  """One repeat = one fresh measurement of the bound (so it sees the same machine load as its neighbours).
 
-  def __init__(self, batch: int, stack: int = 8, reps: int = 3, bandwidth_floats: int = 2**25):
-    self.batch, self.kw = batch, {"stack": stack, "reps": reps, "bandwidth_floats": bandwidth_floats}
+  ``bandwidth_floats``: the array the bandwidth is measured on (default: Adam's footprint); ``peak_n``: the size
+  of the peak matmul (smaller only in smoke runs)."""
+
+  def __init__(self, batch: int, stack: int = 8, reps: int = 3, bandwidth_floats: int | None = None,
+               peak_n: int = 2048):
+    self.batch = batch
+    self.kw = {"stack": stack, "reps": reps, "bandwidth_floats": bandwidth_floats, "peak_n": peak_n}
 
   def setup(self):
-    _, warm, _ = timing.timed(lambda: mlp_step_bound(self.batch, stack=2, reps=1,
-                                                    bandwidth_floats=min(2**20, self.kw["bandwidth_floats"])))
+    _, warm, _ = timing.timed(lambda: mlp_step_bound(self.batch, stack=2, reps=1, bandwidth_floats=2**16,
+                                                    peak_n=min(256, self.kw["peak_n"])))
     return {"compile_s": warm, "params": MLP_PARAMS}
 
   def run(self):
@@ -137,6 +218,22 @@ def flop_per_image(batch: int = 1) -> float:
   return sum(2 * b * i * o for _, _, b, i, o in step_matmuls(batch)) / batch
 
 
-CONTENDERS = {"step_bound": StepBound}
+class ConvStepBound:
+  """The conv β-VAE's step bound, measured fresh each repeat."""
+
+  def __init__(self, batch: int = 64, stack: int = 4, reps: int = 3, peak_n: int = 2048):
+    self.batch, self.kw = batch, {"stack": stack, "reps": reps, "peak_n": peak_n}
+
+  def setup(self):
+    _, warm, _ = timing.timed(lambda: conv_step_bound(self.batch, stack=1, reps=1, peak_n=256))
+    return {"compile_s": warm, "params": CONV_PARAMS}
+
+  def run(self):
+    res = conv_step_bound(self.batch, **self.kw)
+    return {**res, "images_per_s": res["bound_images_per_s"], "images": None, "seconds": None}
+
+
+CONTENDERS = {"step_bound": StepBound, "conv_step_bound": ConvStepBound}
 assert MLP_PARAMS == 815_824, MLP_PARAMS
+assert CONV_PARAMS == 764_245, CONV_PARAMS
 assert math.isfinite(flop_per_image())

@@ -5,7 +5,9 @@ conv_dense=(256,), latent_dim=10)``), Bernoulli likelihood, β = 4, Adam 1e-3 (a
 One repeat is one call of :func:`vae_jax.steps.make_multi_step` over ``steps`` updates with ``loop="auto"``
 (on CPU a conv model is stepped from the host, as ``train_and_evaluate`` does: see that function); each update
 draws fresh sprite factors from its data key and renders them (``GeneratedBatches``), as ``train_and_evaluate``
-does for ``data.name="sprites"``.
+does for ``data.name="sprites"``. ``flax_layers=True`` builds the same model from Flax's ``nn.Conv`` and
+``nn.ConvTranspose`` instead of :mod:`vae_jax.space_to_depth` / :mod:`vae_jax.depth_to_space` (same parameters);
+``loop="scan"`` runs the steps as one ``lax.scan`` (is stepping from the host still the faster on CPU?).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ def _sprite_batch(batch: int, resolution: int, key):
 
 class ConvSprites:
   def __init__(self, batch: int, steps: int, resolution: int = 64, channels=(32, 32, 64, 64), dense=(256,),
-               latent: int = 10, depth_to_space: bool = True):
-    self.batch, self.steps, self.resolution, self.depth_to_space = batch, steps, resolution, depth_to_space
-    self.channels, self.dense, self.latent = tuple(channels), tuple(dense), latent
+               latent: int = 10, depth_to_space: bool = True, flax_layers: bool = False,
+               loop: str = "auto"):
+    self.batch, self.steps, self.resolution = batch, steps, resolution
+    self.depth_to_space, self.flax_layers = depth_to_space and not flax_layers, flax_layers
+    self.channels, self.dense, self.latent, self.loop = tuple(channels), tuple(dense), latent, loop
 
   def setup(self):
     import jax  # noqa: PLC0415
@@ -38,13 +42,15 @@ class ConvSprites:
     model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=self.channels,
                                                    conv_dense=self.dense, latent_dim=self.latent,
                                                    conv_depth_to_space=self.depth_to_space), shape)
+    if self.flax_layers:  # nn.Conv / nn.ConvTranspose throughout: what the rewrites are measured against
+      model = model.clone(encoder=model.encoder.clone(space_to_depth=False))
     loss_fn = factory.make_loss(methods.beta_vae.Config(beta=4.0), model, dataset_size=737_280)
     tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
     keys = train.run_keys(0)
     self.state = steps.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
     self.source = steps.GeneratedBatches(generate=functools.partial(_sprite_batch, self.batch, self.resolution))
     self.key = keys.train
-    self.multi = steps.make_multi_step(loss_fn, tx, num_steps=self.steps, loop="auto")  # as train_and_evaluate
+    self.multi = steps.make_multi_step(loss_fn, tx, num_steps=self.steps, loop=self.loop)  # "auto": as train
     (self.state, _), compile_s, _ = timing.timed(
         lambda: timing.block(self.multi(self.state, {}, self.source, self.key)))
     return {"compile_s": compile_s, "platform": jax.devices()[0].platform}

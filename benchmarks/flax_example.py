@@ -18,7 +18,6 @@ example's ``tf.data`` pipeline is not part of what is timed: only its step.
 
 from __future__ import annotations
 
-import numpy as np
 
 from benchmarks import data, timing
 

@@ -29,15 +29,15 @@ def _mlp_group(gid: str, batch: int, mode: str) -> dict:
   full, smoke = mode == "full", mode == "smoke"
   if smoke:
     real = dict(num_steps=8, log_every=2, every=4, num_train=256, num_test=64)
-    sizes = dict(bare=3, fused_train=64, flax=2, torch=2, stack=2, reps=1, bw=2**16)
+    sizes = dict(bare=3, fused_train=64, flax=2, torch=2, stack=2, reps=1, bw=2**16, peak=256)
   elif full:
     real = dict(num_steps=2340 if batch == 128 else 300)
     sizes = dict(bare=400 if batch == 128 else 60, fused_train=0, flax=40 if batch == 128 else 8,
-                 torch=200 if batch == 128 else 30, stack=20, reps=5, bw=2**25)
+                 torch=200 if batch == 128 else 30, stack=20, reps=5, bw=None, peak=2048)
   else:
     real = dict(num_steps=468 if batch == 128 else 60, quick_intervals=True)
     sizes = dict(bare=150 if batch == 128 else 20, fused_train=0, flax=15 if batch == 128 else 4,
-                 torch=80 if batch == 128 else 12, stack=10, reps=3, bw=2**25)
+                 torch=80 if batch == 128 else 12, stack=10, reps=3, bw=None, peak=2048)
   b = batch
   contenders = [
       _c(f"real_loop@{b}", "vae_jax real loop (train_and_evaluate)", MLP, "real_loop", b, "real", oneshot=True,
@@ -52,8 +52,9 @@ def _mlp_group(gid: str, batch: int, mode: str) -> dict:
          batch=b, steps=sizes["torch"]),
       _c(f"torch_fused@{b}", "PyTorch eager, Adam(fused=True)", "benchmarks.torch_models", "torch_mlp", b,
          batch=b, steps=sizes["torch"], fused=True),
-      _c(f"bound@{b}", "step bound (XLA matmuls + Adam bytes / bandwidth)", "benchmarks.bound", "step_bound", b,
-         "bound", batch=b, stack=sizes["stack"], reps=sizes["reps"], bandwidth_floats=sizes["bw"]),
+      _c(f"bound@{b}", "step bound (matmul FLOP at max(own, 2048³ peak) speed + Adam bytes / bandwidth)",
+         "benchmarks.bound", "step_bound", b, "bound", batch=b, stack=sizes["stack"], reps=sizes["reps"],
+         bandwidth_floats=sizes["bw"], peak_n=sizes["peak"]),
   ]
   return {"id": gid, "title": f"MLP VAE (784-500-20) on Fashion-MNIST, batch {b}", "contenders": contenders}
 
@@ -65,15 +66,20 @@ def _conv_group(mode: str) -> dict:
   else:
     steps = 6 if mode == "full" else 2
     kw, tkw = dict(batch=64, steps=steps), dict(batch=64, steps=steps)
+  bkw = dict(batch=kw["batch"], stack=1, reps=1, peak_n=256) if mode == "smoke" else dict(batch=64)
   contenders = [
       _c("conv_jax", "vae_jax conv β-VAE, sprites rendered in the step", "benchmarks.conv_jax", "conv_sprites",
          kw["batch"], **kw),
-      _c("conv_jax_flax_deconv", "the same with Flax's ConvTranspose (conv_depth_to_space=False)",
-         "benchmarks.conv_jax", "conv_sprites", kw["batch"], depth_to_space=False, **kw),
+      _c("conv_jax_flax_layers", "the same with Flax's nn.Conv / nn.ConvTranspose (no rewrites)",
+         "benchmarks.conv_jax", "conv_sprites", kw["batch"], flax_layers=True, **kw),
+      _c("conv_jax_scan", "the same steps in one lax.scan (loop=\"scan\"; the default steps conv nets from the host "
+         "on CPU)", "benchmarks.conv_jax", "conv_sprites", kw["batch"], loop="scan", **kw),
       _c("conv_torch", "PyTorch eager conv β-VAE, pre-rendered batches, Adam", "benchmarks.torch_models",
          "torch_conv", tkw["batch"], "torch", **tkw),
       _c("conv_torch_fused", "PyTorch eager conv β-VAE, Adam(fused=True)", "benchmarks.torch_models",
          "torch_conv", tkw["batch"], fused=True, **tkw),
+      _c("conv_bound", "conv step bound (each product's FLOP at XLA's best: conv, matmul or 2048³ peak; + Adam)",
+         "benchmarks.bound", "conv_step_bound", kw["batch"], "bound", **bkw),
   ]
   return {"id": "conv", "title": "Conv β-VAE (Higgins: conv 32-32-64-64, FC 256, z=10) on 64×64 sprites",
           "contenders": contenders}
@@ -113,15 +119,16 @@ def build(mode: str, only: list[str] | None = None, baseline: str | None = None)
   """The groups to run, in order (``only``: a subset of ``GROUPS`` names); smoke skips the second MLP size.
 
   ``baseline``: a directory holding another checkout of vae_jax (e.g. the last commit); the MLP groups then also
-  run its real loop and fused epoch, interleaved with this checkout's, for a before/after in one run.
+  run its real loop and fused epoch, and the conv group its conv β-VAE, interleaved with this checkout's, for a
+  before/after in one run.
   """
   names = [g for g in GROUPS if (not only or g in only) and not (mode == "smoke" and g == "mlp1024")]
   groups = [GROUPS[g](mode) for g in names]
   if baseline:
     for g in groups:
-      if g["id"].startswith("mlp"):
+      if g["id"].startswith("mlp") or g["id"] == "conv":
         extra = [dict(c, id=c["id"] + ":baseline", label=c["label"] + " [baseline]", role="",
                       env={**c["env"], "BENCH_TREE": baseline})
-                 for c in g["contenders"] if c["role"] in ("real", "fused")]
+                 for c in g["contenders"] if c["role"] in ("real", "fused") or c["id"] == "conv_jax"]
         g["contenders"] = g["contenders"][:2] + extra + g["contenders"][2:]
   return groups

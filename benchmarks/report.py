@@ -10,16 +10,17 @@ import statistics
 
 from benchmarks.timing import summarize
 
-# Targets from the project issue: (group, contender, quantity, threshold, text).
+# Targets from the project issue (#16): (group, contender, quantity, threshold, text).
 TARGETS = (
-    ("mlp128", "real_loop@128", "fraction_of_bound", 0.90, "real loop ≥ 90 % of the step bound at batch 128"),
-    ("mlp1024", "real_loop@1024", "fraction_of_bound", 0.85, "real loop ≥ 85 % of the step bound at batch 1024"),
-    ("mlp128", "real_loop@128", "vs_torch", 2.5, "real loop ≥ 2.5× PyTorch eager at batch 128"),
-    ("mlp1024", "real_loop@1024", "vs_torch", 1.8, "real loop ≥ 1.8× PyTorch eager at batch 1024"),
-    ("mlp128", "real_loop@128", "vs_fused", 0.95, "real loop overhead over the bare fused epoch ≤ 5 % (128)"),
-    ("mlp1024", "real_loop@1024", "vs_fused", 0.95, "real loop overhead over the bare fused epoch ≤ 5 % (1024)"),
-    ("conv", "conv_jax", "vs_torch", 1.5, "conv β-VAE ≥ 1.5× PyTorch eager"),
+    ("conv", "conv_jax", "vs_torch", 1.0, "conv β-VAE ≥ 1.0× PyTorch eager (stretch 1.5×)"),
+    ("conv", "conv_jax", "fraction_of_bound", 0.60, "conv β-VAE ≥ 60 % of its step bound"),
+    ("mlp128", "real_loop@128", "fraction_of_bound", 0.85, "real loop ≥ 85 % of the step bound at batch 128"),
+    ("mlp1024", "real_loop@1024", "fraction_of_bound", 0.80, "real loop ≥ 80 % of the step bound at batch 1024"),
+    ("mlp128", "real_loop@128", "vs_torch_fused", 2.2, "real loop ≥ 2.2× PyTorch eager with fused Adam (128)"),
+    ("mlp128", "real_loop@128", "vs_fused", 0.95, "real loop within 5 % of the bare fused epoch (128)"),
+    ("mlp1024", "real_loop@1024", "vs_fused", 0.95, "real loop within 5 % of the bare fused epoch (1024)"),
     ("mlp128", "real_loop@128", "peak_rss_mb", -1500.0, "training process < 1.5 GB RSS (MLP VAE, Fashion-MNIST)"),
+    ("is_nll", "is_nll", "fraction_of_bound", 0.50, "IS-NLL ≥ 50 % of its matmul bound (library defaults)"),
 )
 
 
@@ -49,6 +50,7 @@ def summarize_group(group: dict, raw: dict) -> list[dict]:
            "images_per_s": summarize(ips[cid]), "images_per_cpu_s": summarize(_values(r["runs"], "images_per_cpu_s")),
            "compile_s": compile_s, "setup_s": setup.get("setup_s"), "peak_rss_mb": r["peak_rss_mb"],
            "vs_torch": _paired(ips[cid], ips[role["torch"]]) if "torch" in role and c["role"] != "torch" else None,
+           "vs_torch_fused": next((_paired(ips[cid], ips[t]) for t in ips if t.startswith("torch_fused")), None),
            "fraction_of_bound": None, "vs_fused": None, "extra": {}}
     own_bound = _values(r["runs"], "bound_images_per_s")
     if any(own_bound) and c["role"] != "bound":  # e.g. IS-NLL: a bound measured beside each repeat
@@ -117,7 +119,7 @@ def markdown(title: str, rows: list[dict]) -> str:
 
 
 def markdown_targets(items: list[dict]) -> str:
-  lines = ["### Targets (issue #8)", "", "| target | measured (median) | met |", "|---|---|---|"]
+  lines = ["### Targets (issue #16)", "", "| target | measured (median) | met |", "|---|---|---|"]
   for t in items:
     v = "–" if t["value"] is None else (f"{t['value']:.0f} MB" if "RSS" in t["target"] else f"{t['value']:.3g}")
     met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")

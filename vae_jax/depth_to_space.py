@@ -1,50 +1,29 @@
-"""Stride-``s`` transposed convolutions computed as one stride-1 convolution followed by depth-to-space.
+"""Stride-``s`` transposed convolutions computed as a stride-1 convolution followed by depth-to-space.
 
 :class:`ConvTranspose` computes exactly what ``flax.linen.ConvTranspose(features, (k, k), strides=(s, s),
 padding="SAME")`` computes (Flax's default ``transpose_kernel=False``), with the same parameters — ``kernel``
-``[k, k, in, out]`` and ``bias`` ``[out]``, the same initialisers — so checkpoints are interchangeable. Each of the
-``s²`` output phases of a transposed convolution is a stride-1 convolution of the input; one convolution with
-``s²·out`` output channels computes them all, and a reshape puts every phase in its place. The rearranged kernel
-is an ``einsum`` of the stored kernel with a constant 0/1 index tensor, so gradients reach the stored kernel.
+``[k, k, in, out]`` and ``bias`` ``[out]``, the same initialisers — so checkpoints are interchangeable. A SAME
+transposed convolution is the adjoint (in its input) of the SAME strided convolution with the flipped kernel;
+:func:`vae_jax.space_to_depth.conv_adjoint` computes that adjoint as a stride-1 convolution with an
+``⌈k/s⌉×⌈k/s⌉`` kernel followed by depth-to-space, and its gradients as a strided convolution (the input's) and
+``lax``'s weight gradient of the strided convolution (the kernel's).
 
-Why: XLA:CPU computes the gradient of ``lax.conv_transpose`` (an input-dilated convolution) on a slow path. The
-64×64 conv β-VAE trains 2.7× faster with this decoder on the 2-core dev CPU (``python -m benchmarks.run --only
-conv``: 434 vs 163 images/s, ``benchmarks/results/conv-depth-to-space.json``). In one-off layer timings (not kept
-in the repo) the rearranged convolution was the slower one with a single output channel, so
-:class:`vae_jax.modules.ConvDecoder` keeps Flax's layer for its output, and the mirror trick for strided forward
-convolutions (space-to-depth) was slower too, so the encoder uses ``nn.Conv``.
-"""
+Why: XLA:CPU computes ``lax.conv_transpose`` and its gradient (input-dilated convolutions) on a slow path. The
+first version of this module (one 3×3 stride-1 convolution with ``s²·out`` channels, a quarter of them zero taps)
+made the 64×64 conv β-VAE train 2.7× faster (``benchmarks/results/conv-depth-to-space.json``); the adjoint form
+has no zero taps and serves the one-channel output layer too (timings: ``benchmarks/README.md``)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
+
+from vae_jax import space_to_depth as s2d
 
 __all__ = ["ConvTranspose", "conv_transpose"]
-
-_DN = ("NHWC", "HWIO", "NHWC")
-
-
-def _phase_index(k: int, s: int) -> tuple[np.ndarray, int]:
-  """``G[a, c, r] = 1`` where kernel tap ``a`` feeds output phase ``r`` from input offset ``c + omin``; (G, omin).
-
-  ``lax.conv_transpose`` (SAME, kernel not flipped) dilates the input by ``s``, pads it by ``pad_a`` below and
-  convolves: output ``s·m + r`` reads dilated position ``s·m + r + a − pad_a``, which is input
-  ``m + (r + a − pad_a)/s`` when the division is exact and a zero otherwise.
-  """
-  pad_a = k - 1 if s > k - 1 else math.ceil((k + s - 2) / 2)
-  taps = [(a, (r + a - pad_a) // s, r) for r in range(s) for a in range(k) if (r + a - pad_a) % s == 0]
-  omin = min(o for _, o, _ in taps)
-  omax = max(o for _, o, _ in taps)
-  g = np.zeros((k, omax - omin + 1, s), np.float32)
-  for a, o, r in taps:
-    g[a, o - omin, r] = 1.0
-  return g, omin
 
 
 def conv_transpose(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
@@ -63,16 +42,10 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
                      f"{list(x.shape)}, kernel {list(kernel.shape)}.")
   if stride < 1:
     raise ValueError(f"stride must be ≥ 1, got {stride}")
-  s, k = stride, kernel.shape[0]
   b, h, w, _ = x.shape
-  g, omin = _phase_index(k, s)
-  size = g.shape[1]
-  pads = ((0, 0, 0), (-omin, omin + size - 1, 0), (-omin, omin + size - 1, 0), (0, 0, 0))
-  xp = jax.lax.pad(x, jnp.zeros((), x.dtype), pads)
-  n_out = kernel.shape[-1]
-  k2 = jnp.einsum("ahr,bws,abio->hwirso", g, g, kernel).reshape(size, size, kernel.shape[2], s * s * n_out)
-  y = jax.lax.conv_general_dilated(xp, k2.astype(x.dtype), (1, 1), "VALID", dimension_numbers=_DN)
-  return y.reshape(b, h, w, s, s, n_out).transpose(0, 1, 3, 2, 4, 5).reshape(b, h * s, w * s, n_out)
+  # lax's SAME transposed convolution is the adjoint of the SAME strided convolution with the flipped kernel,
+  # input and output channels swapped (checked against lax for every kernel/stride/size the tests list).
+  return s2d.conv_adjoint(x, kernel[::-1, ::-1].swapaxes(2, 3), stride, (b, stride * h, stride * w, kernel.shape[-1]))
 
 
 class ConvTranspose(nn.Module):

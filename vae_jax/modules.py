@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from vae_jax import depth_to_space as d2s
+from vae_jax import space_to_depth as s2d
 
 Activation = Callable[[jax.Array], jax.Array]
 
@@ -61,13 +62,16 @@ class ConvEncoder(nn.Module):
   """Strided 4×4 convolutions then Dense layers.
 
   The defaults are Higgins et al.'s dSprites encoder: conv 32-32-64-64 (4×4, stride 2), FC 256
-  (β-VAE, ICLR 2017, Table 1; Burgess et al. 2018, App. A.1).
+  (β-VAE, ICLR 2017, Table 1; Burgess et al. 2018, App. A.1). ``space_to_depth`` computes the convolutions with
+  :class:`vae_jax.space_to_depth.Conv` (the same function and parameters as ``nn.Conv``, with gradients that avoid
+  XLA:CPU's slow input-dilated convolutions); ``False`` uses ``nn.Conv``.
   """
 
   channels: Sequence[int] = (32, 32, 64, 64)
   dense: Sequence[int] = (256,)
   kernel_size: int = 4
   activation: Activation = nn.relu
+  space_to_depth: bool = True
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -75,7 +79,9 @@ class ConvEncoder(nn.Module):
       raise ValueError(f"ConvEncoder expects [batch, H, W, C] images, got shape {list(x.shape)}.")
     h = x
     for i, ch in enumerate(self.channels):
-      h = self.activation(nn.Conv(ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name=f"conv_{i}")(h))
+      layer = (s2d.Conv(ch, (self.kernel_size,) * 2, strides=(2, 2), name=f"conv_{i}") if self.space_to_depth else
+               nn.Conv(ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name=f"conv_{i}"))
+      h = self.activation(layer(h))
     h = h.reshape(h.shape[0], -1)
     for i, width in enumerate(self.dense):
       h = self.activation(nn.Dense(width, name=f"dense_{i}")(h))
@@ -87,10 +93,9 @@ class ConvDecoder(nn.Module):
 
   Mirrors :class:`ConvEncoder`: with the defaults and a 64×64×1 output this is Higgins et al.'s dSprites decoder
   (FC 256, FC 4·4·64, deconv 64-32-32-1). The start size is ``ceil(H / 2**len(channels))``; the output is cropped
-  to ``output_shape`` when H is not a multiple of it (e.g. 28×28). ``depth_to_space`` computes the hidden
-  transposed convolutions with :class:`vae_jax.depth_to_space.ConvTranspose` (the same function and parameters,
-  2.7× faster training on the 2-core CPU in
-  ``benchmarks/results/conv-depth-to-space.json``); ``False`` uses ``nn.ConvTranspose`` throughout.
+  to ``output_shape`` when H is not a multiple of it (e.g. 28×28). ``depth_to_space`` computes the transposed
+  convolutions with :class:`vae_jax.depth_to_space.ConvTranspose` (the same function and parameters, faster on
+  XLA:CPU: ``benchmarks/README.md``); ``False`` uses ``nn.ConvTranspose`` throughout.
   """
 
   output_shape: tuple[int, int, int]
@@ -110,13 +115,13 @@ class ConvDecoder(nn.Module):
       h = self.activation(nn.Dense(w, name=f"dense_{i}")(h))
     first = self.channels[0] if self.channels else out_ch
     h = self.activation(nn.Dense(sh * sw * first, name="to_grid")(h)).reshape(z.shape[0], sh, sw, first)
-    for i, ch in enumerate(self.channels):
-      layer = (d2s.ConvTranspose(ch, (self.kernel_size,) * 2, strides=(2, 2), name=f"deconv_{i}")
-               if self.depth_to_space else
-               nn.ConvTranspose(ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name=f"deconv_{i}"))
-      h = self.activation(layer(h))
-    # The output layer stays Flax's: with few output channels the depth-to-space form is the slower one on XLA:CPU.
-    h = nn.ConvTranspose(out_ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name="out")(h)
+    names = [f"deconv_{i}" for i in range(len(self.channels))] + ["out"]
+    for i, (ch, name) in enumerate(zip([*self.channels, out_ch], names, strict=True)):
+      layer = (d2s.ConvTranspose(ch, (self.kernel_size,) * 2, strides=(2, 2), name=name) if self.depth_to_space else
+               nn.ConvTranspose(ch, (self.kernel_size,) * 2, strides=(2, 2), padding="SAME", name=name))
+      h = layer(h)
+      if i < len(self.channels):
+        h = self.activation(h)
     return h[:, :height, :width, :]
 
 

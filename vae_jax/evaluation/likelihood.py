@@ -150,7 +150,16 @@ def _chunk_log_weights(model: nn.Module, params: Params, images: jax.Array, imag
   return jax.vmap(one_image, out_axes=1)(image_keys, images)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "num_samples", "sample_chunk"))
+# XLA:CPU option for this function's compilation only (not process-wide XLA_FLAGS): YNNPACK fuses only individual
+# dots, not the reductions around them. The default fusion of the log-weights' reductions is slow on CPU (as in
+# jax-ml/jax#37465); with this option the IS-NLL ran 1.3–1.9× faster in an interleaved A/B on the 2-core dev CPU
+# (2026-12-02, 20 images × K = 400, load ≈ 11; ``benchmarks/README.md``). An XLA:CPU field: other backends'
+# compilers do not read it. Experimental in XLA: check it still exists when jax is upgraded.
+_CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+
+
+@functools.partial(jax.jit, static_argnames=("model", "num_samples", "sample_chunk"),
+                   compiler_options=_CPU_COMPILER_OPTIONS)
 def _is_batch(params: Params, images: jax.Array, image_ids: jax.Array, *, key: jax.Array, model: nn.Module,
               num_samples: int, sample_chunk: int) -> dict[str, jax.Array]:
   image_keys = _image_keys(key, image_ids)

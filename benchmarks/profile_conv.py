@@ -1,0 +1,102 @@
+"""Where the conv β-VAE's training step goes: XLA's per-kernel times from a profiler trace, by layer and kind.
+
+    .venv/bin/python -m benchmarks.profile_conv [--batch 64] [--steps 5]
+
+Compiles one update of the benchmark's conv β-VAE (``benchmarks.conv_jax``: Higgins et al.'s net, 64×64 sprites
+rendered in the step, β = 4, Adam), the way ``make_multi_step(loop="host")`` calls it, runs ``steps`` of them
+under ``jax.profiler.trace`` and sums each kernel's time under the layer named in its HLO metadata
+(``encoder/conv_1``, ``decoder/deconv_2``, …; the optimizer; the rest: sprites, loss, KL) and its kind:
+``conv/matmul`` (convolutions, dots and the library fusions around them) or ``other`` (copies, transposes, pads,
+elementwise). Kernels of XLA:CPU's threads can overlap, so the sum can exceed the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import glob
+import gzip
+import json
+import re
+import tempfile
+import time
+
+
+def _hlo_index(hlo: str) -> dict[str, tuple[str, str]]:
+  """instruction name → (layer, kind) for every instruction of the compiled module."""
+  out = {}
+  for line in hlo.splitlines():
+    m = re.match(r"\s*(?:ROOT )?%([\w.\-]+) = (\(.*?\)|\S+) ([\w\-]+)\(", line)
+    if not m:
+      continue
+    name, _, op = m.groups()
+    path = re.search(r'op_name="([^"]*)"', line)
+    path = path.group(1) if path else ""
+    layer = re.search(r"(encoder|decoder)/(\w+)", path)
+    if layer:
+      layer = f"{layer.group(1)}/{layer.group(2)}"
+    elif "adam" in path.lower() or "optax" in path.lower() or "apply_updates" in path:
+      layer = "optimizer"
+    else:
+      layer = "other (sprites, loss, KL, heads)"
+    kind = "conv/matmul" if op in ("convolution", "dot") or "ynn_fusion" in name or "dot" in name else "other"
+    out[name] = (layer, kind)
+  return out
+
+
+def profile(batch: int, steps_run: int) -> dict:
+  import jax  # noqa: PLC0415
+  import jax.numpy as jnp  # noqa: PLC0415
+
+  from benchmarks import conv_jax  # noqa: PLC0415
+  from vae_jax import configs, factory, steps, train  # noqa: PLC0415
+
+  shape = (64, 64, 1)
+  model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=(32, 32, 64, 64),
+                                                 conv_dense=(256,), latent_dim=10), shape)
+  loss_fn = factory.make_objective(configs.ObjectiveConfig(kind="beta_vae", beta=4.0), model, dataset_size=737_280)
+  tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
+  keys = train.run_keys(0)
+  source = steps.GeneratedBatches(generate=functools.partial(conv_jax._sprite_batch, batch, 64))  # noqa: SLF001
+
+  def update(state, key):
+    k_data, k_loss = steps.step_keys(key, state.step)
+    return steps._update(loss_fn, tx, state, source.batch({}, None, k_data), k_loss)  # noqa: SLF001
+
+  one = jax.jit(update, donate_argnums=0)
+  state = steps.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
+  key = steps.fast_key(keys.train)
+  state, m = one(state, key)
+  jax.block_until_ready(m)
+  index = _hlo_index(one.lower(state, key).compile().as_text())
+  t0 = time.perf_counter()
+  with tempfile.TemporaryDirectory() as d:
+    with jax.profiler.trace(d, create_perfetto_trace=True):
+      for _ in range(steps_run):
+        state, m = one(state, key)
+      jax.block_until_ready(m)
+    wall = (time.perf_counter() - t0) / steps_run
+    events = json.load(gzip.open(glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)[0]))["traceEvents"]
+  by = collections.Counter()
+  for e in events:
+    if e.get("ph") == "X" and e.get("name") in index:
+      by[index[e["name"]]] += e.get("dur", 0) / steps_run
+  return {"batch": batch, "wall_ms": wall * 1e3, "kernel_ms": sum(by.values()) / 1e3,
+          "ms": {f"{layer} | {kind}": us / 1e3 for (layer, kind), us in sorted(by.items())}}
+
+
+def main(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--batch", type=int, default=64)
+  p.add_argument("--steps", type=int, default=5)
+  args = p.parse_args(argv)
+  res = profile(args.batch, args.steps)
+  print(f"batch {res['batch']}: {res['wall_ms']:.0f} ms per step (profiled), {res['kernel_ms']:.0f} ms of kernels")
+  for k, v in sorted(res["ms"].items(), key=lambda kv: -kv[1]):
+    print(f"  {k:50s} {v:8.1f} ms  {100 * v / res['kernel_ms']:5.1f} %")
+  return res
+
+
+if __name__ == "__main__":
+  main()
