@@ -50,12 +50,12 @@ def profile(batch: int, steps_run: int) -> dict:
   import jax.numpy as jnp  # noqa: PLC0415
 
   from benchmarks import conv_jax  # noqa: PLC0415
-  from vae_jax import configs, factory, steps, train  # noqa: PLC0415
+  from vae_jax import configs, factory, methods, steps, train  # noqa: PLC0415
 
   shape = (64, 64, 1)
   model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=(32, 32, 64, 64),
                                                  conv_dense=(256,), latent_dim=10), shape)
-  loss_fn = factory.make_objective(configs.ObjectiveConfig(kind="beta_vae", beta=4.0), model, dataset_size=737_280)
+  loss_fn = factory.make_loss(methods.beta_vae.Config(beta=4.0), model, dataset_size=737_280)
   tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
   keys = train.run_keys(0)
   source = steps.GeneratedBatches(generate=functools.partial(conv_jax._sprite_batch, batch, 64))  # noqa: SLF001

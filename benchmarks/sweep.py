@@ -81,7 +81,7 @@ def sweep_config(case: str, m: int, steps: int):
   if case == "mlp_fashion":
     return sweep.make_sweep(base, {}, seeds=range(m))
   betas = BETAS if m >= 4 else (4.0,)
-  return sweep.make_sweep(base, {"objective.beta": betas}, seeds=range(max(1, m // len(betas))))
+  return sweep.make_sweep(base, {"method.beta": betas}, seeds=range(max(1, m // len(betas))))
 
 
 def _state_bytes(tree) -> int:
@@ -116,7 +116,7 @@ def _memory(case: str, m: int) -> dict:
   out = {"state_bytes_per_member": _state_bytes(one)}
   if m == 0:
     cfg = spec.base
-    loss_fn = factory.make_objective(cfg.objective, setup.model, dataset_size=setup.dataset_size)
+    loss_fn = factory.make_loss(cfg.method, setup.model, dataset_size=setup.dataset_size)
     tx = factory.make_optimizer(cfg.optimizer)
     mesh = steps.data_mesh(jax.devices())
     fn = steps.make_multi_step(loss_fn, tx, num_steps=1, batch_sharding=steps.batch_sharding(mesh), loop="scan")

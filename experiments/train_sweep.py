@@ -1,10 +1,10 @@
 """Command line for sweeps: many members (seeds × hyperparameters) of one config trained as one program.
 
     python -m experiments.train_sweep --config experiments/configs/tiny.py --workdir runs/beta_sweep \\
-        --config.objective.kind beta_vae --sweep.objective.beta 1,2,4,8 --sweep.seeds 0-4
+        --config.method.name beta_vae --sweep.method.beta 1,2,4,8 --sweep.seeds 0-4
 
-``--sweep.<group>.<field> V1,V2,…`` adds a grid axis over a sweepable field (``vae_jax.sweep.SWEEPABLE``: the
-objective's β, γ, C_max, α, TC-γ, noise level and the learning rate); ``--sweep.seeds`` takes ``0-4``
+``--sweep.<group>.<field> V1,V2,…`` adds a grid axis over a sweepable field (``vae_jax.sweep.sweepable(config)``:
+the method's own ``SWEEPABLE`` hyperparameters, e.g. β, γ, C_max, λ, and the learning rate); ``--sweep.seeds`` takes ``0-4``
 (inclusive: 0,1,2,3,4), ``0,3,7`` or a mix; ``--sweep.data_parallel K`` splits each member's batch over K devices
 (default 1: members spread over all devices). ``--config.*`` overrides the base config as in
 ``experiments.main``; the multi-host flags are the same too. Rerunning with the same workdir resumes (a finished

@@ -16,7 +16,7 @@ from test_sweep_train import assert_bitwise, assert_close, four
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
-SWEEP_FLAGS = ["--config.objective.kind", "beta_vae", "--sweep.objective.beta", "1,4", "--sweep.seeds", "0-1"]
+SWEEP_FLAGS = ["--config.method.name", "beta_vae", "--sweep.method.beta", "1,4", "--sweep.seeds", "0-1"]
 
 
 def _free_port() -> int:

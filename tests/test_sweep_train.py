@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from experiments import main as cli
-from vae_jax import sweep, train
+from vae_jax import methods, sweep, train
 from vae_jax.sweep import engine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,12 +29,12 @@ RTOL, ATOL = 1e-5, 1e-6
 
 def tiny(**kw):
   c = cli.load_config_file(TINY)
-  return dataclasses.replace(c, objective=dataclasses.replace(c.objective, kind="beta_vae"), **kw)
+  return dataclasses.replace(c, method=methods.beta_vae.Config(beta=1.0), **kw)
 
 
 def four(**kw) -> sweep.SweepConfig:
   dp = kw.pop("data_parallel", 1)
-  return sweep.make_sweep(tiny(**kw), {"objective.beta": [1.0, 4.0]}, seeds=[0, 1], data_parallel=dp)
+  return sweep.make_sweep(tiny(**kw), {"method.beta": [1.0, 4.0]}, seeds=[0, 1], data_parallel=dp)
 
 
 def leaves(tree):
@@ -68,16 +68,16 @@ def test_members_equal_single_runs_and_load_as_single_runs(one_device, tmp_path)
     np.testing.assert_allclose(res["members"][i]["eval"]["eval/loss"], alone["eval"]["eval/loss"], rtol=RTOL)
     # The exported member is a normal run directory.
     config, _, params, test = train.load_run(str(workdir / "members" / mb.name))
-    assert config == mb.config and config.seed == mb.seed and config.objective.beta == mb.hparams["objective.beta"]
+    assert config == mb.config and config.seed == mb.seed and config.method.beta == mb.hparams["method.beta"]
     assert_bitwise(params, sweep.member_state(host, i).params)
     _, _, _, test_alone = train.load_run(str(tmp_path / mb.name))
     np.testing.assert_array_equal(test.images, test_alone.images)
     saved = json.loads((workdir / "members" / mb.name / "results.json").read_text())
     assert saved["seed"] == mb.seed and saved["final_step"] == 8 and set(alone) >= set(saved) - {"sweep"}
   rows = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text().splitlines()]
-  assert {(r["member"], r["seed"], r["objective.beta"]) for r in rows} == {(0, 0, 1.0), (1, 1, 1.0), (2, 0, 4.0),
+  assert {(r["member"], r["seed"], r["method.beta"]) for r in rows} == {(0, 0, 1.0), (1, 1, 1.0), (2, 0, 4.0),
                                                                           (3, 1, 4.0)}
-  assert [s["objective.beta"] for s in res["summary"]] == [1.0, 4.0] and res["summary"][0]["n"] == 2
+  assert [s["method.beta"] for s in res["summary"]] == [1.0, 4.0] and res["summary"][0]["n"] == 2
   # A member continues alone as a single run.
   last = four(num_devices=1).members()[3]
   more = train.train_and_evaluate(dataclasses.replace(last.config, num_steps=10), str(workdir / "members" / last.name))
@@ -116,24 +116,24 @@ def test_resume_is_bit_identical_and_rerun_changes_nothing(one_device, tmp_path)
 
 def test_a_diverging_member_is_frozen_and_the_others_continue(one_device, tmp_path, monkeypatch):
   _, _, host = one_device
-  real = engine.member_loss
+  real = engine.member_method
 
   def poisoned(config, hparams, model, dataset_size):
-    loss_fn = real(config, hparams, model, dataset_size)
+    loss_fn, extra = real(config, hparams, model, dataset_size)
 
-    def fn(params, batch, key, step):
-      loss, metrics = loss_fn(params, batch, key, step)
-      bad = jnp.where((hparams["objective.beta"] > 2) & (step >= 5), jnp.float32(jnp.nan), jnp.float32(1.0))
+    def fn(params, batch, key, step, **kw):
+      loss, metrics = loss_fn(params, batch, key, step, **kw)
+      bad = jnp.where((hparams["method.beta"] > 2) & (step >= 5), jnp.float32(jnp.nan), jnp.float32(1.0))
       return loss * bad, {**metrics, "loss": loss * bad}
 
-    return fn
+    return fn, extra
 
-  monkeypatch.setattr(engine, "member_loss", poisoned)
+  monkeypatch.setattr(engine, "member_method", poisoned)
   res = sweep.train_sweep(four(num_devices=1), str(tmp_path))
   status = [(r["sweep"]["status"], r["sweep"]["failed_at"], r["final_step"]) for r in res["members"]]
   assert status == [("ok", None, 8), ("ok", None, 8), ("frozen", 5, 5), ("frozen", 5, 5)]
-  assert len(res["notes"]) == 2 and "non-finite at step 5" in res["notes"][0] and "objective.beta" in res["notes"][0]
-  assert [s["objective.beta"] for s in res["summary"]] == [1.0]
+  assert len(res["notes"]) == 2 and "non-finite at step 5" in res["notes"][0] and "method.beta" in res["notes"][0]
+  assert [s["method.beta"] for s in res["summary"]] == [1.0]
   out = jax.device_get(res["state"])
   assert_close(sweep.member_state(out, 0).params, sweep.member_state(host, 0).params)
   assert all(np.all(np.isfinite(x)) for x in leaves(out.members))

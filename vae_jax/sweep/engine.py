@@ -46,7 +46,7 @@ class SweepState(flax.struct.PyTreeNode):
   failed_at: jax.Array  # [M] int32
 
 
-# --- the one place a member's objective and optimizer are built ---------------------------------------------------
+# --- the one place a member's method and optimizer are built ---------------------------------------------------
 
 
 def _traced_config(config: Config, hparams: dict[str, Any]) -> Config:
@@ -66,14 +66,12 @@ def _traced_config(config: Config, hparams: dict[str, Any]) -> Config:
   return out
 
 
-def member_loss(config: Config, hparams: dict[str, jax.Array], model, dataset_size: int):
-  """Member's ``loss_fn(params, batch, key, step)`` with traced hyperparameters.
-
-  THE switch point to the methods registry: after ``vae_jax/methods`` lands this becomes
-  ``methods.get(name).make_loss(model, dataclasses.replace(cfg, **traced), dataset_size=dataset_size)``.
-  """
-  cfg = _traced_config(config, {k: v for k, v in hparams.items() if k.startswith("objective.")})
-  return factory.make_objective(cfg.objective, model, dataset_size=dataset_size)
+def member_method(config: Config, hparams: dict[str, jax.Array], model, dataset_size: int):
+  """Member's ``(loss_fn, extra)``: the method's loss (``loss_fn(params, batch, key, step)``) and its own state and
+  update, if any (FactorVAE's discriminator), built from the method config with the member's traced
+  hyperparameters (a method reads its ``SWEEPABLE`` fields only through ``jnp`` arithmetic)."""
+  cfg = _traced_config(config, {k: v for k, v in hparams.items() if k.startswith("method.")})
+  return (factory.make_loss(cfg.method, model, dataset_size=dataset_size), factory.make_extra(cfg.method, model))
 
 
 def member_optimizer(config: Config, hparams: dict[str, jax.Array]):
@@ -127,12 +125,12 @@ def _all_finite(tree) -> jax.Array:
 def _member_update(config, model, dataset_size, batch_sharding, mask, state, alive, failed_at, hp, rows_t, data,
                    source, train_key):
   """steps.make_multi_step's ``update`` for one member, then (``mask``) the per-step finiteness mask."""
-  loss_fn = member_loss(config, hp, model, dataset_size)
+  loss_fn, extra = member_method(config, hp, model, dataset_size)
   tx = member_optimizer(config, hp)
   k_data, k_loss = steps.step_keys(train_key, state.step)
   batch = source.batch(data, rows_t, k_data)
   batch = lax.with_sharding_constraint(batch, batch_sharding)
-  new, metrics = steps._update(loss_fn, tx, state, batch, k_loss)  # noqa: SLF001  (the single run's update)
+  new, metrics = steps._update(loss_fn, tx, state, batch, k_loss, extra)  # noqa: SLF001  (the single run's update)
   if not mask:  # only flag the first non-finite loss; the loop replays the chunk with masks if any member fails
     bad = alive & (failed_at < 0) & ~jnp.isfinite(metrics["loss"])
     return new, alive, jnp.where(bad, state.step, failed_at), metrics
@@ -207,12 +205,13 @@ def make_sweep_multi_step(config: Config, model, dataset_size: int, mesh: Mesh, 
 
 
 def make_sweep_eval(config: Config, model, dataset_size: int, mesh: Mesh, *, test_shared: bool):
-  """``eval(params, hparams, batch, eval_key_data, i, step) -> metrics [M]``: the single run's eval step per member
-  (key ``fold_in(eval_key, i)`` for the i-th test batch)."""
+  """``eval(members, hparams, batch, eval_key_data, i, step) -> metrics [M]``: the single run's eval step per member
+  (``members``: the stacked train states; key ``fold_in(eval_key, i)`` for the i-th test batch)."""
 
-  def one(params, hp, batch, key_data, i, step):
-    loss_fn = member_loss(config, hp, model, dataset_size)
-    _, metrics = loss_fn(params, batch, jax.random.fold_in(jax.random.wrap_key_data(key_data), i), step)
+  def one(state, hp, batch, key_data, i, step):
+    loss_fn, extra = member_method(config, hp, model, dataset_size)
+    _, metrics = loss_fn(state.params, batch, jax.random.fold_in(jax.random.wrap_key_data(key_data), i), step,
+                         **steps._loss_kwargs(state, extra))  # noqa: SLF001  (as the single run's eval step)
     return metrics
 
   v = jax.vmap(one, in_axes=(0, 0, None if test_shared else 0, 0, None, None), spmd_axis_name=MEMBER_AXIS)

@@ -19,19 +19,15 @@ from vae_jax import configs
 from vae_jax.configs import Config
 
 # Float fields used only through jnp arithmetic inside the loss or the optimizer's update: they can be traced
-# per-member arrays, so a whole grid compiles once. Structural fields (sizes, kinds, step counts) cannot.
-SWEEPABLE = ("objective.beta", "objective.gamma", "objective.capacity_max", "objective.alpha",
-             "objective.tc_gamma", "objective.noise_level", "optimizer.learning_rate")
+# per-member arrays, so a whole grid compiles once. Structural fields (sizes, kinds, step counts) cannot. The
+# method's own come from its config's ``SWEEPABLE`` (vae_jax.methods), so a grid never names a field the method
+# does not read (that would train copies).
+OPTIMIZER_SWEEPABLE = ("optimizer.learning_rate",)
 
-# Which objective kinds read each objective field (a grid over a field the objective ignores trains copies).
-# After vae_jax/methods lands, each method's SWEEPABLE tuple replaces this table.
-_READ_BY = {
-    "objective.beta": ("beta_vae", "beta_tcvae"),
-    "objective.gamma": ("capacity_vae",),
-    "objective.capacity_max": ("capacity_vae",),
-    "objective.alpha": ("beta_tcvae",),
-    "objective.tc_gamma": ("beta_tcvae",),
-}
+
+def sweepable(config: Config) -> tuple[str, ...]:
+  """The dotted fields a sweep over ``config`` may vary: its method's ``SWEEPABLE`` and the learning rate."""
+  return tuple(f"method.{f}" for f in type(config.method).SWEEPABLE) + OPTIMIZER_SWEEPABLE
 
 
 class Member(NamedTuple):
@@ -57,7 +53,7 @@ class SweepConfig:
 
   Attributes:
     base: the shared config (its ``seed`` is ignored; ``seeds`` replace it).
-    grid: ``((field, values), …)`` over :data:`SWEEPABLE` fields, e.g. ``(("objective.beta", (1., 4.)),)``.
+    grid: ``((field, values), …)`` over :func:`sweepable` fields, e.g. ``(("method.beta", (1., 4.)),)``.
     seeds: the seeds; every combination is trained with each.
     data_parallel: size of the mesh's ``'data'`` axis (each member's batch split this many ways); the
       ``'member'`` axis takes the remaining devices, ``devices // data_parallel``.
@@ -70,17 +66,16 @@ class SweepConfig:
 
   def __post_init__(self):
     names = [name for name, _ in self.grid]
+    allowed = sweepable(self.base)
     for name, values in self.grid:
-      if name not in SWEEPABLE:
-        raise ValueError(f"sweep: {name!r} cannot be swept in one program; sweepable fields: {list(SWEEPABLE)}.")
+      if name not in allowed:
+        raise ValueError(f"sweep: {name!r} cannot be swept in one program for method.name="
+                         f"{self.base.method.name!r}; its sweepable fields: {list(allowed)} (another method: "
+                         "--config.method.name …).")
       if not values:
         raise ValueError(f"sweep: {name} has no values.")
-      kind = self.base.objective.kind
-      if name in _READ_BY and kind not in _READ_BY[name]:
-        raise ValueError(f"sweep: objective.kind={kind!r} does not use {name} (used by {list(_READ_BY[name])}); "
-                         "set e.g. --config.objective.kind beta_vae.")
-      if name == "objective.noise_level" and self.base.objective.corruption == "none":
-        raise ValueError("sweep: objective.noise_level needs objective.corruption other than 'none'.")
+      if name == "method.noise_level" and getattr(self.base.method, "corruption", "none") == "none":
+        raise ValueError("sweep: method.noise_level needs method.corruption other than 'none'.")
     if len(set(names)) != len(names):
       raise ValueError(f"sweep: a field appears twice in the grid: {names}.")
     if not self.seeds or len(set(self.seeds)) != len(self.seeds):
@@ -119,7 +114,7 @@ class SweepConfig:
 
 def make_sweep(config: Config, grid: Mapping[str, Sequence[float]] | None = None, *, seeds: Sequence[int] = (0,),
                data_parallel: int = 1) -> SweepConfig:
-  """A :class:`SweepConfig` from a plain grid, e.g. ``make_sweep(cfg, {"objective.beta": [1, 4]}, seeds=[0, 1])``."""
+  """A :class:`SweepConfig` from a plain grid, e.g. ``make_sweep(cfg, {"method.beta": [1, 4]}, seeds=[0, 1])``."""
   grid = tuple((name, tuple(float(v) for v in values)) for name, values in (grid or {}).items())
   return SweepConfig(config, grid, tuple(int(s) for s in seeds), data_parallel)
 

@@ -62,7 +62,9 @@ def abstract_state(sweep: grid_lib.SweepConfig, num_members: int, sharding=None)
   _, test = train.load_splits(base, keys.eval)
   model = factory.make_model(base.model, tuple(test.images.shape[1:]))
   tx = factory.make_optimizer(base.optimizer)
-  one = jax.eval_shape(lambda: steps.create_train_state(model, tx, keys.init, jnp.asarray(test.images[:2])))
+  extra = factory.make_extra(base.method, model)
+  one = jax.eval_shape(lambda: steps.create_train_state(model, tx, keys.init, jnp.asarray(test.images[:2]),
+                                                        extra=extra))
   stacked = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct((num_members, *s.shape), s.dtype), one)
   state = SweepState(stacked, jax.ShapeDtypeStruct((num_members,), jnp.bool_),
                      jax.ShapeDtypeStruct((num_members,), jnp.int32))

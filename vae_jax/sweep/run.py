@@ -120,7 +120,8 @@ class _Setup:
 
   def initial_state(self) -> SweepState:
     tx = factory.make_optimizer(self.config.optimizer)
-    init = jax.jit(lambda key, sample: steps.create_train_state(self.model, tx, key, sample))
+    extra = factory.make_extra(self.config.method, self.model)
+    init = jax.jit(lambda key, sample: steps.create_train_state(self.model, tx, key, sample, extra=extra))
     per_seed = {s: jax.device_get(init(self.keys[s].init, jnp.asarray(self.tests[s].images[:2])))
                 for s in self.seeds}
     stacked = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *[per_seed[self.members[r].seed] for r in self.rows])
@@ -156,12 +157,12 @@ class _Setup:
     return self._source_memo[1]
 
 
-def _evaluate(setup: _Setup, eval_fn, params, hp, eval_keys, step: int) -> list[dict[str, float]]:
+def _evaluate(setup: _Setup, eval_fn, members, hp, eval_keys, step: int) -> list[dict[str, float]]:
   """Per member, the single run's evaluation: mean over the test batches of the eval metrics."""
   config = setup.config
   tests = [setup.tests[setup.members[r].seed].images for r in setup.rows]
-  bs = min(config.eval_batch_size, len(tests[0]))
   n = len(tests[0]) if not config.num_eval_examples else min(config.num_eval_examples, len(tests[0]))
+  bs = min(config.eval_batch_size, n)  # as the single run: fewer examples than a batch are one smaller batch
   sums: list[dict[str, float]] = [{} for _ in range(setup.m)]
   count = 0
   for i in range(n // bs):
@@ -169,7 +170,7 @@ def _evaluate(setup: _Setup, eval_fn, params, hp, eval_keys, step: int) -> list[
       batch = engine.put({"image": tests[0][i * bs:(i + 1) * bs]}, setup.mesh, P(engine.DATA_AXIS))
     else:
       batch = setup.put({"image": np.stack([t[i * bs:(i + 1) * bs] for t in tests])})
-    metrics = engine.to_host(eval_fn(params, hp, batch, eval_keys, jnp.int32(i), jnp.int32(step)))
+    metrics = engine.to_host(eval_fn(members, hp, batch, eval_keys, jnp.int32(i), jnp.int32(step)))
     for r in range(setup.m):
       for k, v in metrics.items():
         sums[r][k] = sums[r].get(k, 0.0) + float(v[r])
@@ -293,7 +294,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
       write(rows)
       step += n
       if step % config.eval_every == 0 or step == config.num_steps:
-        last_eval = _evaluate(setup, eval_fn, state.members.params, hp, eval_kd, step)
+        last_eval = _evaluate(setup, eval_fn, state.members, hp, eval_kd, step)
         write([{"step": step, **_tag(mb), **last_eval[r]} for r, mb in enumerate(setup.members)])
         logger.info("sweep step %d: eval/loss %s", step, [round(e.get("eval/loss", math.nan), 3) for e in last_eval])
       if step % config.checkpoint_every == 0 or step == config.num_steps:
@@ -303,7 +304,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
     if writer is not None:
       writer.close()
   if not chunk_times and resumed_from is not None:  # restored at the end but results.json is missing: evaluate
-    last_eval = _evaluate(setup, eval_fn, state.members.params, hp, eval_kd, step)
+    last_eval = _evaluate(setup, eval_fn, state.members, hp, eval_kd, step)
     failed = np.asarray(engine.to_host(state.failed_at))[:m]
 
   steady = chunk_times[1:] or chunk_times
