@@ -142,3 +142,20 @@ def test_a_diverging_member_is_frozen_and_the_others_continue(one_device, tmp_pa
   assert_bitwise(params, sweep.member_state(out, 2).params)
   rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert max(r["step"] for r in rows if r["member"] == 2 and "train/loss" in r) == 6
+
+
+def test_factor_vae_members_carry_their_discriminator_and_equal_single_runs(tmp_path):
+  """A method with its own extra state (FactorVAE's discriminator) trains as members: each member's VAE and
+  discriminator equal the same config trained alone."""
+  base = dataclasses.replace(
+      tiny(num_devices=1, num_steps=4, eval_every=4, checkpoint_every=4),
+      method=methods.factor_vae.Config(gamma=1.0, discriminator_hidden=(16, 16)))
+  s = sweep.make_sweep(base, {"method.gamma": [1.0, 20.0]}, seeds=[0])
+  res = sweep.train_sweep(s, str(tmp_path / "sweep"))
+  host = jax.device_get(res["state"])
+  for i, mb in enumerate(s.members()):
+    alone = train.train_and_evaluate(mb.config, str(tmp_path / mb.name))
+    member = sweep.member_state(host, i)
+    assert jax.tree_util.tree_leaves(member.extra)  # the discriminator is part of the member's state
+    assert_close(alone["state"].params, member.params)
+    assert_close(alone["state"].extra, member.extra)

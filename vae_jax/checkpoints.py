@@ -120,7 +120,7 @@ def save(mgr: ocp.CheckpointManager, step: int, state: Any) -> None:
   A failed write (full disk, read-only or unwritable directory) raises :class:`CheckpointError` in one line that
   names the last good checkpoint, which Orbax leaves in place.
   """
-  if not all_finite((state.params, state.opt_state)):
+  if not all_finite(state):  # every floating-point leaf: parameters, optimizer and any method or sweep state
     last = latest_good_step(mgr)
     kept = f"the last good checkpoint (step {last}) is intact" if last is not None else "no checkpoint was written"
     raise NonFiniteState(f"Non-finite parameters or optimizer state after step {step}; it was not saved and {kept}. "
@@ -213,7 +213,7 @@ def restore_newest_good(mgr: ocp.CheckpointManager, abstract_state: Any, workdir
   for step in steps:
     try:
       state = restore(mgr, abstract_state, step)
-      if not all_finite((state.params, state.opt_state)):
+      if not all_finite(state):
         raise NonFiniteState("the restored parameters or optimizer state are not finite")
     except Exception as e:  # noqa: BLE001 - any failure to restore makes the checkpoint unusable
       reason = _one_line(e)
