@@ -33,22 +33,28 @@ def load_config_file(path: str):
   return module.get_config()
 
 
-def parse(argv: list[str]):
-  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def make_parser(doc: str, workdir_help: str) -> argparse.ArgumentParser:
+  """The flags every run command shares: config file, workdir and the multi-host ones."""
+  parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--config", required=True, help="experiments/configs/<name>.py")
-  parser.add_argument("--workdir", required=True, help="run directory (resumed if it holds checkpoints)")
+  parser.add_argument("--workdir", required=True, help=workdir_help)
   parser.add_argument("--coordinator", default=None, help="HOST:PORT of process 0 for multi-host runs")
   parser.add_argument("--num_processes", type=int, default=1)
   parser.add_argument("--process_id", type=int, default=0)
   parser.add_argument("--cpu_collectives", default=None, help="e.g. gloo, for multi-process CPU runs")
-  args, rest = parser.parse_known_args(argv)
-  overrides = []
+  return parser
+
+
+def dotted_flags(parser: argparse.ArgumentParser, rest: list[str], groups: tuple[str, ...] = ("config",),
+                 hint: str = "overrides look like --config.model.latent_dim 8") -> list[tuple[str, str, str]]:
+  """``[(group, dotted name, text)]`` from ``--<group>.<name> VALUE`` or ``--<group>.<name>=VALUE`` flags."""
+  out = []
   i = 0
   while i < len(rest):
     tok = rest[i]
-    if not tok.startswith("--config."):
-      parser.error(f"unrecognised argument {tok!r} (overrides look like --config.model.latent_dim 8)")
-    name = tok[len("--config."):]
+    if not tok.startswith(tuple(f"--{g}." for g in groups)):
+      parser.error(f"unrecognised argument {tok!r} ({hint})")
+    name = tok[2:]
     if "=" in name:
       name, value = name.split("=", 1)
       i += 1
@@ -57,12 +63,19 @@ def parse(argv: list[str]):
         parser.error(f"{tok} needs a value")
       value = rest[i + 1]
       i += 2
-    overrides.append((name, value))
-  return args, overrides
+    group, _, field = name.partition(".")
+    out.append((group, field, value))
+  return out
 
 
-def main(argv: list[str] | None = None) -> dict:
-  args, overrides = parse(sys.argv[1:] if argv is None else argv)
+def parse(argv: list[str]):
+  parser = make_parser(__doc__, "run directory (resumed if it holds checkpoints)")
+  args, rest = parser.parse_known_args(argv)
+  return args, [(name, value) for _, name, value in dotted_flags(parser, rest)]
+
+
+def start(args):
+  """Logging and (multi-host) JAX set-up; returns the ``jax`` module."""
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
   logging.getLogger("absl").setLevel(logging.WARNING)  # Orbax logs every save step at INFO
   # A failed checkpoint write (full disk) is reported in one line by vae_jax.checkpoints; Orbax's async writers
@@ -74,18 +87,26 @@ def main(argv: list[str] | None = None) -> dict:
     jax.config.update("jax_cpu_collectives_implementation", args.cpu_collectives)
   if args.coordinator:
     jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+  return jax
 
-  from vae_jax import configs, train
 
-  from vae_jax import checkpoints
+def build_config(path: str, overrides: list[tuple[str, str]]):
+  """The config file's config with every override applied, validated once; a bad one exits in one line."""
+  from vae_jax import configs
 
-  config = load_config_file(args.config)
   try:
-    config = configs.apply_overrides(config, overrides)  # all at once, validated once on the whole config
+    return configs.apply_overrides(load_config_file(path), overrides)  # all at once, validated once
   except (ValueError, TypeError) as e:
     raise SystemExit(f"error: {e}") from None
+
+
+def guarded(fn, *a, **kw):
+  """Runs ``fn``: a run's errors end in one ``error: …`` line (``VAE_JAX_TRACEBACK=1``: the traceback), SIGINT in
+  one line and exit code 130."""
+  from vae_jax import checkpoints
+
   try:
-    results = train.train_and_evaluate(config, args.workdir)
+    return fn(*a, **kw)
   except KeyboardInterrupt as e:  # SIGINT: one line, not a traceback
     print(str(e) or "interrupted before training started; rerun the same command to resume.", file=sys.stderr)
     raise SystemExit(130) from None
@@ -93,6 +114,15 @@ def main(argv: list[str] | None = None) -> dict:
     if os.environ.get("VAE_JAX_TRACEBACK"):  # debugging: the full traceback instead of the one line
       raise
     raise SystemExit(f"error: {e}") from None
+
+
+def main(argv: list[str] | None = None) -> dict:
+  args, overrides = parse(sys.argv[1:] if argv is None else argv)
+  jax = start(args)
+  from vae_jax import train
+
+  config = build_config(args.config, overrides)
+  results = guarded(train.train_and_evaluate, config, args.workdir)
   if jax.process_index() == 0:
     summary = {"final_step": results["final_step"], "eval": results["eval"],
                "images_per_sec": results["images_per_sec"], "wall_time_s": round(results["wall_time_s"], 1)}

@@ -14,40 +14,19 @@ sweep is left as is). Outputs: see ``vae_jax/sweep/io.py``; each member is also 
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
 import sys
 
-from experiments.main import load_config_file
+from experiments import main as cli
 
 
 def parse(argv: list[str]):
-  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--config", required=True, help="experiments/configs/<name>.py")
-  parser.add_argument("--workdir", required=True, help="sweep directory (resumed if it holds checkpoints)")
-  parser.add_argument("--coordinator", default=None, help="HOST:PORT of process 0 for multi-host runs")
-  parser.add_argument("--num_processes", type=int, default=1)
-  parser.add_argument("--process_id", type=int, default=0)
-  parser.add_argument("--cpu_collectives", default=None, help="e.g. gloo, for multi-process CPU runs")
+  parser = cli.make_parser(__doc__, "sweep directory (resumed if it holds checkpoints)")
   parser.add_argument("--loop", default="auto", choices=("auto", "scan", "host"))
   args, rest = parser.parse_known_args(argv)
   overrides, grid, seeds, data_parallel = [], {}, "0", 1
-  i = 0
-  while i < len(rest):
-    tok = rest[i]
-    if not tok.startswith(("--config.", "--sweep.")):
-      parser.error(f"unrecognised argument {tok!r} (use --config.<field> V or --sweep.<field> V1,V2)")
-    name = tok[2:]
-    if "=" in name:
-      name, value = name.split("=", 1)
-      i += 1
-    else:
-      if i + 1 >= len(rest):
-        parser.error(f"{tok} needs a value")
-      value = rest[i + 1]
-      i += 2
-    group, _, field = name.partition(".")
+  for group, field, value in cli.dotted_flags(parser, rest, ("config", "sweep"),
+                                              "use --config.<field> V or --sweep.<field> V1,V2"):
     if group == "config":
       overrides.append((field, value))
     elif field == "seeds":
@@ -61,26 +40,16 @@ def parse(argv: list[str]):
 
 def main(argv: list[str] | None = None) -> dict:
   args, overrides, grid_text, seeds_text, data_parallel = parse(sys.argv[1:] if argv is None else argv)
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-  logging.getLogger("absl").setLevel(logging.WARNING)
-  import jax
+  jax = cli.start(args)
+  from vae_jax import sweep
 
-  if args.cpu_collectives:
-    jax.config.update("jax_cpu_collectives_implementation", args.cpu_collectives)
-  if args.coordinator:
-    jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
-
-  from vae_jax import configs, sweep
-
-  config = load_config_file(args.config)
+  config = cli.build_config(args.config, overrides)
   try:
-    for name, value in overrides:
-      config = configs.override(config, name, value)
     grid = {name: sweep.parse_values(name, text) for name, text in grid_text.items()}
     spec = sweep.make_sweep(config, grid, seeds=sweep.parse_seeds(seeds_text), data_parallel=data_parallel)
-  except ValueError as e:
+  except (ValueError, TypeError) as e:
     raise SystemExit(f"error: {e}") from None
-  results = sweep.train_sweep(spec, args.workdir, loop=args.loop)
+  results = cli.guarded(sweep.train_sweep, spec, args.workdir, loop=args.loop)
   if jax.process_index() == 0:
     rows = [{"member": r["sweep"]["name"], "status": r["sweep"]["status"],
              "eval/loss": r["eval"].get("eval/loss")} for r in results["members"]]
