@@ -128,7 +128,7 @@ def _memory(case: str, m: int) -> dict:
     out["peak_bytes"] = _peak_bytes(compiled, data_bytes)
     return out
   fn = engine.make_sweep_multi_step(spec.base, setup.model, setup.dataset_size, setup.mesh, num_steps=1,
-                                    data_shared=True, loop="scan")
+                                    data_shared=True, loop="scan", mask=False)  # the program the loop runs
   args = (setup.initial_state(), setup.hparams(), setup.data, setup.source(0, 1), setup.key_data("train"),
           jnp.int32(0))
   compiled = fn.lower(*args).compile()
