@@ -7,6 +7,8 @@
 #   bash scripts/gpu_check.sh beta STEPS     # the β-VAE sprites comparison at Higgins et al.'s 64×64 MLP setup
 #                                            # ($VARIANTS: which models, default all 7; $WORKERS threads)
 #   bash scripts/gpu_check.sh bench          # benchmarks/run.py --quick (MLP at batch 128, conv β-VAE) on the GPU
+#   bash scripts/gpu_check.sh sweep          # benchmarks/sweep.py: M ∈ {1, 16, 64} members as one program vs one
+#                                            # after another (issue #15's GPU target: ≥ 20× at M = 64), ≈ 6 min
 #
 # Needs a Python with jax[cuda], flax, optax, orbax-checkpoint, chex, matplotlib, tqdm, pytest ($PYTHON, default
 # python3); tensorflow-datasets is not needed. Fashion-MNIST is read from $VAE_JAX_DATA_DIR (IDX .gz files);
@@ -81,7 +83,12 @@ bench)
     2>&1 | tail -40
   tar czf "$OUT/bench.tgz" -C /tmp bench
   ;;
+sweep)
+  stamp "benchmarks/sweep.py on the GPU (sprites β-VAE, Higgins MLP and conv; MLP VAE on Fashion-MNIST)"
+  timeout "${SWEEP_TIMEOUT:-420}" $PY -m benchmarks.sweep --members 1,16,64 --repeats 1 --tag gpu 2>&1 | tail -40
+  cp benchmarks/results/sweep_gpu.* "$OUT/" 2>/dev/null
+  ;;
 *)
-  echo "unknown stage $stage (probe | tests | quickstart | evaluate | beta STEPS | bench)" >&2; exit 2 ;;
+  echo "unknown stage $stage (probe | tests | quickstart | evaluate | beta STEPS | bench | sweep)" >&2; exit 2 ;;
 esac
 stamp "done"
