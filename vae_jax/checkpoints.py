@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from typing import Any
 
 import jax
@@ -114,6 +115,9 @@ def _finished_steps(mgr: ocp.CheckpointManager) -> list[int]:
     return []
 
 
+_THREAD_SAVES = threading.Lock()
+
+
 def save(mgr: ocp.CheckpointManager, step: int, state: Any) -> None:
   """Saves ``state`` at ``step`` unless it holds a non-finite value (then raises :class:`NonFiniteState`).
 
@@ -126,7 +130,15 @@ def save(mgr: ocp.CheckpointManager, step: int, state: Any) -> None:
     raise NonFiniteState(f"Non-finite parameters or optimizer state after step {step}; it was not saved and {kept}. "
                          "Lower optimizer.learning_rate, set optimizer.grad_clip_norm, or check the data.")
   try:
-    mgr.save(step, args=ocp.args.StandardSave(state))
+    if threading.current_thread() is threading.main_thread():
+      mgr.save(step, args=ocp.args.StandardSave(state))  # asynchronous: training goes on while it is written
+    else:
+      # Runs trained in threads of one process (experiments' --workers): Orbax's asynchronous savers of several
+      # managers at once were seen to collide ("File exists: <step>.orbax-checkpoint-tmp") on the loaded 2-core
+      # machine, so a worker thread saves synchronously, one save at a time.
+      with _THREAD_SAVES:
+        mgr.save(step, args=ocp.args.StandardSave(state))
+        mgr.wait_until_finished()
   except Exception as e:
     failure = _io_failure(e, f"checkpoint step {step}", mgr)
     if failure is None:
