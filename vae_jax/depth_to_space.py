@@ -15,11 +15,7 @@ has no zero taps and serves the one-channel output layer too (timings: ``benchma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
 from vae_jax import space_to_depth as s2d
 
@@ -48,23 +44,9 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
   return s2d.conv_adjoint(x, kernel[::-1, ::-1].swapaxes(2, 3), stride, (b, stride * h, stride * w, kernel.shape[-1]))
 
 
-class ConvTranspose(nn.Module):
-  """``nn.ConvTranspose(features, (k, k), strides=(s, s), padding="SAME")`` computed by :func:`conv_transpose`."""
+class ConvTranspose(s2d.Conv):
+  """``nn.ConvTranspose(features, (k, k), strides=(s, s), padding="SAME")`` computed by :func:`conv_transpose`
+  (the same parameters as ``nn.ConvTranspose``; :class:`vae_jax.space_to_depth.Conv` with this op)."""
 
-  features: int
-  kernel_size: Sequence[int]
-  strides: Sequence[int] = (2, 2)
-  use_bias: bool = True
-
-  @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
-    for name, pair in (("kernel_size", self.kernel_size), ("strides", self.strides)):
-      if len(pair) != 2 or pair[0] != pair[1] or pair[0] < 1:
-        raise ValueError(f"{name} must be two equal positive ints, got {tuple(pair)}.")
-    k, s = int(self.kernel_size[0]), int(self.strides[0])
-    kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, x.shape[-1], self.features), jnp.float32)
-    y = conv_transpose(x, kernel, s)
-    if self.use_bias:
-      bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
-      y = y + bias.reshape(1, 1, 1, self.features)
-    return y
+  def op(self, x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
+    return conv_transpose(x, kernel, stride)

@@ -227,6 +227,10 @@ class Conv(nn.Module):
   strides: Sequence[int] = (2, 2)
   use_bias: bool = True
 
+  def op(self, x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
+    """The layer's product; a subclass with another op keeps the same parameters (``ConvTranspose``)."""
+    return conv(x, kernel, stride)
+
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     for name, pair in (("kernel_size", self.kernel_size), ("strides", self.strides)):
@@ -234,7 +238,7 @@ class Conv(nn.Module):
         raise ValueError(f"{name} must be two equal positive ints, got {tuple(pair)}.")
     k, s = int(self.kernel_size[0]), int(self.strides[0])
     kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, x.shape[-1], self.features), jnp.float32)
-    y = conv(x, kernel, s)
+    y = self.op(x, kernel, s)
     if self.use_bias:
       bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
       y = y + bias.reshape(1, 1, 1, self.features)
