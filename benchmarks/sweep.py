@@ -157,8 +157,9 @@ def worker(case: str, kind: str, m: int, steps: int) -> dict:
   return out
 
 
-def _spawn(args: list[str], timeout: float) -> dict:
-  cmd = [sys.executable, "-m", "benchmarks.sweep", "--worker", *args]
+def _spawn(flags: list[str], timeout: float) -> dict:
+  """Runs this module in a fresh process with ``flags`` (``--worker …`` or ``--memory-worker …``): its result."""
+  cmd = [sys.executable, "-m", "benchmarks.sweep", *flags]
   proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                         env={**os.environ, "PYTHONPATH": ROOT})
   lines = [l for l in proc.stdout.splitlines() if l.startswith("@@sweep ")]
@@ -262,28 +263,18 @@ def main(argv: list[str] | None = None) -> None:
         row = {"case": case, "members": m, "round": rep, "load_average": os.getloadavg()}
         pair = [("single", 1, single_steps), ("sweep", m, steps)]
         for kind, mm, st in (pair if rep % 2 == 0 else pair[::-1]):
-          row[kind] = _spawn([case, kind, str(mm), str(st)], args.timeout)
+          row[kind] = _spawn(["--worker", case, kind, str(mm), str(st)], args.timeout)
           print(case, m, kind, {k: row[kind].get(k) for k in ("steady_images_per_s", "wall_s", "error")}, flush=True)
         if "error" in row["sweep"] or "error" in row["single"]:
           row = {k: v for k, v in row.items() if k not in ("sweep", "single")} | {"errors": [row["sweep"], row["single"]]}
         record["rounds"].append(row)
         save()
   for case in cases:  # after the timed rounds: compiling these is slow, and they need no quiet machine
-    record["memory"][case] = {str(m): _spawn_memory(case, m, args.timeout)
+    record["memory"][case] = {str(m): _spawn(["--memory-worker", case, str(m)], args.timeout)
                               for m in [0, *members] if m == 0 or m in CASES[case][1]}
     print(case, "memory", record["memory"][case], flush=True)
     save()
   print(open(path + ".md").read())
-
-
-def _spawn_memory(case: str, m: int, timeout: float) -> dict:
-  cmd = [sys.executable, "-m", "benchmarks.sweep", "--memory-worker", case, str(m)]
-  proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                        env={**os.environ, "PYTHONPATH": ROOT})
-  lines = [l for l in proc.stdout.splitlines() if l.startswith("@@sweep ")]
-  if proc.returncode or not lines:
-    return {"error": (proc.stderr or proc.stdout)[-2000:]}
-  return json.loads(lines[-1][len("@@sweep "):])
 
 
 if __name__ == "__main__":
