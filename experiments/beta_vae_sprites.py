@@ -72,24 +72,26 @@ logger = logging.getLogger(__name__)
 #   eval votes, codes for the variance estimate); num_codes: codes for the KL per dimension, MIG and DCI training;
 #   dci_test: held-out DCI codes; dci_train: the first of num_codes used to fit DCI's boosted trees.
 METRIC_SIZES = {
-    "full": dict(bvae_batch=64, bvae_train=600, bvae_eval=300, fvae_batch=64, fvae_train=600, fvae_eval=300,
-                 fvae_var=5000, num_codes=5000, dci_train=1500, dci_test=1000, dci_estimators=20),
-    "quick": dict(bvae_batch=64, bvae_train=300, bvae_eval=300, fvae_batch=64, fvae_train=300, fvae_eval=300,
-                  fvae_var=2000, num_codes=2000, dci_train=1000, dci_test=1000, dci_estimators=10),
+    "full": evaluation.MetricSizes(bvae_train=600, bvae_eval=300, fvae_train=600, fvae_eval=300, fvae_var=5000,
+                                   num_codes=5000, dci_train=1500, dci_test=1000, dci_estimators=20, sap_train=0,
+                                   sap_test=0),
+    "quick": evaluation.MetricSizes(bvae_train=300, bvae_eval=300, fvae_train=300, fvae_eval=300, fvae_var=2000,
+                                    num_codes=2000, dci_train=1000, dci_test=1000, dci_estimators=10, sap_train=0,
+                                    sap_test=0),
     # smoke: equal train/eval/code counts, so the samplers compile once per shape.
-    # higgins (an accelerator): the same samples as full, so that only the training budget differs.
-    "higgins": dict(bvae_batch=64, bvae_train=600, bvae_eval=300, fvae_batch=64, fvae_train=600, fvae_eval=300,
-                    fvae_var=5000, num_codes=5000, dci_train=1500, dci_test=1000, dci_estimators=20),
-    "smoke": dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
-                  fvae_var=128, num_codes=128, dci_train=128, dci_test=128, dci_estimators=2),
+    "smoke": evaluation.MetricSizes(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16,
+                                    fvae_eval=16, fvae_var=128, num_codes=128, dci_train=128, dci_test=128,
+                                    dci_estimators=2, sap_train=0, sap_test=0),
 }
+# higgins (an accelerator): the same samples as full, so that only the training budget differs.
+METRIC_SIZES["higgins"] = METRIC_SIZES["full"]
 METRICS = (  # (key, column title)
-    ("beta_vae", "β-VAE metric"), ("factor_vae", "FactorVAE metric"), ("mig", "MIG"),
+    ("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
     ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."),
 )
-HEADLINE = ("beta_vae", "factor_vae", "mig", "dci_d")
+HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")
 EXTRA = (("kl", "KL (nats)"), ("recon", "recon (nats)"), ("active", "active latents"))
-ACTIVE_KL = 0.05  # nats: a latent with less average KL is counted as collapsed to the prior
+ACTIVE_KL = evaluation.ACTIVE_KL
 TRAVERSAL_BASE = (2, 3, 0, 16, 16)  # a mid-sized heart, unrotated, in the centre (sprites.FACTOR_NAMES order)
 TRAVERSAL_VALUES = tuple(np.linspace(-2.5, 2.5, 9))
 
@@ -102,45 +104,6 @@ def label(variant: str) -> str:
     return f"β-TCVAE (β={configs.TCVAE_BETA:g})"
   beta = variant.removeprefix("beta")
   return "β=1 (VAE)" if beta == "1" else f"β={beta}"
-
-
-def kl_per_dim(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-  """Average KL(q(z_d|x) ‖ N(0, 1)) of each dimension over the codes, nats: ``[D]``."""
-  mean, logvar = mean.astype(np.float64), logvar.astype(np.float64)
-  return np.mean(0.5 * (np.exp(logvar) + mean**2 - 1.0 - logvar), axis=0)
-
-
-def evaluate_run(model, params, sampler: evaluation.GroundTruthSampler, key: jax.Array, m: dict) -> dict:
-  """All disentanglement metrics of one trained model, plus its KL per dimension and DCI importance matrix."""
-  represent = inference.code_fn(model, params)
-  k_bvae, k_fvae, k_codes, k_test = jax.random.split(key, 4)
-  chunk = max(m["bvae_batch"] * 2, 256)
-  out: dict = {}
-  t = time.perf_counter()
-  out["beta_vae"] = evaluation.beta_vae_metric(k_bvae, represent, sampler, batch_size=m["bvae_batch"],
-                                               num_train=m["bvae_train"], num_eval=m["bvae_eval"],
-                                               chunk_size=chunk)["eval_accuracy"]
-  fvae = evaluation.factor_vae_metric(k_fvae, represent, sampler, batch_size=m["fvae_batch"],
-                                      num_train=m["fvae_train"], num_eval=m["fvae_eval"],
-                                      num_variance_estimate=m["fvae_var"], chunk_size=chunk)
-  out["factor_vae"] = fvae["eval_accuracy"]
-  out["time_interventions_s"] = time.perf_counter() - t
-
-  t = time.perf_counter()
-  factors = np.asarray(sampler.sample_factors(k_codes, m["num_codes"]))
-  mean, logvar = evaluation.represent(inference.posterior_fn(model, params), sampler, factors, chunk_size=chunk)
-  kl = kl_per_dim(mean, logvar)
-  mig = evaluation.mig(mean, factors)
-  test_codes, test_factors = evaluation.sample_codes(k_test, represent, sampler, m["dci_test"], chunk_size=chunk)
-  n = m["dci_train"]
-  dci = evaluation.dci(mean[:n], factors[:n], test_codes, test_factors, n_estimators=m["dci_estimators"])
-  out["time_codes_s"] = time.perf_counter() - t
-  out.update(mig=mig["mig"], dci_d=dci["disentanglement"], dci_c=dci["completeness"],
-             dci_i=dci["informativeness_test"], kl=float(kl.sum()), active=int(np.sum(kl > ACTIVE_KL)),
-             kl_per_dim=kl, importance=dci["importance_matrix"],
-             mi_normalised=mig["mutual_info"] / mig["factor_entropy"][None, :],
-             mig_per_factor=mig["per_factor"], num_active_dims_fvae=fvae["num_active_dims"])
-  return out
 
 
 def latent_factor_rows(ev: dict) -> list[list]:
@@ -221,7 +184,8 @@ def main(argv: list[str] | None = None) -> str:
     params = jax.device_get(res["state"].params)
     t = time.perf_counter()
     # Same factor draws for every model of a seed: the comparison between models is paired.
-    ev = evaluate_run(res["model"], params, sampler, jax.random.fold_in(jax.random.key(seed), 7), m)
+    ev = evaluation.evaluate_disentanglement(jax.random.fold_in(jax.random.key(seed), 7), res["model"], params,
+                                             sampler, m)
     ev.update(recon=res["train"].get("train/recon", float("nan")), train_time_s=res["train_time_s"],
               eval_time_s=time.perf_counter() - t, images_per_sec=res["images_per_sec"])
     with lock:
@@ -233,7 +197,7 @@ def main(argv: list[str] | None = None) -> str:
             ev["kl_per_dim"], kl_path, active_threshold=ACTIVE_KL,
             title=f"{label(variant)}: KL per latent (seed {seed}, total {ev['kl']:.1f} nats)"))
     logger.info("%s seed %d: %s (train %.0f s, metrics %.0f s)", variant, seed,
-                {k: round(float(ev[k]), 3) for k in ("beta_vae", "factor_vae", "mig", "dci_d", "dci_c", "dci_i", "kl",
+                {k: round(float(ev[k]), 3) for k in ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d", "dci_c", "dci_i", "kl",
                                                      "active")}, res["train_time_s"], ev["eval_time_s"])
 
   sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=run_size, on_done=on_done, workers=args.workers)
@@ -290,10 +254,10 @@ def main(argv: list[str] | None = None) -> str:
       f"({tcfg.num_steps * tcfg.batch_size / sprites.NUM_SPRITES:.2f} passes over the 737,280 factor combinations); "
       f"seeds {seed_list}, mean ± std over seeds. β_norm = β·latent/pixels (Higgins et al.'s normalised β).",
       f"Metric samples (reduced from disentanglement_lib's defaults for CPU time): β-VAE metric "
-      f"{m['bvae_train']}/{m['bvae_eval']} train/eval points of {m['bvae_batch']} pairs; FactorVAE "
-      f"{m['fvae_train']}/{m['fvae_eval']} votes of batch {m['fvae_batch']}, variance from {m['fvae_var']} codes; "
-      f"MIG on {m['num_codes']} codes (20 bins); DCI gradient-boosted trees with {m['dci_estimators']} stages on "
-      f"{m['dci_train']} train / {m['dci_test']} test codes. Representation: posterior mean. 'active latents': "
+      f"{m.bvae_train}/{m.bvae_eval} train/eval points of {m.bvae_batch} pairs; FactorVAE "
+      f"{m.fvae_train}/{m.fvae_eval} votes of batch {m.fvae_batch}, variance from {m.fvae_var} codes; "
+      f"MIG on {m.num_codes} codes (20 bins); DCI gradient-boosted trees with {m.dci_estimators} stages on "
+      f"{m.dci_train} train / {m.dci_test} test codes. Representation: posterior mean. 'active latents': "
       f"average KL > {ACTIVE_KL} nats.",
       "Latent → factor tables: seed " + str(s0) + "; 'share' is the latent's DCI importance for that factor over "
       "its total importance, 'factor (MI/H)' the factor with the largest normalised mutual information (MIG's "

@@ -14,6 +14,10 @@ from vae_jax.evaluation._sampling import sample_codes as sample_codes
 from vae_jax.evaluation._sampling import sample_fixed_factor_groups as sample_fixed_factor_groups
 from vae_jax.evaluation.beta_vae_metric import beta_vae_metric as beta_vae_metric
 from vae_jax.evaluation.dci import dci as dci
+from vae_jax.evaluation.disentanglement import ACTIVE_KL as ACTIVE_KL
+from vae_jax.evaluation.disentanglement import MetricSizes as MetricSizes
+from vae_jax.evaluation.disentanglement import evaluate as evaluate_disentanglement
+from vae_jax.evaluation.disentanglement import kl_per_dim as kl_per_dim
 from vae_jax.evaluation.dci import disentanglement_completeness as disentanglement_completeness
 from vae_jax.evaluation.factor_vae_metric import factor_vae_metric as factor_vae_metric
 from vae_jax.evaluation.mig import histogram_discretize as histogram_discretize
