@@ -314,3 +314,106 @@ def training_curves(records: Sequence[Mapping[str, Any]], path: PathLike, *, key
     fig.suptitle(title, fontsize=10)
   fig.tight_layout()
   return _save(fig, path)
+
+
+def score_distributions(scores: Mapping[str, Mapping[str, Sequence[float]]], path: PathLike, *,
+                        metrics: Sequence[tuple[str, str]], title: str | None = None) -> PathLike:
+  """One panel per metric, one horizontal box per setting over its seeds, every seed drawn as a dot.
+
+  The figure of Locatello et al. 2019: the spread over seeds next to the differences between settings.
+
+  Args:
+    scores: ``{setting label: {metric key: [value per seed]}}``, settings drawn top to bottom in order.
+    path: the PNG to write.
+    metrics: ``(key, panel title)`` pairs, in order.
+    title: optional figure title.
+  """
+  labels = list(scores)
+  if not labels or not metrics:
+    raise ValueError("score_distributions: need at least one setting and one metric.")
+  fig = Figure(figsize=(2.4 * len(metrics) + 1.6, 0.32 * len(labels) + 1.4 + (0.3 if title else 0.0)), dpi=100)
+  axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+  rows = np.arange(len(labels))[::-1] + 1.0  # first setting on top
+  for ax, (key, panel) in zip(axes, metrics):
+    data = [np.asarray(scores[lab][key], np.float64) for lab in labels]
+    ax.boxplot(data, positions=rows, orientation="horizontal", widths=0.6, showfliers=False)
+    for y, d in zip(rows, data):
+      ax.scatter(d, y + np.linspace(-0.15, 0.15, len(d)), s=8, color="tab:red", zorder=3)
+    ax.set_title(panel, fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.grid(axis="x", alpha=0.3)
+  axes[0].set_yticks(rows, labels, fontsize=7)
+  if title:
+    fig.suptitle(title, fontsize=10)
+  fig.tight_layout()
+  return _save(fig, path)
+
+
+def metric_curves(series: Mapping[str, Sequence[Mapping[str, float]]], path: PathLike, *,
+                  metrics: Sequence[tuple[str, str]], title: str | None = None) -> PathLike:
+  """One panel per metric against ``step``, one line per series (e.g. a setting's score at each checkpoint).
+
+  Args:
+    series: ``{label: [{"step": s, key: value, …}, …]}``.
+    path: the PNG to write.
+    metrics: ``(key, panel title)`` pairs.
+    title: optional figure title.
+  """
+  if not series or not metrics:
+    raise ValueError("metric_curves: need at least one series and one metric.")
+  fig = Figure(figsize=(4.2 * len(metrics), 3.2 + (0.3 if title else 0.0)), dpi=100)
+  axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+  for label, points in series.items():
+    points = sorted(points, key=lambda p: p["step"])
+    for ax, (key, _) in zip(axes, metrics):
+      ax.plot([p["step"] for p in points], [p[key] for p in points], marker="o", markersize=3, label=label)
+  for ax, (_, panel) in zip(axes, metrics):
+    ax.set_title(panel, fontsize=9)
+    ax.set_xlabel("updates", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+  axes[-1].legend(fontsize=6)
+  if title:
+    fig.suptitle(title, fontsize=10)
+  fig.tight_layout()
+  return _save(fig, path)
+
+
+def traversal_panels(panels: Sequence[tuple[str, Any, Sequence[str]]], path: PathLike, *,
+                     title: str | None = None, cell_inches: float = 0.55) -> PathLike:
+  """Latent traversals of several models side by side (e.g. a VAE and a β-VAE: the article's figure).
+
+  Args:
+    panels: ``(panel title, images [rows, values, H, W, C] in [0, 1], row labels)`` per model; each row sweeps
+      one latent (see :func:`latent_traversal`).
+    path: the PNG to write.
+    title: optional figure title.
+    cell_inches: size of one image.
+  """
+  if not panels:
+    raise ValueError("traversal_panels: no panel.")
+  grids = []
+  for name, images, labels in panels:
+    images = np.asarray(images, np.float32)
+    if images.ndim != 5 or images.shape[-1] not in (1, 3) or len(labels) != images.shape[0]:
+      raise ValueError(f"traversal_panels: panel {name!r} needs images [rows, values, H, W, C] and one label per "
+                       f"row, got {list(images.shape)} and {len(labels)} labels.")
+    grids.append(images)
+  rows = max(g.shape[0] for g in grids)
+  width = sum(1.6 + cell_inches * g.shape[1] for g in grids)
+  fig = Figure(figsize=(width, 0.4 + cell_inches * 1.05 * rows + (0.3 if title else 0.0)), dpi=100)
+  axes = fig.subplots(1, len(panels), squeeze=False,
+                      gridspec_kw=dict(width_ratios=[g.shape[1] for g in grids]))[0]
+  for ax, (name, _, labels), g in zip(axes, panels, grids):
+    h, w = g.shape[2], g.shape[3]
+    tiled = np.ones(((h + 2) * g.shape[0], (w + 2) * g.shape[1], g.shape[-1]), np.float32)
+    for i in range(g.shape[0]):
+      for j in range(g.shape[1]):
+        tiled[i * (h + 2):i * (h + 2) + h, j * (w + 2):j * (w + 2) + w] = g[i, j]
+    _show(ax, tiled)
+    ax.set_yticks([i * (h + 2) + h / 2 for i in range(g.shape[0])], labels, fontsize=7)
+    ax.set_title(name, fontsize=8)
+  if title:
+    fig.suptitle(title, fontsize=10)
+  fig.tight_layout()
+  return _save(fig, path)

@@ -1,0 +1,65 @@
+"""The disentanglement study end to end at its smoke size: every method trained as a sweep, scored, paired against
+β = 1, drawn; a rerun reuses the sweeps and the cached scores."""
+
+import json
+import os
+
+import pytest
+
+from experiments import disentanglement_study as study
+from experiments.configs import disentanglement_study as configs
+from vae_jax import evaluation
+
+
+def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp_path):
+  # β-VAE only (β = 1 and 4 × 2 seeds: one sweep); the other methods' sweeps are tests/test_sweep_train.py's.
+  args = ["--size", "smoke", "--methods", "beta_vae", "--runs-root", str(tmp_path / "runs"), "--results-dir",
+          str(tmp_path / "out")]
+  path = study.main(args)
+  with open(path) as f:
+    res = json.load(f)
+  tables = res["tables"]
+  scores = tables["Scores per setting (mean ± std over seeds)"]
+  labels = [row[0] for row in scores["rows"]]
+  assert labels == ["β-VAE β=1 (VAE)", "β-VAE β=4"]
+  for row in scores["rows"]:
+    assert row[1] == 2  # two seeds per setting
+    for cell, (key, _) in zip(row[2:], study.METRICS):
+      assert 0.0 <= cell["mean"] <= 1.0 or (key == "sap" and cell["mean"] == cell["mean"]), (row[0], key, cell)
+  paired = tables["Paired against β = 1 (the plain VAE), per seed"]
+  assert len(paired["rows"]) == len(labels) - 1  # every setting but the reference
+  assert all(row[1].endswith("/2)") for row in paired["rows"])  # paired over both seeds
+  for fig in res["figures"]:
+    assert os.path.exists(os.path.join(study.sweeps.ROOT, fig)) or os.path.exists(fig)
+  with open(os.path.join(tmp_path / "out", "disentanglement_study_smoke_members.json")) as f:
+    members = json.load(f)
+  curve = members["β-VAE β=4"][0]["curve"]
+  assert [p["step"] for p in curve] == [2, 4, 6, 8, 10]  # the five kept checkpoints of the first seed
+
+  # A rerun trains nothing and recomputes no score: the sweeps' results and the score caches stay as they were.
+  sweep_dir = tmp_path / "runs" / study.NAME / "smoke" / "beta_vae"
+  before = {p: os.path.getmtime(sweep_dir / p) for p in ("results.json", "study_evals.json")}
+  again = study.main(args)
+  with open(again) as f:
+    assert json.load(f)["tables"] == tables
+  assert {p: os.path.getmtime(sweep_dir / p) for p in before} == before
+
+
+def test_every_method_of_the_grids_has_a_setting_label_and_config():
+  for method, (field, values) in configs.GRIDS.items():
+    for v in values:
+      assert getattr(configs.method_config(method, v), field) == v
+      assert study.setting_label(method, {f"method.{field}": v}, None).endswith(f"={v:g}") or v == 1.0
+  names = [name for name, _, _ in configs.sweeps("gpu")]
+  assert len(names) == len(set(names)) == 4 + 2 * 6  # four swept methods + DIP-VAE-I/II one sweep per λ_od
+
+
+def test_sizes_are_validated():
+  with pytest.raises(ValueError, match="multiple of 5"):
+    configs.get_config("cpu", num_steps=1234)
+  with pytest.raises(ValueError, match="unknown size"):
+    configs.get_config("huge")
+  with pytest.raises(ValueError, match="MetricSizes.dci_train"):
+    evaluation.MetricSizes(num_codes=100, dci_train=200)
+  with pytest.raises(ValueError, match="both"):
+    evaluation.MetricSizes(sap_train=0)
