@@ -7,6 +7,9 @@
 #   bash scripts/gpu_check.sh beta STEPS     # the β-VAE sprites comparison at Higgins et al.'s 64×64 MLP setup
 #                                            # ($VARIANTS: which models, default all 7; $WORKERS threads)
 #   bash scripts/gpu_check.sh bench          # benchmarks/run.py --quick (MLP at batch 128, conv β-VAE) on the GPU
+#   bash scripts/gpu_check.sh study [STEPS]  # the disentanglement study (issue #17) at Locatello et al.'s setup: 64×64
+#                                            # conv VAE, batch 64, every method's grid as sweeps, 5 seeds; STEPS
+#                                            # default 300000; $METHODS picks methods, $STUDY_TIMEOUT caps it (660 s)
 #   bash scripts/gpu_check.sh sweep          # benchmarks/sweep.py: M ∈ {1, 16, 64} members as one program vs one
 #                                            # after another (issue #15's GPU target: ≥ 20× at M = 64), ≈ 6 min
 #
@@ -83,12 +86,21 @@ bench)
     2>&1 | tail -40
   tar czf "$OUT/bench.tgz" -C /tmp bench
   ;;
+study)
+  steps=${2:-300000}
+  methods=${METHODS:-beta_vae beta_tcvae factor_vae dip_vae_i dip_vae_ii annealed_vae}
+  stamp "disentanglement study, gpu size, $steps updates, methods: $methods"
+  # Resumable: a rerun with the same steps continues the sweeps from their checkpoints and reuses cached scores.
+  timeout -s INT "${STUDY_TIMEOUT:-660}" $PY -m experiments.disentanglement_study --size gpu --steps "$steps" \
+    --methods $methods --runs-root /tmp/study_runs --results-dir /tmp/study_res 2>&1 | grep -v "^\s*$" | tail -40
+  tar czf "$OUT/study_gpu.tgz" -C /tmp study_res
+  ;;
 sweep)
   stamp "benchmarks/sweep.py on the GPU (sprites β-VAE, Higgins MLP and conv; MLP VAE on Fashion-MNIST)"
   timeout "${SWEEP_TIMEOUT:-420}" $PY -m benchmarks.sweep --members 1,16,64 --repeats 1 --tag gpu 2>&1 | tail -40
   cp benchmarks/results/sweep_gpu.* "$OUT/" 2>/dev/null
   ;;
 *)
-  echo "unknown stage $stage (probe | tests | quickstart | evaluate | beta STEPS | bench | sweep)" >&2; exit 2 ;;
+  echo "unknown stage $stage (probe | tests | quickstart | evaluate | beta STEPS | bench | study [STEPS] | sweep)" >&2; exit 2 ;;
 esac
 stamp "done"
