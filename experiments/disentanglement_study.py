@@ -2,7 +2,7 @@
 mixes, and are its images sharper? Many seeds, every setting trained as a sweep, scored at disentanglement_lib's
 sample sizes.
 
-    python -m experiments.disentanglement_study --size cpu     # this CPU (≈ 1–1.5 h on 2 cores; see the config)
+    python -m experiments.disentanglement_study --size cpu     # this CPU: about an hour (wall time in the results)
     python -m experiments.disentanglement_study --size gpu     # Locatello et al.'s setup, 300k updates (accelerator)
     python -m experiments.disentanglement_study --size smoke   # seconds (CI)
 
@@ -18,7 +18,8 @@ mean gradient magnitude and Laplacian variance of generated samples (decoded z ~
 each over the same score of real sprites (1 = as sharp as the data). Per sweep, for its first seed: MIG and the
 β-VAE metric at each of the five kept checkpoints (the metric-vs-updates curve).
 
-Outputs (``experiments/results/disentanglement_study_<size>.json`` and ``experiments/figures``): the table of every
+Outputs (``experiments/results/disentanglement_study_<size>.json``, every member's scores and curve in
+``experiments/results/disentanglement_study/<size>_members.json``, figures in ``experiments/figures``): the table of every
 setting (median, mean ± std over seeds), the paired comparison of every setting against β = 1 (the plain VAE)
 per seed, Locatello-style box plots of each score over seeds, the curves, the sharpness table and the
 article's figure — traversals of the plain VAE and of the best β-VAE side by side, each row labelled with the
@@ -383,7 +384,9 @@ def main(argv: list[str] | None = None) -> str:
                               tables=tables, figures=figures, notes=notes)
   raw = {lab: [{"seed": r["member"].seed, **{k: r["eval"][k] for k in keys}, "curve": r.get("curve", [])}
                for r in rs] for lab, rs in groups.items()}
-  with open(os.path.join(results_dir, f"{name}_members.json"), "w") as f:
+  members_dir = os.path.join(results_dir, NAME)  # beside, not among, the results files the report reads
+  os.makedirs(members_dir, exist_ok=True)
+  with open(os.path.join(members_dir, f"{size}_members.json"), "w") as f:
     json.dump(raw, f, indent=1, default=float)
   for note in notes[3:]:
     print(note)

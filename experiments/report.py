@@ -19,7 +19,8 @@ from typing import Any
 
 from experiments import sweeps
 
-ORDER = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "beta_vae_sprites_higgins", "outliers", "pretraining", "stacked",
+ORDER = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "beta_vae_sprites_higgins",
+         "disentanglement_study_cpu", "disentanglement_study_gpu", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
 REQUIRED = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "outliers", "pretraining"]
 TITLES = {
@@ -28,6 +29,8 @@ TITLES = {
     "vae_likelihood": "3. VAE: likelihood, samples and the rate–distortion trade-off",
     "beta_vae_sprites": "4. β-VAE on sprites: disentanglement",
     "beta_vae_sprites_higgins": "4b. β-VAE on sprites at Higgins et al.'s MLP, on a GPU (10,000 updates)",
+    "disentanglement_study_cpu": "4c. The disentanglement study on this CPU: many seeds, every setting a sweep",
+    "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
     "outliers": "5. Outlier detection",
     "pretraining": "6. Pre-training: linear probes on the codes",
     "stacked": "Stacked autoencoder: greedy pre-training vs end-to-end",

@@ -31,7 +31,7 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   assert all(row[1].endswith("/2)") for row in paired["rows"])  # paired over both seeds
   for fig in res["figures"]:
     assert os.path.exists(os.path.join(study.sweeps.ROOT, fig)) or os.path.exists(fig)
-  with open(os.path.join(tmp_path / "out", "disentanglement_study_smoke_members.json")) as f:
+  with open(os.path.join(tmp_path / "out", study.NAME, "smoke_members.json")) as f:
     members = json.load(f)
   curve = members["β-VAE β=4"][0]["curve"]
   assert [p["step"] for p in curve] == [2, 4, 6, 8, 10]  # the five kept checkpoints of the first seed
