@@ -43,7 +43,6 @@ runs (``--size full`` here is 8000 steps because of the CPU budget). ``quick`` 5
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import os
@@ -52,11 +51,11 @@ import jax
 import numpy as np
 
 from experiments import report, sweeps
-from vae_jax import inference, latent, plots
+from vae_jax import plots
 from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
 from vae_jax.methods import beta_vae, vae
 from vae_jax.data import sprites
-from vae_jax.evaluation import dci, per_image_bce
+from vae_jax.evaluation import factor_swap
 
 NAME = "latent_transfer"
 RESOLUTION = 32
@@ -101,75 +100,11 @@ def configs(size: str) -> dict[str, Config]:
   return {"beta_vae": dataclasses.replace(base, method=beta_vae.Config(beta=4.0)), "vae": base}
 
 
-def bin_factors(factors: np.ndarray, max_classes: int = MAX_CLASSES) -> np.ndarray:
-  """Factor indices ``[N, 5]`` with every factor of more than ``max_classes`` values binned evenly into that many."""
-  sizes = np.asarray(sprites.FACTOR_SIZES)
-  bins = np.minimum(sizes, max_classes)
-  return (factors * bins[None, :]) // sizes[None, :]
-
-
-def transfer_pairs(key: jax.Array, factor: int, num: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """(source, target, truth) factors ``[num, 5]``: target differs from source in ``factor``; truth is the source
-  with that factor taken from the target."""
-  k_src, k_tgt, k_shift = jax.random.split(key, 3)
-  src = np.array(sprites.sample_factors(k_src, num))  # writable host copies
-  tgt = np.array(sprites.sample_factors(k_tgt, num))
-  size = sprites.FACTOR_SIZES[factor]
-  shift = np.asarray(jax.random.randint(k_shift, (num,), 1, size))
-  tgt[:, factor] = (src[:, factor] + shift) % size  # always a different value
-  truth = src.copy()
-  truth[:, factor] = tgt[:, factor]
-  return src, tgt, truth
-
-
-def iou(probs: np.ndarray, truth: np.ndarray) -> np.ndarray:
-  """Per-image IoU ``[N]`` of ``probs > 0.5`` against binary ``truth`` (both ``[N, H, W, C]``)."""
-  pred = probs > 0.5
-  gt = truth > 0.5
-  inter = np.sum(pred & gt, axis=(1, 2, 3))
-  union = np.sum(pred | gt, axis=(1, 2, 3))
-  return inter / np.maximum(union, 1)
-
-
 def evaluate_model(model, params, key: jax.Array, s: Size) -> dict:
-  """DCI → factor latents → swap/decode/score for every factor; returns metrics and example images."""
-  render = functools.partial(sprites.render, resolution=RESOLUTION)
-  k_dci, k_pairs, k_random = jax.random.split(key, 3)
-  images, factors = sprites.sample(k_dci, s.dci_train + s.dci_test, resolution=RESOLUTION)
-  codes = inference.encode(model, params, images, batch_size=len(images)).mean  # posterior means
-  binned = bin_factors(np.asarray(factors))
-  scores = dci(codes[:s.dci_train], binned[:s.dci_train], codes[s.dci_train:], binned[s.dci_train:],
-               n_estimators=s.dci_estimators)
-  dims = latent.factor_latents(scores["importance_matrix"], threshold=THRESHOLD)
-  out = {"dci": {k: scores[k] for k in ("disentanglement", "completeness", "informativeness_test")},
-         "importance_matrix": scores["importance_matrix"].tolist(), "factor_latents": {}, "factors": {},
-         "examples": {}}
-  for k, name in enumerate(sprites.FACTOR_NAMES):
-    src, tgt, truth = transfer_pairs(jax.random.fold_in(k_pairs, k), k, s.num_pairs)
-    x_src, x_tgt, x_truth = render(src), render(tgt), render(truth)
-    z_src, z_tgt, z_truth = (inference.encode(model, params, x, batch_size=s.num_pairs).mean
-                             for x in (x_src, x_tgt, x_truth))
-    chosen = dims[k] or ()
-    perm = np.asarray(jax.random.permutation(jax.random.fold_in(k_random, k), s.latent_dim))
-    random_dims = tuple(int(d) for d in perm[:max(len(chosen), 1)])
-    edits = {
-        "swap": latent.swap_factors(z_src, z_tgt, chosen),
-        "random dims": latent.swap_factors(z_src, z_tgt, random_dims),
-        "source": z_src,
-        "oracle": z_truth,
-    }
-    truth_np = np.asarray(x_truth)
-    row = {}
-    for method, z in edits.items():
-      logits = inference.decode(model, params, z, raw=True, batch_size=len(z))
-      probs = np.asarray(jax.nn.sigmoid(logits))
-      row[method] = {"iou": float(np.mean(iou(probs, truth_np))),
-                     "bce": float(np.mean(per_image_bce(logits, x_truth, from_logits=True)))}
-      if method == "swap":
-        out["examples"][name] = (np.asarray(x_src[:6]), np.asarray(x_tgt[:6]), probs[:6], truth_np[:6])
-    out["factors"][name] = row
-    out["factor_latents"][name] = list(chosen)
-  return out
+  """DCI → factor latents → swap/decode/score for every factor (:func:`vae_jax.evaluation.factor_swap`)."""
+  return factor_swap(key, model, params, resolution=RESOLUTION, dci_train=s.dci_train, dci_test=s.dci_test,
+                     dci_estimators=s.dci_estimators, num_pairs=s.num_pairs, threshold=THRESHOLD,
+                     max_classes=MAX_CLASSES)
 
 
 def _figure(examples: dict, path: str, title: str) -> str:

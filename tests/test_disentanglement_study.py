@@ -29,6 +29,9 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   paired = tables["Paired against β = 1 (the plain VAE), per seed"]
   assert len(paired["rows"]) == len(labels) - 1  # every setting but the reference
   assert all(row[1].endswith("/2)") for row in paired["rows"])  # paired over both seeds
+  swap = tables["Latent swap: IoU of the decode with the ground truth (mean ± std over seeds)"]
+  assert [(row[0], row[1]) for row in swap["rows"]] == [(lab, f) for lab in labels for f in study.sprites.FACTOR_NAMES]
+  assert all(row[-1].endswith("/2") for row in swap["rows"])
   for fig in res["figures"]:
     assert os.path.exists(os.path.join(study.sweeps.ROOT, fig)) or os.path.exists(fig)
   with open(os.path.join(tmp_path / "out", study.NAME, "smoke_members.json")) as f:

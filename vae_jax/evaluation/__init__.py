@@ -16,9 +16,11 @@ from vae_jax.evaluation.beta_vae_metric import beta_vae_metric as beta_vae_metri
 from vae_jax.evaluation.dci import dci as dci
 from vae_jax.evaluation.disentanglement import ACTIVE_KL as ACTIVE_KL
 from vae_jax.evaluation.disentanglement import MetricSizes as MetricSizes
-from vae_jax.evaluation.disentanglement import evaluate as evaluate_disentanglement
+from vae_jax.evaluation.disentanglement import evaluate_disentanglement as evaluate_disentanglement
 from vae_jax.evaluation.disentanglement import kl_per_dim as kl_per_dim
 from vae_jax.evaluation.dci import disentanglement_completeness as disentanglement_completeness
+from vae_jax.evaluation.factor_swap import EDITS as FACTOR_SWAP_EDITS
+from vae_jax.evaluation.factor_swap import factor_swap as factor_swap
 from vae_jax.evaluation.factor_vae_metric import factor_vae_metric as factor_vae_metric
 from vae_jax.evaluation.mig import histogram_discretize as histogram_discretize
 from vae_jax.evaluation.mig import mig as mig

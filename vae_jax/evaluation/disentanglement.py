@@ -1,6 +1,6 @@
 """Every disentanglement score of one trained model, at stated sample sizes.
 
-:func:`evaluate` runs the β-VAE metric, the FactorVAE metric, MIG, DCI and SAP (each its own module here) on the
+:func:`evaluate_disentanglement` runs the β-VAE metric, the FactorVAE metric, MIG, DCI and SAP (each its own module here) on the
 posterior mean of a model, plus the KL of each latent, so that an experiment scores each model the same way.
 :class:`MetricSizes` holds the sample sizes; ``MetricSizes()`` is disentanglement_lib's (Locatello et al. 2019):
 β-VAE and FactorVAE metrics 10,000 train / 5,000 eval points of batch 64 (FactorVAE's variances from 10,000
@@ -31,7 +31,7 @@ ACTIVE_KL = 0.05
 
 @dataclasses.dataclass(frozen=True)
 class MetricSizes:
-  """Sample sizes of :func:`evaluate`; the defaults are disentanglement_lib's.
+  """Sample sizes of :func:`evaluate_disentanglement`; the defaults are disentanglement_lib's.
 
   ``bvae_*``: β-VAE metric (pairs averaged per point, train / eval points); ``fvae_*``: FactorVAE metric (batch,
   train / eval votes, codes for the variance estimate); ``num_codes``: codes for the KL per latent, MIG and DCI's
@@ -72,8 +72,8 @@ def kl_per_dim(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
   return np.mean(0.5 * (np.exp(logvar) + mean**2 - 1.0 - logvar), axis=0)
 
 
-def evaluate(key: jax.Array, model, params, sampler: _sampling.GroundTruthSampler,
-             sizes: MetricSizes = MetricSizes()) -> dict:
+def evaluate_disentanglement(key: jax.Array, model, params, sampler: _sampling.GroundTruthSampler,
+                             sizes: MetricSizes = MetricSizes()) -> dict:
   """All disentanglement scores of a VAE-family model (representation: the posterior mean).
 
   Args:
