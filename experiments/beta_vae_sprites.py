@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> str:
   p.add_argument("--steps", type=int, default=None, help="training updates (default: the size's)")
   p.add_argument("--variants", nargs="+", default=None, choices=list(configs.variants("smoke")),
                  help="train and compare only these models (must include beta1 and one β > 1)")
-  # quick: one seed of each of the 7 models (3 would take ~15 min)
+  # quick: one seed of each of the 7 models (3 seeds would take three times as long)
   setup = sweeps.begin(p, NAME, argv, default_seeds={"quick": 1})
   args, seed_list, figures_dir = setup.args, setup.seeds, setup.figures_dir
   name = NAME if args.size != "higgins" else f"{NAME}_higgins"  # the results file and figures
