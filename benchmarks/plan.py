@@ -5,11 +5,12 @@ A group's contenders are compared with each other (ratios are taken round by rou
 bare fused epoch that the real loop's overhead is measured against.
 
 Sizes per mode:
-* ``full`` (default; ≈ 10 min on an idle 2-core CPU, 20–25 min when shared with other jobs — split it with
-  ``--only``): the real loop for 5 epochs at batch 128 (2340 steps: one evaluation and one checkpoint, the
-  config's own interval) and 300 steps at 1024 (the same images per interval); fused epochs over all 60,000
-  images; the conv β-VAE at batch 64; IS-NLL for 100 images × K = 1000; scaling over 1, 2, 4, 8 devices.
-* ``quick`` (≈ 2–3 min idle): one epoch of the real loop (evaluation and checkpoint once, at the end: five times
+* ``full`` (default; minutes on a 2-core CPU, longer when other jobs share it — measured times in
+  ``benchmarks/README.md``; split it with ``--only``): the real loop for 5 epochs at batch 128 (2340 steps: one
+  evaluation and one checkpoint, the config's own interval) and 300 steps at 1024 (the same images per interval);
+  fused epochs over all 60,000 images; the conv β-VAE at batch 64; IS-NLL for 100 images × K = 1000; scaling over 1,
+  2, 4, 8 devices.
+* ``quick`` (a few minutes): one epoch of the real loop (evaluation and checkpoint once, at the end: five times
   the default rate), fewer steps everywhere, scaling on 1 and 2 devices.
 * ``smoke`` (seconds, for tests): tiny sizes, two repeats; the numbers mean nothing.
 """

@@ -1,8 +1,8 @@
 """One command for issue #8's benchmarks: vae_jax's training loop against the Flax example, PyTorch eager and the
 step bound, with repeats interleaved across contenders; results in ``benchmarks/results/<name>.json`` (+ ``.md``).
 
-    .venv/bin/python -m benchmarks.run                 # full: ≈ 10 min on an idle 2-core CPU (see plan.py)
-    .venv/bin/python -m benchmarks.run --quick         # ≈ 2–3 min, smaller sizes
+    .venv/bin/python -m benchmarks.run                 # full: minutes (plan.py; times in benchmarks/README.md)
+    .venv/bin/python -m benchmarks.run --quick         # a few minutes, smaller sizes
     .venv/bin/python -m benchmarks.run --only mlp128 conv --repeats 3
     .venv/bin/python -m benchmarks.run --smoke --inprocess --name smoke   # seconds; what the tests run
     .venv/bin/python -m benchmarks.run --baseline /tmp/vae_jax_head       # + the real loop of another checkout

@@ -47,7 +47,7 @@ CASES = {
     "higgins_sprites": ("β-VAE, Higgins MLP (1200-1200, z=10) on 64×64 sprites, batch 64",
                         {1: 40, 4: 20, 16: 8, 64: 4}),
     "conv_sprites": ("β-VAE, conv net (32-32-64-64, FC 256, z=10) on 64×64 sprites, batch 64",
-                     {1: 8, 4: 4, 16: 4}),  # M = 64 conv members: ~64 s per step on this CPU, left out
+                     {1: 8, 4: 4, 16: 4}),  # M = 64 conv members: too slow per step on a CPU (SWEEP.md), left out
 }
 BETAS = (1.0, 2.0, 4.0, 8.0)
 

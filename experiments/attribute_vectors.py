@@ -25,14 +25,12 @@ Sizes: ``full``: the VAE of ``semi_supervised --size full`` (2000 steps), the ju
 
 Expected result: at α = 1 most edited codes decode to images the judge assigns to the target class (success far
 above the α = 0 rate, which is just the judge's confusion between s and t), rising with α at the price of more
-drift. Measured (``--size full``, 3 seeds; judge accuracy on real test images 0.872 ± 0.007; 6 min wall after
-``semi_supervised``): latent edits succeed 0.020 ± 0.000 / 0.210 / 0.713 ± 0.019 / 0.813 / 0.814 of the time at
-α = 0 / 0.5 / 1 / 1.5 / 2, with drift (pixel MSE to the source) 0.014 / 0.041 / 0.110 / 0.162 / 0.196; pixel-space
-arithmetic 0.014 / 0.270 / 0.709 ± 0.008 / 0.866 / 0.890 with less drift (0.066 at α = 1). So this MLP judge
-accepts pixel-space superpositions as the target as often as latent edits although, as the figure shows, they
-still visibly contain the source garment: the success rate measures evidence for the target under this judge, not
-realism; the latent edits are clean single garments, and the drift shows what that costs. Hardest targets: Shirt
-and Pullover (the classes the judge confuses with T-shirt and Coat). ``quick`` 41 s idle, ``smoke`` ≈ 10 s.
+drift. Compare with the pixel-space baseline: a judge may accept pixel-space superpositions, which still visibly
+contain the source garment, as the target about as often as latent edits — the success rate measures evidence for
+the target under this judge, not realism, and the drift shows what each edit costs. Measured success and drift per
+α for both edits, the judge's accuracy on real test images and the success rate per class pair (mean ± std over 3
+seeds; per pair: seed 0): ``experiments/results/attribute_vectors.json``, the "Attribute vectors" section of
+``experiments/REPORT.md``; reading: ``experiments/NOTES.md`` (Attribute vectors).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a small bottleneck loses: AE test reconstruction error on Fashion-MNIST against the latent size.
 
     python -m experiments.bottleneck                # full: the report's numbers
-    python -m experiments.bottleneck --size quick   # 35 s idle: 234 steps, latent sizes 2, 8, 32 only
+    python -m experiments.bottleneck --size quick   # 234 steps, latent sizes 2, 8, 32 only
     python -m experiments.bottleneck --size smoke   # seconds (CI)
 
 Protocol (full): a deterministic MLP autoencoder 784-500-d-500-784 (ReLU, linear code) for each latent size d ∈ {2,
@@ -14,14 +14,9 @@ images), SSIM and the cross-entropy in nats per image. Figure: 10 test images (o
 reconstructions, one row per latent size (seed 0).
 
 Expected result: the error falls monotonically with d, fastest from 2 to 8 dimensions, and keeps falling slowly up
-to 64. Measured (full, 3 seeds, mean ± std): MSE per pixel 31.8 ± 0.1 (×10⁻³) at d = 2, 21.0 at 4, 15.5 at 8, 12.4 at
-16, 10.1 at 32, 8.5 at 64; PSNR 15.6 → 17.5 → 18.9 → 19.9 → 20.9 → 21.6 dB; SSIM 0.44 → 0.74. A 2-d code keeps the
-silhouette and overall brightness of a garment and loses everything else: a dress comes back as trousers, a dark
-coat as a blurred dark blob, a bag loses its handle; prints and logos (the "Lee" sweatshirt) appear only from
-d = 32, the zip of the coat at d = 64.
-
-Measured runtime: full 9.2 min (18 runs; 2-core CPU shared with other jobs, ``wall_time_s`` in
-``experiments/results/bottleneck.json``); quick 2.7 min (35 s on an idle machine); smoke ≈ 15 s.
+to 64. Measured MSE, PSNR, SSIM and cross-entropy per latent size (mean ± std over 3 seeds):
+``experiments/results/bottleneck.json``, section 1 of ``experiments/REPORT.md``; what the reconstruction figure shows
+at each size: ``experiments/NOTES.md`` (Bottleneck). The wall time is ``wall_time_s`` in the results file.
 """
 
 from __future__ import annotations

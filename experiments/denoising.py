@@ -1,7 +1,7 @@
 """Denoising autoencoder vs plain autoencoder under Gaussian and masking corruption of Fashion-MNIST.
 
     python -m experiments.denoising                # full: the report's numbers
-    python -m experiments.denoising --size quick   # 47 s idle: 234 steps, 2000 test images
+    python -m experiments.denoising --size quick   # 234 steps, 2000 test images
     python -m experiments.denoising --size smoke   # seconds (CI)
 
 Protocol (full): three MLP autoencoders 784-500-32-500-784 (ReLU, Bernoulli cross-entropy on grey pixels, Adam 1e-3,
@@ -14,32 +14,13 @@ PSNR (dB, mean over images) and SSIM against the clean image, of the corrupted i
 Gaussian noise also clipped to [0, 1], the trivial denoiser), of the AE and of both DAEs. Figures: clean / noisy /
 AE / DAE rows at three levels, one figure per family (seed 0).
 
-Expected result: the matching DAE beats the AE at every level from 0.2 up, by more as the noise grows. At σ = 0.1
-nothing beats the clipped noisy input, because the 32-d code's own reconstruction error (≈ 21 dB on clean images)
-is larger than the noise. Measured (full, 3 seeds; PSNR in dB, std ≤ 0.3):
-
-  ==============  =====  =======  =====  ================  ===============
-  corruption      noisy  clipped  AE     DAE Gaussian 0.3  DAE masking 0.3
-  ==============  =====  =======  =====  ================  ===============
-  none (clean)    —      —        21.1   20.3              16.7
-  Gaussian σ 0.1  20.0   21.6     20.5   20.3              16.6
-  Gaussian σ 0.3  10.5   12.8     17.9   19.6              16.0
-  Gaussian σ 0.5   6.0    9.3     15.7   18.1              15.2
-  masking 10 %    17.8   17.8     19.6   19.9              18.0
-  masking 30 %    13.0   13.0     15.5   16.4              19.7
-  masking 50 %    10.7   10.7     12.4   13.2              15.9
-  ==============  =====  =======  =====  ================  ===============
-
-SSIM tells the same story (Gaussian σ = 0.5: noisy 0.21, AE 0.50, DAE 0.60; masking 50 %: noisy 0.32, AE 0.39,
-DAE 0.56). Across families the Gaussian DAE still helps a little under masking, but the masking DAE is worse than
-the plain AE on clean or Gaussian-noised inputs: it learned to brighten its input to make up for the pixels it
-expects to be missing (on 2000 clean test images, seed 0, its reconstructions have mean intensity 0.37 against
-0.29 for the images and for the AE's). At σ = 0.5 the AE turns the noise into spurious texture; the DAE returns a
-clean, blurred garment.
-
-Measured runtime: full 11.5 min (9 runs, evaluation on 11 conditions × 10,000 images each; 2-core CPU shared with
-other jobs, ``wall_time_s`` in ``experiments/results/denoising.json``); quick 47 s on an idle machine, 6.3 min on the same CPU under heavy
-load (load average 10–13); smoke ≈ 15 s.
+Expected result: the matching DAE beats the AE at every level from 0.2 up, by more as the noise grows. At the lowest
+Gaussian level nothing should beat the clipped noisy input, because the 32-d code's own reconstruction error is
+larger than the noise. Across families, look at whether each DAE helps or hurts under the other family's noise and
+on clean inputs. Measured PSNR and SSIM (mean ± std over 3 seeds) for every model, family and level:
+``experiments/results/denoising.json``, section 2 of ``experiments/REPORT.md``; readings of the figures and the
+masking DAE's brightness shift: ``experiments/NOTES.md`` (Denoising). The wall time of each run is ``wall_time_s``
+in the results file.
 """
 
 from __future__ import annotations

@@ -20,16 +20,14 @@ Commands (from the repository root)::
     .venv/bin/python -m experiments.interpolation --size smoke
 
 Sizes: ``full``: the VAE of ``semi_supervised --size full``, 1000 pairs of each kind for the statistics, 11 steps
-per path, 3 seeds. ``quick``: its quick VAE, 200 pairs (12 s idle once that VAE is trained). ``smoke``: a few
+per path, 3 seeds. ``quick``: its quick VAE, 200 pairs (seconds once that VAE is trained). ``smoke``: a few
 training steps, 16 pairs.
 
 Expected result: linear midpoints are ≈ 1/√2 ≈ 0.71 as long as their endpoints for both kinds of pairs (posterior
 means of different-class images are nearly orthogonal too), which puts a midpoint at a low χ² percentile: off the
-prior's typical shell. Slerp keeps the norm (ratio 1, percentile ≈ 0.5 for prior pairs). Measured (``--size full``,
-1000 pairs of each kind, 3 seeds; 31 s wall after ``semi_supervised``): midpoint norm ratio 0.700 ± 0.002 (test
-pairs) and 0.704 ± 0.002 (prior pairs) for linear vs 1.000 for slerp; prior χ² percentile of the midpoint 0.014
-(test) and 0.063 (prior) for linear vs 0.203 and 0.499 for slerp (posterior means are shorter than prior draws:
-mean norm 3.69 vs 4.40). Both paths decode to garments morphing smoothly into each other.
+prior's typical shell. Slerp keeps the norm (ratio 1, percentile ≈ 0.5 for prior pairs). Measured norm ratios,
+percentiles and endpoint norms (mean ± std over 3 seeds): ``experiments/results/interpolation.json``, the "Latent
+interpolation" section of ``experiments/REPORT.md``.
 """
 
 from __future__ import annotations

@@ -29,15 +29,13 @@ per factor, 3 seeds. ``quick``: 1000 steps, DCI 1000 + 500 codes × 10 stages, 2
 
 Expected result (if the β-VAE disentangles): its position factors sit in one latent each, so swapping them moves
 the sprite to the target's position (IoU well above the *source* and *random dims* references, towards the
-*oracle*), while the VAE's entangled code transfers less. Measured (``--size full``, 3 seeds, 14 min wall on a
-2-core CPU shared with other jobs): at this training length neither model is disentangled — DCI disentanglement
-0.12 ± 0.09 (β-VAE) vs 0.15 ± 0.05 (VAE); both spread x and y over shared, rotated latents (e.g. one β-VAE seed puts
-pos_x and pos_y both in latent 1) — so the swap does not transfer position: pos_x IoU 0.175 ± 0.037 (β-VAE) and
-0.260 ± 0.087 (VAE) against 0.20 for the untouched source and 0.77 / 0.86 for the oracle; mean over factors 0.42
-(β-VAE) / 0.48 (VAE) vs source 0.48 and random dims 0.40. Orientation gets no latent at all (nothing to swap), and
-shape/scale swaps lower IoU. The β-VAE papers train ≈ 10⁵–10⁶ steps; expect the separation only with far longer
-runs (``--size full`` here is 8000 steps because of the CPU budget). ``quick`` 59 s idle (≈ 7 min under load),
-``smoke`` ≈ 15 s.
+*oracle*), while the VAE's entangled code transfers less. Whether either model is disentangled at this length is
+what the DCI table and the latent dimensions chosen per factor show; IoU and BCE per factor and reference, DCI and
+the chosen dimensions per seed (3 seeds): ``experiments/results/latent_transfer.json`` (per-seed importance matrices
+in ``experiments/results/latent_transfer_details.json``), the "Latent factor transfer" section of
+``experiments/REPORT.md``; reading: ``experiments/NOTES.md`` (Latent transfer). The β-VAE papers train ≈ 10⁵–10⁶
+steps; expect the separation only with far longer runs (``--size full`` here is 8000 steps because of the CPU
+budget).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Outlier detection with AE, DAE and VAE scores: a held-out Fashion-MNIST class, and MNIST vs Fashion-MNIST.
 
     python -m experiments.outliers                # full: the report's numbers
-    python -m experiments.outliers --size quick   # 60 s idle: 234 steps, K = 20, 1300 test images
+    python -m experiments.outliers --size quick   # 234 steps, K = 20, 1300 test images
     python -m experiments.outliers --size smoke   # seconds (CI)
 
 Protocol (full). Every model is trained on the Fashion-MNIST training set **without class 0 (T-shirt/top)**
@@ -23,33 +23,15 @@ image, Serrà et al. 2020) and the likelihood ratio NLL − NLL_background (Ren 
 (no model) is given as a reference. AUROC and AUPRC with the outliers as the positive class (AUPRC's chance level
 is the outlier fraction: 1/3 in (a), 1/2 in (b)).
 
-Expected result: (a) is hard — T-shirts look like shirts, pullovers and dresses — and (b) splits by score. Measured
-(full, 3 seeds, AUROC mean ± std; AUPRC in the results file):
-
-  =====  ==========================================  ===============  ============
-  model  score                                       (a) class 0 out  (b) MNIST out
-  =====  ==========================================  ===============  ============
-  AE     reconstruction MSE (grey)                   0.57 ± 0.01      0.98 ± 0.00
-  DAE    reconstruction MSE (grey)                   0.59 ± 0.01      0.98 ± 0.00
-  VAE    reconstruction MSE (binarized)              0.68 ± 0.00      0.29 ± 0.01
-  VAE    −ELBO                                       0.70 ± 0.00      0.28 ± 0.01
-  VAE    NLL (IS, K = 100)                           0.70 ± 0.00      0.27 ± 0.01
-  VAE    complexity-corrected NLL                    0.34 ± 0.00      0.92 ± 0.00
-  VAE    likelihood ratio (background VAE)           0.56 ± 0.02      0.10 ± 0.03
-  —      PNG length alone                            0.69             0.11
-  =====  ==========================================  ===============  ============
-
-The raw likelihood ranks MNIST as **more** likely than Fashion-MNIST, as Nalisnick et al. (2019) found: mean NLL
-177 nats on MNIST vs 238 on the Fashion-MNIST inliers (286 on T-shirts) — binarized digits have few ink pixels and
-are simple (the PNG length alone "detects" them with AUROC 0.11, i.e. inverted). Subtracting the PNG length fixes
-(b) (0.92) but breaks (a) (0.34): T-shirts are *more* complex than the average inlier, so the correction pushes
-them further in. The likelihood ratio with this background model (20 % uniform-pixel perturbation, untuned) does
-not help: it is worse than the raw NLL on (b). The grey-level AE and DAE separate MNIST almost perfectly (0.98):
-MNIST's saturated white strokes are far from anything they learned to reproduce. That contrast is partly the
-input representation (grey for the AEs, binarized for the VAE), not only the model.
-
-Measured runtime: full 10.5 min (12 runs, IS-NLL ≈ 25 s per VAE and per seed; 2-core CPU shared with other jobs,
-``wall_time_s`` in ``experiments/results/outliers.json``); quick 60 s idle, 4.7 min under heavy load; smoke ≈ 15 s.
+Expected result: (a) is hard — T-shirts look like shirts, pullovers and dresses — and (b) splits by score. What to
+look for in (b): whether the raw likelihood ranks MNIST as *more* likely than Fashion-MNIST (Nalisnick et al. 2019:
+binarized digits have few ink pixels and are simple, which the PNG length alone shows), whether subtracting the PNG
+length fixes (b) at the cost of (a) (T-shirts are more complex than the average inlier, so the correction pushes
+them further in), and whether the grey-level AE and DAE separate MNIST's saturated strokes — a contrast that is
+partly the input representation (grey for the AEs, binarized for the VAE), not only the model. Measured AUROC and
+AUPRC for every model and score, and the mean score per test set (mean ± std over 3 seeds):
+``experiments/results/outliers.json``, section 5 of ``experiments/REPORT.md``; the reading of those numbers:
+``experiments/NOTES.md`` (Outliers). The wall time is ``wall_time_s`` in the results file.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Unsupervised pre-training as feature learning: linear-probe accuracy on AE, DAE, VAE and β-VAE codes vs raw pixels.
 
     python -m experiments.pretraining                # full: the report's numbers
-    python -m experiments.pretraining --size quick   # 53 s idle: 234 steps, probe on 10,000 codes
+    python -m experiments.pretraining --size quick   # 234 steps, probe on 10,000 codes
     python -m experiments.pretraining --size smoke   # seconds (CI)
 
 Protocol (full): four MLP models 784-500-20(-500-784), ReLU, Bernoulli cross-entropy on the grey Fashion-MNIST pixels
@@ -13,19 +13,16 @@ full-batch L-BFGS, at most 200 iterations — trained on the 60,000 training cod
 10,000 test codes. Raw pixels (784-d) are the baseline; the probe is deterministic, so that row has no spread.
 
 Expected result: no 20-d code beats the raw pixels, but all keep most of their linear separability, and the
-stronger the pull towards the prior, the less is kept. Measured (full, 3 seeds, test accuracy %): raw pixels 83.9;
-DAE 81.2 ± 0.3; AE 80.8 ± 0.2; VAE 80.1 ± 0.5; β-VAE (β = 4) 78.9 ± 0.7. AE, DAE and VAE are within about one point
-of each other (the masking DAE a little ahead); the β-VAE's stronger KL pressure costs another point. (Which classes
-lose most was not measured.) The stacked AE's 30-d codes (its own protocol: probe fitted on 10,000 codes) land in
-the same range, 80–82 %.
+stronger the pull towards the prior, the less is kept (the β-VAE lowest). Measured test and train accuracy per
+representation (mean ± std over 3 seeds), including the stacked AE's 30-d codes under their own protocol (probe
+fitted on 10,000 codes): ``experiments/results/pretraining.json``, section 6 of ``experiments/REPORT.md``. Which
+classes lose most is not measured.
 
 Stacked autoencoder: the rows of the stacked-AE experiment (``experiments/stacked.py``, issue #6) are read from
 ``experiments/results/stacked.json`` when it exists (:func:`stacked_rows`); until then a placeholder row marks
 their place. Run that experiment first to have them in this table.
 
-Measured runtime on the 2-core CPU shared with other jobs (``wall_time_s`` in
-``experiments/results/pretraining.json``: full 9.3 min (12 runs + 13 probes; the raw-pixel probe alone ≈ 40 s),
-quick 53 s idle (2.7 min under load), smoke ≈ 18 s).
+The wall time is ``wall_time_s`` in ``experiments/results/pretraining.json``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Runs every experiment script at one size, then regenerates the report.
 
-    python -m experiments.run_all --size quick     # 11 scripts: 10.6 min on an idle 2-core CPU, ≈ 9.4 min since
-                                                   # semi_supervised quick was cut to 96 s (12–96 s each);
+    python -m experiments.run_all --size quick     # 11 scripts, minutes on a 2-core CPU (README.md, Quickstart);
                                                    # report in runs/quick-results/REPORT.md
     python -m experiments.run_all --size full      # the report's numbers (hours on a 2-core CPU)
 

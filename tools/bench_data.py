@@ -11,9 +11,8 @@ Prints the machine (CPU count, JAX backend and devices), then
 - the time to load Fashion-MNIST train (60 000 images, IDX from the Debian package) into host memory, and then
   into device memory with ``jax.device_put``.
 
-Expected on the 2-core dev CPU, shared with other jobs, so numbers vary several-fold between runs: render 3e5-8e5
-sprites/s (1-3 ms per batch), sample 4e4-3e5 sprites/s; Fashion-MNIST train 0.4-1.5 s to load, 0.1-0.2 s to
-device_put. Runtime: ~5 s.
+Runs in seconds. On a CPU shared with other jobs the numbers vary several-fold between runs; measured figures:
+``tools/README.md``.
 """
 
 import os

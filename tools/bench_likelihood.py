@@ -10,27 +10,21 @@ turns them into a lower bound on the time ("matmul bound"), and prints the fract
 
 Commands (run from the repository root):
 
-  # full size (Burda et al.'s protocol: 10,000 test images × K = 5000, 4.0·10¹³ FLOP): ≈ 4 min on 2 idle cores
-  # with the YNNPACK workaround below (measured: 238 s for the same computation on a trained VAE through
-  # `experiments.evaluate`, see experiments/results/evaluate/README.md), ≈ 7–13 min without (extrapolated);
-  # 25–40 min while other jobs share the cores. On an H200: 5.4 s.
+  # full size (Burda et al.'s protocol: 10,000 test images × K = 5000, 4.0·10¹³ FLOP): minutes on a 2-core CPU
+  # with the YNNPACK workaround below, seconds on a GPU (measured times: tools/README.md)
   .venv/bin/python tools/bench_likelihood.py --ynn-fusion-types=-reduce --progress
-  # reduced size, extrapolated to the full one (1–2 min)
+  # reduced size, extrapolated to the full one (a minute or two)
   .venv/bin/python tools/bench_likelihood.py --num-images 200 --ynn-fusion-types=-reduce
   # try several (batch_size, sample_chunk) settings on a small problem
   .venv/bin/python tools/bench_likelihood.py --num-images 200 --num-samples 1000 --sweep
   # smoke test (seconds)
   .venv/bin/python tools/bench_likelihood.py --num-images 8 --num-samples 64
 
-Expected result (2-vCPU Xeon, Sapphire Rapids, AVX-512; jax 0.10.2; defaults batch 100 × chunk 50; 200 images ×
-K = 5000, measured while other jobs shared the cores, so compare CPU seconds rather than wall time):
-
-  * XLA's defaults: 15.9 CPU-s against a matmul bound of 4.7 CPU-s, ≈ 30 % of the bound;
-  * ``--ynn-fusion-types=-reduce``: ≈ 9 CPU-s, ≈ 54 % of the bound, about 2× faster. XLA:CPU's YNNPACK
-    reduction fusion is slow here (the same workaround as jax-ml/jax#37465); ``''`` (no YNNPACK fusions) or
-    ``dot,individual_dot`` do as well. On an idle machine that is ≈ 0.2 M log-weights/s, ≈ 170 GFLOP/s.
-  * batch_size × sample_chunk from 25×100 to 200×200 (2,500–40,000 rows per matmul) are within noise of each
-    other; the [rows, 20]×[20, 500] matmul is memory-bound above ~10,000 rows.
+Expected result: the YNNPACK reduction fusion of XLA:CPU is slow here (the same workaround as jax-ml/jax#37465),
+so ``--ynn-fusion-types=-reduce`` (or ``''``, no YNNPACK fusions, or ``dot,individual_dot``) should reach a clearly
+larger fraction of the matmul bound than XLA's defaults; the ``(batch_size, sample_chunk)`` setting should matter
+little over a wide range, as the ``[rows, 20]×[20, 500]`` matmul turns memory-bound for large ``rows``. When other
+jobs share the cores compare CPU seconds rather than wall time. Measured figures (CPU and GPU): ``tools/README.md``.
 
 What is not matmul: the Bernoulli log-likelihood (a softplus over 784 logits per sample), the memory traffic of
 the [rows, 784] logits, the encoder (run once per image and chunk, 1/sample_chunk of the decoder's FLOP) and the

@@ -51,7 +51,8 @@ class ModelConfig:
   ``decoder_hidden`` is given); ``conv_channels``/``conv_dense`` size the conv nets; ``stacked_sizes`` the
   stacked AE's layer widths after the input. ``conv_depth_to_space`` computes the conv decoder's hidden
   transposed convolutions as stride-1 convolutions plus depth-to-space (:mod:`vae_jax.depth_to_space`: the same
-  function and parameters, 2.7× faster conv β-VAE training on the 2-core CPU); ``False`` uses Flax's ``ConvTranspose``.
+  function and parameters, faster conv β-VAE training on XLA:CPU: ``benchmarks/README.md``); ``False`` uses Flax's
+  ``ConvTranspose``.
   ``stacked_activate_code``/``stacked_activate_output`` apply the
   activation to a stacked AE's code/output: the one-stage models of greedy pre-training set them
   (:func:`vae_jax.stacked.stage_config`), a full stacked AE leaves them off."""

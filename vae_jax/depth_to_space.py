@@ -10,8 +10,8 @@ transposed convolution is the adjoint (in its input) of the SAME strided convolu
 
 Why: XLA:CPU computes ``lax.conv_transpose`` and its gradient (input-dilated convolutions) on a slow path. The
 first version of this module (one 3×3 stride-1 convolution with ``s²·out`` channels, a quarter of them zero taps)
-made the 64×64 conv β-VAE train 2.7× faster (``benchmarks/results/conv-depth-to-space.json``); the adjoint form
-has no zero taps and serves the one-channel output layer too (timings: ``benchmarks/README.md``)."""
+made the 64×64 conv β-VAE train several times faster (``benchmarks/results/conv-depth-to-space.json``); the
+adjoint form has no zero taps and serves the one-channel output layer too (timings: ``benchmarks/README.md``)."""
 
 from __future__ import annotations
 

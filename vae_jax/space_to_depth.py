@@ -21,8 +21,9 @@ of the three products of a strided convolution to its fast form:
 and gradients with ``lax.conv_general_dilated`` / ``lax.conv_transpose``); :class:`Conv` has ``nn.Conv``'s
 parameters, so checkpoints are interchangeable.
 
-Why: on the 2-core dev CPU the input gradient of the 32×32×32 → 16×16×32 layer of the conv β-VAE took ~6× the
-time of its forward pass through ``lax``, and ~1× through this rewrite (``benchmarks/README.md``).
+Why: on XLA:CPU the input gradient of the 32×32×32 → 16×16×32 layer of the conv β-VAE took several times the
+time of its forward pass through ``lax``, and about as long as the forward pass through this rewrite (layer timings:
+``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ def _matmul_weight_grad(in_channels: int, stride: int, out_h: int, out_w: int) -
   """Whether :func:`_weight_grad` uses matmuls: few input channels or small output maps.
 
   On the 2-core CPU (``benchmarks/README.md``) ``lax``'s window-dilated convolution was the faster weight gradient
-  only for the conv β-VAE's 32×32 → 16×16 layers with 32 channels; the matmuls were 2–8× faster for one input
-  channel (its first and last layers) and for maps of 8×8 and smaller.
+  only for the conv β-VAE's 32×32 → 16×16 layers with 32 channels; the matmuls were faster for one input channel
+  (its first and last layers) and for maps of 8×8 and smaller.
   """
   return in_channels * stride * stride <= 16 or out_h * out_w <= 64
 

@@ -327,10 +327,10 @@ def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_st
   between steps) and returns that jitted function; ``"host"`` returns a plain function that calls one jitted
   update per step from Python (the same update, dispatched asynchronously); ``"auto"`` picks ``"host"`` on CPU
   when the step holds convolutions, else ``"scan"``. Why: XLA:CPU runs the strided and transposed convolutions
-  of a conv VAE's gradient on a much slower path inside a while loop than in straight-line code — the conv
-  β-VAE on 64×64 sprites: 8.5 s per step in a scan, 0.95 s unrolled, 1.5 s stepped from the host (2 cores,
-  jax 0.10.2); a one-off check with the depth-to-space decoder still found the scan far slower — while for an MLP
-  the scan is the faster.
+  of a conv VAE's gradient on a much slower path inside a while loop than in straight-line code — for the conv
+  β-VAE on 64×64 sprites a step in a scan took several times as long as unrolled or stepped from the host, and a
+  one-off check with the depth-to-space decoder still found the scan far slower (measurements:
+  ``benchmarks/README.md``, "Conv β-VAE") — while for an MLP the scan is the faster.
   """
   if num_steps < 1:
     raise ValueError(f"make_multi_step: num_steps must be >= 1, got {num_steps}.")

@@ -2,7 +2,8 @@
 
     python -m experiments.main --config experiments/configs/flax_vae_fashion.py --workdir runs/vae_fashion
 
-30 epochs (14 040 steps). Expected: test negative ELBO ≈ 235–245 nats (see README for the measured figure and time).
+30 epochs (14 040 steps). Expected: a test negative ELBO between the 2-epoch run's (``README.md``, Quickstart) and the
+100-epoch runs' (``experiments/results/fashion100/README.md``), roughly 235–245 nats.
 """
 
 from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig

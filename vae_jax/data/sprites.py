@@ -99,7 +99,7 @@ def _render(factors: jax.Array, resolution: int) -> jax.Array:
 def _renderer(resolution: int):
   """``_render_rows`` at ``resolution`` with its own batching rule: every image is a function of its own factor
   row, so a batch of batches ``[M, N, 5]`` (e.g. a sweep's members, each drawing its batch) renders as one flat
-  batch ``[M·N, 5]``, bit-identical. XLA:CPU ran JAX's default batching of this function ~10× slower
+  batch ``[M·N, 5]``, bit-identical. XLA:CPU ran JAX's default batching of this function far slower
   (``benchmarks/SWEEP.md``)."""
 
   @jax.custom_batching.custom_vmap

@@ -38,7 +38,7 @@ _DSPRITES_LABELS = ("label_shape", "label_scale", "label_orientation", "label_x_
 
 
 def _tfds():
-  """``tensorflow_datasets``, imported on first use: the IDX and sprites paths need neither it nor its ~2 s import."""
+  """``tensorflow_datasets``, imported on first use: the IDX and sprites paths need neither it nor its slow import."""
   try:
     import tensorflow_datasets as tfds  # noqa: PLC0415
   except ImportError as err:

@@ -21,8 +21,9 @@ Randomness and invariance. Sample ``k`` of image ``i`` (``i`` its row in ``image
 ``K`` — **not** on ``batch_size``, ``sample_chunk``, the padding of the last batch or ``progress``; changing those
 changes results only by float rounding (matmul shapes and the grouping of the log-sum-exp), ~1e-7 relative. The
 key layout deliberately does not follow image batches or sample chunks (``fold_in(key, batch_index)`` would tie
-the samples of an image to ``batch_size``). Per-sample keys cost about what one key per chunk does (measured on
-CPU: ~3 ms per 10,000 samples of a 20-d latent, against ≥ 50 ms for the decoder pass of those samples).
+the samples of an image to ``batch_size``). Per-sample keys cost about what one key per chunk does: drawing them is
+small next to the decoder pass of the same samples (the CPU measurement: ``benchmarks/README.md``, "Figures moved
+from docstrings").
 
 Cost. One log-weight is one decoder pass: for the Flax example's MLP VAE (784-500-20, decoder 20-500-784) about
 2·(20·500 + 500·784) ≈ 0.8 MFLOP, so 10,000 images × K = 5,000 is ≈ 4·10¹³ FLOP; the encoder (≈ 0.8 MFLOP per
@@ -152,8 +153,8 @@ def _chunk_log_weights(model: nn.Module, params: Params, images: jax.Array, imag
 
 # XLA:CPU option for this function's compilation only (not process-wide XLA_FLAGS): YNNPACK fuses only individual
 # dots, not the reductions around them. The default fusion of the log-weights' reductions is slow on CPU (as in
-# jax-ml/jax#37465); with this option the IS-NLL ran 1.3–1.9× faster in an interleaved A/B on the 2-core dev CPU
-# (2026-12-02, 20 images × K = 400, load ≈ 11; ``benchmarks/README.md``). An XLA:CPU field: other backends'
+# jax-ml/jax#37465); with this option the IS-NLL ran faster in an interleaved A/B on the CPU (sizes, numbers and
+# the results file: ``benchmarks/README.md``, the IS-NLL paragraph of issue #16). An XLA:CPU field: other backends'
 # compilers do not read it. Experimental in XLA: check it still exists when jax is upgraded.
 _CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 
