@@ -47,6 +47,7 @@ The wall time of a run is ``wall_time_s`` in its results file.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import threading
@@ -243,6 +244,13 @@ def main(argv: list[str] | None = None) -> str:
                "budget — the best β does not beat β = 1 on every seed for most scores, and the mean "
                "differences are within the seed-to-seed spread.")
   tcfg = variants["beta1"]
+  study_path = os.path.join(sweeps.RESULTS_DIR, "disentanglement_study_cpu.json")
+  if len(wins) < 3 and os.path.exists(study_path):  # the quick size cannot show it: say what the committed study found
+    with open(study_path) as f:
+      study = json.load(f)
+    reading += (f" The committed disentanglement study ({study['command']}; {study['wall_time_s'] / 60:.0f} min, "
+                f"finished {study['finished']}; experiments/REPORT.md §4c) found: "
+                + " ".join(n.removeprefix("Verdict: ") for n in study["notes"] if n.startswith("Verdict: ")))
   notes = [
       f"Setup: {resolution}×{resolution} procedural sprites drawn fresh every step; MLP VAE "
       f"{n_pixels}-{'-'.join(map(str, size_cfg['hidden']))}-{configs.LATENT_DIM}, Bernoulli likelihood, Adam "

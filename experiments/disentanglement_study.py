@@ -77,6 +77,7 @@ SWAP_SIZES = {  # factor_swap's DCI codes and stages, pairs per factor
     "cpu": dict(dci_train=2000, dci_test=1000, dci_estimators=30, num_pairs=500),
     "smoke": dict(dci_train=128, dci_test=64, dci_estimators=2, num_pairs=16),
 }
+VERDICT = "Verdict: "  # prefix of the notes that state the study's findings (quoted by other reports)
 TRAVERSAL_BASE = (2, 3, 0, 16, 16)  # a mid-sized heart, unrotated, in the centre (sprites.FACTOR_NAMES order)
 TRAVERSAL_VALUES = tuple(np.linspace(-2.5, 2.5, 9))
 
@@ -402,7 +403,7 @@ def main(argv: list[str] | None = None) -> str:
       f"{m.dci_train}/{m.dci_test} codes; SAP on {m.sap_train}/{m.sap_test}. disentanglement_lib's sizes except "
       "where smaller (see the DCI check table).",
       "Paired table: setting − β=1 on the same seed, mean ± std over seeds, (seeds where higher / seeds).",
-      *verdict,
+      *[VERDICT + v for v in verdict],
   ]
   tables = {
       "Scores per setting (mean ± std over seeds)": sweeps.table(columns, table_rows),
@@ -415,7 +416,7 @@ def main(argv: list[str] | None = None) -> str:
   tables["Latent swap: IoU of the decode with the ground truth (mean ± std over seeds)"] = sweeps.table(
       ["setting", "factor", "swap (DCI latents)", "swap (random latents)", "source (no transfer)",
        "oracle (recon. of truth)", "seeds where swap > source"], swap_rows)
-  notes.append(swap_verdict)
+  notes.append(VERDICT + swap_verdict)
   if dci_rows:
     tables["DCI check: reduced / disentanglement_lib's full size (first seed)"] = sweeps.table(
         ["setting", "seed", "disent.", "compl.", "inform."], dci_rows)
@@ -427,8 +428,9 @@ def main(argv: list[str] | None = None) -> str:
   os.makedirs(members_dir, exist_ok=True)
   with open(os.path.join(members_dir, f"{size}_members.json"), "w") as f:
     json.dump(raw, f, indent=1, default=float)
-  for note in notes[3:]:
-    print(note)
+  for note in notes:
+    if note.startswith(VERDICT):
+      print(note)
   print(f"wrote {path} ({time.time() - setup.started:.0f} s)")
   return path
 
