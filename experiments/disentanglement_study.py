@@ -29,6 +29,7 @@ factor its latent carries (DCI importance).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -53,11 +54,12 @@ SHARPNESS = (("sharp_gen_grad", "samples grad."), ("sharp_gen_lap", "samples Lap
              ("sharp_rec_grad", "recons grad."), ("sharp_rec_lap", "recons Lap. var."))
 EXTRA = (("kl", "KL (nats)"), ("active", "active latents"), ("recon", "recon (nats)"))
 
-# disentanglement_lib's sample sizes except DCI's trees on the CPU (see `dci_check` in the results: the reduction is
-# compared with the full estimate on one seed of every setting).
+# disentanglement_lib's sample sizes except DCI's on the CPU: its 100-stage boosted trees on 10,000 codes cost
+# minutes per model there (110 s at 3,000 codes under load); `--dci-check` compares the reduced estimate with the
+# full one on the first seed of β = 1 and of the best setting.
 METRIC_SIZES = {
     "gpu": evaluation.MetricSizes(),
-    "cpu": evaluation.MetricSizes(dci_train=3000, dci_test=1500),
+    "cpu": evaluation.MetricSizes(dci_train=3000, dci_test=1500, dci_estimators=20),
     "smoke": evaluation.MetricSizes(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16,
                                     fvae_eval=16, fvae_var=128, num_codes=128, dci_train=128, dci_test=128,
                                     dci_estimators=2, sap_train=128, sap_test=128),
@@ -115,6 +117,11 @@ def sharpness(model, params, key: jax.Array, resolution: int, num: int) -> dict:
           "sharp_rec_lap": float(evaluation.laplacian_variance(recon).mean() / lap_real)}
 
 
+def _tag(sizes: evaluation.MetricSizes) -> str:
+  """A short fingerprint of metric sizes, part of every cache key (scores at other sizes are not reused)."""
+  return hashlib.sha1(repr(sizes).encode()).hexdigest()[:10]
+
+
 class _Cache:
   """``study_evals.json`` of a sweep folder: scores by key, written atomically after each new entry."""
 
@@ -170,7 +177,7 @@ def evaluate_sweep(spec, workdir: str, results: dict, size: str, sampler, resolu
       logger.info("%s: %s (%.0f s)", mb.name, {k: round(float(ev[k]), 3) for k, _ in METRICS}, ev["eval_time_s"])
       return ev
 
-    ev = dict(cache.get(mb.name, score))
+    ev = dict(cache.get(f"{mb.name}/{_tag(METRIC_SIZES[size])}", score))
     ev["recon"] = rec["eval"].get("eval/recon", float("nan"))
     rows.append({"member": mb, "eval": ev, "params": params})
 
@@ -188,15 +195,16 @@ def evaluate_sweep(spec, workdir: str, results: dict, size: str, sampler, resolu
                                                  CURVE_SIZES[size])
         return {"beta_vae_metric": ev["beta_vae_metric"], "mig": ev["mig"]}
 
-      point = cache.get(f"curve/{mb.name}/{step}", curve)
+      point = cache.get(f"curve/{mb.name}/{step}/{_tag(CURVE_SIZES[size])}", curve)
       for row in rows:
         if row["member"].name == mb.name:
           row.setdefault("curve", []).append({"step": step, **point})
   return rows
 
 
-def dci_check(rows: list[dict], size: str, sampler, cache_dir: str, model) -> list[list]:
-  """DCI at the reduced size vs disentanglement_lib's full size (10,000/5,000 codes), first seed of each setting."""
+def dci_check(rows: list[dict], size: str, sampler, cache_dir: str, model, labels: list[str]) -> list[list]:
+  """DCI at the reduced size vs disentanglement_lib's full size (10,000/5,000 codes, 100 stages), first seed of
+  the settings ``labels``."""
   full = evaluation.MetricSizes(bvae_train=16, bvae_eval=16, fvae_train=16, fvae_eval=16, fvae_var=128,
                                 sap_train=0, sap_test=0)
   reduced = METRIC_SIZES[size]
@@ -208,7 +216,7 @@ def dci_check(rows: list[dict], size: str, sampler, cache_dir: str, model) -> li
   first = min(r["member"].seed for r in rows)
   for r in rows:
     mb = r["member"]
-    if mb.seed != first:
+    if mb.seed != first or r["label"] not in labels:
       continue
 
     def score(mb=mb, params=r["params"]):
@@ -271,6 +279,9 @@ def main(argv: list[str] | None = None) -> str:
   p.add_argument("--steps", type=int, default=None, help="training updates (default: the size's)")
   p.add_argument("--methods", nargs="+", default=None, choices=sorted(study.GRIDS),
                  help="only these methods (β-VAE, which holds β = 1, is always trained)")
+  p.add_argument("--dci-check", action="store_true",
+                  help="also score DCI at disentanglement_lib's full size on the first seed of β = 1 and of the best "
+                       "setting, to compare with the reduced size (minutes per model on a CPU)")
   p.set_defaults(size="cpu")
   setup = sweeps.begin(p, NAME, argv, default_seeds={s: v["seeds"] for s, v in study.SIZES.items()})
   args = setup.args
@@ -365,7 +376,8 @@ def main(argv: list[str] | None = None) -> str:
   swap_rows, swap_verdict = latent_swaps(groups, [reference, *dict.fromkeys([best_beta, best_any])], size, model,
                                          resolution)
 
-  dci_rows = [] if size == "smoke" else dci_check(rows, size, sampler, os.path.join(args.runs_root, NAME), model)
+  dci_rows = (dci_check(rows, size, sampler, os.path.join(args.runs_root, NAME), model, [reference, best_any])
+              if args.dci_check else [])
 
   titles = dict(METRICS)
   best_stats = {lab: {k: float(np.median([r["eval"][k] for r in groups[lab]])) for k in HEADLINE} for lab in groups}
