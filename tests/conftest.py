@@ -4,8 +4,13 @@ XLA_FLAGS must be set before jax initialises its backends, so it is set at impor
 """
 import os
 
+import pytest
+
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+# tests/helpers.py holds shared checks: let pytest explain their failed asserts as it does in test files.
+pytest.register_assert_rewrite("helpers")
 
 import jax  # noqa: E402
 
