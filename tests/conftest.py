@@ -1,11 +1,33 @@
-"""Test-wide JAX settings: 8 fake CPU devices, strict dtype promotion, no silent rank promotion, float32 matmuls.
+"""Test-wide JAX settings: 8 fake CPU devices, strict dtype promotion, no silent rank promotion, float32 matmuls,
+and one persistent compilation cache per test session.
 
 XLA_FLAGS must be set before jax initialises its backends, so it is set at import time here.
 """
+import atexit
 import os
+import shutil
+import tempfile
+
+import pytest
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+# Compilation is most of the suite's time, and much of it compiles the same tiny programs again: the tiny config's
+# step in dozens of tests, and again in every `python -m experiments.main` subprocess. One on-disk cache for the
+# session (every compile kept, however quick) lets each program compile once. The directory is made by the first
+# process to load this file (pytest itself, or the xdist controller) and travels in the environment to the xdist
+# workers and to every subprocess a test starts; it is fresh for each session and removed at its end, so a run
+# never depends on an earlier one. A cache hit loads the very executable a compile would give: results are the
+# same bit for bit. A caller's own JAX_COMPILATION_CACHE_DIR is used as given.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  _cache_dir = tempfile.mkdtemp(prefix="vae_jax-tests-xla-cache-")
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache_dir
+  atexit.register(shutil.rmtree, _cache_dir, ignore_errors=True)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+
+# tests/helpers.py holds shared checks: let pytest explain their failed asserts as it does in test files.
+pytest.register_assert_rewrite("helpers")
 
 import jax  # noqa: E402
 

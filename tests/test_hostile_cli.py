@@ -1,9 +1,7 @@
 """Hostile command lines (issue #13): overrides validated once on the whole config, non-finite values rejected,
 errors that name the full field, and real signals (SIGINT, SIGTERM) and a real second process on a live run."""
 
-import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,13 +14,7 @@ import pytest
 from experiments import main as cli
 from vae_jax import configs, train
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
-ENV = {**os.environ, "PYTHONPATH": ROOT}
-
-
-def tiny(**kw):
-  return dataclasses.replace(cli.load_config_file(TINY), **kw)
+from helpers import ENV, ROOT, TINY, tiny
 
 
 # --- overrides: all applied, then validated once -------------------------------------------------------------------

@@ -18,15 +18,9 @@ import numpy as np
 import optax
 import pytest
 
-from experiments import main as cli
 from vae_jax import checkpoints, factory, train
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
-
-
-def tiny(**kw):
-  return dataclasses.replace(cli.load_config_file(TINY), **kw)
+from helpers import ENV, ROOT, tiny
 
 
 def _leaves(tree):
@@ -200,7 +194,7 @@ def test_a_second_run_on_a_locked_workdir_fails_at_once_naming_the_holder(tmp_pa
   workdir = str(tmp_path / "run")
   os.makedirs(workdir)
   holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, workdir], cwd=ROOT, stdout=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": ROOT}, text=True)
+                            env=ENV, text=True)
   try:
     assert holder.stdout.readline().strip() == "locked"
     t0 = time.perf_counter()

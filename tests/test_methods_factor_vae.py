@@ -2,11 +2,7 @@
 discriminator state in the train state (one jitted step, 1 device == 8), and bit-for-bit resume after SIGKILL."""
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import chex
 import jax
@@ -18,8 +14,8 @@ import pytest
 from vae_jax import checkpoints, configs, factory, models, modules, steps, train
 from vae_jax.methods import factor_vae
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
+from helpers import TINY, kill_after_first_checkpoint_then_rerun
+
 SHAPE = (8, 8, 1)
 SMALL = factor_vae.Config(gamma=10.0, discriminator_hidden=(16, 16))
 
@@ -147,22 +143,8 @@ def test_cli_trains_it_and_a_sigkilled_run_resumes_bit_for_bit(tmp_path):
                "--config.checkpoint_every", "10", "--config.eval_every", "100"]
   workdir = tmp_path / "killed"
   cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir), *overrides]
-  env = {**os.environ, "PYTHONPATH": ROOT}
-  proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  deadline = time.time() + 240
-  ckpt = workdir / "checkpoints"
-  while time.time() < deadline:
-    done = [p for p in ckpt.iterdir() if p.name.isdigit()] if ckpt.exists() else []
-    if done and proc.poll() is None:
-      break
-    assert proc.poll() is None, "the run ended before it could be killed"
-    time.sleep(0.05)
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
-  killed_at = max(int(p.name) for p in ckpt.iterdir() if p.name.isdigit())
+  killed_at = kill_after_first_checkpoint_then_rerun(cmd, workdir)
   assert killed_at < steps_total
-  subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                 timeout=300)
   resumed = json.loads((workdir / "results.json").read_text())
   assert resumed["final_step"] == steps_total and resumed["resumed_from"] >= killed_at
   config = configs.from_dict(resumed["config"])

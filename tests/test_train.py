@@ -2,27 +2,17 @@
 
 import dataclasses
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import main as cli
 from vae_jax import checkpoints, configs, factory, train
 from vae_jax.methods import beta_vae
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
-
-
-def tiny(**kw):
-  return dataclasses.replace(cli.load_config_file(TINY), **kw)
+from helpers import TINY, kill_after_first_checkpoint_then_rerun, tiny
 
 
 def _leaves(tree):
@@ -75,22 +65,8 @@ def test_sigkill_mid_training_then_resume_is_bit_identical(tmp_path):
                "200"]
   workdir = tmp_path / "killed"
   cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir), *overrides]
-  env = {**os.environ, "PYTHONPATH": ROOT}
-  proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  deadline = time.time() + 240
-  ckpt = workdir / "checkpoints"
-  while time.time() < deadline:
-    done = [p for p in ckpt.iterdir() if p.name.isdigit()] if ckpt.exists() else []
-    if done and proc.poll() is None:
-      break
-    assert proc.poll() is None, "the run ended before it could be killed"
-    time.sleep(0.05)
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
-  killed_at = max(int(p.name) for p in ckpt.iterdir() if p.name.isdigit())
+  killed_at = kill_after_first_checkpoint_then_rerun(cmd, workdir)
   assert killed_at < steps_total
-  subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                 timeout=300)
   resumed = json.loads((workdir / "results.json").read_text())
   assert resumed["final_step"] == steps_total and resumed["resumed_from"] >= killed_at
   full = train.train_and_evaluate(tiny(num_steps=steps_total, checkpoint_every=20, eval_every=200),

@@ -1,0 +1,77 @@
+"""Helpers shared by several test files: the tiny config, the interrupt-then-rerun runner, the two-process launcher.
+
+Test files import it as ``import helpers`` (pytest puts ``tests/`` on ``sys.path``, as ``test_sweep_multihost.py``
+relies on when it imports ``test_sweep_train``). One copy of each, so a fix to one (a longer wait on a loaded
+machine, say) reaches every test that uses it.
+"""
+
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from experiments import main as cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
+ENV = {**os.environ, "PYTHONPATH": ROOT}
+
+
+def tiny(**kw):
+  """``experiments/configs/tiny.py`` (a VAE on 256 Fashion-MNIST images, 8 steps) with fields replaced."""
+  return dataclasses.replace(cli.load_config_file(TINY), **kw)
+
+
+def checkpoint_steps(workdir) -> list[int]:
+  """The steps of the checkpoints in ``<workdir>/checkpoints`` (none yet: [])."""
+  ckpt = os.path.join(workdir, "checkpoints")
+  return sorted(int(n) for n in os.listdir(ckpt) if n.isdigit()) if os.path.isdir(ckpt) else []
+
+
+def kill_after_first_checkpoint_then_rerun(cmd, workdir, *, sig=signal.SIGKILL, timeout=300) -> int:
+  """Starts ``cmd`` (a training command writing into ``workdir``), sends it ``sig`` once its first checkpoint is
+  on disk, then reruns the same command to completion. Returns the last checkpoint step the killed run left.
+
+  Why: the resumed run must equal an uninterrupted one bit for bit; the caller compares. The wait polls the
+  checkpoint folder rather than sleeping, so the kill lands mid-run however loaded the machine is.
+  """
+  proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + timeout
+  while not checkpoint_steps(workdir):
+    assert proc.poll() is None, "the run ended before it could be killed"
+    assert time.time() < deadline, "no checkpoint appeared"
+    time.sleep(0.05)
+  assert proc.poll() is None, "the run ended before it could be killed"
+  proc.send_signal(sig)
+  proc.wait()
+  killed_at = max(checkpoint_steps(workdir))
+  subprocess.run(cmd, cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                 timeout=timeout)
+  return killed_at
+
+
+def free_port() -> int:
+  """A TCP port free on localhost right now (for the jax.distributed coordinator)."""
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def run_two_processes(module: str, args: list[str], *, timeout: float = 400) -> list[str]:
+  """Runs ``python -m <module> <args>`` as two jax.distributed processes on localhost (4 fake CPU devices each,
+  CPU collectives over gloo, a fresh coordinator port); asserts both exit 0 and returns their outputs."""
+  port = free_port()
+  env = {**ENV, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+  procs = [
+      subprocess.Popen([sys.executable, "-m", module, *args, "--coordinator", f"127.0.0.1:{port}",
+                        "--num_processes", "2", "--process_id", str(i), "--cpu_collectives", "gloo"],
+                       cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+      for i in range(2)
+  ]
+  outs = [p.communicate(timeout=timeout)[0] for p in procs]
+  for p, out in zip(procs, outs):
+    assert p.returncode == 0, out[-3000:]
+  return outs
