@@ -248,8 +248,8 @@ def main(argv: list[str] | None = None) -> str:
   if len(wins) < 3 and os.path.exists(study_path):  # the quick size cannot show it: say what the committed study found
     with open(study_path) as f:
       study = json.load(f)
-    reading += (f" The committed disentanglement study ({study['command']}; {study['wall_time_s'] / 60:.0f} min, "
-                f"finished {study['finished']}; experiments/REPORT.md §4c) found: "
+    reading += (f" The committed disentanglement study ({study['command']}, finished {study['finished']}; "
+                "experiments/REPORT.md §4c) found: "
                 + " ".join(n.removeprefix("Verdict: ") for n in study["notes"] if n.startswith("Verdict: ")))
   notes = [
       f"Setup: {resolution}×{resolution} procedural sprites drawn fresh every step; MLP VAE "

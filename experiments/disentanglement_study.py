@@ -414,6 +414,9 @@ def main(argv: list[str] | None = None) -> str:
       "where smaller" + (" (the DCI check table compares with the full size)." if args.dci_check else
                          "; the reduced DCI was not compared with the full one in this run (--dci-check)."),
       "Paired table: setting − β=1 on the same seed, mean ± std over seeds, (seeds where higher / seeds).",
+      "Time: training " + ", ".join(f"{row[0]} {row[3]} s" for row in train_info) + " (each sweep's train_time_s, "
+      "from the run that trained it); member scores are cached in each sweep folder, so this file's wall_time_s "
+      "counts only what this run computed.",
       *[VERDICT + v for v in verdict],
   ]
   tables = {
