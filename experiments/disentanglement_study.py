@@ -415,8 +415,9 @@ def main(argv: list[str] | None = None) -> str:
                          "; the reduced DCI was not compared with the full one in this run (--dci-check)."),
       "Paired table: setting − β=1 on the same seed, mean ± std over seeds, (seeds where higher / seeds).",
       "Time: training " + ", ".join(f"{row[0]} {row[3]} s" for row in train_info) + " (each sweep's train_time_s, "
-      "from the run that trained it); member scores are cached in each sweep folder, so this file's wall_time_s "
-      "counts only what this run computed.",
+      f"from the run that trained it); scoring the members {sum(r['eval'].get('eval_time_s', 0.0) for r in rows):.0f} s "
+      "in all (curves, swaps and the DCI check not counted). Scores are cached in each sweep folder, so this file's "
+      "wall_time_s counts only what the run that wrote it computed.",
       *[VERDICT + v for v in verdict],
   ]
   tables = {
