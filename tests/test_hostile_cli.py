@@ -113,14 +113,14 @@ def test_unwritable_workdir_is_one_line(tmp_path):
 
 # --- real signals and a real second process ---------------------------------------------------------------------------
 
-STEPS = 200
-RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "10", "--config.eval_every", "100"]
+STEPS = 2000  # long enough after the first checkpoint for the signal to land mid-run, even with warm compiles
+RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "100", "--config.eval_every", "1000"]
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
   """The uninterrupted run's parameters."""
-  res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=10, eval_every=100),
+  res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=100, eval_every=1000),
                                  str(tmp_path_factory.mktemp("reference")))
   return [np.asarray(x) for x in jax.tree_util.tree_leaves(res["state"].params)]
 
