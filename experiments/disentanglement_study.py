@@ -180,13 +180,15 @@ def evaluate_sweep(spec, workdir: str, results: dict, size: str, sampler, resolu
     ev["recon"] = rec["eval"].get("eval/recon", float("nan"))
     rows.append({"member": mb, "eval": ev, "params": params})
 
-  # The metric-vs-updates curve: every kept checkpoint, first seed.
+  # The metric-vs-updates curve: every kept checkpoint, first seed. A checkpoint is restored only when one of its
+  # points is not cached yet (a rerun restores none).
+  by_name = {row["member"].name: row for row in rows}
+  first_seed = [mb for mb in spec.members() if mb.seed == spec.seeds[0]]
   mgr_steps = sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit())
   for step in mgr_steps:
-    _, st = sweep.load_sweep(workdir, step)
-    for mb in spec.members():
-      if mb.seed != spec.seeds[0]:
-        continue
+    keys = {mb.name: f"curve/{mb.name}/{step}/{_tag(CURVE_SIZES[size])}" for mb in first_seed}
+    st = sweep.load_sweep(workdir, step)[1] if any(k not in cache.data for k in keys.values()) else None
+    for mb in first_seed:
 
       def curve(mb=mb, st=st):
         p = sweep.member_state(st, mb.index).params
@@ -194,10 +196,8 @@ def evaluate_sweep(spec, workdir: str, results: dict, size: str, sampler, resolu
                                                  CURVE_SIZES[size])
         return {"beta_vae_metric": ev["beta_vae_metric"], "mig": ev["mig"]}
 
-      point = cache.get(f"curve/{mb.name}/{step}/{_tag(CURVE_SIZES[size])}", curve)
-      for row in rows:
-        if row["member"].name == mb.name:
-          row.setdefault("curve", []).append({"step": step, **point})
+      point = cache.get(keys[mb.name], curve)
+      by_name[mb.name].setdefault("curve", []).append({"step": step, **point})
   return rows
 
 
