@@ -86,7 +86,7 @@ def test_a_bad_override_names_its_full_field_in_one_line(field, value, match, tm
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--config.seed"], r"--config.seed needs a value"),
+    (["--config.seed"], r"Missing value for flag --config.seed"),
     (["--seed", "3"], r"unrecognised argument '--seed'"),
 ], ids=["missing-value", "not-a-config-flag"])
 def test_malformed_command_lines_exit_with_usage(argv, match, tmp_path, capsys):
