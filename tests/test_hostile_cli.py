@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
+import chex
 import jax
-import numpy as np
 import pytest
 
 from experiments import main as cli
@@ -122,7 +122,7 @@ def reference(tmp_path_factory):
   """The uninterrupted run's parameters."""
   res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=100, eval_every=1000),
                                  str(tmp_path_factory.mktemp("reference")))
-  return [np.asarray(x) for x in jax.tree_util.tree_leaves(res["state"].params)]
+  return jax.device_get(res["state"].params)
 
 
 def _start(workdir, *extra):
@@ -162,8 +162,7 @@ def test_signal_mid_run_then_rerun_is_bit_identical(tmp_path, reference, sig):
   subprocess.run(cmd, cwd=ROOT, env=ENV, check=True, capture_output=True, timeout=300)
   assert json.loads((workdir / "results.json").read_text())["final_step"] == STEPS
   _, _, params, _ = train.load_run(str(workdir))
-  for a, b in zip(reference, jax.tree_util.tree_leaves(params), strict=True):
-    np.testing.assert_array_equal(a, np.asarray(b))
+  chex.assert_trees_all_equal(reference, jax.device_get(params))
 
 
 def test_a_second_concurrent_run_on_one_workdir_fails_at_once_naming_the_first(tmp_path):
