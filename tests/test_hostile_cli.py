@@ -88,7 +88,9 @@ def test_a_bad_override_names_its_full_field_in_one_line(field, value, match, tm
 @pytest.mark.parametrize("argv, match", [
     (["--config.seed"], r"Missing value for flag --config.seed"),
     (["--seed", "3"], r"unrecognised argument '--seed'"),
-], ids=["missing-value", "not-a-config-flag"])
+    (["--num_processes", "two"], r"flag --num_processes=two: invalid literal for int"),
+    (["--config.seed", "3", "stray"], r"unrecognised argument 'stray'"),
+], ids=["missing-value", "not-a-config-flag", "typed-flag", "positional"])
 def test_malformed_command_lines_exit_with_usage(argv, match, tmp_path, capsys):
   with pytest.raises(SystemExit):
     cli.main(["--config", TINY, "--workdir", str(tmp_path), *argv])
