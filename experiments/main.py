@@ -104,8 +104,8 @@ def parse_flags(fv: flags.FlagValues, argv: list[str], *, doc: str, prog: str, g
     rest = fv([prog, *argv])[1:]
   except flags.UnrecognizedFlagError as e:
     fail(f"unrecognised argument '--{e.flagname}' ({hint})")
-  except flags.Error as e:
-    fail(f"{e} ({hint})")
+  except flags.Error as e:  # a missing value, a bad int or choice: absl's message names the flag
+    fail(str(e))
   if fv.help:
     print(doc + "\n" + fv.get_help())
     raise SystemExit(0)
