@@ -17,25 +17,26 @@ from __future__ import annotations
 import json
 import sys
 
+from absl import flags
+
 from experiments import main as cli
 
 
 def parse(argv: list[str]):
-  parser = cli.make_parser(__doc__, "sweep directory (resumed if it holds checkpoints)")
-  parser.add_argument("--loop", default="auto", choices=("auto", "scan", "host"))
-  args, rest = parser.parse_known_args(argv)
-  overrides, grid, seeds, data_parallel = [], {}, "0", 1
-  for group, field, value in cli.dotted_flags(parser, rest, ("config", "sweep"),
-                                              "use --config.<field> V or --sweep.<field> V1,V2"):
+  """``(flags, config overrides, grid texts, seeds text, data_parallel)`` from a ``train_sweep`` command line."""
+  fv = cli.define_flags("sweep directory (resumed if it holds checkpoints)")
+  flags.DEFINE_enum("loop", "auto", ["auto", "scan", "host"], "how members' steps are driven", flag_values=fv)
+  flags.DEFINE_string("sweep.seeds", "0", "seeds: 0-4 (inclusive), 0,3,7 or a mix", flag_values=fv)
+  flags.DEFINE_integer("sweep.data_parallel", 1, "devices per member", lower_bound=1, flag_values=fv)
+  overrides, grid = [], {}
+  for group, field, value in cli.parse_flags(fv, argv, doc=__doc__, prog="experiments.train_sweep",
+                                             groups=("config", "sweep"),
+                                             hint="use --config.<field> V or --sweep.<field> V1,V2"):
     if group == "config":
       overrides.append((field, value))
-    elif field == "seeds":
-      seeds = value
-    elif field == "data_parallel":
-      data_parallel = int(value)
     else:
       grid[field] = value
-  return args, overrides, grid, seeds, data_parallel
+  return fv, overrides, grid, fv["sweep.seeds"].value, fv["sweep.data_parallel"].value
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -55,6 +55,18 @@ def test_cli_parses_both_override_spellings():
     cli.parse(["--config", "x.py", "--workdir", "w", "--seed", "3"])
 
 
+def test_config_file_argument_and_help(tmp_path, capsys):
+  """``--config file.py:arg`` calls ``get_config(arg)`` (config_flags' convention); ``--help`` lists the flags."""
+  path = tmp_path / "seeded.py"
+  path.write_text("from vae_jax import configs\n\n\ndef get_config(seed='0'):\n"
+                  "  return configs.Config(seed=int(seed))\n")
+  assert cli.load_config_file(str(path)).seed == 0
+  assert cli.load_config_file(f"{path}:7").seed == 7
+  with pytest.raises(SystemExit) as e:
+    cli.parse(["--help"])
+  assert e.value.code == 0 and "--num_processes" in capsys.readouterr().out
+
+
 def test_shipped_configs_construct():
   import glob
   import os

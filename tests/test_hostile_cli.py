@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
+import chex
 import jax
-import numpy as np
 import pytest
 
 from experiments import main as cli
@@ -86,9 +86,11 @@ def test_a_bad_override_names_its_full_field_in_one_line(field, value, match, tm
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--config.seed"], r"--config.seed needs a value"),
+    (["--config.seed"], r"Missing value for flag --config.seed"),
     (["--seed", "3"], r"unrecognised argument '--seed'"),
-], ids=["missing-value", "not-a-config-flag"])
+    (["--num_processes", "two"], r"flag --num_processes=two: invalid literal for int"),
+    (["--config.seed", "3", "stray"], r"unrecognised argument 'stray'"),
+], ids=["missing-value", "not-a-config-flag", "typed-flag", "positional"])
 def test_malformed_command_lines_exit_with_usage(argv, match, tmp_path, capsys):
   with pytest.raises(SystemExit):
     cli.main(["--config", TINY, "--workdir", str(tmp_path), *argv])
@@ -122,7 +124,7 @@ def reference(tmp_path_factory):
   """The uninterrupted run's parameters."""
   res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=100, eval_every=1000),
                                  str(tmp_path_factory.mktemp("reference")))
-  return [np.asarray(x) for x in jax.tree_util.tree_leaves(res["state"].params)]
+  return jax.device_get(res["state"].params)
 
 
 def _start(workdir, *extra):
@@ -162,8 +164,7 @@ def test_signal_mid_run_then_rerun_is_bit_identical(tmp_path, reference, sig):
   subprocess.run(cmd, cwd=ROOT, env=ENV, check=True, capture_output=True, timeout=300)
   assert json.loads((workdir / "results.json").read_text())["final_step"] == STEPS
   _, _, params, _ = train.load_run(str(workdir))
-  for a, b in zip(reference, jax.tree_util.tree_leaves(params), strict=True):
-    np.testing.assert_array_equal(a, np.asarray(b))
+  chex.assert_trees_all_equal(reference, jax.device_get(params))
 
 
 def test_a_second_concurrent_run_on_one_workdir_fails_at_once_naming_the_first(tmp_path):

@@ -1,5 +1,6 @@
 """vae_jax.inference: batched results equal the unbatched ones, one compile per model and batch size."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -100,6 +101,20 @@ def test_one_compile_per_model_and_batch_size(setup):
   assert inference._encode._cache_size() == before + 1
   inference.encode(model, params, images, batch_size=BATCH + 1)
   assert inference._encode._cache_size() == before + 2
+
+
+def test_inference_over_several_lengths_traces_once_per_batch_size(setup):
+  """``chex.assert_max_traces``: any number of images, padded or not, is one trace per batch size."""
+  images, ms = setup
+  model, params = ms["vae"]
+  chex.clear_trace_counter()
+  encode = jax.jit(chex.assert_max_traces(lambda x: model.apply({"params": params}, x, method="encode").mean, n=2))
+  for batch_size in (BATCH, BATCH + 1):
+    for n in (N, 2 * BATCH, 1, N + 5):  # full batches, a padded last batch, fewer images than one batch
+      codes = inference.map_batches(encode, images[np.arange(n) % N], batch_size=batch_size)
+      assert codes.shape == (n, 2)
+  with pytest.raises(AssertionError, match=r"is traced > 2 times"):  # a third batch size is a third trace
+    inference.map_batches(encode, images, batch_size=BATCH + 2)
 
 
 def test_map_batches_pads_and_trims():

@@ -3,6 +3,7 @@ validate, sweepable hyperparameters may be traced (vmap), and old ``objective`` 
 
 import dataclasses
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -57,6 +58,26 @@ def test_method_jit_grad_finite(case, likelihood):
   assert all(v.shape == () and np.isfinite(float(v)) for v in metrics.values()), metrics
   assert all(np.all(np.isfinite(g)) for g in jax.tree_util.tree_leaves(grads))
   np.testing.assert_allclose(metrics["loss"], loss)
+
+
+@pytest.mark.parametrize("case", ["annealed_vae", "beta_vae_warmup", "dip_vae_ii", "beta_tcvae", "factor_vae"])
+def test_a_jitted_method_loss_traces_once_over_many_steps(case):
+  """The step (which drives the schedules: capacity C, β warm-up) and the key are traced arguments, so a loss
+  jitted once serves every step without retracing (``chex.assert_max_traces``)."""
+  model, params, batch = _setup()
+  chex.clear_trace_counter()
+  loss_fn = jax.jit(chex.assert_max_traces(_loss(model, CASES[case]), n=1))
+  losses = [float(loss_fn(params, batch, jax.random.fold_in(jax.random.key(2), s), jnp.int32(s))[0])
+            for s in (0, 1, 50, 10_000)]
+  assert np.all(np.isfinite(losses)) and len(set(losses)) > 1
+  with pytest.raises(AssertionError, match=r"is traced > 1 times"):  # the guard fires on a retrace (a new batch shape)
+    loss_fn(params, {"image": batch["image"][:2]}, jax.random.key(2), jnp.int32(0))
+
+
+def test_a_bad_batch_is_refused_by_shape_before_the_model_runs():
+  model, params, batch = _setup()
+  with pytest.raises(ValueError, match=r"loss_fn: batch\['image'\] must be \[batch, H, W, C\], got \[4, 64\]"):
+    _loss(model, CASES["vae"])(params, {"image": batch["image"].reshape(4, -1)}, jax.random.key(2), jnp.int32(0))
 
 
 def test_variants_change_only_the_regularizer():

@@ -85,8 +85,8 @@ def test_trains_through_the_one_loop_and_resumes_bit_for_bit(tmp_path):
   train.train_and_evaluate(dataclasses.replace(config, num_steps=4), str(tmp_path / "part"))
   resumed = train.train_and_evaluate(config, str(tmp_path / "part"))
   assert resumed["resumed_from"] == 4 and "eval/dip" in full["eval"] and np.isfinite(full["eval"]["eval/dip"])
-  for a, b in zip(jax.tree_util.tree_leaves(full["state"]), jax.tree_util.tree_leaves(resumed["state"])):
-    np.testing.assert_array_equal(a, b)
+  chex.assert_trees_all_equal(jax.device_get(jax.tree_util.tree_leaves(full["state"])),
+                              jax.device_get(jax.tree_util.tree_leaves(resumed["state"])))
   assert configs.from_dict(configs.to_dict(config)) == config
 
 
@@ -106,3 +106,29 @@ def test_one_device_equals_eight():
     out.append((float(m["dip"]), jax.device_get(state.params)))
   np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5)
   chex.assert_trees_all_close(out[0][1], out[1][1], rtol=1e-4, atol=1e-6)
+
+
+def test_cli_trains_dip_vae_i_and_a_sigkilled_run_resumes_bit_for_bit(tmp_path):
+  """``--config.method.name dip_vae_i`` through the one loop, SIGKILLed after its first checkpoint and rerun: the
+  final parameters equal an uninterrupted run's (the API's) bit for bit."""
+  import json
+  import sys
+
+  from helpers import TINY, kill_after_first_checkpoint_then_rerun
+
+  steps_total = 200
+  overrides = ["--config.method.name", "dip_vae_i", "--config.method.lambda_od", "5",
+               "--config.method.lambda_d", "50", "--config.num_steps", str(steps_total),
+               "--config.checkpoint_every", "10", "--config.eval_every", "100"]
+  workdir = tmp_path / "killed"
+  cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir), *overrides]
+  killed_at = kill_after_first_checkpoint_then_rerun(cmd, workdir)
+  assert killed_at < steps_total
+  resumed = json.loads((workdir / "results.json").read_text())
+  assert resumed["final_step"] == steps_total and resumed["resumed_from"] >= killed_at
+  config = configs.from_dict(resumed["config"])
+  assert config.method == dip_vae_i.Config(lambda_od=5.0, lambda_d=50.0)
+  full = train.train_and_evaluate(config, str(tmp_path / "full"))  # the API, uninterrupted
+  assert np.isfinite(full["eval"]["eval/dip"])
+  _, _, params, _ = train.load_run(str(workdir))
+  chex.assert_trees_all_equal(jax.device_get(full["state"].params), jax.device_get(params))

@@ -163,5 +163,4 @@ def test_cli_trains_it_and_a_sigkilled_run_resumes_bit_for_bit(tmp_path):
   abstract = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=here), abstract)
   restored = checkpoints.restore(checkpoints.manager(str(workdir)), abstract)
   assert int(restored.step) == steps_total
-  for a, b in zip(_leaves(full["state"]), _leaves(restored), strict=True):
-    np.testing.assert_array_equal(a, b)
+  chex.assert_trees_all_equal(_leaves(full["state"]), _leaves(restored))

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import chex
 import jax
 import numpy as np
 
@@ -17,8 +18,7 @@ def test_two_processes_match_one_process(tmp_path):
   one = train.train_and_evaluate(dataclasses.replace(cli.load_config_file(TINY)), str(tmp_path / "one"))
   assert jax.device_count() == 8
   _, _, params, _ = train.load_run(str(workdir))
-  for a, b in zip(jax.tree_util.tree_leaves(one["state"].params), jax.tree_util.tree_leaves(params), strict=True):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(jax.device_get(one["state"].params), jax.device_get(params), rtol=1e-5, atol=1e-6)
   import json
 
   two = json.loads((workdir / "results.json").read_text())

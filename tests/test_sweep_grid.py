@@ -42,6 +42,8 @@ def test_parse_seeds_and_values_and_cli():
       ["--config", "c.py", "--workdir", "w", "--sweep.method.beta", "1,2", "--sweep.seeds=0-2",
        "--config.num_steps", "4", "--sweep.data_parallel", "2"])
   assert (overrides, grid, seeds, dp) == ([("num_steps", "4")], {"method.beta": "1,2"}, "0-2", 2)
+  with pytest.raises(SystemExit):  # typed: an integer >= 1
+    cli.parse(["--config", "c.py", "--workdir", "w", "--sweep.data_parallel", "0"])
 
 
 def test_traced_config_skips_validation_only_for_the_swept_fields():

@@ -6,13 +6,15 @@ Conventions (the same as optax's losses):
     the caller chooses the reduction;
   * units are nats per example unless stated otherwise;
   * hyperparameters are keyword-only;
-  * shapes are checked at trace time and a mismatch raises ``ValueError`` naming the shapes.
+  * shapes are checked at trace time (``chex`` shape assertions, raising ``ValueError``) and a mismatch names the
+    function, the arguments and their shapes.
 """
 
 from __future__ import annotations
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,10 +24,16 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _check_same_shape(name: str, **arrays: jax.Array) -> None:
-  shapes = {k: tuple(v.shape) for k, v in arrays.items()}
-  if len(set(shapes.values())) != 1:
-    desc = ", ".join(f"{k}{list(s)}" for k, s in shapes.items())
-    raise ValueError(f"{name}: shapes must match, got {desc}.")
+  """``chex.assert_equal_shape`` at trace time, as a ``ValueError`` naming the function and its arguments."""
+  desc = ", ".join(f"{k}{list(v.shape)}" for k, v in arrays.items())
+  chex.assert_equal_shape(list(arrays.values()), custom_message=f"{name}: shapes must match, got {desc}",
+                          exception_type=ValueError)
+
+
+def _check_rank(name: str, arg: str, x: jax.Array, rank: int, axes: str) -> None:
+  """``chex.assert_rank`` at trace time, as a ``ValueError`` naming the expected axes."""
+  chex.assert_rank(x, rank, custom_message=f"{name}: {arg} must be {axes}, got {list(x.shape)}",
+                   exception_type=ValueError)
 
 
 def _check_batched(name: str, x: jax.Array, arg: str) -> None:
@@ -217,8 +225,7 @@ def iwae_bound(log_weights: ArrayLike) -> jax.Array:
     Burda, Grosse & Salakhutdinov, "Importance Weighted Autoencoders", ICLR 2016, Eq. (8).
   """
   log_weights = _real("iwae_bound", "log_weights", log_weights)
-  if log_weights.ndim != 2:
-    raise ValueError(f"iwae_bound: log_weights must be [num_samples, batch], got {list(log_weights.shape)}.")
+  _check_rank("iwae_bound", "log_weights", log_weights, 2, "[num_samples, batch]")
   if log_weights.shape[0] == 0:
     raise ValueError(f"iwae_bound: log_weights{list(log_weights.shape)} holds no samples (K = 0); the bound needs "
                      "K >= 1 importance samples per example.")
@@ -265,8 +272,7 @@ def tc_decomposition(z: ArrayLike, mean: ArrayLike, logvar: ArrayLike, *, datase
   z = jnp.asarray(z)
   mean, logvar = jnp.asarray(mean, z.dtype), jnp.asarray(logvar, z.dtype)
   _check_same_shape("tc_decomposition", z=z, mean=mean, logvar=logvar)
-  if z.ndim != 2:
-    raise ValueError(f"tc_decomposition: z must be [batch, latent], got {list(z.shape)}.")
+  _check_rank("tc_decomposition", "z", z, 2, "[batch, latent]")
   m = z.shape[0]
   if dataset_size < m:
     raise ValueError(f"tc_decomposition: dataset_size={dataset_size} is smaller than the batch ({m}).")

@@ -19,6 +19,7 @@ import numbers
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -71,9 +72,10 @@ def _decode_batched(decoder: nn.Module, z: jax.Array) -> jax.Array:
 
 
 def _check_image(x: jax.Array, image_shape: tuple[int, ...], who: str) -> None:
-  if tuple(x.shape[1:]) != tuple(image_shape):
-    raise ValueError(f"{who}: expected images of shape [batch, {', '.join(map(str, image_shape))}], "
-                     f"got {list(x.shape)}.")
+  """``chex.assert_shape(x, [batch, *image_shape])`` at trace time, as a ``ValueError`` naming the caller."""
+  chex.assert_shape(x, (None, *image_shape), exception_type=ValueError,
+                    custom_message=f"{who}: expected images of shape [batch, {', '.join(map(str, image_shape))}], "
+                                   f"got {list(x.shape)}")
 
 
 class AutoEncoder(nn.Module):

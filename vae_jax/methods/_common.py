@@ -14,6 +14,7 @@ import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -117,6 +118,8 @@ def apply(model: nn.Module, params: Params, *args, method: str | None = None, **
 def inputs(batch: dict, key: jax.Array, corruption: Corruption | None) -> tuple[jax.Array, jax.Array]:
   """Returns (clean targets, encoder input)."""
   x = batch["image"]
+  chex.assert_rank(x, 4, custom_message=f"loss_fn: batch['image'] must be [batch, H, W, C], got {list(x.shape)}",
+                   exception_type=ValueError)
   return x, (x if corruption is None else corruption(key, x))
 
 

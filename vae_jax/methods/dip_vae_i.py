@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import chex
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -52,8 +53,8 @@ def covariance(x: ArrayLike) -> jax.Array:
     ``[latent, latent]``.
   """
   x = jnp.asarray(x)
-  if x.ndim != 2:
-    raise ValueError(f"covariance: x must be [batch, latent], got {list(x.shape)}.")
+  chex.assert_rank(x, 2, custom_message=f"covariance: x must be [batch, latent], got {list(x.shape)}",
+                   exception_type=ValueError)
   centred = x - jnp.mean(x, axis=0, keepdims=True)
   return centred.T @ centred / jnp.float32(x.shape[0])
 
@@ -66,8 +67,9 @@ def dip_penalty(cov: ArrayLike, *, lambda_od, lambda_d) -> jax.Array:
     lambda_od, lambda_d: the weights (numbers or traced scalars).
   """
   cov = jnp.asarray(cov)
-  if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
-    raise ValueError(f"dip_penalty: cov must be square [latent, latent], got {list(cov.shape)}.")
+  square = f"dip_penalty: cov must be square [latent, latent], got {list(cov.shape)}"
+  chex.assert_rank(cov, 2, custom_message=square, exception_type=ValueError)
+  chex.assert_axis_dimension(cov, 1, cov.shape[0], custom_message=square, exception_type=ValueError)
   diag = jnp.diagonal(cov)
   off = cov - jnp.diag(diag)
   return _common.f32(lambda_od) * jnp.sum(jnp.square(off)) + _common.f32(lambda_d) * jnp.sum(jnp.square(diag - 1.0))

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -74,8 +75,8 @@ def permute_dims(key: jax.Array, z: jax.Array) -> jax.Array:
 
   The result is a sample of Π_d q(z_d) when the rows are samples of q(z) (Kim & Mnih, Algorithm 1).
   """
-  if z.ndim != 2:
-    raise ValueError(f"permute_dims: z must be [batch, latent], got {list(z.shape)}.")
+  chex.assert_rank(z, 2, custom_message=f"permute_dims: z must be [batch, latent], got {list(jnp.shape(z))}",
+                   exception_type=ValueError)
   keys = jax.random.split(key, z.shape[1])
   rows = jax.vmap(lambda k: jax.random.permutation(k, z.shape[0]))(keys)  # [latent, batch]
   return jnp.take_along_axis(z, rows.T, axis=0)
