@@ -22,8 +22,14 @@ from vae_jax.train.prng import fast_key
 from vae_jax.train.sharding import replicate
 from vae_jax.train.step import Preprocess
 
-__all__ = ["ArrayBatches", "GeneratedBatches", "SPRITES_DATASET_SIZE", "binarize_batch", "device_images",
-           "make_source"]
+__all__ = [
+  "SPRITES_DATASET_SIZE",
+  "ArrayBatches",
+  "GeneratedBatches",
+  "binarize_batch",
+  "device_images",
+  "make_source",
+]
 
 SPRITES_DATASET_SIZE = 737_280  # dSprites' size: the dataset size a method sees for procedural sprites
 
