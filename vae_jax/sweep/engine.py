@@ -30,8 +30,8 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from vae_jax import factory, train
-from vae_jax.train import step as step_lib
 from vae_jax.configs import Config
+from vae_jax.train import step as step_lib
 
 MEMBER_AXIS = "member"
 DATA_AXIS = train.DATA_AXIS
