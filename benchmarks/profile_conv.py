@@ -62,7 +62,7 @@ def profile(batch: int, steps_run: int) -> dict:
 
   def update(state, key):
     k_data, k_loss = train.step_keys(key, state.step)
-    return train.step.update(loss_fn, tx, state, source.batch({}, None, k_data), k_loss)  # noqa: SLF001
+    return train.step.update(loss_fn, tx, state, source.batch({}, None, k_data), k_loss)
 
   one = jax.jit(update, donate_argnums=0)
   state = train.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
