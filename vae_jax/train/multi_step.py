@@ -83,7 +83,8 @@ def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_st
 
   def run(state, data, source, train_key):
     if not chosen:
-      convolves = _has_convolution(run_scan, state, data, source, train_key)
+      # Tracing the step to look for convolutions matters only where the rule can say "host".
+      convolves = jax.default_backend() == "cpu" and _has_convolution(run_scan, state, data, source, train_key)
       chosen.append(stepped if choose_loop(convolves) == "host" else scanned)
     return chosen[0](state, data, source, train_key)
 
