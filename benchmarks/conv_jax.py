@@ -2,7 +2,7 @@
 
 Higgins et al.'s dSprites architecture (``ModelConfig(architecture="conv", conv_channels=(32, 32, 64, 64),
 conv_dense=(256,), latent_dim=10)``), Bernoulli likelihood, β = 4, Adam 1e-3 (as the PyTorch baseline).
-One repeat is one call of :func:`vae_jax.steps.make_multi_step` over ``steps`` updates with ``loop="auto"``
+One repeat is one call of :func:`vae_jax.train.make_multi_step` over ``steps`` updates with ``loop="auto"``
 (on CPU a conv model is stepped from the host, as ``train_and_evaluate`` does: see that function); each update
 draws fresh sprite factors from its data key and renders them (``GeneratedBatches``), as ``train_and_evaluate``
 does for ``data.name="sprites"``. ``flax_layers=True`` builds the same model from Flax's ``nn.Conv`` and
@@ -36,7 +36,7 @@ class ConvSprites:
     import jax  # noqa: PLC0415
     import jax.numpy as jnp  # noqa: PLC0415
 
-    from vae_jax import configs, factory, methods, steps, train  # noqa: PLC0415
+    from vae_jax import configs, factory, methods, train  # noqa: PLC0415
 
     shape = (self.resolution, self.resolution, 1)
     model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=self.channels,
@@ -47,10 +47,10 @@ class ConvSprites:
     loss_fn = factory.make_loss(methods.beta_vae.Config(beta=4.0), model, dataset_size=737_280)
     tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
     keys = train.run_keys(0)
-    self.state = steps.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
-    self.source = steps.GeneratedBatches(generate=functools.partial(_sprite_batch, self.batch, self.resolution))
+    self.state = train.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
+    self.source = train.GeneratedBatches(generate=functools.partial(_sprite_batch, self.batch, self.resolution))
     self.key = keys.train
-    self.multi = steps.make_multi_step(loss_fn, tx, num_steps=self.steps, loop=self.loop)  # "auto": as train
+    self.multi = train.make_multi_step(loss_fn, tx, num_steps=self.steps, loop=self.loop)  # "auto": as train
     (self.state, _), compile_s, _ = timing.timed(
         lambda: timing.block(self.multi(self.state, {}, self.source, self.key)))
     return {"compile_s": compile_s, "platform": jax.devices()[0].platform}

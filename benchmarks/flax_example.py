@@ -111,7 +111,7 @@ class FlaxExampleStep:
     rng = jax.random.key(0)
     rng, key = jax.random.split(rng)
     model = vae_cls(latents=LATENTS)
-    with jax.numpy_dtype_promotion("standard"):  # optax's step count meets Python floats (cf. vae_jax.steps)
+    with jax.numpy_dtype_promotion("standard"):  # optax's step count meets Python floats (cf. vae_jax.train.step)
       params = model.init(key, jnp.ones((self.batch, 784), jnp.float32), rng)["params"]
       self.state = train_state.TrainState.create(apply_fn=model.apply, params=params, tx=optax.adam(1e-3))
     self.rng = rng

@@ -25,15 +25,15 @@ class ISNLL:
     import jax.numpy as jnp  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415
 
-    from vae_jax import models, modules, steps  # noqa: PLC0415
+    from vae_jax import models, modules, train  # noqa: PLC0415
     from vae_jax.evaluation import likelihood  # noqa: PLC0415
 
     self.lib = likelihood
     self.batch_size = min(self.batch_size or likelihood.DEFAULT_BATCH_SIZE, self.n)
     self.sample_chunk = min(self.sample_chunk or likelihood.DEFAULT_SAMPLE_CHUNK, self.k)
     init_key, data_key, self.key = jax.random.split(jax.random.key(0), 3)
-    if self.fast_key:  # the same bits through the unrolled threefry (see vae_jax.steps.UNROLLED_THREEFRY)
-      self.key = steps.fast_key(self.key)
+    if self.fast_key:  # the same bits through the unrolled threefry (see vae_jax.train.prng.UNROLLED_THREEFRY)
+      self.key = train.fast_key(self.key)
     self.model = models.VAE(modules.MLPEncoder((500,)), modules.MLPDecoder((500,), (28, 28, 1)), latent_dim=20,
                             image_shape=(28, 28, 1), likelihood="bernoulli")
     self.params = jax.jit(self.model.init)(init_key, jnp.zeros((1, 28, 28, 1), jnp.float32))["params"]

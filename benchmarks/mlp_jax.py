@@ -4,9 +4,9 @@
   fresh process and workdir: data on device, shuffling, dynamic binarization, metrics fetched and logged to JSONL,
   TensorBoard and tqdm every ``log_every`` steps, evaluation and Orbax checkpoints at their intervals. Throughput
   is ``results["loop_images_per_sec"]``: wall clock after the first (compiling) chunk, everything else included.
-* ``bare_step``: :func:`vae_jax.steps.make_train_step` called in a Python loop on one device-resident batch
+* ``bare_step``: :func:`vae_jax.train.make_train_step` called in a Python loop on one device-resident batch
   (dynamic binarization inside the step, no shuffling): dispatch plus the update.
-* ``fused_epoch``: :func:`vae_jax.steps.make_multi_step` over one epoch (``lax.scan``) with the same on-device
+* ``fused_epoch``: :func:`vae_jax.train.make_multi_step` over one epoch (``lax.scan``) with the same on-device
   data pipeline as the real loop (permutation, uint8 gather, dynamic binarization).
 """
 
@@ -43,25 +43,17 @@ def flax_config(batch: int, num_steps: int, *, quick_intervals: bool = False):
                              eval_every=every, checkpoint_every=every, figures=False)
 
 
-def dynamic_binarize(key, batch):
-  """The same preprocessing as the real loop: pixels ~ Bernoulli(intensity), float32."""
-  import jax  # noqa: PLC0415
-  import jax.numpy as jnp  # noqa: PLC0415
-
-  return {**batch, "image": jax.random.bernoulli(key, batch["image"]).astype(jnp.float32)}
-
-
 def _model_parts(config):
   import jax  # noqa: PLC0415
   import jax.numpy as jnp  # noqa: PLC0415
 
-  from vae_jax import factory, steps, train  # noqa: PLC0415
+  from vae_jax import factory, train  # noqa: PLC0415
 
   model = factory.make_model(config.model, IMAGE_SHAPE)
   loss_fn = factory.make_loss(config.method, model, dataset_size=60_000)
   tx = factory.make_optimizer(config.optimizer)
   keys = train.run_keys(config.seed)
-  state = steps.create_train_state(model, tx, keys.init, jnp.zeros((2, *IMAGE_SHAPE), jnp.float32))
+  state = train.create_train_state(model, tx, keys.init, jnp.zeros((2, *IMAGE_SHAPE), jnp.float32))
   return model, loss_fn, tx, keys, jax.device_put(state)
 
 
@@ -95,9 +87,9 @@ class RealLoop:
   def _watch_calls(calls: list):
     """Records when each fused multi-step is called (for checkouts whose results lack ``loop_images_per_sec``:
     there the loop syncs on every chunk, so the second call marks the end of the compiling first chunk)."""
-    from vae_jax import steps  # noqa: PLC0415
+    from vae_jax.train import loop  # noqa: PLC0415
 
-    make = steps.make_multi_step
+    make = loop.make_multi_step
 
     def watched(*args, **kwargs):
       fn = make(*args, **kwargs)
@@ -108,8 +100,8 @@ class RealLoop:
 
       return call
 
-    steps.make_multi_step = watched
-    return lambda: setattr(steps, "make_multi_step", make)
+    loop.make_multi_step = watched
+    return lambda: setattr(loop, "make_multi_step", make)
 
   def run(self):
     from vae_jax import train  # noqa: PLC0415
@@ -150,14 +142,14 @@ class BareStep:
     import jax  # noqa: PLC0415
     import jax.numpy as jnp  # noqa: PLC0415
 
-    from vae_jax import steps  # noqa: PLC0415
+    from vae_jax import train  # noqa: PLC0415
 
     config = flax_config(self.batch, self.steps)
     _, loss_fn, tx, keys, self.state = _model_parts(config)
     images, source = data.fashion_mnist_u8(self.batch)
     self.images = jax.device_put({"image": jnp.asarray(images, jnp.float32) / 255.0})
     self.key = keys.train
-    self.step = steps.make_train_step(loss_fn, tx, preprocess=dynamic_binarize)
+    self.step = train.make_train_step(loss_fn, tx, preprocess=train.binarize_batch)
     (self.state, _), compile_s, _ = timing.timed(lambda: timing.block(self.step(self.state, self.images, self.key)))
     return {"compile_s": compile_s, "data": source}
 
@@ -181,24 +173,24 @@ class FusedEpoch:
   def setup(self):
     import jax  # noqa: PLC0415
 
-    from vae_jax import steps  # noqa: PLC0415
+    from vae_jax import train  # noqa: PLC0415
 
     devices = jax.devices()
     if self.num_devices > len(devices):
       raise RuntimeError(f"{self.num_devices} devices asked for, {len(devices)} visible")
-    mesh = steps.data_mesh(devices[:self.num_devices])
-    steps.check_divisible(self.batch, mesh)
+    mesh = train.data_mesh(devices[:self.num_devices])
+    train.check_divisible(self.batch, mesh)
     config = flax_config(self.batch, 1)
     _, loss_fn, tx, keys, state = _model_parts(config)
     images, source = data.fashion_mnist_u8(self.num_train)
-    self.data = steps.replicate({"image": images}, mesh)
-    self.state = steps.replicate(state, mesh)
-    self.source = steps.ArrayBatches(shuffle_key=keys.data, num_examples=len(images), batch_size=self.batch,
-                                     preprocess=dynamic_binarize)
+    self.data = train.replicate({"image": images}, mesh)
+    self.state = train.replicate(state, mesh)
+    self.source = train.ArrayBatches(shuffle_key=keys.data, num_examples=len(images), batch_size=self.batch,
+                                     preprocess=train.binarize_batch)
     self.key = keys.train
     self.num_steps = self.source.steps_per_epoch
-    self.run_epoch = steps.make_multi_step(loss_fn, tx, num_steps=self.num_steps,
-                                           batch_sharding=steps.batch_sharding(mesh))
+    self.run_epoch = train.make_multi_step(loss_fn, tx, num_steps=self.num_steps,
+                                           batch_sharding=train.batch_sharding(mesh))
     (self.state, _), compile_s, _ = timing.timed(
         lambda: timing.block(self.run_epoch(self.state, self.data, self.source, self.key)))
     return {"compile_s": compile_s, "data": source, "steps_per_call": self.num_steps,

@@ -79,9 +79,9 @@ def profile(batch: int, num_steps: int, chunks: int) -> dict:
 
   epoch = mlp_jax.FusedEpoch(batch)
   epoch.setup()
-  from vae_jax import steps  # noqa: PLC0415
+  from vae_jax import train  # noqa: PLC0415
 
-  run = steps.make_multi_step(*_parts(epoch), num_steps=num_steps)
+  run = train.make_multi_step(*_parts(epoch), num_steps=num_steps)
   state = epoch.state
   state, m = run(state, epoch.data, epoch.source, epoch.key)
   jax.block_until_ready(m)

@@ -103,14 +103,14 @@ def _memory(case: str, m: int) -> dict:
   import jax
   import jax.numpy as jnp
 
-  from vae_jax import factory, steps, train
+  from vae_jax import factory, train
   from vae_jax.sweep import engine
   from vae_jax.sweep.run import _Setup
 
   spec = sweep_config(case, max(m, 1), 4)
   setup = _Setup(spec)
   data_bytes = _state_bytes(setup.data)
-  one = jax.eval_shape(lambda: steps.create_train_state(
+  one = jax.eval_shape(lambda: train.create_train_state(
       setup.model, factory.make_optimizer(spec.base.optimizer), jax.random.key(0),
       jnp.asarray(setup.tests[setup.seeds[0]].images[:2])))
   out = {"state_bytes_per_member": _state_bytes(one)}
@@ -118,11 +118,11 @@ def _memory(case: str, m: int) -> dict:
     cfg = spec.base
     loss_fn = factory.make_loss(cfg.method, setup.model, dataset_size=setup.dataset_size)
     tx = factory.make_optimizer(cfg.optimizer)
-    mesh = steps.data_mesh(jax.devices())
-    fn = steps.make_multi_step(loss_fn, tx, num_steps=1, batch_sharding=steps.batch_sharding(mesh), loop="scan")
+    mesh = train.data_mesh(jax.devices())
+    fn = train.make_multi_step(loss_fn, tx, num_steps=1, batch_sharding=train.batch_sharding(mesh), loop="scan")
     keys = train.run_keys(0)
-    state = steps.create_train_state(setup.model, tx, keys.init, jnp.asarray(setup.tests[0].images[:2]))
-    source = setup.template if not isinstance(setup.template, steps.ArrayBatches) else \
+    state = train.create_train_state(setup.model, tx, keys.init, jnp.asarray(setup.tests[0].images[:2]))
+    source = setup.template if not isinstance(setup.template, train.ArrayBatches) else \
         setup.template.with_permutations(0, 1, {})
     compiled = fn.lower(state, setup.data, source, keys.train).compile()
     out["peak_bytes"] = _peak_bytes(compiled, data_bytes)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from vae_jax import steps
+from vae_jax import train
 
 KEY_OPS = {
     "split": lambda k: jax.random.key_data(jax.random.split(k, (3, 4))),
@@ -28,23 +28,23 @@ KEY_OPS = {
 @pytest.mark.parametrize("op", sorted(KEY_OPS))
 def test_unrolled_threefry_keys_draw_the_same_bits(op):
   key = jax.random.key(7)
-  fast = steps.fast_key(key)
+  fast = train.fast_key(key)
   assert jax.random.key_impl(fast) != jax.random.key_impl(key)
   fn = KEY_OPS[op]
   want = np.asarray(fn(key))
   np.testing.assert_array_equal(np.asarray(fn(fast)), want)
-  np.testing.assert_array_equal(np.asarray(jax.jit(lambda k: fn(steps.fast_key(k)))(key)), want)
+  np.testing.assert_array_equal(np.asarray(jax.jit(lambda k: fn(train.fast_key(k)))(key)), want)
 
 
 def test_fast_key_leaves_other_keys_alone():
   rbg = jax.random.key(0, impl="rbg")
-  assert steps.fast_key(rbg) is rbg
+  assert train.fast_key(rbg) is rbg
   raw = jax.random.PRNGKey(0)
-  assert steps.fast_key(raw) is raw
+  assert train.fast_key(raw) is raw
 
 
 def test_cached_epoch_shuffles_give_the_same_rows():
-  src = steps.ArrayBatches(shuffle_key=jax.random.key(0), num_examples=50, batch_size=8)
+  src = train.ArrayBatches(shuffle_key=jax.random.key(0), num_examples=50, batch_size=8)
   cache = {}
   for start, n in [(0, 4), (4, 4), (5, 7), (12, 13), (30, 2)]:
     want = np.asarray(jax.jit(lambda s, t, n=n: s.indices(t, n))(src, jnp.int32(start)))

@@ -8,13 +8,13 @@ import optax
 import orbax.checkpoint as ocp
 import pytest
 
-from vae_jax import checkpoints, steps
+from vae_jax import checkpoints, train
 
 
 def _state(extra=None):
   params = {"w": jnp.arange(6.0, dtype=jnp.float32).reshape(2, 3)}
   tx = optax.adam(1e-3)
-  return steps.TrainState(step=jnp.int32(5), params=params, opt_state=tx.init(params),
+  return train.TrainState(step=jnp.int32(5), params=params, opt_state=tx.init(params),
                           extra={} if extra is None else extra)
 
 

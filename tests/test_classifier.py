@@ -1,12 +1,13 @@
 """Tests for vae_jax.classifier: learns a separable toy problem, determinism, pre-trained backbones, one trace."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from vae_jax import classifier, factory, modules
+from vae_jax import classifier, factory, modules, train
 from vae_jax.configs import ModelConfig
 
 
@@ -69,18 +70,53 @@ def test_chunking_does_not_change_the_result():
 
 
 def test_train_step_traced_once_and_loss_falls():
+  """The classifier trains with the library's one step: train.make_train_step on a train.TrainState."""
   x, y = _toy(3, 32)
   model = _mlp_classifier()
   tx = TX
   traces = []
-  step = classifier.make_train_step(model, tx)
-  inner = jax.jit(lambda s, a, b: (traces.append(1), step(s, a, b))[1])  # counts traces of the jitted step
-  state = classifier.create_state(classifier.init_params(model, jax.random.key(0), x[:2]), tx)
+  loss_fn = classifier.cross_entropy_loss(model)
+  step = train.make_train_step(lambda *a: (traces.append(1), loss_fn(*a))[1], tx)
+  state = train.TrainState.fresh(classifier.init_params(model, jax.random.key(0), x[:2]), tx)
+  batch = {"image": jnp.asarray(x), "label": jnp.asarray(y)}
   losses = []
   for _ in range(15):
-    state, m = inner(state, jnp.asarray(x), jnp.asarray(y))
+    state, m = step(state, batch, jax.random.key(0))
     losses.append(float(m["loss"]))
   assert len(traces) == 1 and int(state.step) == 15 and losses[-1] < 0.5 * losses[0]
+
+
+def test_fit_is_the_shared_multi_step_over_array_batches():
+  """fit = train.make_multi_step(cross_entropy_loss) over train.ArrayBatches of the labelled set, bit for bit."""
+  x, y = _toy(4, 48)
+  model = _mlp_classifier()
+  params = classifier.init_params(model, jax.random.key(0), x[:2])
+  key = jax.random.key(7)
+  fitted, history = classifier.fit(key, model, params, x, y, tx=TX, num_steps=3, batch_size=16)
+  run = train.make_multi_step(classifier.cross_entropy_loss(model), TX, num_steps=3)
+  source = train.ArrayBatches(shuffle_key=key, num_examples=48, batch_size=16)
+  state = train.TrainState.fresh(jax.tree_util.tree_map(jnp.array, params), TX)
+  state, metrics = run(state, {"image": jnp.asarray(x), "label": jnp.asarray(y)}, source, key)
+  chex.assert_trees_all_equal(fitted, state.params)
+  assert history == [{"step": 3, **{k: float(np.mean(v)) for k, v in jax.device_get(metrics).items()}}]
+
+
+def test_fit_stops_on_a_non_finite_loss():
+  x, y = _toy(5, 32)
+  x[3] = np.nan
+  model = _mlp_classifier()
+  params = classifier.init_params(model, jax.random.key(0), x[:2])
+  with pytest.raises(FloatingPointError, match=r"Non-finite loss \(nan\) at step \d+; fit stopped"):
+    classifier.fit(jax.random.key(0), model, params, x, y, tx=TX, num_steps=4, batch_size=32, log_every=2)
+
+
+def test_a_pixel_trunk_is_an_explicit_trunk():
+  model = _mlp_classifier()
+  assert isinstance(model.backbone, classifier.Trunk)
+  x, _ = _toy(0, 2)
+  params = classifier.init_params(model, jax.random.key(0), x)
+  post = model.apply({"params": params}, jnp.asarray(x), method=lambda m, v: m.backbone.encode(v))
+  assert post.logvar is None and post.mean.shape == (2, 16)
 
 
 @pytest.mark.parametrize("kind", ["vae", "ae"])

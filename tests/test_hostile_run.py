@@ -134,8 +134,7 @@ def _abstract_state(workdir):
   _, test = train.load_splits(config, train.run_keys(config.seed).eval)
   model = factory.make_model(config.model, tuple(test.images.shape[1:]))
   tx = factory.make_optimizer(config.optimizer)
-  from vae_jax import steps
-  return jax.eval_shape(lambda: steps.create_train_state(model, tx, train.run_keys(config.seed).init,
+  return jax.eval_shape(lambda: train.create_train_state(model, tx, train.run_keys(config.seed).init,
                                                          jnp.asarray(test.images[:2])))
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import optax
 import pytest
 
-from vae_jax import configs, factory, models, modules, steps, train
+from vae_jax import configs, factory, models, modules, train
 from vae_jax.methods import dip_vae_i, dip_vae_ii
 
 RNG = np.random.default_rng(0)
@@ -98,11 +98,11 @@ def test_one_device_equals_eight():
   batch = {"image": jax.random.uniform(jax.random.key(42), (32, *shape))}
   out = []
   for devices in (jax.devices()[:1], jax.devices()):
-    mesh = steps.data_mesh(devices)
-    state = steps.replicate(steps.create_train_state(model, tx, jax.random.key(0), batch["image"][:2]), mesh)
-    step = steps.make_train_step(factory.make_loss(dip_vae_ii.Config(), model, dataset_size=32), tx)
+    mesh = train.data_mesh(devices)
+    state = train.replicate(train.create_train_state(model, tx, jax.random.key(0), batch["image"][:2]), mesh)
+    step = train.make_train_step(factory.make_loss(dip_vae_ii.Config(), model, dataset_size=32), tx)
     for _ in range(3):
-      state, m = step(state, steps.shard_batch(batch, mesh), jax.random.key(5))
+      state, m = step(state, train.shard_batch(batch, mesh), jax.random.key(5))
     out.append((float(m["dip"]), jax.device_get(state.params)))
   np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5)
   chex.assert_trees_all_close(out[0][1], out[1][1], rtol=1e-4, atol=1e-6)

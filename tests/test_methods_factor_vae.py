@@ -11,7 +11,7 @@ import numpy as np
 import optax
 import pytest
 
-from vae_jax import checkpoints, configs, factory, models, modules, steps, train
+from vae_jax import checkpoints, configs, factory, models, modules, train
 from vae_jax.methods import factor_vae
 
 from helpers import TINY, kill_after_first_checkpoint_then_rerun
@@ -100,20 +100,20 @@ def _train(mesh, num_steps=3):
   loss_fn = factory.make_loss(SMALL, model, dataset_size=64)
   extra = factory.make_extra(SMALL, model)
   batch = {"image": jax.random.uniform(jax.random.key(42), (32, *SHAPE))}
-  state = steps.replicate(steps.create_train_state(model, tx, jax.random.key(0), batch["image"][:2], extra=extra),
+  state = train.replicate(train.create_train_state(model, tx, jax.random.key(0), batch["image"][:2], extra=extra),
                           mesh)
-  step = steps.make_train_step(chex.assert_max_traces(loss_fn, n=1), tx, extra=extra)
+  step = train.make_train_step(chex.assert_max_traces(loss_fn, n=1), tx, extra=extra)
   first = jax.tree_util.tree_map(np.asarray, state.extra)
   for _ in range(num_steps):
-    state, m = step(state, steps.shard_batch(batch, mesh), jax.random.key(5))
+    state, m = step(state, train.shard_batch(batch, mesh), jax.random.key(5))
   return first, state, m
 
 
 def test_one_jitted_step_updates_the_discriminator_traced_once_and_one_device_equals_eight():
   chex.clear_trace_counter()
-  first, s1, m1 = _train(steps.data_mesh(jax.devices()[:1]))
+  first, s1, m1 = _train(train.data_mesh(jax.devices()[:1]))
   chex.clear_trace_counter()
-  _, s8, m8 = _train(steps.data_mesh())
+  _, s8, m8 = _train(train.data_mesh())
   assert {"disc_loss", "disc_accuracy", "tc", "gamma", "recon", "kl", "elbo"} <= set(m1)
   assert not np.array_equal(jax.tree_util.tree_leaves(first["params"])[0],
                             np.asarray(jax.tree_util.tree_leaves(s1.extra["params"])[0]))
@@ -157,7 +157,7 @@ def test_cli_trains_it_and_a_sigkilled_run_resumes_bit_for_bit(tmp_path):
   extra = factory.make_extra(config.method, model)
   tx = factory.make_optimizer(config.optimizer)
   sample = jnp.zeros((2, *model.image_shape), jnp.float32)
-  abstract = jax.eval_shape(lambda: steps.create_train_state(model, tx, train.run_keys(config.seed).init, sample,
+  abstract = jax.eval_shape(lambda: train.create_train_state(model, tx, train.run_keys(config.seed).init, sample,
                                                              extra=extra))
   here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   abstract = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=here), abstract)

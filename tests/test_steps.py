@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from vae_jax import factory, models, modules, steps
+from vae_jax import factory, models, modules, train
 from vae_jax.methods import ae, vae
 
 SHAPE = (8, 8, 1)
@@ -34,8 +34,8 @@ def test_loss_falls_when_overfitting_one_batch_and_step_traced_once():
     return base(*args)
 
   tx = optax.adam(3e-3)
-  state = steps.create_train_state(model, tx, jax.random.key(0), _data(2))
-  step = steps.make_train_step(loss_fn, tx)
+  state = train.create_train_state(model, tx, jax.random.key(0), _data(2))
+  step = train.make_train_step(loss_fn, tx)
   batch = {"image": jax.random.bernoulli(jax.random.key(7), 0.3, (16, *SHAPE)).astype(jnp.float32)}
   train_key = jax.random.key(1)
   losses = []
@@ -49,15 +49,15 @@ def test_loss_falls_when_overfitting_one_batch_and_step_traced_once():
 
 def test_step_keys_depend_on_step_only():
   k = jax.random.key(3)
-  a = steps.step_keys(k, jnp.int32(5))
-  b = steps.step_keys(k, jnp.int32(5))
-  c = steps.step_keys(k, jnp.int32(6))
+  a = train.step_keys(k, jnp.int32(5))
+  b = train.step_keys(k, jnp.int32(5))
+  c = train.step_keys(k, jnp.int32(6))
   assert jnp.array_equal(jax.random.key_data(a[0]), jax.random.key_data(b[0]))
   assert not jnp.array_equal(jax.random.key_data(a[0]), jax.random.key_data(c[0]))
 
 
 def test_array_batches_are_epoch_permutations_and_chunk_invariant():
-  src = steps.ArrayBatches(shuffle_key=jax.random.key(0), num_examples=50, batch_size=8)
+  src = train.ArrayBatches(shuffle_key=jax.random.key(0), num_examples=50, batch_size=8)
   rows = np.asarray(src.indices(jnp.int32(0), 12))  # 6 steps per epoch → two epochs
   for epoch in range(2):
     seen = rows[epoch * 6:(epoch + 1) * 6].ravel()
@@ -70,10 +70,10 @@ def _run_fused(chunks, n_steps_each):
   model = _vae()
   tx = optax.adam(1e-3)
   loss_fn = _loss(model, vae.Config())
-  state = steps.create_train_state(model, tx, jax.random.key(0), _data(2))
-  source = steps.ArrayBatches(shuffle_key=jax.random.key(1), num_examples=64, batch_size=16)
+  state = train.create_train_state(model, tx, jax.random.key(0), _data(2))
+  source = train.ArrayBatches(shuffle_key=jax.random.key(1), num_examples=64, batch_size=16)
   data = {"image": _data()}
-  run = steps.make_multi_step(loss_fn, tx, num_steps=n_steps_each)
+  run = train.make_multi_step(loss_fn, tx, num_steps=n_steps_each)
   all_metrics = []
   for _ in range(chunks):
     state, m = run(state, data, source, jax.random.key(2))
@@ -88,8 +88,8 @@ def test_fused_equals_stepwise_and_any_chunking():
   for a, b in zip(jax.tree_util.tree_leaves(s8.params), jax.tree_util.tree_leaves(s4.params)):
     np.testing.assert_array_equal(a, b)
   # The same 8 updates, one jitted step at a time with the same rows and keys.
-  state = steps.create_train_state(model, tx, jax.random.key(0), _data(2))
-  step = steps.make_train_step(loss_fn, tx)
+  state = train.create_train_state(model, tx, jax.random.key(0), _data(2))
+  step = train.make_train_step(loss_fn, tx)
   rows = source.indices(jnp.int32(0), 8)
   stepwise = []
   for t in range(8):
@@ -103,9 +103,9 @@ def test_fused_equals_stepwise_and_any_chunking():
 def test_generated_batches_feed_the_fused_step():
   model = _vae()
   tx = optax.adam(1e-3)
-  state = steps.create_train_state(model, tx, jax.random.key(0), _data(2))
-  gen = steps.GeneratedBatches(generate=lambda k: {"image": jax.random.uniform(k, (16, *SHAPE))})
-  run = steps.make_multi_step(_loss(model, vae.Config()), tx, num_steps=3)
+  state = train.create_train_state(model, tx, jax.random.key(0), _data(2))
+  gen = train.GeneratedBatches(generate=lambda k: {"image": jax.random.uniform(k, (16, *SHAPE))})
+  run = train.make_multi_step(_loss(model, vae.Config()), tx, num_steps=3)
   state, m = run(state, {}, gen, jax.random.key(2))
   assert m["loss"].shape == (3,) and np.all(np.isfinite(m["loss"])) and int(state.step) == 3
 
@@ -121,16 +121,16 @@ def test_one_device_equals_eight_sharded_devices(objective):
   batch = {"image": _data(32)}
   results = []
   traces = []
-  for mesh in (steps.data_mesh(jax.devices()[:1]), steps.data_mesh()):
-    state = steps.replicate(steps.create_train_state(model, tx, jax.random.key(0), _data(2)), mesh)
+  for mesh in (train.data_mesh(jax.devices()[:1]), train.data_mesh()):
+    state = train.replicate(train.create_train_state(model, tx, jax.random.key(0), _data(2)), mesh)
 
     def counted(*a):
       traces.append(1)
       return loss_fn(*a)
 
-    step = steps.make_train_step(counted, tx)
+    step = train.make_train_step(counted, tx)
     for _ in range(3):
-      state, m = step(state, steps.shard_batch(batch, mesh), jax.random.key(5))
+      state, m = step(state, train.shard_batch(batch, mesh), jax.random.key(5))
     results.append((float(m["loss"]), state.params))
   assert len(traces) == 2  # once per mesh
   (l1, p1), (l8, p8) = results
@@ -145,14 +145,14 @@ def test_pmap_step_equals_single_device_for_deterministic_objective():
   loss_fn = _loss(model, ae.Config())
   tx = optax.adam(1e-3)
   batch = {"image": _data(32)}
-  state = steps.create_train_state(model, tx, jax.random.key(0), _data(2))
-  single = steps.make_train_step(loss_fn, tx)
-  p_state = steps.pmap_replicate(state)  # before the single-device step donates `state`
+  state = train.create_train_state(model, tx, jax.random.key(0), _data(2))
+  single = train.make_train_step(loss_fn, tx)
+  p_state = train.pmap_replicate(state)  # before the single-device step donates `state`
   s1 = state
   for _ in range(3):
     s1, m1 = single(s1, batch, jax.random.key(5))
   n = jax.local_device_count()
-  p_step = steps.make_pmap_train_step(loss_fn, tx)
+  p_step = train.make_pmap_train_step(loss_fn, tx)
   p_batch = {"image": batch["image"].reshape(n, 32 // n, *SHAPE)}
   for _ in range(3):
     p_state, pm = p_step(p_state, p_batch, jax.random.key(5))
@@ -163,4 +163,4 @@ def test_pmap_step_equals_single_device_for_deterministic_objective():
 
 def test_indivisible_global_batch_is_a_clear_error():
   with pytest.raises(ValueError, match=r"global batch size 30 is not divisible by the number of devices \(8\)"):
-    steps.shard_batch({"image": _data(30)}, steps.data_mesh())
+    train.shard_batch({"image": _data(30)}, train.data_mesh())

@@ -123,7 +123,7 @@ def test_indivisible_batch_for_the_devices(tmp_path):
 
 def test_tensorboard_without_tensorboardx_warns_and_keeps_the_jsonl(tmp_path, monkeypatch, caplog):
   monkeypatch.setitem(sys.modules, "tensorboardX", None)  # makes `import tensorboardX` raise ImportError
-  writer = train._Writer(str(tmp_path), tensorboard=True, enabled=True)
+  writer = train.writers.MetricWriter(str(tmp_path), tensorboard=True, enabled=True)
   assert writer.tb is None and "tensorboardX is not installed" in caplog.text
   writer.write(3, {"train/loss": 1.5})
   writer.close()

@@ -1,7 +1,7 @@
 """vae_jax: autoencoders from the plain AE to the disentangled β-VAE, in JAX/Flax.
 
 Sub-modules (import them explicitly): ``losses``, ``noise``, ``modules``, ``depth_to_space``, ``models``,
-``likelihoods``, ``methods``, ``steps``, ``configs``, ``train``, ``stacked``, ``data``, ``evaluation``, ``plots``,
+``likelihoods``, ``methods``, ``configs``, ``train``, ``stacked``, ``data``, ``evaluation``, ``plots``,
 ``latent``, ``classifier``, ``inference``.
 """
 

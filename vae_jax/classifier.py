@@ -1,13 +1,17 @@
 """A softmax classifier on top of an encoder, for fine-tuning pre-trained autoencoders and judging generated images.
 
-``Classifier(backbone, num_classes)`` computes ``logits = Dense(num_classes)(features(x))``, where the features are
-``backbone.encode(x)`` for an autoencoder model (the posterior mean for a :class:`~vae_jax.models.VAE`) or
-``backbone(x)`` for a plain trunk such as :class:`~vae_jax.modules.MLPEncoder`. A pre-trained autoencoder's
-parameters drop into the backbone with :func:`with_pretrained` (its decoder is simply not used).
+``Classifier(backbone, num_classes)`` computes ``logits = Dense(num_classes)(features(x))``. The features are the
+mean of ``backbone.encode(x)``, the :class:`~vae_jax.models.Posterior` every autoencoder returns (the VAE's posterior
+mean, the AE's code). A plain network on pixels (:class:`~vae_jax.modules.MLPEncoder`,
+:class:`~vae_jax.modules.ConvEncoder`) becomes such an encoder as a :class:`Trunk` (done for those two on
+construction; wrap any other trunk yourself). A pre-trained autoencoder's parameters drop into the backbone with
+:func:`with_pretrained` (its decoder is simply not used).
 
-Training follows the library's step conventions: the optimizer update is inside one ``jax.jit`` with the state
-donated, ``lax.scan`` fuses many steps into one call over a device-resident labelled set, and the batch of step
-``t`` is a pure function of ``(key, t)`` (an epoch-wise permutation from ``fold_in(key, epoch)``)::
+Training is the library's: the classifier's state is :class:`vae_jax.train.TrainState`, its loss
+(:func:`cross_entropy_loss`) has the methods' form ``loss_fn(params, batch, key, step) -> (loss, metrics)``, and
+:func:`fit` runs :func:`vae_jax.train.make_multi_step` over an :class:`vae_jax.train.ArrayBatches` source of the
+labelled set (the batch of step ``t`` a pure function of ``(key, t)``), checking each chunk with
+:func:`vae_jax.train.check_finite`::
 
     model = Classifier(backbone, num_classes=10)
     params = with_pretrained(init_params(model, init_key, images[:2]), autoencoder_params)
@@ -21,7 +25,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -29,36 +32,69 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from vae_jax import inference
+from vae_jax import inference, modules, train
+from vae_jax.methods import LossFn
+from vae_jax.models import Posterior
 
-__all__ = ["Classifier", "ClassifierState", "accuracy", "create_state", "fit", "init_params", "make_fit",
-           "make_train_step", "predict", "with_pretrained"]
+__all__ = ["Classifier", "Trunk", "accuracy", "cross_entropy_loss", "fit", "init_params", "predict",
+           "with_pretrained"]
+
+PIXEL_TRUNKS = (modules.MLPEncoder, modules.ConvEncoder)  # wrapped as a Trunk by Classifier
+
+
+class Trunk(nn.Module):
+  """A plain feature network on pixels as an encoder: ``encode(x) = Posterior(mean=network(x))``, deterministic.
+
+  Attributes:
+    network: ``network(x [batch, H, W, C]) -> [batch, features]``. Its parameters live under ``"network"``.
+  """
+
+  network: nn.Module
+
+  def encode(self, x: jax.Array) -> Posterior:
+    return Posterior(self.network(x))
 
 
 class Classifier(nn.Module):
   """Features from ``backbone``, then a linear softmax head named ``head``.
 
   Attributes:
-    backbone: a module with ``encode(x)`` (``AutoEncoder``, ``VAE`` — its posterior mean —, ``StackedAutoEncoder``)
-      or a trunk called as ``backbone(x) -> [batch, features]``. Its parameters live under ``"backbone"``.
+    backbone: an encoder whose ``encode(x)`` returns a :class:`~vae_jax.models.Posterior` (``AutoEncoder``,
+      ``VAE``, ``StackedAutoEncoder``, a :class:`Trunk`); a ``modules.MLPEncoder`` or ``modules.ConvEncoder`` is
+      wrapped as a :class:`Trunk`. Its parameters live under ``"backbone"``.
     num_classes: number of classes.
   """
 
   backbone: nn.Module
   num_classes: int
 
+  def __post_init__(self):
+    if isinstance(self.backbone, PIXEL_TRUNKS):  # a network on pixels: its output is the code
+      self.backbone = Trunk(self.backbone)
+    super().__post_init__()
+
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    """Logits ``[batch, num_classes]`` for images ``[batch, H, W, C]``."""
-    # An autoencoder's code: the mean of its Posterior (the VAE's posterior mean, the AE's code).
-    features = self.backbone.encode(x).mean if hasattr(self.backbone, "encode") else self.backbone(x)
-    return nn.Dense(self.num_classes, name="head")(features)
+    """Logits ``[batch, num_classes]`` for images ``[batch, H, W, C]``: the head on the posterior mean."""
+    return nn.Dense(self.num_classes, name="head")(self.backbone.encode(x).mean)
 
 
-class ClassifierState(flax.struct.PyTreeNode):
-  step: jax.Array
-  params: Any
-  opt_state: Any
+def cross_entropy_loss(model: Classifier) -> LossFn:
+  """``loss_fn(params, batch, key, step) -> (loss, metrics)``: softmax cross-entropy of ``batch["image"]``
+  ``[b, H, W, C]`` against the integer ``batch["label"]`` ``[b]``, per example (nats), averaged over the batch.
+
+  ``metrics``: ``loss`` and the batch ``accuracy``. No randomness: ``key`` and ``step`` are unused.
+  """
+
+  def loss_fn(params, batch, key, step):
+    del key, step
+    logits = model.apply({"params": params}, batch["image"])
+    per_example = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
+    loss = jnp.mean(per_example)
+    acc = jnp.mean((jnp.argmax(logits, axis=-1) == batch["label"]).astype(jnp.float32))
+    return loss, {"loss": loss, "accuracy": acc}
+
+  return loss_fn
 
 
 @functools.lru_cache(maxsize=32)
@@ -92,68 +128,10 @@ def with_pretrained(params: Any, pretrained: Any) -> Any:
   return {**params, "backbone": chosen}
 
 
-def create_state(params: Any, tx: optax.GradientTransformation) -> ClassifierState:
-  return ClassifierState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
-
-
-def _loss(model: Classifier, params, images, labels):
-  logits = model.apply({"params": params}, images)
-  loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
-  acc = jnp.mean((jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32))
-  return loss, {"loss": loss, "accuracy": acc}
-
-
-def _update(model, tx, state: ClassifierState, images, labels):
-  grads, metrics = jax.grad(functools.partial(_loss, model), has_aux=True)(state.params, images, labels)
-  # optax mixes Python floats with int32 counts; keep strict promotion for our own code (see steps.py).
-  with jax.numpy_dtype_promotion("standard"):
-    updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-  metrics = {**metrics, "grad_norm": optax.tree.norm(grads)}
-  return ClassifierState(state.step + 1, params, opt_state), metrics
-
-
-def make_train_step(model: Classifier, tx: optax.GradientTransformation):
-  """``step(state, images [b, H, W, C], labels [b]) -> (state, metrics)``: one update, jitted, state donated."""
-
-  def step(state, images, labels):
-    return _update(model, tx, state, images, labels)
-
-  return jax.jit(step, donate_argnums=0)
-
-
-def make_fit(model: Classifier, tx: optax.GradientTransformation, *, num_steps: int, batch_size: int):
-  """``run(state, images [N, …], labels [N], key) -> (state, metrics)``: ``num_steps`` updates in one jit.
-
-  Step ``t`` (global, ``state.step``) trains on rows ``perm_e[p·B:(p+1)·B]`` of the labelled set, with
-  ``e = t // S``, ``p = t % S``, ``S = N // B`` and ``perm_e = permutation(fold_in(key, e), N)``: any chunking of
-  the steps sees the same batches. ``metrics`` are stacked ``[num_steps]``. Needs ``N >= batch_size``.
-  """
-  if num_steps < 1 or batch_size < 1:
-    raise ValueError(f"make_fit: num_steps and batch_size must be >= 1, got {num_steps} and {batch_size}.")
-
-  def run(state, images, labels, key):
-    n = images.shape[0]
-    if n < batch_size or labels.shape != (n,):
-      raise ValueError(f"make_fit: need images [N, ...] and labels [N] with N >= batch_size={batch_size}, got "
-                       f"images{list(images.shape)} and labels{list(labels.shape)}.")
-    per_epoch = n // batch_size
-
-    def body(state, _):
-      epoch, pos = state.step // per_epoch, state.step % per_epoch
-      perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
-      rows = jax.lax.dynamic_slice_in_dim(perm, pos * batch_size, batch_size)
-      return _update(model, tx, state, images[rows].astype(jnp.float32), labels[rows])
-
-    return jax.lax.scan(body, state, None, length=num_steps)
-
-  return jax.jit(run, donate_argnums=0)
-
-
 @functools.lru_cache(maxsize=32)
-def _cached_fit(model, tx, num_steps, batch_size):
-  # Compiling the fused steps costs seconds on a CPU; equal (model, tx, sizes) reuse one jitted function.
-  return make_fit(model, tx, num_steps=num_steps, batch_size=batch_size)
+def _multi_step(model: Classifier, tx: optax.GradientTransformation, num_steps: int):
+  # Compiling the fused steps costs seconds on a CPU; equal (model, tx, chunk) reuse one function.
+  return train.make_multi_step(cross_entropy_loss(model), tx, num_steps=num_steps, loop="auto")
 
 
 def fit(key: jax.Array, model: Classifier, params: Any, images: ArrayLike, labels: ArrayLike, *,
@@ -161,40 +139,51 @@ def fit(key: jax.Array, model: Classifier, params: Any, images: ArrayLike, label
         log_every: int | None = None) -> tuple[Any, list[dict[str, float]]]:
   """Trains the classifier with softmax cross-entropy; returns ``(params, history)``.
 
+  Step ``t`` trains on rows ``perm_e[p·B:(p+1)·B]`` of the labelled set, ``e = t // S``, ``p = t % S``,
+  ``S = N // B``, ``perm_e = permutation(fold_in(key, e), N)`` (:class:`vae_jax.train.ArrayBatches`): any chunking
+  of the steps sees the same batches.
+
   Args:
     key: the key that orders the batches (the only randomness).
     model: the :class:`Classifier`.
-    params: initial parameters (fresh, or :func:`with_pretrained`).
+    params: initial parameters (fresh, or :func:`with_pretrained`); not modified.
     images: ``[N, H, W, C]`` labelled images (put on device once).
     labels: ``[N]`` integer labels.
     tx: the optimizer.
     num_steps: updates to run.
     batch_size: examples per update; reduced to ``N`` when the labelled set is smaller.
-    log_every: steps fused per jit call between host syncs (default: all in one call). The compiled steps are
-      cached per ``(model, tx, chunk, batch_size)``: pass the same ``tx`` object to reuse them across calls.
+    log_every: steps fused per call between host syncs (default: all in one call). The compiled steps are
+      cached per ``(model, tx, chunk)``: pass the same ``tx`` object to reuse them across calls.
 
   Returns:
     The trained parameters and one record per call: ``step`` and the mean ``loss``, ``accuracy`` (training batch)
     and ``grad_norm`` over those steps.
+
+  Raises:
+    ValueError: for images and labels of different lengths, or ``num_steps`` / ``batch_size`` below 1.
+    FloatingPointError: a non-finite loss (the step is named).
   """
-  images = jnp.asarray(images)
+  images = jnp.asarray(images, jnp.float32)
   labels = jnp.asarray(labels, jnp.int32)
   if images.ndim < 2 or labels.shape != images.shape[:1]:
     raise ValueError(f"fit: expected images [N, ...] and labels [N], got {list(images.shape)} and "
                      f"{list(labels.shape)}.")
-  batch_size = min(batch_size, images.shape[0])
+  if num_steps < 1 or batch_size < 1:
+    raise ValueError(f"fit: num_steps and batch_size must be >= 1, got {num_steps} and {batch_size}.")
+  source = train.ArrayBatches(shuffle_key=key, num_examples=images.shape[0],
+                              batch_size=min(batch_size, images.shape[0]))
+  data = {"image": images, "label": labels}
   chunk = num_steps if not log_every else min(log_every, num_steps)
-  state = create_state(jax.tree_util.tree_map(jnp.array, params), tx)  # a copy: the caller's params survive donation
+  state = train.TrainState.fresh(jax.tree_util.tree_map(jnp.array, params), tx)  # a copy: donation spares params
   history = []
   done = 0
   while done < num_steps:
     n = min(chunk, num_steps - done)
-    state, metrics = _cached_fit(model, tx, n, batch_size)(state, images, labels, key)
+    state, metrics = _multi_step(model, tx, n)(state, data, source, key)
+    metrics = jax.device_get(metrics)
+    train.check_finite(metrics, done, stopped=lambda: "fit stopped", remedy="Lower the learning rate.")
     done += n
-    means = {k: float(np.mean(v)) for k, v in jax.device_get(metrics).items()}
-    if not np.isfinite(means["loss"]):
-      raise FloatingPointError(f"fit: non-finite loss {means['loss']} by step {done}; lower the learning rate.")
-    history.append({"step": done, **means})
+    history.append({"step": done, **{k: float(np.mean(v)) for k, v in metrics.items()}})
   return state.params, history
 
 

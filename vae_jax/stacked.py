@@ -43,7 +43,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vae_jax import checkpoints, configs, factory, inference, steps, train
+from vae_jax import checkpoints, configs, factory, inference, train
+from vae_jax.train import run_dir
 from vae_jax.configs import Config
 
 logger = logging.getLogger(__name__)
@@ -130,11 +131,9 @@ def _has_checkpoints(workdir: str) -> bool:
 
 def _finished_results(workdir: str, config: Config) -> dict | None:
   """The saved results of a finished run of ``config`` in ``workdir``, else None."""
-  path = os.path.join(workdir, "results.json")
-  if not (os.path.exists(path) and _has_checkpoints(workdir)):
+  saved = run_dir.saved_results(workdir)
+  if saved is None or not _has_checkpoints(workdir):
     return None
-  with open(path) as f:
-    saved = json.load(f)
   old, new = configs.to_dict(configs.from_dict(saved["config"])), configs.to_dict(config)
   same = all(old[k] == new[k] for k in new if k not in checkpoints.RESUMABLE_FIELDS)
   return saved if same and saved["final_step"] == config.num_steps else None
@@ -142,17 +141,7 @@ def _finished_results(workdir: str, config: Config) -> dict | None:
 
 def _restore_params(workdir: str, config: Config, sample: np.ndarray) -> Params:
   """The latest checkpoint's parameters (host arrays), without building the data pipeline."""
-  model = factory.make_model(config.model, tuple(sample.shape[1:]))
-  tx = factory.make_optimizer(config.optimizer)
-  init_key = train.run_keys(config.seed).init
-  abstract = jax.eval_shape(lambda: steps.create_train_state(model, tx, init_key, jnp.asarray(sample[:2])))
-  here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  abstract = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=here), abstract)
-  mgr = checkpoints.manager(workdir, keep=config.keep_checkpoints)
-  try:
-    return jax.device_get(checkpoints.restore(mgr, abstract).params)
-  finally:
-    mgr.close()
+  return jax.device_get(run_dir.restore_state(workdir, config, sample).params)
 
 
 def _run(workdir: str, config: Config, splits: tuple[train.Split, train.Split], *,

@@ -11,7 +11,7 @@ Contract of every method module:
   * ``make_loss(model, config, *, dataset_size) -> loss_fn(params, batch, key, step) -> (loss, metrics)``: ``loss``
     the batch mean in nats per example, ``metrics`` a flat dict of scalars (``loss``, ``recon``, ``kl``, ``elbo``,
     ``beta``, …). Methods with ``make_extra`` take their state as ``loss_fn(..., extra=state)``.
-  * ``make_extra(model, config) -> Extra(init, update)`` (optional), run by :func:`vae_jax.steps._update`.
+  * ``make_extra(model, config) -> Extra(init, update)`` (optional), run by :func:`vae_jax.train.step.update`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The sweep's jitted programs: every member's update, vmapped over a leading member axis and sharded on a mesh.
 
-A member's update is the single run's, by construction: the same :func:`vae_jax.steps.step_keys`,
-``source.batch`` (shuffle, dynamic binarization or on-device sprites) and :func:`vae_jax.steps._update`, called
+A member's update is the single run's, by construction: the same :func:`vae_jax.train.step.step_keys`,
+``source.batch`` (shuffle, dynamic binarization or on-device sprites) and :func:`vae_jax.train.step.update`, called
 with the member's own state, seed-derived keys and hyperparameters; :func:`jax.vmap` stacks the members.
 Hyperparameters are traced ``[M]`` float32 arrays, so a grid compiles once.
 
@@ -29,19 +29,20 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from vae_jax import factory, steps
+from vae_jax import factory, train
 from vae_jax.configs import Config
+from vae_jax.train import step as step_lib
 
 MEMBER_AXIS = "member"
-DATA_AXIS = steps.DATA_AXIS
+DATA_AXIS = train.DATA_AXIS
 
 
 class SweepState(flax.struct.PyTreeNode):
-  """Everything a sweep checkpoint holds: the members' stacked :class:`~vae_jax.steps.TrainState` (every leaf
+  """Everything a sweep checkpoint holds: the members' stacked :class:`~vae_jax.train.TrainState` (every leaf
   ``[M, …]``; an ``extra`` field a method adds is stacked like the rest), who is still training, and the step
   at which each dead member's update went non-finite (−1: never)."""
 
-  members: steps.TrainState
+  members: train.TrainState
   alive: jax.Array  # [M] bool
   failed_at: jax.Array  # [M] int32
 
@@ -124,13 +125,13 @@ def _all_finite(tree) -> jax.Array:
 
 def _member_update(config, model, dataset_size, batch_sharding, mask, state, alive, failed_at, hp, rows_t, data,
                    source, train_key):
-  """steps.make_multi_step's ``update`` for one member, then (``mask``) the per-step finiteness mask."""
+  """train.make_multi_step's ``update`` for one member, then (``mask``) the per-step finiteness mask."""
   loss_fn, extra = member_method(config, hp, model, dataset_size)
   tx = member_optimizer(config, hp)
-  k_data, k_loss = steps.step_keys(train_key, state.step)
+  k_data, k_loss = step_lib.step_keys(train_key, state.step)
   batch = source.batch(data, rows_t, k_data)
   batch = lax.with_sharding_constraint(batch, batch_sharding)
-  new, metrics = steps._update(loss_fn, tx, state, batch, k_loss, extra)  # noqa: SLF001  (the single run's update)
+  new, metrics = step_lib.update(loss_fn, tx, state, batch, k_loss, extra)  # the single run's update
   if not mask:  # only flag the first non-finite loss; the loop replays the chunk with masks if any member fails
     bad = alive & (failed_at < 0) & ~jnp.isfinite(metrics["loss"])
     return new, alive, jnp.where(bad, state.step, failed_at), metrics
@@ -141,7 +142,7 @@ def _member_update(config, model, dataset_size, batch_sharding, mask, state, ali
 
 
 def _train_keys(key_data: jax.Array) -> jax.Array:
-  return steps.fast_key(jax.random.wrap_key_data(key_data))
+  return train.fast_key(jax.random.wrap_key_data(key_data))
 
 
 def make_sweep_multi_step(config: Config, model, dataset_size: int, mesh: Mesh, *, num_steps: int,
@@ -211,7 +212,7 @@ def make_sweep_eval(config: Config, model, dataset_size: int, mesh: Mesh, *, tes
   def one(state, hp, batch, key_data, i, step):
     loss_fn, extra = member_method(config, hp, model, dataset_size)
     _, metrics = loss_fn(state.params, batch, jax.random.fold_in(jax.random.wrap_key_data(key_data), i), step,
-                         **steps._loss_kwargs(state, extra))  # noqa: SLF001  (as the single run's eval step)
+                         **step_lib.loss_kwargs(state, extra))  # as the single run's eval step
     return metrics
 
   v = jax.vmap(one, in_axes=(0, 0, None if test_shared else 0, 0, None, None), spmd_axis_name=MEMBER_AXIS)

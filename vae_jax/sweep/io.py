@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vae_jax import checkpoints, factory, steps, train
+from vae_jax import checkpoints, train
+from vae_jax.train import run_dir
 from vae_jax.sweep import grid as grid_lib
 from vae_jax.sweep.engine import SweepState
 
@@ -57,14 +58,8 @@ def read_sweep(workdir: str) -> grid_lib.SweepConfig:
 def abstract_state(sweep: grid_lib.SweepConfig, num_members: int, sharding=None) -> SweepState:
   """Shapes and dtypes of a sweep's state with ``num_members`` rows, for restoring (checkpoints hold the real
   members only, no padding: they restore onto any mesh)."""
-  base = sweep.base
-  keys = train.run_keys(base.seed)
-  _, test = train.load_splits(base, keys.eval)
-  model = factory.make_model(base.model, tuple(test.images.shape[1:]))
-  tx = factory.make_optimizer(base.optimizer)
-  extra = factory.make_extra(base.method, model)
-  one = jax.eval_shape(lambda: steps.create_train_state(model, tx, keys.init, jnp.asarray(test.images[:2]),
-                                                        extra=extra))
+  _, test = train.load_splits(sweep.base, train.run_keys(sweep.base.seed).eval)
+  one = run_dir.abstract_state(sweep.base, test.images)  # one member's, as for a single run
   stacked = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct((num_members, *s.shape), s.dtype), one)
   state = SweepState(stacked, jax.ShapeDtypeStruct((num_members,), jnp.bool_),
                      jax.ShapeDtypeStruct((num_members,), jnp.int32))
@@ -83,7 +78,7 @@ def load_sweep(workdir: str, step: int | None = None) -> tuple[grid_lib.SweepCon
   return sweep, jax.tree_util.tree_map(np.asarray, state)
 
 
-def member_state(state: SweepState, i: int) -> steps.TrainState:
+def member_state(state: SweepState, i: int) -> train.TrainState:
   """Member ``i`` of a (host) stacked state, as a single run's TrainState."""
   return jax.tree_util.tree_map(lambda a: np.asarray(a)[i], state.members)
 
@@ -94,7 +89,7 @@ def load_member(workdir: str, i: int, step: int | None = None):
   return sweep.members()[i].config, member_state(state, i)
 
 
-def export_member(member: grid_lib.Member, state: steps.TrainState, dest: str, *, metrics_rows=(),
+def export_member(member: grid_lib.Member, state: train.TrainState, dest: str, *, metrics_rows=(),
                   results: dict[str, Any] | None = None) -> str:
   """Writes ``state`` of ``member`` as a single-run workdir ``dest`` (all processes call it; Orbax saves are
   collective). ``train.load_run(dest)`` then gives what it gives for a single run; ``train.train_and_evaluate``
@@ -114,7 +109,7 @@ def export_member(member: grid_lib.Member, state: steps.TrainState, dest: str, *
         f.write(json.dumps(row) + "\n")
     if results is not None:
       with open(os.path.join(dest, "results.json"), "w") as f:
-        json.dump(results, f, indent=2, default=train._json_default)  # noqa: SLF001
+        json.dump(results, f, indent=2, default=train.results.json_default)
   return dest
 
 

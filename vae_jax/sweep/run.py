@@ -4,7 +4,7 @@ It follows :func:`vae_jax.train.train_and_evaluate` step by step — setup → r
 ``log_every`` updates → evaluate → checkpoint — with the members stacked on a leading axis:
 
 * Keys and data per member exactly as a single run derives them from its seed (``train.run_keys``,
-  ``train.load_splits``, ``train._source_and_data``): its init key, its epoch shuffles (computed once per seed and
+  ``train.load_splits``, ``train.batches.make_source``): its init key, its epoch shuffles (computed once per seed and
   epoch), its dynamic binarization / sprites from its step keys, its test set and eval keys.
 * Mesh ``('member', 'data')`` over every device (every process after ``jax.distributed.initialize``) or the
   first ``config.num_devices``. When the member count M is not a multiple of the ``member`` axis, the stack is
@@ -35,7 +35,8 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from vae_jax import checkpoints, configs, factory, steps, train
+from vae_jax import checkpoints, configs, factory, train
+from vae_jax.train import batches, multi_step, run_dir
 from vae_jax.sweep import engine, io
 from vae_jax.sweep.engine import MEMBER_AXIS, SweepState
 from vae_jax.sweep.grid import Member, SweepConfig
@@ -107,8 +108,8 @@ class _Setup:
     test0 = self.tests[self.seeds[0]]
     self.test_shared = all(np.array_equal(self.tests[s].images, test0.images) for s in self.seeds[1:])
     self.model = factory.make_model(self.config.model, tuple(test0.images.shape[1:]))
-    self.template, self.data, self.dataset_size = train._source_and_data(  # noqa: SLF001
-        self.config, train0, self.keys[self.seeds[0]].data, self.mesh)
+    self.template, self.data, self.dataset_size = batches.make_source(
+        self.config, None if train0 is None else train0.images, self.keys[self.seeds[0]].data, self.mesh)
     self.caches: dict[int, dict] = {s: {} for s in self.seeds}
     self._source_memo: tuple | None = None
 
@@ -121,7 +122,7 @@ class _Setup:
   def initial_state(self) -> SweepState:
     tx = factory.make_optimizer(self.config.optimizer)
     extra = factory.make_extra(self.config.method, self.model)
-    init = jax.jit(lambda key, sample: steps.create_train_state(self.model, tx, key, sample, extra=extra))
+    init = jax.jit(lambda key, sample: train.create_train_state(self.model, tx, key, sample, extra=extra))
     per_seed = {s: jax.device_get(init(self.keys[s].init, jnp.asarray(self.tests[s].images[:2])))
                 for s in self.seeds}
     stacked = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *[per_seed[self.members[r].seed] for r in self.rows])
@@ -143,7 +144,7 @@ class _Setup:
 
   def source(self, step: int, n: int):
     """The members' batch source for steps ``step … step+n−1``: each member's epoch shuffles, stacked."""
-    if not isinstance(self.template, steps.ArrayBatches):
+    if not isinstance(self.template, train.ArrayBatches):
       return self.template
     spe = self.template.steps_per_epoch
     window = (step // spe, (step + n - 1) // spe, n)
@@ -238,7 +239,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
   start_step = step = resumed_from or 0
 
   if loop == "auto":
-    loop = "host" if config.model.architecture == "conv" and jax.default_backend() == "cpu" else "scan"
+    loop = multi_step.choose_loop(has_convolution=config.model.architecture == "conv")
   multi: dict[int, Any] = {}
   eval_fn = engine.make_sweep_eval(config, setup.model, setup.dataset_size, mesh, test_shared=setup.test_shared)
   writer = open(os.path.join(workdir, "metrics.jsonl"), "a") if is_main else None
@@ -312,7 +313,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
                if steady else None)
   env = train.environment()
   host = engine.to_host(real_only(state))
-  history = _read_rows(workdir) if is_main else []
+  history = run_dir.read_history(workdir) if is_main else []
   records = []
   for r, mb in enumerate(setup.members):
     dest = os.path.join(workdir, io.MEMBERS_DIR, mb.name)
@@ -343,11 +344,6 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
   if is_main:
     tmp = os.path.join(workdir, "results.json.tmp")
     with open(tmp, "w") as f:
-      json.dump(results, f, indent=2, default=train._json_default)  # noqa: SLF001
+      json.dump(results, f, indent=2, default=train.results.json_default)
     os.replace(tmp, os.path.join(workdir, "results.json"))
   return {**results, "state": state, "model": setup.model}
-
-
-def _read_rows(workdir: str) -> list[dict]:
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    return [json.loads(line) for line in f if line.strip()]
