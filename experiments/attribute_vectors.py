@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> str:
   args, seed_list = setup.args, setup.seeds
   cfg = sweeps.load_config(NAME, args.size)
   variants = sweeps.variants(NAME, cfg)
+  [(name, vae_config)] = variants.items()  # the shared VAE, in the runs folder semi_supervised trains it in
   runs = sweeps.train_runs(fashion_pretrain.RUNS, variants, seed_list, args.runs_root, size=args.size,
-                           workers=args.workers)["vae"]
-  train_split, test_split = fashion.splits(variants["vae"])
+                           workers=args.workers)[name]
+  train_split, test_split = fashion.splits(vae_config)
   tx = optax.adam(cfg.judge_lr)  # one object: the judge's compiled steps are reused across seeds
   per_seed = {seed: run_seed(cfg, seed, runs[seed], train_split, test_split, tx) for seed in seed_list}
   header = "source | latent α = " + ", ".join(f"{a:g}" for a in cfg.alphas) + " | pixel α = 1"
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> str:
   notes = [f"Judge: MLP 784-{'-'.join(map(str, cfg.judge_hidden))}-10 trained {cfg.judge_steps} steps on the real "
            f"training images; its test accuracy on real images is {sweeps.fmt(judge, 4)}.",
            f"{cfg.per_class} test images per source class; the VAE is the semi_supervised '{args.size}' VAE "
-           f"({variants['vae'].num_steps} steps)."]
+           f"({vae_config.num_steps} steps)."]
   path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables=tables, figures=[figure], notes=notes)
   logging.info("wrote %s", path)

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> str:
     rows = [("clean", clean[shown])]
     for cond in ((family, level) for level in cfg.figure_levels):
       rows += [(f"{family} {cond[1]:g}", np.clip(inputs[seed0][cond][shown], 0.0, 1.0)),
-               ("AE", outputs_seed0["ae"][cond]), ("DAE", outputs_seed0[f"dae_{family}"][cond])]
+               *((label, outputs_seed0[v][cond]) for label, v in protocol.figure_rows(family))]
     figures.append(plots.labelled_rows(rows, os.path.join(setup.figures_dir, f"denoising_{family}.png"),
                                        title=f"{family} corruption: noisy input, AE and DAE outputs (seed {seed0})",
                                        cell_inches=0.7))

@@ -67,9 +67,10 @@ def main(argv: list[str] | None = None) -> str:
   args, seed_list = setup.args, setup.seeds
   cfg = sweeps.load_config(NAME, args.size)
   variants = sweeps.variants(NAME, cfg)
+  [(name, vae_config)] = variants.items()  # the shared VAE, in the runs folder semi_supervised trains it in
   runs = sweeps.train_runs(fashion_pretrain.RUNS, variants, seed_list, args.runs_root, size=args.size,
-                           workers=args.workers)["vae"]
-  _, test_split = fashion.splits(variants["vae"])
+                           workers=args.workers)[name]
+  _, test_split = fashion.splits(vae_config)
   per_seed, figs = {}, []
   for seed in seed_list:
     out = run_seed(cfg, seed, runs[seed], test_split)
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> str:
   path = sweeps.write_results(
       setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
       tables={caption: table}, figures=figs,
-      notes=[f"The VAE is the semi_supervised '{args.size}' VAE ({variants['vae'].num_steps} steps); test pairs are "
+      notes=[f"The VAE is the semi_supervised '{args.size}' VAE ({vae_config.num_steps} steps); test pairs are "
              "posterior means of two test images of different classes, prior pairs two N(0, I) draws."])
   logging.info("wrote %s", path)
   return path

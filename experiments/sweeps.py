@@ -11,7 +11,7 @@ is reused, an interrupted one resumes), the library's measurements and figures (
 
 No script imports another experiment script; what two experiments share is a config module (configs may import
 configs) or a library function. The modules here that are not experiments, and may be imported by scripts, are
-this driver, ``fashion`` (the Fashion-MNIST test images), ``report``, ``run_all``, ``main`` and ``train_sweep``.
+this driver, ``fashion`` (the Fashion-MNIST images and splits), ``report``, ``run_all``, ``main`` and ``train_sweep``.
 
 Three sizes, chosen with one flag in every script:
   * ``--size full``: the numbers quoted in the report (minutes to hours on a 2-core CPU);
@@ -184,9 +184,7 @@ def train_runs(name: str, variants: dict[str, Config], seed_list: Iterable[int],
   def run(job: tuple[str, int]) -> dict:
     variant, seed = job
     workdir = os.path.join(runs_root, name, size, variant, f"seed{seed}")
-    config = dataclasses.replace(variants[variant], seed=seed)
-    res = (train.train_and_evaluate(config, workdir) if splits is None
-           else train.train_and_evaluate(config, workdir, splits=splits))
+    res = train.train_and_evaluate(dataclasses.replace(variants[variant], seed=seed), workdir, splits=splits)
     if on_done is not None:
       on_done(variant, seed, res)
     return res

@@ -50,6 +50,11 @@ def labels(cfg: ml_collections.ConfigDict) -> dict[str, str]:
   return {"ae": "AE", **{f"dae_{f}": f"DAE ({names.get(f, f'{f} {cfg.train_level}')})" for f in cfg.families}}
 
 
+def figure_rows(family: str) -> tuple[tuple[str, str], ...]:
+  """(row label, variant) of the models shown under ``family``'s noise: the AE and that family's DAE."""
+  return (("AE", "ae"), ("DAE", f"dae_{family}"))
+
+
 def variants(cfg: ml_collections.ConfigDict) -> dict[str, Config]:
   """The plain AE and one DAE per family, trained at ``train_level`` (keys as in :func:`labels`)."""
   methods = {"ae": ae.Config(), **{f"dae_{f}": ae.Config(corruption=f, noise_level=cfg.train_level)
