@@ -29,6 +29,7 @@ from vae_jax.evaluation.outliers import auprc as auprc
 from vae_jax.evaluation.outliers import auroc as auroc
 from vae_jax.evaluation.outliers import complexity_corrected_score as complexity_corrected_score
 from vae_jax.evaluation.outliers import likelihood_ratio_score as likelihood_ratio_score
+from vae_jax.evaluation.outliers import outlier_images as outlier_images
 from vae_jax.evaluation.outliers import png_complexity_bits as png_complexity_bits
 from vae_jax.evaluation.probe import linear_probe as linear_probe
 from vae_jax.evaluation.reconstruction import denoising_report as denoising_report

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -266,3 +267,35 @@ def complexity_corrected_score(nll: ArrayLike, images: ArrayLike) -> np.ndarray:
     raise ValueError(f"complexity_corrected_score: expected nll [N] and images [N, H, W, C], got "
                      f"nll{list(nll.shape)} and images{list(np.shape(images))}.")
   return nll / math.log(2.0) - png_complexity_bits(images)
+
+
+def outlier_images(directory: str | os.PathLike | None, image_shape: Sequence[int], *,
+                   num: int | None = None) -> np.ndarray:
+  """An outlier test set: the test images of any MNIST-format IDX directory, checked against the inliers' shape.
+
+  Args:
+    directory: a directory holding ``t10k-images-idx3-ubyte`` (plain or ``.gz``); ``None`` or ``""`` means the
+      MNIST test set, found as :func:`vae_jax.data.load` finds it (the default outlier set of Fashion-MNIST models).
+    image_shape: the in-distribution images' ``[H, W, C]``; the outliers must have the same.
+    num: keep the first ``num`` images (all when ``None`` or larger than the set).
+
+  Returns:
+    float32 ``[n, H, W, 1]`` in [0, 1].
+
+  Raises:
+    FileNotFoundError: the directory holds no ``t10k-images-idx3-ubyte[.gz]`` (``DatasetNotFoundError`` when the
+      default MNIST test set is not available).
+    ValueError: the images' shape differs from ``image_shape``.
+  """
+  from vae_jax import data  # deferred: the metrics above need no data loader
+
+  if directory:
+    raw = data.idx.read_images(directory, "test")
+    images = np.divide(raw[..., None], np.float32(255.0), dtype=np.float32)
+    source = f"{directory}"
+  else:
+    images, source = data.load("mnist", split="test").images, "the MNIST test set"
+  if tuple(images.shape[1:]) != tuple(image_shape):
+    raise ValueError(f"The outlier images of {source} are {list(images.shape[1:])} (H, W, C), but the model's "
+                     f"in-distribution images are {list(image_shape)}; pick an IDX directory of the same image size.")
+  return images if num is None else images[:num]
