@@ -22,6 +22,9 @@ from vae_jax.evaluation.dci import disentanglement_completeness as disentangleme
 from vae_jax.evaluation.factor_swap import EDITS as FACTOR_SWAP_EDITS
 from vae_jax.evaluation.factor_swap import factor_swap as factor_swap
 from vae_jax.evaluation.factor_vae_metric import factor_vae_metric as factor_vae_metric
+from vae_jax.evaluation.latent_factors import factor_latent_cells as factor_latent_cells
+from vae_jax.evaluation.latent_factors import latent_factor_names as latent_factor_names
+from vae_jax.evaluation.latent_factors import latent_factor_rows as latent_factor_rows
 from vae_jax.evaluation.mig import histogram_discretize as histogram_discretize
 from vae_jax.evaluation.mig import mig as mig
 from vae_jax.evaluation.outliers import OutlierDetector as OutlierDetector
@@ -41,3 +44,4 @@ from vae_jax.evaluation.sap import sap as sap
 from vae_jax.evaluation.sharpness import frechet_distance as frechet_distance
 from vae_jax.evaluation.sharpness import gradient_magnitude as gradient_magnitude
 from vae_jax.evaluation.sharpness import laplacian_variance as laplacian_variance
+from vae_jax.evaluation.sharpness import relative_sharpness as relative_sharpness
