@@ -1,15 +1,23 @@
-"""Running a config over variants × seeds, and recording the results file each experiment writes.
+"""The driver every experiment script shares: flags, configs, training runs over variants × seeds, the results file.
 
-Every experiment script (``experiments/<name>.py``) starts with :func:`begin` (its flags, output folders, seeds and
-the command to record), builds its configs, trains them with :func:`train_runs` (one ``train_and_evaluate`` per
-variant and seed, each in ``<runs_root>/<name>/<variant>/seed<k>``; a finished run is reused, an interrupted one
-resumes), measures what it needs, and calls :func:`write_results` to store ``experiments/results/<name>.json``.
-``experiments/report.py`` turns those files into ``experiments/REPORT.md``.
+Every experiment ``<name>`` is two files: ``experiments/configs/<name>.py`` holds its protocol (``SIZES``,
+``get_config(size)`` and, where it trains models, ``variants(cfg)``: see ``experiments/configs/__init__.py``), and
+the script ``experiments/<name>.py`` (under ~100 lines) runs it: :func:`begin` (its flags, output folders, seeds and
+the command to record; ``--size`` offers the config module's sizes), :func:`load_config`, :func:`train_runs` (one
+``train_and_evaluate`` per variant and seed, each in ``<runs_root>/<name>/<size>/<variant>/seed<k>``; a finished run
+is reused, an interrupted one resumes), the library's measurements and figures (``vae_jax.evaluation``,
+``vae_jax.inference``, ``vae_jax.plots``), and :func:`write_results`, which stores
+``experiments/results/<name>.json``; ``experiments/report.py`` turns those files into ``experiments/REPORT.md``.
+
+No script imports another experiment script; what two experiments share is a config module (configs may import
+configs) or a library function. The modules here that are not experiments, and may be imported by scripts, are
+this driver, ``fashion`` (the Fashion-MNIST test images), ``report``, ``run_all``, ``main`` and ``train_sweep``.
 
 Three sizes, chosen with one flag in every script:
   * ``--size full``: the numbers quoted in the report (minutes to hours on a 2-core CPU);
   * ``--size quick``: the same protocol, shrunk to finish in about 2 minutes;
   * ``--size smoke``: a few steps of everything, to check the script runs (CI).
+An experiment may add named sizes of its own (e.g. ``higgins``).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import dataclasses
+import importlib
 import json
 import math
 import os
@@ -25,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import ml_collections
 import numpy as np
 
 from vae_jax import train
@@ -36,11 +46,49 @@ FIGURES_DIR = os.path.join(ROOT, "experiments", "figures")
 SIZES = ("full", "quick", "smoke")
 
 
-def parser(description: str, extra_sizes: Sequence[str] = ()) -> argparse.ArgumentParser:
-  """The flags every experiment script shares; ``extra_sizes`` are sizes only this script has."""
+def config_module(name: str):
+  """The config module of experiment ``name``: ``experiments.configs.<name>``."""
+  module = f"experiments.configs.{name}"
+  try:
+    return importlib.import_module(module)
+  except ModuleNotFoundError as e:
+    if e.name == module:
+      raise ValueError(f"experiment {name!r} has no config module experiments/configs/{name}.py") from None
+    raise
+
+
+def sizes(name: str) -> tuple[str, ...]:
+  """The sizes experiment ``name`` has: its config module's ``SIZES``."""
+  return tuple(config_module(name).SIZES)
+
+
+def load_config(name: str, size: str) -> ml_collections.ConfigDict:
+  """Experiment ``name``'s protocol at ``size``: ``experiments.configs.<name>.get_config(size)``.
+
+  Raises:
+    ValueError: for an unknown experiment or size (the message names the valid sizes).
+  """
+  return config_module(name).get_config(size)
+
+
+def variants(name: str, cfg: ml_collections.ConfigDict) -> dict[str, Config]:
+  """The training configs of experiment ``name`` at ``cfg``: ``experiments.configs.<name>.variants(cfg)``."""
+  return config_module(name).variants(cfg)
+
+
+def parser(description: str, name: str | None = None, extra_sizes: Sequence[str] = ()) -> argparse.ArgumentParser:
+  """The flags every experiment script shares.
+
+  Args:
+    description: the script's usage docstring.
+    name: the experiment; its config module's ``SIZES`` are the ``--size`` choices. Without it the choices are
+      full, quick, smoke and ``extra_sizes`` (the sizes only that script has).
+  """
+  choices = sizes(name) if name is not None else (*SIZES, *extra_sizes)
   p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("--size", choices=(*SIZES, *extra_sizes), default="full",
-                 help="full (report numbers), quick (~2 min), smoke (CI)" + "".join(f", {s}" for s in extra_sizes))
+  extra = [c for c in choices if c not in SIZES]
+  p.add_argument("--size", choices=choices, default="full",
+                 help="full (report numbers), quick (~2 min), smoke (CI)" + "".join(f", {s}" for s in extra))
   p.add_argument("--quick", dest="size", action="store_const", const="quick", help="same as --size quick")
   p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: 3, or 1 for smoke)")
   p.add_argument("--workers", type=int, default=1,
@@ -156,6 +204,14 @@ def mean_std(values: Sequence[float]) -> dict[str, float]:
   v = np.asarray(values, dtype=np.float64)
   return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size),
           "values": [float(x) for x in v]}
+
+
+def stats(records: Iterable[Mapping[str, float]], scale: Mapping[str, float] | None = None) -> dict[str, dict]:
+  """:func:`mean_std` of every key over records (e.g. one dict of metrics per seed); ``scale[key]`` multiplies a
+  key's values first (e.g. ``1e3`` for a column shown ×10⁻³)."""
+  records = list(records)
+  scale = scale or {}
+  return {k: mean_std([scale.get(k, 1.0) * r[k] for r in records]) for k in records[0]} if records else {}
 
 
 def fmt(stat: dict[str, float], digits: int = 2) -> str:

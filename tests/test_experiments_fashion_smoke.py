@@ -54,7 +54,7 @@ def test_bottleneck_smoke(tmp_path):
 
   results = _run(bottleneck, tmp_path)
   table = results["tables"]["Test reconstruction error vs latent size (AE)"]
-  assert _column(table, "latent size") == list(bottleneck.SIZES["smoke"]["latent_sizes"])
+  assert _column(table, "latent size") == list(sweeps.load_config("bottleneck", "smoke").latent_sizes)
   assert all(_finite(c) for c in _column(table, "PSNR (dB)"))
   assert os.path.exists(tmp_path / "figures" / "bottleneck_reconstructions.png")
 

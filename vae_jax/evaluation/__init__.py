@@ -45,3 +45,4 @@ from vae_jax.evaluation.sharpness import frechet_distance as frechet_distance
 from vae_jax.evaluation.sharpness import gradient_magnitude as gradient_magnitude
 from vae_jax.evaluation.sharpness import laplacian_variance as laplacian_variance
 from vae_jax.evaluation.sharpness import relative_sharpness as relative_sharpness
+from vae_jax.evaluation.model_reconstruction import reconstruction_scores as reconstruction_scores
