@@ -255,26 +255,12 @@ def main(argv: list[str] | None = None) -> str:
                  + "; ".join(f"{lab} {v:.2f}" for lab, v in sharp.items()) + ". 'Sharper' holds for a setting "
                  "only if its ratio is above β = 1's.")
 
-  base, m = study.base(cfg), study.metric_sizes(cfg)
-  arch = (f"MLP {resolution * resolution}-{'-'.join(map(str, base.model.hidden))}-{base.model.latent_dim}"
-          if base.model.architecture == "mlp" else
-          f"conv {'-'.join(map(str, base.model.conv_channels))} (4×4 stride 2), dense "
-          f"{'-'.join(map(str, base.model.conv_dense))}, latent {base.model.latent_dim}")
   notes = [
-      f"Setup ({size}): {resolution}×{resolution} procedural sprites drawn fresh every step; {arch}, Bernoulli; Adam "
-      f"{base.optimizer.learning_rate:g}, batch {base.batch_size}, {base.num_steps:,} updates "
-      f"({base.num_steps * base.batch_size:,} images, {base.num_steps * base.batch_size / sprites.NUM_SPRITES:.1f} "
-      f"passes over the 737,280 factor combinations); seeds {setup.seeds}; each setting a sweep "
-      "(vae_jax.sweep: the members trained in one program).",
-      f"Scores on the posterior mean: β-VAE metric {m.bvae_train}/{m.bvae_eval} points of batch {m.bvae_batch}; "
-      f"FactorVAE metric {m.fvae_train}/{m.fvae_eval} votes of batch {m.fvae_batch}, variances from {m.fvae_var} "
-      f"codes; MIG on {m.num_codes} codes, 20 bins; DCI gradient-boosted trees ({m.dci_estimators} stages) on "
-      f"{m.dci_train}/{m.dci_test} codes; SAP on {m.sap_train}/{m.sap_test}. disentanglement_lib's sizes except "
-      "where smaller" + (" (the DCI check table compares with the full size)." if args.dci_check else
-                         "; the reduced DCI was not compared with the full one in this run (--dci-check)."),
+      *study.notes(cfg, setup.seeds, dci_check=args.dci_check),
       "Paired table: setting − β=1 on the same seed, mean ± std over seeds, (seeds where higher / seeds).",
       "Time: training " + ", ".join(f"{row[0]} {row[3]} s" for row in train_info) + " (each sweep's train_time_s, "
-      f"from the run that trained it); scoring the members {sum(r['eval'].get('eval_time_s', 0.0) for r in rows):.0f} s "
+      "from the run that trained it); scoring the members "
+      f"{sum(r['eval'].get('eval_time_s', 0.0) for r in rows):.0f} s "
       "in all (curves, swaps and the DCI check not counted). Scores are cached in each sweep folder, so this file's "
       "wall_time_s counts only what the run that wrote it computed.",
       *[VERDICT + v for v in verdict],

@@ -3,8 +3,8 @@
     python -m experiments.pretraining                # full: the report's numbers
     python -m experiments.pretraining --size smoke   # seconds (CI); quick: ~2 minutes
 
-Protocol, sizes, expected result: ``experiments/configs/pretraining.py``; results:
-``experiments/results/pretraining.json``. The stacked AE's rows are read from ``stacked.json`` (:func:`stacked_rows`).
+The protocol and the expected result: ``experiments/configs/pretraining.py``. The stacked AE's rows are read from
+``stacked.json`` (:func:`stacked_rows`).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def stacked_rows(results_dir: str, cfg) -> list[list]:
 
 
 def main(argv: list[str] | None = None) -> str:
-  setup = sweeps.begin(sweeps.parser(__doc__), NAME, argv)
-  args, seed_list, cfg = setup.args, setup.seeds, configs.get_config(setup.args.size)
+  setup = sweeps.begin(sweeps.parser(__doc__, NAME), NAME, argv)
+  args, seed_list, cfg = setup.args, setup.seeds, sweeps.load_config(NAME, setup.args.size)
   train_set = data.load("fashion_mnist", split="train")
   x_train, y_train = train_set.images[:cfg.probe_train], train_set.labels[:cfg.probe_train]
   x_test, y_test = fashion.test_set(cfg.num_test)
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> str:
     probes.setdefault(variant, {})[seed] = {k: float(v) for k, v in out.items()}
     logger.info("%s seed %d: %s", variant, seed, probes[variant][seed])
 
-  sweeps.train_runs(NAME, configs.variants(cfg), seed_list, args.runs_root, size=args.size, on_done=on_done,
+  sweeps.train_runs(NAME, sweeps.variants(NAME, cfg), seed_list, args.runs_root, size=args.size, on_done=on_done,
                     workers=args.workers)
   rows = [["raw pixels", 784, 100 * float(raw["accuracy"]), 100 * float(raw["train_accuracy"]),
            f"{int(raw['num_steps'])} L-BFGS steps"]]

@@ -3,8 +3,7 @@
     python -m experiments.vae_likelihood                # full: the report's numbers
     python -m experiments.vae_likelihood --size smoke   # seconds (CI); quick: ~2 minutes
 
-Protocol, sizes, expected result: ``experiments/configs/vae_likelihood.py``; results:
-``experiments/results/vae_likelihood.json``.
+The protocol and the expected result: ``experiments/configs/vae_likelihood.py``.
 """
 
 from __future__ import annotations
@@ -39,8 +38,9 @@ def interpolation_figure(model, params, images, labels, path: str, seed: int, *,
 
 
 def main(argv: list[str] | None = None) -> str:
-  setup = sweeps.begin(sweeps.parser(__doc__), NAME, argv)
-  args, seed_list, cfg, figures_dir = setup.args, setup.seeds, configs.get_config(setup.args.size), setup.figures_dir
+  setup = sweeps.begin(sweeps.parser(__doc__, NAME), NAME, argv)
+  args, seed_list, figures_dir = setup.args, setup.seeds, setup.figures_dir
+  cfg = sweeps.load_config(NAME, args.size)
   grey, labels = fashion.test_set(cfg.num_test)
   images = np.asarray(data.binarize_dynamic(jax.random.key(cfg.test_key), grey))
   nll_images = images[:cfg.num_nll_images]
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> str:
     stats.setdefault(variant, {})[seed] = m
     logger.info("%s seed %d: %s", variant, seed, {k: v for k, v in m.items() if k != "nll_per_image"})
 
-  sweeps.train_runs(NAME, configs.variants(cfg), seed_list, args.runs_root, size=args.size, on_done=on_done,
+  sweeps.train_runs(NAME, sweeps.variants(NAME, cfg), seed_list, args.runs_root, size=args.size, on_done=on_done,
                     workers=args.workers)
 
   def ms(variant, key, sign=1.0):
@@ -91,14 +91,7 @@ def main(argv: list[str] | None = None) -> str:
   figures.append(plots.rate_distortion([(f"β={beta:g}", ms(v, "kl"), ms(v, "recon")) for beta, v in sweep],
                                        os.path.join(figures_dir, f"{NAME}_rate_distortion.png"),
                                        title="β-VAE on binarized Fashion-MNIST (test set)"))
-  notes = [f"MLP VAE 784-{cfg.hidden[0]}-{cfg.latent_dim}, Bernoulli, dynamically binarized training data, "
-           f"Adam 1e-3, batch {cfg.batch_size}, {cfg.num_steps} steps "
-           f"({cfg.num_steps * cfg.batch_size / 60000:.1f} epochs); mean ± std over seeds {seed_list}.",
-           f"Test set binarized once (key {cfg.test_key}), shared by all models. NLL: importance sampling with K={k} "
-           f"on the first {n_nll} test images; ELBO: one sample, analytic KL, {len(images)} images.",
-           f"Paired NLL difference IWAE − VAE on the same {n_nll} images: {sweeps.fmt(paired)} nats "
-           "(negative: the IWAE assigns higher likelihood).",
-           "All nats per image; bits/dim = nats / (784 · ln 2)."]
+  notes = configs.notes(cfg, seed_list, len(images), sweeps.fmt(paired))
   path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables={"Test log-likelihood (nats per image)": ll_table,
                                       "β sweep: rate–distortion on the test set": rd_table,

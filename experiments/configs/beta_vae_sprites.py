@@ -52,72 +52,79 @@ The wall time of a run is ``wall_time_s`` in its results file.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import math
+import os
 
 import ml_collections
 
+from experiments import configs
 from vae_jax import evaluation
 from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
 from vae_jax.data import sprites
 from vae_jax.methods import annealed_vae, beta_tcvae, beta_vae, vae
 
-# Per size: image side, MLP widths, batch, updates, fused updates per host sync, eval-set size, seeds by default.
-SIZES = {
-    "full": dict(resolution=32, hidden=(512, 256), batch_size=64, num_steps=5000, log_every=250, num_test=2048,
-                 seeds=3),
-    "quick": dict(resolution=32, hidden=(512, 256), batch_size=64, num_steps=1000, log_every=250, num_test=1024,
-                  seeds=1),  # one seed of each of the 7 models (3 seeds would take three times as long)
-    "smoke": dict(resolution=16, hidden=(32,), batch_size=16, num_steps=2, log_every=2, num_test=64, seeds=1),
-    # For an accelerator: Higgins et al. 2017's dSprites MLP (64×64 input, 1200-1200, latent 10, batch 64, Adam
-    # 5e-4) — their 1.5·10⁵+ updates are cut to what a short GPU lease allows (``--steps`` sets the number).
-    "higgins": dict(resolution=64, hidden=(1200, 1200), batch_size=64, num_steps=30_000, log_every=1000,
-                    num_test=2048, seeds=3),
-}
+SIZES = (*configs.SIZES, "higgins")
+METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
+           ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."))  # (key, column title)
+HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores "best β" and the claim are judged by
+EXTRA = (("kl", "KL (nats)"), ("recon", "recon (nats)"), ("active", "active latents"))
 # Metric sample sizes (vae_jax.evaluation.MetricSizes fields; disentanglement_lib's defaults are much larger).
 #   bvae_*: β-VAE metric (pairs averaged per point, train / eval points); fvae_*: FactorVAE metric (batch, train /
 #   eval votes, codes for the variance estimate); num_codes: codes for the KL per dimension, MIG and DCI training;
 #   dci_test: held-out DCI codes; dci_train: the first of num_codes used to fit DCI's boosted trees.
-METRICS = {
-    "full": dict(bvae_train=600, bvae_eval=300, fvae_train=600, fvae_eval=300, fvae_var=5000, num_codes=5000,
-                 dci_train=1500, dci_test=1000, dci_estimators=20, sap_train=0, sap_test=0),
-    "quick": dict(bvae_train=300, bvae_eval=300, fvae_train=300, fvae_eval=300, fvae_var=2000, num_codes=2000,
-                  dci_train=1000, dci_test=1000, dci_estimators=10, sap_train=0, sap_test=0),
-    # smoke: equal train/eval/code counts, so the samplers compile once per shape.
-    "smoke": dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16, fvae_var=128,
-                  num_codes=128, dci_train=128, dci_test=128, dci_estimators=2, sap_train=0, sap_test=0),
-}
-METRICS["higgins"] = METRICS["full"]  # the same samples as full, so that only the training budget differs
+_METRICS = dict(bvae_train=600, bvae_eval=300, fvae_train=600, fvae_eval=300, fvae_var=5000, num_codes=5000,
+                dci_train=1500, dci_test=1000, dci_estimators=20, sap_train=0, sap_test=0)
 
 
 def get_config(size: str = "full", num_steps: int | None = None) -> ml_collections.ConfigDict:
   """The protocol at ``size`` (``smoke``, ``quick``, ``full`` or ``higgins``); ``num_steps`` overrides its updates."""
-  if size not in SIZES:
-    raise ValueError(f"unknown size {size!r}; valid sizes: {', '.join(SIZES)}")
-  cfg = ml_collections.ConfigDict(dict(SIZES[size]))
-  cfg.size = size
-  if num_steps is not None:
-    if num_steps < 1:
-      raise ValueError(f"num_steps must be ≥ 1, got {num_steps}")
-    # Host syncs must divide the run (evaluation and checkpoint come at its end).
-    cfg.update(num_steps=num_steps, log_every=math.gcd(cfg.log_every, num_steps))
-  cfg.run_size = size if num_steps is None else f"{size}-{num_steps}steps"  # the runs' folder
-  cfg.name = "beta_vae_sprites" + ("_higgins" if size == "higgins" else "")  # the results file and figures
-  cfg.metrics = dict(METRICS[size])
-  cfg.latent_dim = 10
-  cfg.learning_rate = 5e-4
-  cfg.betas = (1.0, 2.0, 4.0, 8.0, 16.0)  # β = 1 is the plain VAE, the reference
-  cfg.tcvae_beta = 6.0  # Chen et al. 2018's dSprites setting (alpha = gamma = 1)
-  cfg.capacity_gamma = 1000.0  # Burgess et al. 2018
-  cfg.capacity_max = 10.0  # nats (theirs: 25 at 64×64; see the module docstring)
-  cfg.capacity_fraction = 0.75  # C rises 0 → capacity_max over this fraction of training (theirs: 100k steps)
-  cfg.traversal_base = (2, 3, 0, 16, 16)  # a mid-sized heart, unrotated, in the centre (sprites.FACTOR_NAMES order)
-  cfg.traversal_range = 2.5  # each latent swept over ±this, 9 values
-  cfg.study_results = "disentanglement_study_cpu.json"  # quoted when the claim does not show (results dir)
+  cfg = configs.sized(
+      size,
+      # Image side, MLP widths, batch, updates, fused updates per host sync, eval-set size, seeds by default.
+      full=dict(resolution=32, hidden=(512, 256), batch_size=64, num_steps=5000, log_every=250, num_test=2048, seeds=3,
+                metrics=_METRICS, latent_dim=10, learning_rate=5e-4,
+                betas=(1.0, 2.0, 4.0, 8.0, 16.0),  # β = 1 is the plain VAE, the reference
+                tcvae_beta=6.0,  # Chen et al. 2018's dSprites setting (alpha = gamma = 1)
+                capacity_gamma=1000.0,  # Burgess et al. 2018
+                capacity_max=10.0,  # nats (theirs: 25 at 64×64; see the module docstring)
+                capacity_fraction=0.75,  # C rises 0 → capacity_max over this fraction of training (theirs: 100k)
+                traversal_base=(2, 3, 0, 16, 16),  # a mid-sized heart, unrotated, centred (sprites.FACTOR_NAMES)
+                traversal_range=2.5,  # each latent swept over ±this, 9 values
+                study_results="disentanglement_study_cpu.json",  # quoted when the claim does not show
+                reading_holds="Reading: the claim holds here — β = {beta} beats the plain VAE on every seed for {wins} "
+                              "of the {n} scores.",
+                reading_not="Reading: the claim (a β-VAE separates the factors a plain VAE mixes) is NOT visible at "
+                            "this budget — the best β does not beat β = 1 on every seed for most scores, and the mean "
+                            "differences are within the seed-to-seed spread.",
+                name="beta_vae_sprites", run_size=""),  # the results file and figures; the runs' folder
+      quick=dict(num_steps=1000, num_test=1024, seeds=1,  # one seed of each of the 7 models
+                 metrics=dict(bvae_train=300, bvae_eval=300, fvae_train=300, fvae_eval=300, fvae_var=2000,
+                              num_codes=2000, dci_train=1000, dci_test=1000, dci_estimators=10, sap_train=0,
+                              sap_test=0)),
+      # smoke: equal train/eval/code counts, so the samplers compile once per shape.
+      smoke=dict(resolution=16, hidden=(32,), batch_size=16, num_steps=2, log_every=2, num_test=64, seeds=1,
+                 metrics=dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
+                              fvae_var=128, num_codes=128, dci_train=128, dci_test=128, dci_estimators=2,
+                              sap_train=0, sap_test=0)),
+      # For an accelerator: Higgins et al. 2017's dSprites MLP (64×64 input, 1200-1200, latent 10, batch 64, Adam
+      # 5e-4) — their 1.5·10⁵+ updates are cut to what a short GPU lease allows (``--steps`` sets the number); the
+      # same metric samples as full, so that only the training budget differs.
+      higgins=dict(resolution=64, hidden=(1200, 1200), num_steps=30_000, log_every=1000,
+                   name="beta_vae_sprites_higgins"))
+  with cfg.unlocked():
+    if num_steps is not None:
+      if num_steps < 1:
+        raise ValueError(f"num_steps must be ≥ 1, got {num_steps}")
+      # Host syncs must divide the run (evaluation and checkpoint come at its end).
+      cfg.update(num_steps=num_steps, log_every=math.gcd(cfg.log_every, num_steps))
+    cfg.run_size = size if num_steps is None else f"{size}-{num_steps}steps"
   return cfg
 
 
 def metric_sizes(cfg) -> evaluation.MetricSizes:
-  return evaluation.MetricSizes(**cfg.metrics)
+  return evaluation.MetricSizes(**cfg.metrics.to_dict())
 
 
 def base(cfg) -> Config:
@@ -138,6 +145,11 @@ def base(cfg) -> Config:
 def beta_variants(cfg) -> dict[str, float]:
   """The β-VAEs by name and β, the plain VAE (β = 1, ``beta1``) first: the ones whose β is a KL weight."""
   return {f"beta{b:g}": b for b in cfg.betas}
+
+
+def beta_norm(cfg) -> dict[str, float]:
+  """Higgins et al.'s normalised β = β·latent/pixels of each β-VAE (β = 1 included), by variant."""
+  return {v: round(b * cfg.latent_dim / cfg.resolution ** 2, 4) for v, b in beta_variants(cfg).items()}
 
 
 def labels(cfg) -> dict[str, str]:
@@ -178,3 +190,22 @@ def notes(cfg, seed_list: list[int]) -> list[str]:
           f"Latent → factor tables: seed {seed_list[0]}; 'share' is the latent's DCI importance for that factor over "
           "its total importance, 'factor (MI/H)' the factor with the largest normalised mutual information (MIG's "
           "matrix). Factor → latent: the latent with the largest importance for the factor and its share of it."]
+
+
+def sampler(cfg) -> evaluation.GroundTruthSampler:
+  """The ground-truth model the metrics draw from: sprites rendered at the protocol's resolution."""
+  return evaluation.GroundTruthSampler(sprites.FACTOR_SIZES,
+                                       observe=functools.partial(sprites.render, resolution=cfg.resolution))
+
+
+def study_verdict(cfg, results_dir: str) -> str:
+  """What the committed disentanglement study found (its ``Verdict:`` notes), quoted when the claim does not show
+  here; empty when ``<results_dir>/<cfg.study_results>`` does not exist."""
+  path = os.path.join(results_dir, cfg.study_results)
+  if not os.path.exists(path):
+    return ""
+  with open(path) as f:
+    study = json.load(f)
+  return (f" The committed disentanglement study ({study['command']}, finished {study['finished']}; "
+          "experiments/REPORT.md §4c) found: "
+          + " ".join(n.removeprefix("Verdict: ") for n in study["notes"] if n.startswith("Verdict: ")))

@@ -45,6 +45,7 @@ import ml_collections
 
 from vae_jax import evaluation, methods
 from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
+from vae_jax.data import sprites
 
 # Locatello et al. 2019, Table 2 (the regularisation strength of each method; 50 seeds per value there).
 GRIDS: dict[str, tuple[str, tuple[float, ...]]] = {
@@ -171,3 +172,25 @@ def sweeps(cfg, only: list[str] | None = None) -> list[tuple[str, str, Config, t
       out.append((method, method, dataclasses.replace(b, method=method_config(method, values[0])),
                   (f"method.{field}", tuple(values))))
   return out
+
+
+def notes(cfg, seeds: list[int], *, dci_check: bool) -> list[str]:
+  """The results file's notes on what was trained and how it was scored."""
+  b, m, res = base(cfg), metric_sizes(cfg), cfg.resolution
+  arch = (f"MLP {res * res}-{'-'.join(map(str, b.model.hidden))}-{b.model.latent_dim}"
+          if b.model.architecture == "mlp" else
+          f"conv {'-'.join(map(str, b.model.conv_channels))} (4×4 stride 2), dense "
+          f"{'-'.join(map(str, b.model.conv_dense))}, latent {b.model.latent_dim}")
+  images = b.num_steps * b.batch_size
+  return [
+      f"Setup ({cfg.tag}): {res}×{res} procedural sprites drawn fresh every step; {arch}, Bernoulli; Adam "
+      f"{b.optimizer.learning_rate:g}, batch {b.batch_size}, {b.num_steps:,} updates ({images:,} images, "
+      f"{images / sprites.NUM_SPRITES:.1f} passes over the 737,280 factor combinations); seeds {seeds}; each setting "
+      "a sweep (vae_jax.sweep: the members trained in one program).",
+      f"Scores on the posterior mean: β-VAE metric {m.bvae_train}/{m.bvae_eval} points of batch {m.bvae_batch}; "
+      f"FactorVAE metric {m.fvae_train}/{m.fvae_eval} votes of batch {m.fvae_batch}, variances from {m.fvae_var} "
+      f"codes; MIG on {m.num_codes} codes, 20 bins; DCI gradient-boosted trees ({m.dci_estimators} stages) on "
+      f"{m.dci_train}/{m.dci_test} codes; SAP on {m.sap_train}/{m.sap_test}. disentanglement_lib's sizes except "
+      "where smaller" + (" (the DCI check table compares with the full size)." if dci_check else
+                         "; the reduced DCI was not compared with the full one in this run (--dci-check)."),
+  ]

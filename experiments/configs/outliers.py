@@ -40,42 +40,39 @@ AUPRC for every model and score, and the mean score per test set (mean ± std ov
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import ml_collections
 
+from experiments import configs
 from experiments.configs import flax_vae_fashion
 from vae_jax.configs import Config, DataConfig, ModelConfig
 from vae_jax.methods import ae
 
-SIZES = {
-    "full": dict(num_steps=1872, hidden=(500,), latent_dim=20, batch_size=128, log_every=117, num_train=0,
-                 num_in=2000, num_out_class=1000, num_out_ood=2000, num_samples=100),
-    "quick": dict(num_steps=234, hidden=(500,), latent_dim=20, batch_size=128, log_every=117, num_train=0,
-                  num_in=500, num_out_class=300, num_out_ood=500, num_samples=20),
-    "smoke": dict(num_steps=4, hidden=(32,), latent_dim=4, batch_size=32, log_every=2, num_train=256,
-                  num_in=64, num_out_class=64, num_out_ood=64, num_samples=4),
-}
+SIZES = configs.SIZES
 
 
 def get_config(size: str = "full") -> ml_collections.ConfigDict:
   """The protocol at ``size`` (``smoke``, ``quick`` or ``full``)."""
-  if size not in SIZES:
-    raise ValueError(f"unknown size {size!r}; valid sizes: {', '.join(SIZES)}")
-  cfg = ml_collections.ConfigDict(dict(SIZES[size]))
-  cfg.size = size
-  cfg.held_out = 0  # the Fashion-MNIST class left out of training: outliers of (a)
-  cfg.dae_sigma = 0.3
-  cfg.background_rate = 0.2  # fraction of pixels replaced by uniform grey levels in the background model's data
-  cfg.test_key = 1000  # binarization of the test sets: fold_in(jax.random.key(test_key), set index)
-  cfg.background_key = 2000  # perturbation of the background model's data for seed s: key(background_key + s)
-  cfg.ood_dir = ""  # outliers of (b): an MNIST-format IDX directory; "" = the MNIST test set
-  cfg.ood_name = ""  # its name in the tables; "": MNIST, or the directory's name
-  cfg.background_of = "vae"  # the variant whose likelihood the background model's divides (its config, retrained)
-  # The score histograms of the figure (first seed): (variant, score key of experiments/outliers.py, axis label).
-  cfg.histograms = (("ae", "mse", "AE reconstruction MSE"), ("vae", "nll", f"VAE NLL (K={cfg.num_samples}), nats"),
-                    ("vae", "corrected", "VAE complexity-corrected NLL, bits"),
-                    ("vae", "ratio", "VAE likelihood ratio, nats"))
-  return cfg
+  return configs.sized(
+      size,
+      full=dict(num_steps=1872, hidden=(500,), latent_dim=20, batch_size=128, log_every=117, num_train=0,
+                num_in=2000, num_out_class=1000, num_out_ood=2000, num_samples=100,
+                held_out=0,  # the Fashion-MNIST class left out of training: outliers of (a)
+                dae_sigma=0.3,
+                background_rate=0.2,  # fraction of pixels replaced by uniform grey levels in the background's data
+                test_key=1000,  # binarization of the test sets: fold_in(jax.random.key(test_key), set index)
+                background_key=2000,  # perturbation of the background model's data for seed s: key(background_key + s)
+                ood_dir="",  # outliers of (b): an MNIST-format IDX directory; "" = the MNIST test set
+                ood_name="",  # its name in the tables; "": MNIST, or the directory's name
+                background_of="vae",  # the variant whose likelihood the background model's divides (its config)
+                # The score histograms of the figure (first seed): (variant, score key of the script, axis label).
+                histograms=(("ae", "mse", "AE reconstruction MSE"), ("vae", "nll", "VAE NLL (K={k}), nats"),
+                            ("vae", "corrected", "VAE complexity-corrected NLL, bits"),
+                            ("vae", "ratio", "VAE likelihood ratio, nats"))),
+      quick=dict(num_steps=234, num_in=500, num_out_class=300, num_out_ood=500, num_samples=20),
+      smoke=dict(num_steps=4, hidden=(32,), latent_dim=4, batch_size=32, log_every=2, num_train=256, num_in=64,
+                 num_out_class=64, num_out_ood=64, num_samples=4))
 
 
 def _run_fields(cfg) -> dict:
@@ -106,3 +103,23 @@ def vae_config(cfg) -> Config:
 def variants(cfg) -> dict[str, Config]:
   """The three scored models, by name (upper-cased in the tables)."""
   return {"ae": _ae(cfg), "dae": _ae(cfg, corruption="gaussian", noise_level=cfg.dae_sigma), "vae": vae_config(cfg)}
+
+
+def ood_name(cfg) -> str:
+  """The outlier set (b)'s name in the tables: ``ood_name``, else MNIST or the directory's name."""
+  return cfg.ood_name or (os.path.basename(os.path.normpath(cfg.ood_dir)) if cfg.ood_dir else "MNIST")
+
+
+def notes(cfg, seeds: list[int], counts: dict[str, int], held: str) -> list[str]:
+  """The results file's notes; ``counts``: the number of images of each test set (``in``, ``class``, ``ood``);
+  ``held``: the held-out class's name."""
+  return [f"Models trained without Fashion-MNIST class {cfg.held_out} ({held}), {cfg.num_steps} steps of batch "
+          f"{cfg.batch_size}; mean ± std over seeds {seeds}.",
+          f"Test sets: {counts['in']} inliers (Fashion-MNIST test, classes ≠ {cfg.held_out}), {counts['class']} "
+          f"held-out-class and {counts['ood']} {ood_name(cfg)} test images (the first of each). VAE scores on "
+          "binarized images (binarized once), AE/DAE on grey images.",
+          f"IS-NLL and −ELBO from K={cfg.num_samples} importance samples; complexity correction with PNG lengths "
+          f"(Serrà et al. 2020); background VAE trained on {cfg.background_rate:.0%}-perturbed images (Ren et al. "
+          "2019).",
+          "Every score is 'higher = more outlying'; an AUROC below 0.5 means the score ranks the outliers as *more* "
+          "typical than the inliers."]

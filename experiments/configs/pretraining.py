@@ -29,32 +29,25 @@ from __future__ import annotations
 
 import ml_collections
 
+from experiments import configs
 from vae_jax import methods
 from vae_jax.configs import Config, DataConfig, ModelConfig
 from vae_jax.methods import ae, beta_vae, vae
 
-SIZES = {
-    "full": dict(num_steps=2340, hidden=(500,), latent_dim=20, batch_size=128, log_every=117, num_train=0,
-                 num_test=0, probe_train=60000),
-    "quick": dict(num_steps=234, hidden=(500,), latent_dim=20, batch_size=128, log_every=117, num_train=0,
-                  num_test=2000, probe_train=10000),
-    "smoke": dict(num_steps=4, hidden=(32,), latent_dim=4, batch_size=32, log_every=2, num_train=256, num_test=128,
-                  probe_train=256),
-}
+SIZES = configs.SIZES
 
 
 def get_config(size: str = "full") -> ml_collections.ConfigDict:
   """The protocol at ``size`` (``smoke``, ``quick`` or ``full``)."""
-  if size not in SIZES:
-    raise ValueError(f"unknown size {size!r}; valid sizes: {', '.join(SIZES)}")
-  cfg = ml_collections.ConfigDict(dict(SIZES[size]))
-  cfg.size = size
-  cfg.beta = 4.0
-  cfg.masking_rate = 0.3
-  # The stacked-AE experiment's table and its column of linear-probe accuracies in [0, 1] (experiments/stacked.py).
-  cfg.stacked_table = "Fashion-MNIST, stacked AE"
-  cfg.stacked_probe_column = "linear probe accuracy"
-  return cfg
+  return configs.sized(
+      size,
+      full=dict(num_steps=2340, hidden=(500,), latent_dim=20, batch_size=128, log_every=117, num_train=0,
+                num_test=0, probe_train=60000, beta=4.0, masking_rate=0.3,
+                # experiments/stacked.py's table and its column of probe accuracies in [0, 1]
+                stacked_table="Fashion-MNIST, stacked AE", stacked_probe_column="linear probe accuracy"),
+      quick=dict(num_steps=234, num_test=2000, probe_train=10000),
+      smoke=dict(num_steps=4, hidden=(32,), latent_dim=4, batch_size=32, log_every=2, num_train=256, num_test=128,
+                 probe_train=256))
 
 
 def labels(cfg) -> dict[str, str]:

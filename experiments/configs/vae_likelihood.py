@@ -38,33 +38,29 @@ import dataclasses
 
 import ml_collections
 
+from experiments import configs
 from experiments.configs import flax_vae_fashion
 from vae_jax.configs import Config
 from vae_jax.methods import beta_vae, iwae, vae
 
-SIZES = {
-    "full": dict(num_steps=936, hidden=(500,), latent_dim=20, batch_size=128, log_every=117, num_train=0,
-                 num_test=0, num_samples=5000, num_nll_images=300, betas=(0.5, 1.0, 2.0, 4.0, 8.0)),
-    "quick": dict(num_steps=117, hidden=(500,), latent_dim=20, batch_size=128, log_every=117, num_train=0,
-                  num_test=2000, num_samples=500, num_nll_images=50, betas=(1.0, 4.0)),
-    "smoke": dict(num_steps=4, hidden=(32,), latent_dim=4, batch_size=32, log_every=2, num_train=256, num_test=128,
-                  num_samples=16, num_nll_images=16, betas=(1.0, 4.0)),
-}
+SIZES = configs.SIZES
 
 
 def get_config(size: str = "full") -> ml_collections.ConfigDict:
   """The protocol at ``size`` (``smoke``, ``quick`` or ``full``)."""
-  if size not in SIZES:
-    raise ValueError(f"unknown size {size!r}; valid sizes: {', '.join(SIZES)}")
-  cfg = ml_collections.ConfigDict(dict(SIZES[size]))
-  cfg.size = size
-  cfg.test_key = 1000  # the one binarization of the test set: jax.random.key(test_key)
-  cfg.active_kl = 0.01  # nats: a latent dimension with a larger mean KL counts as active
-  # The likelihood table's rows: (variant, label); each also gets its samples figure (first seed).
-  cfg.likelihood_rows = (("vae", "VAE (ELBO)"), ("iwae", "IWAE (k = 5)"))
-  cfg.paired = ("iwae", "vae")  # the paired NLL difference: first − second
-  cfg.interpolation_variant = "vae"  # the model whose latent interpolations are drawn
-  return cfg
+  return configs.sized(
+      size,
+      full=dict(num_steps=936, hidden=(500,), latent_dim=20, batch_size=128, log_every=117, num_train=0, num_test=0,
+                num_samples=5000, num_nll_images=300, betas=(0.5, 1.0, 2.0, 4.0, 8.0),
+                test_key=1000,  # the one binarization of the test set: jax.random.key(test_key)
+                active_kl=0.01,  # nats: a latent dimension with a larger mean KL counts as active
+                # The likelihood table's rows: (variant, label); each also gets its samples figure (first seed).
+                likelihood_rows=(("vae", "VAE (ELBO)"), ("iwae", "IWAE (k = 5)")),
+                paired=("iwae", "vae"),  # the paired NLL difference: first − second
+                interpolation_variant="vae"),  # the model whose latent interpolations are drawn
+      quick=dict(num_steps=117, num_test=2000, num_samples=500, num_nll_images=50, betas=(1.0, 4.0)),
+      smoke=dict(num_steps=4, hidden=(32,), latent_dim=4, batch_size=32, log_every=2, num_train=256, num_test=128,
+                 num_samples=16, num_nll_images=16, betas=(1.0, 4.0)))
 
 
 def beta_variant(beta: float) -> str:
@@ -87,3 +83,16 @@ def variants(cfg) -> dict[str, Config]:
   out = {"vae": _config(cfg, vae.Config()), "iwae": _config(cfg, iwae.Config(num_samples=5))}
   out.update({beta_variant(b): _config(cfg, beta_vae.Config(beta=b)) for b in cfg.betas if b != 1.0})
   return out
+
+
+def notes(cfg, seeds: list[int], num_test: int, paired: str) -> list[str]:
+  """The results file's notes; ``paired``: the formatted paired NLL difference IWAE − VAE."""
+  return [f"MLP VAE 784-{cfg.hidden[0]}-{cfg.latent_dim}, Bernoulli, dynamically binarized training data, "
+          f"Adam 1e-3, batch {cfg.batch_size}, {cfg.num_steps} steps "
+          f"({cfg.num_steps * cfg.batch_size / 60000:.1f} epochs); mean ± std over seeds {seeds}.",
+          f"Test set binarized once (key {cfg.test_key}), shared by all models. NLL: importance sampling with "
+          f"K={cfg.num_samples} on the first {cfg.num_nll_images} test images; ELBO: one sample, analytic KL, "
+          f"{num_test} images.",
+          f"Paired NLL difference IWAE − VAE on the same {cfg.num_nll_images} images: {paired} nats "
+          "(negative: the IWAE assigns higher likelihood).",
+          "All nats per image; bits/dim = nats / (784 · ln 2)."]

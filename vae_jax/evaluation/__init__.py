@@ -23,6 +23,7 @@ from vae_jax.evaluation.factor_swap import EDITS as FACTOR_SWAP_EDITS
 from vae_jax.evaluation.factor_swap import factor_swap as factor_swap
 from vae_jax.evaluation.factor_vae_metric import factor_vae_metric as factor_vae_metric
 from vae_jax.evaluation.latent_factors import factor_latent_cells as factor_latent_cells
+from vae_jax.evaluation.latent_factors import factor_traversal as factor_traversal
 from vae_jax.evaluation.latent_factors import latent_factor_names as latent_factor_names
 from vae_jax.evaluation.latent_factors import latent_factor_rows as latent_factor_rows
 from vae_jax.evaluation.mig import histogram_discretize as histogram_discretize
@@ -32,6 +33,8 @@ from vae_jax.evaluation.outliers import auprc as auprc
 from vae_jax.evaluation.outliers import auroc as auroc
 from vae_jax.evaluation.outliers import complexity_corrected_score as complexity_corrected_score
 from vae_jax.evaluation.outliers import likelihood_ratio_score as likelihood_ratio_score
+from vae_jax.evaluation.outliers import model_outlier_scores as model_outlier_scores
+from vae_jax.evaluation.paired import paired_differences as paired_differences
 from vae_jax.evaluation.outliers import outlier_images as outlier_images
 from vae_jax.evaluation.outliers import png_complexity_bits as png_complexity_bits
 from vae_jax.evaluation.probe import linear_probe as linear_probe

@@ -54,3 +54,28 @@ def latent_factor_names(kl_per_dim, importance, factor_names: Sequence[str], *, 
   of a traversal)."""
   kl, imp = np.asarray(kl_per_dim), np.asarray(importance)
   return [factor_names[int(np.argmax(imp[d]))] if kl[d] > active_kl else "(inactive)" for d in range(len(kl))]
+
+
+def factor_traversal(model, params, base_image, kl_per_dim, importance, factor_names: Sequence[str], *,
+                     values, active_kl: float) -> tuple[np.ndarray, list[str]]:
+  """Each latent swept over ``values`` from the posterior mean of ``base_image``, rows by decreasing KL, each row
+  labelled with its KL and the factor it carries (DCI importance): a :func:`vae_jax.plots.traversal_panels` panel.
+
+  Args:
+    base_image: ``[1, H, W, C]`` the image whose code is the start of every row.
+    values: ``[V]`` the values each latent takes in turn (the others stay at the base code).
+
+  Returns:
+    ``(images [D, V, H, W, C], row labels)``.
+  """
+  from vae_jax import inference  # deferred: the readings above are NumPy only
+
+  kl, values = np.asarray(kl_per_dim), np.asarray(values, np.float32)
+  base = inference.encode(model, params, base_image, batch_size=1).mean[0]
+  order = np.argsort(-kl)
+  codes = np.tile(base, (len(order), len(values), 1))
+  codes[np.arange(len(order)), :, order] = values[None, :]
+  images = inference.decode(model, params, codes.reshape(-1, len(base)), batch_size=codes.shape[0] * len(values))
+  factors = latent_factor_names(kl, importance, factor_names, active_kl=active_kl)
+  return (images.reshape(len(order), len(values), *images.shape[1:]),
+          [f"z{d} KL={kl[d]:.1f} {factors[d]}" for d in order])

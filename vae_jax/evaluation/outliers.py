@@ -299,3 +299,32 @@ def outlier_images(directory: str | os.PathLike | None, image_shape: Sequence[in
     raise ValueError(f"The outlier images of {source} are {list(images.shape[1:])} (H, W, C), but the model's "
                      f"in-distribution images are {list(image_shape)}; pick an IDX directory of the same image size.")
   return images if num is None else images[:num]
+
+
+def model_outlier_scores(key: jax.Array, model, params, sets: dict[str, ArrayLike], *,
+                 num_samples: int) -> dict[str, dict[str, np.ndarray]]:
+  """Every outlier score of one model on named image sets (higher = more outlying), per image.
+
+  Args:
+    key: the importance sampler's key (the same for every set, so two models are scored on the same draws).
+    model, params: a trained model; the likelihood scores need a stochastic encoder and are skipped otherwise.
+    sets: ``{name: [n, H, W, C] images}``.
+    num_samples: importance samples K per image.
+
+  Returns:
+    ``{score: {set name: [n] scores}}`` for ``mse`` (reconstruction of the posterior mean, per pixel) and, with a
+    stochastic encoder, ``elbo`` (−ELBO as the mean of the K log-weights), ``nll`` (importance-sampled NLL, nats)
+    and ``corrected`` (:func:`complexity_corrected_score` of the NLL, bits).
+  """
+  from vae_jax import inference  # deferred: the metrics above need no model
+  from vae_jax.evaluation import likelihood, reconstruction
+
+  out = {"mse": {k: np.asarray(reconstruction.per_image_mse(inference.reconstruct(model, params, x), x))
+                 for k, x in sets.items()}}
+  if inference.is_stochastic(model, params, next(iter(sets.values()))):
+    nll = {k: likelihood.importance_sampled_nll(key, model, params, x, num_samples=num_samples)
+           for k, x in sets.items()}
+    out["elbo"] = {k: -o["elbo"] for k, o in nll.items()}
+    out["nll"] = {k: o["nll"] for k, o in nll.items()}
+    out["corrected"] = {k: complexity_corrected_score(o["nll"], sets[k]) for k, o in nll.items()}
+  return out
