@@ -21,6 +21,7 @@ from vae_jax.evaluation.disentanglement import kl_per_dim as kl_per_dim
 from vae_jax.evaluation.dci import disentanglement_completeness as disentanglement_completeness
 from vae_jax.evaluation.factor_swap import EDITS as FACTOR_SWAP_EDITS
 from vae_jax.evaluation.factor_swap import factor_swap as factor_swap
+from vae_jax.evaluation.factor_swap import summarize_swaps as summarize_swaps
 from vae_jax.evaluation.factor_vae_metric import factor_vae_metric as factor_vae_metric
 from vae_jax.evaluation.latent_factors import factor_latent_cells as factor_latent_cells
 from vae_jax.evaluation.latent_factors import factor_traversal as factor_traversal
@@ -35,6 +36,7 @@ from vae_jax.evaluation.outliers import complexity_corrected_score as complexity
 from vae_jax.evaluation.outliers import likelihood_ratio_score as likelihood_ratio_score
 from vae_jax.evaluation.outliers import model_outlier_scores as model_outlier_scores
 from vae_jax.evaluation.paired import paired_differences as paired_differences
+from vae_jax.evaluation.paired import compare_settings as compare_settings
 from vae_jax.evaluation.outliers import outlier_images as outlier_images
 from vae_jax.evaluation.outliers import png_complexity_bits as png_complexity_bits
 from vae_jax.evaluation.probe import linear_probe as linear_probe

@@ -28,3 +28,31 @@ def paired_differences(scores: Mapping[int, Mapping[str, float]], reference: Map
               else 0.0, "n": int(d.size), "values": [float(x) for x in d], "higher": higher,
               "all_higher": bool(d.size) and higher == d.size}
   return out
+
+
+def _stat(values) -> dict:
+  v = np.asarray(values, np.float64)
+  return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size),
+          "values": [float(x) for x in v], "median": float(np.median(v))}
+
+
+def compare_settings(groups: Mapping[str, Sequence[tuple[int, Mapping[str, float]]]], reference: str,
+                     keys: Sequence[str], headline: Sequence[str], paired_keys: Sequence[str]) -> dict:
+  """Settings scored over seeds, each compared with ``reference`` seed by seed.
+
+  Args:
+    groups: ``{setting: [(seed, scores)]}``, ``reference`` among them.
+    keys: the scores summarised per setting; headline: the scores the best setting and the wins are judged by;
+    paired_keys: the scores of the paired table (``headline`` and more).
+
+  Returns:
+    ``summary`` ``{setting: {key: {"mean", "std", "n", "values", "median"}}}``; ``paired`` ``{setting (not the
+    reference): {key: paired_differences entry}}``; ``wins`` ``{setting: headline keys higher on every seed}``;
+    ``headline_median`` ``{setting: mean over headline keys of the median over seeds}``.
+  """
+  by_seed = {g: {seed: s for seed, s in rows} for g, rows in groups.items()}
+  summary = {g: {k: _stat([s[k] for _, s in rows]) for k in keys} for g, rows in groups.items()}
+  paired = {g: paired_differences(by_seed[g], by_seed[reference], paired_keys) for g in groups if g != reference}
+  return {"summary": summary, "paired": paired,
+          "wins": {g: [k for k in headline if p[k]["all_higher"]] for g, p in paired.items()},
+          "headline_median": {g: float(np.mean([summary[g][k]["median"] for k in headline])) for g in groups}}

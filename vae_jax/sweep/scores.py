@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import numpy as np
 
 from vae_jax.sweep.grid import Member, SweepConfig
 from vae_jax.sweep.io import load_sweep, member_state
 
-__all__ = ["ScoreCache", "score_checkpoints", "score_members", "tag"]
+__all__ = ["ScoreCache", "disentanglement_scores", "score_checkpoints", "score_members", "tag"]
+
+logger = logging.getLogger(__name__)
 
 ScoreFn = Callable[[Member, Any], dict]  # (member, params) -> scores
 
@@ -83,3 +88,42 @@ def score_checkpoints(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag
       point = cache.get(keys[mb.name], lambda mb=mb, state=state: score_fn(mb, member_state(state, mb.index).params))
       curves[mb.name].append({"step": step, **point})
   return curves
+
+
+def disentanglement_scores(spec: SweepConfig, workdir: str, model, sampler, sizes, curve_sizes,
+                           real_images: Callable[[Any], Any], *, cache: ScoreCache | None = None
+                           ) -> tuple[list[tuple[Member, Any, dict]], dict[str, list[dict]]]:
+  """Every member's disentanglement and sharpness scores, and the first seed's metric-vs-updates curve (MIG and the
+  β-VAE metric at every kept checkpoint), cached.
+
+  Every member of a seed is scored with the same keys (``fold_in(key(seed), 7)`` for the metrics, ``fold_in(key(seed),
+  11)`` for sharpness), so models trained with the same seed are compared on the same factor draws (a paired
+  comparison).
+
+  Args:
+    model: the sweep's model; sampler: its ground-truth model (:class:`vae_jax.evaluation.GroundTruthSampler`).
+    sizes, curve_sizes: ``MetricSizes`` of the members' scores and of the curve's.
+    real_images: ``key -> [N, H, W, C]`` real images, the reference of :func:`vae_jax.evaluation.relative_sharpness`.
+
+  Returns:
+    ``(score_members(...) rows, score_checkpoints(...) curves)``; a member's scores add ``eval_time_s``.
+  """
+  from vae_jax import evaluation  # deferred: the cache above needs no metric
+  cache = cache or ScoreCache(workdir)
+
+  def metrics(mb, params, m):
+    key = jax.random.fold_in(jax.random.key(mb.seed), 7)
+    return evaluation.evaluate_disentanglement(key, model, params, sampler, m)
+
+  def score(mb, params):
+    t = time.perf_counter()
+    k_real, k_prior = jax.random.split(jax.random.fold_in(jax.random.key(mb.seed), 11))
+    ev = {**metrics(mb, params, sizes), **evaluation.relative_sharpness(k_prior, model, params, real_images(k_real))}
+    logger.info("%s: %s (%.0f s)", mb.name, {k: round(float(v), 3) for k, v in ev.items() if np.ndim(v) == 0},
+                time.perf_counter() - t)
+    return {**ev, "eval_time_s": time.perf_counter() - t}
+
+  curves = score_checkpoints(spec, workdir, lambda mb, p: {k: v for k, v in metrics(mb, p, curve_sizes).items()
+                                                            if k in ("beta_vae_metric", "mig")},
+                             tag=tag(curve_sizes), cache=cache)
+  return score_members(spec, workdir, score, tag=tag(sizes), cache=cache), curves
