@@ -8,7 +8,7 @@
 
 ``--variants beta1 beta4`` trains a subset (it must hold β = 1 and one β > 1); ``--steps`` changes the number of
 updates (the runs then go to ``runs/beta_vae_sprites/<size>-<steps>steps``). One model alone (:func:`base`, the
-β-VAE with β = 4) trains through ``vae_jax.train.train_and_evaluate``.
+β-VAE with β = 4): ``experiments/configs/sprites_vae.py`` for ``python -m experiments.main``.
 
 Protocol (full): 32×32 sprites (shape, scale, orientation, x, y; drawn fresh on device every step), MLP VAE
 1024-512-256-10, Bernoulli likelihood, Adam 5e-4, batch 64 (Higgins et al. 2017's dSprites optimiser, latent size
