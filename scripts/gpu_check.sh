@@ -89,9 +89,9 @@ bench)
 study)
   steps=${2:-300000}
   methods=${METHODS:-beta_vae beta_tcvae factor_vae dip_vae_i dip_vae_ii annealed_vae}
-  stamp "disentanglement study, gpu size, $steps updates, methods: $methods"
+  stamp "disentanglement study, full size, $steps updates, methods: $methods"
   # Resumable: a rerun with the same steps continues the sweeps from their checkpoints and reuses cached scores.
-  timeout -s INT "${STUDY_TIMEOUT:-660}" $PY -m experiments.disentanglement_study --size gpu --steps "$steps" \
+  timeout -s INT "${STUDY_TIMEOUT:-660}" $PY -m experiments.disentanglement_study --size full --steps "$steps" \
     --methods $methods --runs-root /tmp/study_runs --results-dir /tmp/study_res 2>&1 | grep -v "^\s*$" | tail -40
   tar czf "$OUT/study_gpu.tgz" -C /tmp study_res
   ;;

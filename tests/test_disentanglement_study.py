@@ -52,15 +52,20 @@ def test_every_method_of_the_grids_has_a_setting_label_and_config():
   for method, (field, values) in configs.GRIDS.items():
     for v in values:
       assert getattr(configs.method_config(method, v), field) == v
-      assert study.setting_label(method, {f"method.{field}": v}, None).endswith(f"={v:g}") or v == 1.0
-  names = [name for name, _, _ in configs.sweeps("gpu")]
+      assert configs.setting_label(method, v).endswith(f"={v:g}") or (method, v) == configs.REFERENCE
+  assert configs.method_config("dip_vae_i", 5.0).lambda_d == 50.0  # tied: λ_d = 10 λ_od
+  assert configs.method_config("dip_vae_ii", 5.0).lambda_d == 5.0
+  assert configs.setting_label(*configs.REFERENCE) == "β-VAE β=1 (VAE)"
+  names = [name for name, *_ in configs.sweeps(configs.get_config("full"))]
   assert len(names) == len(set(names)) == 4 + 2 * 6  # four swept methods + DIP-VAE-I/II one sweep per λ_od
+  for size in ("smoke", "quick", "cpu", "full"):
+    assert configs.sweeps(configs.get_config(size))[0][1] == configs.REFERENCE[0]  # β-VAE (β = 1) first
 
 
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
-  with pytest.raises(ValueError, match="unknown size"):
+  with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

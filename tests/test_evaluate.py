@@ -1,14 +1,18 @@
 """`python -m experiments.evaluate` on tiny trained runs: a VAE on Fashion-MNIST and a β-VAE on sprites."""
 
 import dataclasses
+import gzip
 import json
 import os
+import struct
 
 import numpy as np
+import pytest
 
 from experiments import evaluate
 from experiments import main as cli
-from vae_jax import configs, train
+from vae_jax import configs, evaluation, train
+from vae_jax.evaluation import trained_run
 from vae_jax.methods import beta_vae
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,6 +38,34 @@ def test_evaluate_vae_on_fashion_mnist(tmp_path):
     assert (tmp_path / "evaluation" / fig).stat().st_size > 1000, fig
 
 
+def write_idx_images(directory, images: np.ndarray, *, gz: bool = True) -> None:
+  """``t10k-images-idx3-ubyte[.gz]`` of uint8 ``[N, H, W]`` images (the IDX header of vae_jax.data.idx)."""
+  os.makedirs(directory, exist_ok=True)
+  payload = bytes([0, 0, 8, 3]) + struct.pack(">3I", *images.shape) + images.astype(np.uint8).tobytes()
+  name = os.path.join(directory, "t10k-images-idx3-ubyte" + (".gz" if gz else ""))
+  with (gzip.open if gz else open)(name, "wb") as f:
+    f.write(payload)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_outlier_images_from_any_idx_directory(tmp_path, gz):
+  images = np.random.default_rng(0).integers(0, 256, (5, 16, 16), dtype=np.uint8)
+  write_idx_images(tmp_path, images, gz=gz)
+  out = evaluation.outlier_images(str(tmp_path), (16, 16, 1), num=3)
+  assert out.shape == (3, 16, 16, 1) and out.dtype == np.float32
+  np.testing.assert_array_equal(out[..., 0], images[:3] / np.float32(255.0))
+
+
+def test_outlier_images_errors(tmp_path):
+  with pytest.raises(FileNotFoundError, match=r"No test images in .*t10k-images-idx3-ubyte.gz.*holds none of them"):
+    evaluation.outlier_images(str(tmp_path), (16, 16, 1))
+  with pytest.raises(FileNotFoundError, match="is not a directory"):
+    evaluation.outlier_images(str(tmp_path / "missing"), (16, 16, 1))
+  write_idx_images(tmp_path, np.zeros((4, 28, 28), np.uint8))
+  with pytest.raises(ValueError, match=r"are \[28, 28, 1\] .* in-distribution images are \[16, 16, 1\]"):
+    evaluation.outlier_images(str(tmp_path), (16, 16, 1))
+
+
 def test_evaluate_beta_vae_on_sprites_and_denoising(tmp_path):
   config = configs.Config(
       model=configs.ModelConfig(kind="vae", architecture="mlp", hidden=(32,), latent_dim=3),
@@ -42,7 +74,16 @@ def test_evaluate_beta_vae_on_sprites_and_denoising(tmp_path):
       batch_size=16, num_steps=4, log_every=2, eval_every=4, checkpoint_every=4, eval_batch_size=32,
       figures=False, tensorboard=False, progress=False, num_devices=1)
   train.train_and_evaluate(config, str(tmp_path))
-  res = evaluate.evaluate(str(tmp_path), num_samples=10, num_images=32, disentanglement_samples=200)
+  wrong = tmp_path / "mnist_sized"
+  write_idx_images(wrong, np.zeros((8, 28, 28), np.uint8))
+  with pytest.raises(ValueError, match=r"outlier images .* are \[28, 28, 1\]"):  # before any metric is computed
+    trained_run.evaluate_run(str(tmp_path), ood_dir=str(wrong))
+  ood = tmp_path / "ood"
+  write_idx_images(ood, np.random.default_rng(1).integers(0, 256, (40, 16, 16), dtype=np.uint8))
+  res = trained_run.evaluate_run(str(tmp_path), num_samples=10, num_images=32, disentanglement_samples=200,
+                                 ood_dir=str(ood))
+  assert res["outliers"]["ood_dir"] == str(ood) and res["outliers"]["num_outliers"] == 40
+  assert all(0 <= res["outliers"][s]["auroc"] <= 1 for s in ("reconstruction_mse", "negative_elbo"))
   d = res["disentanglement"]
   assert set(d) == {"beta_vae_metric", "factor_vae_metric", "mig", "dci_disentanglement", "dci_completeness",
                     "dci_informativeness_test"}

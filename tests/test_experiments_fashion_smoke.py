@@ -87,7 +87,7 @@ def test_vae_likelihood_smoke(tmp_path):
   assert all(_finite(c) for c in nll)
   assert all(n["mean"] <= e["mean"] + 1e-3 for n, e in zip(nll, elbo))  # −log mean w ≤ −mean log w (Jensen)
   rd = results["tables"]["β sweep: rate–distortion on the test set"]
-  assert _column(rd, "β") == list(vae_likelihood.SIZES["smoke"]["betas"])
+  assert _column(rd, "β") == list(vae_likelihood.configs.get_config("smoke").betas)
   assert all(_finite(c) and c["mean"] >= 0 for c in _column(rd, "rate KL (nats)"))
   for name in ("samples_vae", "samples_iwae", "interpolation", "rate_distortion"):
     assert os.path.exists(tmp_path / "figures" / f"vae_likelihood_{name}.png")
@@ -115,7 +115,8 @@ def test_pretraining_smoke(tmp_path):
   results = _run(pretraining, tmp_path)
   table = results["tables"]["Linear-probe accuracy on Fashion-MNIST"]
   names = _column(table, "representation")
-  assert names[0] == "raw pixels" and names[1:5] == list(pretraining.LABELS.values())
+  cfg = pretraining.configs.get_config("smoke")
+  assert names[0] == "raw pixels" and names[1:5] == list(pretraining.configs.labels(cfg).values())
   assert names[5].startswith("stacked AE")  # the placeholder: no stacked.json in tmp_path
   for cell in _column(table, "test accuracy (%)")[1:5]:
     assert _finite(cell) and 0.0 <= cell["mean"] <= 100.0

@@ -18,7 +18,8 @@ def test_smoke_writes_every_variant_and_metric(tmp_path):
   for _, title in beta_vae_sprites.METRICS:
     assert title in table["columns"]
   labels = [row[0] for row in table["rows"]]
-  expected = [beta_vae_sprites.label(v) for v in beta_vae_sprites.configs.variants("smoke")]
+  cfg = beta_vae_sprites.configs.get_config("smoke")
+  expected = [beta_vae_sprites.configs.labels(cfg)[v] for v in beta_vae_sprites.configs.variants(cfg)]
   assert labels == expected and len(labels) == 7
   first_metric = table["columns"].index(beta_vae_sprites.METRICS[0][1])
   for row in table["rows"]:

@@ -14,6 +14,7 @@ X = jnp.full((64, 32, 32, 1), 0.5, jnp.float32)
     lambda k, x: noise.gaussian_noise(k, x, stddev=0.3),
     lambda k, x: noise.masking_noise(k, x, rate=0.3),
     lambda k, x: noise.salt_and_pepper(k, x, rate=0.3),
+    lambda k, x: noise.uniform_replacement(k, x, rate=0.3),
     lambda k, x: noise.reparameterize(k, x[:, 0, 0], x[:, 0, 0]),
 ])
 def test_same_key_same_output_different_keys_differ(fn):
@@ -79,3 +80,14 @@ def test_reparameterization_gradient_matches_closed_form():
   gm, glv = jax.jit(jax.grad(mc))((m, lv), jax.random.key(0))
   np.testing.assert_allclose(gm, 2 * m, rtol=0.02)
   np.testing.assert_allclose(glv, jnp.exp(lv), rtol=0.02)
+
+
+def test_uniform_replacement_replaces_a_fraction_by_8bit_grey_levels():
+  x = jnp.full((64, 28, 28, 1), 0.123, jnp.float32)
+  y = np.asarray(noise.uniform_replacement(jax.random.key(0), x, rate=0.2))
+  hit = y != np.float32(0.123)
+  assert abs(hit.mean() - 0.2) < 0.01
+  np.testing.assert_allclose(y[hit] * 255.0, np.round(y[hit] * 255.0), atol=1e-3)  # values k/255
+  assert abs(y[hit].mean() - 0.5) < 0.01
+  with pytest.raises(ValueError, match="uniform_replacement: rate must be finite and in"):
+    noise.uniform_replacement(jax.random.key(0), x, rate=1.5)

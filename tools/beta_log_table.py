@@ -35,7 +35,7 @@ def parse(lines) -> dict[str, dict[int, dict]]:
 
 
 def table(runs: dict[str, dict[int, dict]]) -> str:
-  order = list(configs.variants("smoke"))
+  order = list(configs.variants(configs.get_config("smoke")))
   runs = dict(sorted(runs.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
   out = ["| model | seeds | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS)]
   for variant, by_seed in runs.items():

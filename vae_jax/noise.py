@@ -119,3 +119,28 @@ def salt_and_pepper(key: jax.Array, x: ArrayLike, *, rate: ArrayLike) -> jax.Arr
   hit = jax.random.bernoulli(k_hit, jnp.asarray(rate, jnp.float32), x.shape)
   salt = jax.random.bernoulli(k_val, 0.5, x.shape).astype(x.dtype)
   return jnp.where(hit, salt, x)
+
+
+def uniform_replacement(key: jax.Array, x: ArrayLike, *, rate: ArrayLike) -> jax.Array:
+  """A fraction ``rate`` of units replaced by uniform 8-bit grey levels ``k/255``, ``k ∈ {0, …, 255}``.
+
+  The perturbation of Ren et al.'s background model: it keeps the population statistics of the inputs and
+  destroys their semantics.
+
+  Args:
+    key: a PRNG key.
+    x: ``[batch, ...]`` clean input in [0, 1].
+    rate: fraction of units replaced, in [0, 1].
+
+  Returns:
+    ``x``-shaped float32 perturbed input.
+
+  References:
+    Ren et al., "Likelihood Ratios for Out-of-Distribution Detection", NeurIPS 2019, Sec. 3.
+  """
+  x = jnp.asarray(x)
+  _check_fraction("uniform_replacement", "rate", rate)
+  k_hit, k_val = jax.random.split(key)
+  hit = jax.random.bernoulli(k_hit, rate, x.shape)
+  values = jax.random.randint(k_val, x.shape, 0, 256).astype(jnp.float32) / 255.0
+  return jnp.where(hit, values, x)

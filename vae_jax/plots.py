@@ -451,3 +451,63 @@ def mean_std_lines(series: Mapping[str, Sequence[Mapping[str, float]]], xticklab
   ax.legend(fontsize=7, ncol=2)
   fig.tight_layout()
   return _save(fig, path)
+
+
+def score_histograms(panels: Sequence[tuple[str, Mapping[str, Any]]], labels: Mapping[str, str], path: PathLike, *,
+                     title: str | None = None, bins: int = 40) -> PathLike:
+  """One panel per score: overlaid step histograms of the score on each test set (e.g. inliers and outliers).
+
+  Args:
+    panels: ``[(x-axis label, {set key: [n] scores})]``; the bins span the 0.5–99.5 percentiles of all sets.
+    labels: ``{set key: legend label}``, in drawing order.
+  """
+  fig = Figure(figsize=(4.0 * len(panels), 3.2), dpi=100)
+  axes = fig.subplots(1, len(panels), squeeze=False)[0]
+  for ax, (name, scores) in zip(axes, panels):
+    values = np.concatenate([np.asarray(v, np.float64) for v in scores.values()])
+    edges = np.linspace(*np.percentile(values, [0.5, 99.5]), bins)
+    for key, label in labels.items():
+      ax.hist(np.asarray(scores[key], np.float64), bins=edges, histtype="step", density=True, label=label)
+    ax.set_xlabel(name, fontsize=8)
+    ax.set_yticks([])
+  axes[0].legend(fontsize=7)
+  if title:
+    fig.suptitle(title, fontsize=9)
+  fig.tight_layout()
+  return _save(fig, path)
+
+
+def accuracy_bars(names: Sequence[str], means: Sequence[float], stds: Sequence[float], path: PathLike, *,
+                  xlabel: str) -> PathLike:
+  """Horizontal bars with ± std error bars, one per row, each labelled with its mean (accuracies in %)."""
+  fig = Figure(figsize=(6.5, 0.5 + 0.45 * len(names)), dpi=100)
+  ax = fig.add_subplot(1, 1, 1)
+  ax.barh(range(len(names)), means, xerr=stds, capsize=3, color="tab:blue", alpha=0.8)
+  ax.set_yticks(range(len(names)), names, fontsize=8)
+  ax.invert_yaxis()
+  right = max(m + sd for m, sd in zip(means, stds))
+  ax.set_xlim(max(0.0, min(means) - 5.0), min(100.0, right + 2.0))
+  for i, (m, sd) in enumerate(zip(means, stds)):
+    ax.text(m + sd + 0.2, i, f"{m:.1f}", va="center", fontsize=8)
+  ax.set_xlabel(xlabel)
+  fig.tight_layout()
+  return _save(fig, path)
+
+
+def rate_distortion(points: Sequence[tuple[str, Mapping[str, float], Mapping[str, float]]], path: PathLike, *,
+                    title: str | None = None) -> PathLike:
+  """Distortion against rate, one annotated point per setting: ``[(label, rate, distortion)]``, each a
+  ``{"mean", "std"}`` dict (``std`` drawn as error bars), in nats."""
+  fig = Figure(figsize=(5.0, 3.8), dpi=100)
+  ax = fig.add_subplot(1, 1, 1)
+  ax.errorbar([r["mean"] for _, r, _ in points], [d["mean"] for _, _, d in points],
+              xerr=[r["std"] for _, r, _ in points], yerr=[d["std"] for _, _, d in points], marker="o", capsize=3)
+  for label, r, d in points:
+    ax.annotate(label, (r["mean"], d["mean"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
+  ax.set_xlabel("rate: KL(q(z|x) ‖ p(z)) [nats]")
+  ax.set_ylabel("distortion: −log p(x|z) [nats]")
+  if title:
+    ax.set_title(title, fontsize=9)
+  ax.grid(alpha=0.3)
+  fig.tight_layout()
+  return _save(fig, path)

@@ -1,28 +1,54 @@
 """The disentanglement study (issue #17): Locatello et al. 2019's methods and grids on procedural sprites.
 
-Every setting is trained as a sweep (``vae_jax.sweep``): one program per (method, fixed hyperparameters), its
-members the swept value × the seeds. ``experiments/disentanglement_study.py`` runs it; this module only says what
-is trained.
+    python -m experiments.disentanglement_study --size cpu     # this CPU: about an hour (wall time in the results)
+    python -m experiments.disentanglement_study --size full    # Locatello et al.'s setup, 300k updates (accelerator)
+    python -m experiments.disentanglement_study --size smoke   # seconds (CI); quick: minutes
+
+Does a β-VAE (and its relatives) separate the sprite factors a plain VAE mixes, and are its images sharper? Every
+setting is trained as a sweep (``vae_jax.sweep``): one program per (method, fixed hyperparameters), its members the
+swept value × the seeds; each sweep trains in ``<runs-root>/disentanglement_study/<size>/<sweep>`` and is resumed or
+reused on a rerun, and each member's scores are cached in that folder's ``study_evals.json`` as they are computed.
 
 Sizes:
-  * ``gpu`` — the literature's setup: 64×64 sprites, Locatello et al.'s conv encoder/decoder (4 conv layers
+  * ``full`` — the literature's setup: 64×64 sprites, Locatello et al.'s conv encoder/decoder (4 conv layers
     32-32-64-64, 4×4 stride 2, dense 256, 10 latents, Bernoulli), Adam 1e-4, batch 64, 300,000 updates, the full
-    grids of :data:`GRIDS`, 5 seeds. For an accelerator (``scripts/gpu_check.sh study``).
-  * ``cpu`` — what the 2-core CPU affords in under an hour (shared with other work): 32×32 sprites, the MLP VAE 1024-512-256-10 (the
-    report's sprites model), Adam 5e-4, batch 64, ``CPU_STEPS`` updates, 5 seeds, the grid subset
-    :data:`CPU_GRIDS`. At 32×32, ``β_norm = β·10/1024``: the same β weighs 4× more per pixel than at 64×64.
-  * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, two values per method.
+    grids of :data:`GRIDS`, 5 seeds, disentanglement_lib's metric sample sizes. For an accelerator
+    (``scripts/gpu_check.sh study``); results ``disentanglement_study_gpu.json``.
+  * ``cpu`` — what the 2-core CPU affords in under an hour (shared with other work): 32×32 sprites, the MLP VAE
+    1024-512-256-10 (the report's sprites model), Adam 5e-4, batch 64, 10,000 updates, 5 seeds, the grid subset
+    :data:`CPU_GRIDS`; DCI on 3,000/1,500 codes with 20 stages (``--dci-check`` compares it with the full size).
+    At 32×32, ``β_norm = β·10/1024``: the same β weighs 4× more per pixel than at 64×64. Results
+    ``disentanglement_study_cpu.json`` (REPORT §4c).
+  * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
+  * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
+
+Per member (representation: the posterior mean; every model of a seed scored on the same factor draws):
+β-VAE metric, FactorVAE metric, MIG, DCI (disentanglement, completeness, informativeness), SAP
+(``vae_jax.evaluation.evaluate_disentanglement`` at ``metrics``), KL per latent, and sharpness: mean gradient
+magnitude and Laplacian variance of generated samples (decoded z ~ N(0, I)) and of reconstructions, each over the
+same score of real sprites (1 = as sharp as the data). Per sweep, for its first seed: MIG and the β-VAE metric at
+each of the five kept checkpoints (the metric-vs-updates curve).
+
+Outputs (``experiments/results/disentanglement_study_<cpu|gpu>.json``, every member's scores and curve in
+``experiments/results/disentanglement_study/<cpu|gpu>_members.json``, figures in ``experiments/figures``): the
+table of every setting (median, mean ± std over seeds), the paired comparison of every setting against β = 1 (the
+plain VAE) per seed, Locatello-style box plots of each score over seeds, the curves, the sharpness table and the
+article's figure — traversals of the plain VAE and of the best β-VAE side by side, each row labelled with the
+factor its latent carries (DCI importance).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
+import ml_collections
+import numpy as np
+
+from experiments import configs
+from vae_jax import evaluation, methods
 from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
-from vae_jax.methods import annealed_vae, beta_tcvae, beta_vae, dip_vae_i, dip_vae_ii, factor_vae
-
-LATENT_DIM = 10
-CPU_STEPS = 10_000
+from vae_jax.data import sprites
 
 # Locatello et al. 2019, Table 2 (the regularisation strength of each method; 50 seeds per value there).
 GRIDS: dict[str, tuple[str, tuple[float, ...]]] = {
@@ -33,87 +59,260 @@ GRIDS: dict[str, tuple[str, tuple[float, ...]]] = {
     "dip_vae_ii": ("lambda_od", (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)),
     "beta_tcvae": ("beta", (1.0, 2.0, 4.0, 6.0, 8.0, 10.0)),
 }
-# The CPU subset (what fits ≈ 1 h of a 2-core CPU at CPU_STEPS): β = 1 (the plain VAE, the reference every setting
-# is paired against), β-VAE at β = 4 (the best of β ∈ {2, 4, 8, 16} in the report's 32×32 runs, where larger β
-# only lowered the scores), β-TCVAE at Chen et al.'s β = 6.
-# FactorVAE (its 6×1000 discriminator costs ~4× the VAE's step here) and DIP-VAE run in the smoke size only.
-CPU_GRIDS: dict[str, tuple[str, tuple[float, ...]]] = {
-    "beta_vae": ("beta", (1.0, 4.0)),
-    "beta_tcvae": ("beta", (6.0,)),
-}
-SMOKE_GRIDS: dict[str, tuple[str, tuple[float, ...]]] = {
-    "beta_vae": ("beta", (1.0, 4.0)),
-    "beta_tcvae": ("beta", (6.0,)),
-    "factor_vae": ("gamma", (20.0,)),
-    "dip_vae_i": ("lambda_od", (5.0,)),
-}
-
-SIZES = {
-    "gpu": dict(resolution=64, architecture="conv", hidden=(), batch_size=64, num_steps=300_000, learning_rate=1e-4,
-                seeds=5, log_every=1000, grids=GRIDS, num_test=2048),
-    "cpu": dict(resolution=32, architecture="mlp", hidden=(512, 256), batch_size=64, num_steps=CPU_STEPS,
-                learning_rate=5e-4, seeds=5, log_every=500, grids=CPU_GRIDS, num_test=2048),
-    "smoke": dict(resolution=16, architecture="mlp", hidden=(32,), batch_size=16, num_steps=10, learning_rate=5e-4,
-                  seeds=2, log_every=2, grids=SMOKE_GRIDS, num_test=64),
-}
+# The CPU subset (what fits ≈ 1 h of a 2-core CPU): β = 1 (the plain VAE, the reference every setting is paired
+# against), β-VAE at β = 4 (the best of β ∈ {2, 4, 8, 16} in the report's 32×32 runs, where larger β only lowered the
+# scores), β-TCVAE at Chen et al.'s β = 6. FactorVAE (its 6×1000 discriminator costs ~4× the VAE's step here) and
+# DIP-VAE run in the smoke size only.
+CPU_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,))}
+SMOKE_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,)), "factor_vae": ("gamma", (20.0,)),
+               "dip_vae_i": ("lambda_od", (5.0,))}
+# Locatello et al.'s values of each method's other fields: fixed ones, and ones tied to the swept value (a multiple
+# of it: DIP-VAE-I λ_d = 10 λ_od, DIP-VAE-II λ_d = λ_od); a tied method is one sweep per value, seeds as members.
+FIXED = {"beta_tcvae": dict(alpha=1.0, gamma=1.0), "annealed_vae": dict(gamma=1000.0, iteration_threshold=100_000)}
+TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
+# Row labels: the method's display name and its swept field's symbol.
+NAMES = {"beta_vae": "β-VAE", "beta_tcvae": "β-TCVAE", "factor_vae": "FactorVAE", "dip_vae_i": "DIP-VAE-I",
+         "dip_vae_ii": "DIP-VAE-II", "annealed_vae": "AnnealedVAE"}
+SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
+SIZES = (*configs.SIZES, "cpu")
+METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
+           ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
+HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
+SHARPNESS = (("sharp_gen_grad", "samples grad."), ("sharp_gen_lap", "samples Lap. var."),
+             ("sharp_rec_grad", "recons grad."), ("sharp_rec_lap", "recons Lap. var."))
+EXTRA = (("kl", "KL (nats)"), ("active", "active latents"), ("recon", "recon (nats)"))
+KEYS = [k for k, _ in (*METRICS, *SHARPNESS, *EXTRA)]  # every score kept per member
+CURVE_METRICS = (("mig", "MIG"), ("beta_vae_metric", "β-VAE metric (2,000/1,000 points)"))
+# DCI at disentanglement_lib's full size (10,000/5,000 codes, 100 stages) for --dci-check; the rest minimal.
+DCI_CHECK_SIZES = evaluation.MetricSizes(bvae_train=16, bvae_eval=16, fvae_train=16, fvae_eval=16, fvae_var=128,
+                                         sap_train=0, sap_test=0)
+REFERENCE = ("beta_vae", 1.0)  # the plain VAE: every setting is paired against it
+# The verdict names the best setting of the reference's method (the best β) and every setting of these methods.
+VERDICT_METHODS = ("beta_tcvae",)
 NUM_CURVE_POINTS = 5  # checkpoints kept for the metric-vs-updates curve
+
+_CPU = dict(resolution=32, architecture="mlp", hidden=(512, 256), batch_size=64, learning_rate=5e-4, seeds=5,
+            log_every=500, num_test=2048, num_sharpness=2000, committed=True)
+_SMOKE_METRICS = dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
+                      fvae_var=128, num_codes=128, dci_train=128, dci_test=128)
+# The curve's β-VAE metric: fewer points (it is computed at every kept checkpoint); the other scores minimal.
+_CURVE = dict(bvae_train=2000, bvae_eval=1000, fvae_train=16, fvae_eval=16, fvae_var=128, dci_estimators=1,
+              dci_train=64, dci_test=64, sap_train=0, sap_test=0)
+_SWAP = dict(dci_train=2000, dci_test=1000, dci_estimators=30, num_pairs=500)  # factor_swap's codes and pairs
+_GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "quick": CPU_GRIDS, "smoke": SMOKE_GRIDS}
+
+
+def get_config(size: str = "full", num_steps: int | None = None) -> ml_collections.ConfigDict:
+  """The study at ``size`` (``smoke``, ``quick``, ``full`` or ``cpu``); ``num_steps`` overrides its updates."""
+  cfg = configs.sized(
+      size,
+      full=dict(resolution=64, architecture="conv", hidden=(), batch_size=64, num_steps=300_000, learning_rate=1e-4,
+                seeds=5, log_every=1000, num_test=2048, num_sharpness=2000, metrics={}, curve=_CURVE, swap=_SWAP,
+                committed=True,  # its results go to experiments/results (unless --results-dir)
+                tag="gpu",  # the name of its results and runs (the accelerator size was called gpu)
+                latent_dim=10, traversal_base=(2, 3, 0, 16, 16),  # a mid-sized heart, unrotated, centred
+                traversal_range=2.5),  # each latent swept over ±this, 9 values
+      # disentanglement_lib's sample sizes except DCI's: its 100-stage boosted trees on 10,000 codes cost minutes
+      # per model on the CPU (110 s at 3,000 codes under load).
+      cpu=dict(_CPU, num_steps=10_000, metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20), tag="cpu"),
+      quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
+                 metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
+                              num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
+                              sap_test=500),
+                 curve=dict(_CURVE, bvae_train=300, bvae_eval=300), swap=dict(_SWAP, num_pairs=100)),
+      smoke=dict(resolution=16, architecture="mlp", hidden=(32,), batch_size=16, num_steps=10, learning_rate=5e-4,
+                 seeds=2, log_every=2, num_test=64, num_sharpness=32, committed=False, tag="smoke",
+                 metrics=dict(_SMOKE_METRICS, dci_estimators=2, sap_train=128, sap_test=128),
+                 curve=dict(_SMOKE_METRICS, dci_estimators=1, sap_train=0, sap_test=0),
+                 swap=dict(dci_train=128, dci_test=64, dci_estimators=2, num_pairs=16)))
+  steps = cfg.num_steps if num_steps is None else num_steps
+  if steps < NUM_CURVE_POINTS or steps % NUM_CURVE_POINTS or (steps // NUM_CURVE_POINTS) % cfg.log_every:
+    raise ValueError(f"num_steps={steps}: must be a multiple of {NUM_CURVE_POINTS}·log_every "
+                     f"({NUM_CURVE_POINTS * cfg.log_every}) so the curve's checkpoints fall on host syncs.")
+  with cfg.unlocked():
+    # The grids as (method, field, values) rows: a ConfigDict would sort a dict's keys, and their order is the tables'.
+    cfg.grids = tuple((m, f, v) for m, (f, v) in _GRIDS[size].items())
+    cfg.num_steps, cfg.num_curve_points = steps, NUM_CURVE_POINTS
+    cfg.run_tag = cfg.tag if num_steps is None else f"{cfg.tag}-{num_steps}steps"  # the runs' folder
+  return cfg
+
+
+def metric_sizes(cfg, which: str = "metrics") -> evaluation.MetricSizes:
+  """``metrics`` (every member), ``curve`` (every kept checkpoint of the first seed) as ``MetricSizes``."""
+  return evaluation.MetricSizes(**cfg[which].to_dict())
 
 
 def method_config(name: str, value: float):
-  """The method ``name`` with its swept hyperparameter at ``value`` and the rest at Locatello et al.'s values
-  (DIP-VAE-I: λ_d = 10 λ_od; DIP-VAE-II: λ_d = λ_od; AnnealedVAE: γ = 1000, C reached at 100,000 updates)."""
-  if name == "beta_vae":
-    return beta_vae.Config(beta=value)
-  if name == "beta_tcvae":
-    return beta_tcvae.Config(alpha=1.0, beta=value, gamma=1.0)
-  if name == "factor_vae":
-    return factor_vae.Config(gamma=value)
-  if name == "dip_vae_i":
-    return dip_vae_i.Config(lambda_od=value, lambda_d=10.0 * value)
-  if name == "dip_vae_ii":
-    return dip_vae_ii.Config(lambda_od=value, lambda_d=value)
-  if name == "annealed_vae":
-    return annealed_vae.Config(gamma=1000.0, c_max=value, iteration_threshold=100_000)
-  raise ValueError(f"unknown study method {name!r}; known: {sorted(GRIDS)}")
+  """The method ``name`` with its swept field at ``value``, the others at Locatello et al.'s values."""
+  if name not in GRIDS:
+    raise ValueError(f"unknown study method {name!r}; known: {sorted(GRIDS)}")
+  tied = {f: k * value for f, k in TIED.get(name, {}).items()}
+  return methods.get(name).Config(**{GRIDS[name][0]: value}, **FIXED.get(name, {}), **tied)
 
 
-def tied(name: str) -> bool:
-  """Whether the method's swept value sets a second field too (then each value is its own sweep, seeds as members)."""
-  return name in ("dip_vae_i", "dip_vae_ii")
+def setting_label(method: str, value: float) -> str:
+  """Row label of a setting, e.g. ``β-VAE β=4`` or ``DIP-VAE-I λ_od=5``; the reference says it is the VAE."""
+  label = f"{NAMES[method]} {SYMBOLS[GRIDS[method][0]]}={value:g}"
+  return label + " (VAE)" if (method, value) == REFERENCE else label
 
 
-def get_config(size: str = "cpu", num_steps: int | None = None) -> Config:
-  """The base config of ``size`` (the β-VAE with β = 1; the study replaces ``method``)."""
-  if size not in SIZES:
-    raise ValueError(f"unknown size {size!r}; one of {sorted(SIZES)}")
-  s = SIZES[size]
-  steps = s["num_steps"] if num_steps is None else num_steps
-  if steps < NUM_CURVE_POINTS or steps % NUM_CURVE_POINTS or (steps // NUM_CURVE_POINTS) % s["log_every"]:
-    raise ValueError(f"num_steps={steps}: must be a multiple of {NUM_CURVE_POINTS}·log_every "
-                     f"({NUM_CURVE_POINTS * s['log_every']}) so the curve's checkpoints fall on host syncs.")
-  every = steps // NUM_CURVE_POINTS
+def base(cfg) -> Config:
+  """The base config of the study's sweeps (the β-VAE with β = 1; each sweep replaces ``method``)."""
+  every = cfg.num_steps // NUM_CURVE_POINTS
   return Config(
-      model=ModelConfig(kind="vae", architecture=s["architecture"], hidden=s["hidden"] or (256,),
-                        latent_dim=LATENT_DIM, likelihood="bernoulli"),
-      method=beta_vae.Config(beta=1.0),
-      optimizer=OptimizerConfig(name="adam", learning_rate=s["learning_rate"]),
-      data=DataConfig(name="sprites", resolution=s["resolution"], num_test=s["num_test"]),
-      batch_size=s["batch_size"], num_steps=steps, log_every=s["log_every"], eval_every=steps,
-      checkpoint_every=every, keep_checkpoints=NUM_CURVE_POINTS, eval_batch_size=min(1024, s["num_test"]),
-      figures=False, tensorboard=False, progress=False, num_devices=1 if size != "gpu" else 0,
-  )
+      model=ModelConfig(kind="vae", architecture=cfg.architecture, hidden=tuple(cfg.hidden) or (256,),
+                        latent_dim=cfg.latent_dim, likelihood="bernoulli"),
+      method=method_config(*REFERENCE),
+      optimizer=OptimizerConfig(name="adam", learning_rate=cfg.learning_rate),
+      data=DataConfig(name="sprites", resolution=cfg.resolution, num_test=cfg.num_test),
+      batch_size=cfg.batch_size, num_steps=cfg.num_steps, log_every=cfg.log_every, eval_every=cfg.num_steps,
+      checkpoint_every=every, keep_checkpoints=NUM_CURVE_POINTS, eval_batch_size=min(1024, cfg.num_test),
+      figures=False, tensorboard=False, progress=False, num_devices=0 if cfg.size == "full" else 1)
 
 
-def sweeps(size: str = "cpu", num_steps: int | None = None) -> list[tuple[str, Config, tuple[str, tuple[float, ...]]]]:
-  """``[(sweep name, base config, (swept field, values))]``: every sweep of the study at ``size``; the swept
-  field is ``()`` for tied methods (one sweep per value; only the seeds vary)."""
-  base = get_config(size, num_steps)
-  out = []
-  for method, (field, values) in SIZES[size]["grids"].items():
-    if tied(method):
-      for v in values:
-        out.append((f"{method}_{field}{v:g}", dataclasses.replace(base, method=method_config(method, v)), ("", ())))
+def sweeps(cfg, only: list[str] | None = None) -> list[tuple[str, str, Config, tuple[str, tuple[float, ...]]]]:
+  """``[(sweep name, method, base config, (swept field, values))]``: every sweep of the study (of the methods
+  ``only``); the swept field is ``""`` for tied methods (one sweep per value; only the seeds vary)."""
+  b, out = base(cfg), []
+  for method, field, values in cfg.grids:
+    if only and method not in only:
+      continue
+    if method in TIED:
+      out += [(f"{method}_{field}{v:g}", method, dataclasses.replace(b, method=method_config(method, v)), ("", ()))
+              for v in values]
     else:
-      out.append((method, dataclasses.replace(base, method=method_config(method, values[0])),
-                  (f"method.{field}", values)))
+      out.append((method, method, dataclasses.replace(b, method=method_config(method, values[0])),
+                  (f"method.{field}", tuple(values))))
   return out
+
+
+def notes(cfg, seeds: list[int], *, dci_check: bool) -> list[str]:
+  """The results file's notes on what was trained and how it was scored."""
+  b, m, res = base(cfg), metric_sizes(cfg), cfg.resolution
+  arch = (f"MLP {res * res}-{'-'.join(map(str, b.model.hidden))}-{b.model.latent_dim}"
+          if b.model.architecture == "mlp" else
+          f"conv {'-'.join(map(str, b.model.conv_channels))} (4×4 stride 2), dense "
+          f"{'-'.join(map(str, b.model.conv_dense))}, latent {b.model.latent_dim}")
+  images = b.num_steps * b.batch_size
+  return [
+      f"Setup ({cfg.tag}): {res}×{res} procedural sprites drawn fresh every step; {arch}, Bernoulli; Adam "
+      f"{b.optimizer.learning_rate:g}, batch {b.batch_size}, {b.num_steps:,} updates ({images:,} images, "
+      f"{images / sprites.NUM_SPRITES:.1f} passes over the 737,280 factor combinations); seeds {seeds}; each setting "
+      "a sweep (vae_jax.sweep: the members trained in one program).",
+      f"Scores on the posterior mean: β-VAE metric {m.bvae_train}/{m.bvae_eval} points of batch {m.bvae_batch}; "
+      f"FactorVAE metric {m.fvae_train}/{m.fvae_eval} votes of batch {m.fvae_batch}, variances from {m.fvae_var} "
+      f"codes; MIG on {m.num_codes} codes, 20 bins; DCI gradient-boosted trees ({m.dci_estimators} stages) on "
+      f"{m.dci_train}/{m.dci_test} codes; SAP on {m.sap_train}/{m.sap_test}. disentanglement_lib's sizes except "
+      "where smaller" + (" (the DCI check table compares with the full size)." if dci_check else
+                         "; the reduced DCI was not compared with the full one in this run (--dci-check)."),
+  ]
+
+
+def sampler(cfg) -> evaluation.GroundTruthSampler:
+  """The ground-truth model the metrics draw from: sprites rendered at the study's resolution."""
+  return evaluation.GroundTruthSampler(sprites.FACTOR_SIZES,
+                                       observe=functools.partial(sprites.render, resolution=cfg.resolution))
+
+
+def real_images(cfg):
+  """``key -> [num_sharpness, H, W, 1]`` real sprites: the reference of the sharpness ratios."""
+  return lambda key: np.asarray(sprites.sample(key, cfg.num_sharpness, resolution=cfg.resolution)[0])
+
+
+def members_record(groups: dict[str, list[dict]], keys) -> dict:
+  """``<tag>_members.json``: every member's scores and curve, by setting."""
+  return {g: [{"seed": r["member"].seed, **{k: r["eval"][k] for k in keys}, "curve": r["curve"]} for r in rs]
+          for g, rs in groups.items()}
+
+
+def training_row(sweep_name: str, num_members: int, res: dict) -> list:
+  """A row of the training table from ``vae_jax.sweep.train_sweep``'s results."""
+  return [sweep_name, num_members, res["final_step"], round(res.get("train_time_s") or 0.0),
+          round(res["images_per_sec"] or 0.0) if res.get("images_per_sec") else "—"]
+
+
+def panel_title(r: dict) -> str:
+  """The title of a member's traversal panel: its setting, seed, MIG and DCI disentanglement."""
+  return f"{r['label']} (seed {r['member'].seed}): MIG {r['eval']['mig']:.2f}, DCI-D {r['eval']['dci_d']:.2f}"
+
+
+def member_label(member) -> str:
+  """The setting of a sweep member (its method and swept value): :func:`setting_label`."""
+  method = member.config.method.name
+  field = GRIDS[method][0]
+  return setting_label(method, member.hparams.get(f"method.{field}", getattr(member.config.method, field)))
+
+
+def dci_reduced(cfg) -> bool:
+  """Whether the study's DCI sizes are below disentanglement_lib's (then ``--dci-check`` has something to check)."""
+  m, full = metric_sizes(cfg), DCI_CHECK_SIZES
+  return (m.dci_train, m.dci_test, m.dci_estimators) != (full.dci_train, full.dci_test, full.dci_estimators)
+
+
+def traversal_figures(best_beta: str, best_any: str, seed: int) -> list[tuple[str, str, str]]:
+  """``[(setting drawn beside the reference, file suffix, title)]``: the best β-VAE, and the best setting if other."""
+  caption = f"Latent traversals (seed {seed}), rows by KL, each labelled with the factor of largest DCI importance"
+  return [(best_beta, "", caption)] + ([(best_any, "_best", caption + f"; best setting {best_any}")]
+                                       if best_any != best_beta else [])
+
+
+def _cell(d: dict) -> str:
+  return f"{d['mean']:+.3f} ± {d['std']:.3f} ({d['higher']}/{d['n']})"
+
+
+def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list) -> dict:
+  """The results file's tables, from :func:`vae_jax.evaluation.compare_settings`'s ``cmp`` and the rest."""
+  titles, keys = dict(METRICS), (*METRICS, *SHARPNESS, *EXTRA)
+  out = {
+      "Scores per setting (mean ± std over seeds)": dict(
+          columns=["setting", "seeds", *[t for _, t in keys]],
+          rows=[[g, s[METRICS[0][0]]["n"], *[s[k] for k, _ in keys]] for g, s in cmp["summary"].items()]),
+      "Paired against β = 1 (the plain VAE), per seed": dict(
+          columns=["setting", *[titles[k] for k in (*HEADLINE, "sap")], "headline scores higher on every seed"],
+          rows=[[g, *[_cell(p[k]) for k in (*HEADLINE, "sap")], len(cmp["wins"][g])]
+                for g, p in cmp["paired"].items()]),
+      "Training (one sweep per row)": dict(
+          columns=["sweep", "members", "updates", "train s", "images/s (all members)"],
+          rows=[list(r) for r in train_info]),
+      "Latent swap: IoU of the decode with the ground truth (mean ± std over seeds)": dict(
+          columns=["setting", "factor", "swap (DCI latents)", "swap (random latents)", "source (no transfer)",
+                   "oracle (recon. of truth)", "seeds where swap > source"],
+          rows=[[g, *row] for g, (rows, _) in swaps.items() for row in rows])}
+  if dci:
+    out["DCI check: reduced / disentanglement_lib's full size (first seed)"] = dict(
+        columns=["setting", "seed", "disent.", "compl.", "inform."],
+        rows=[[r["label"], r["member"].seed, *[f"{r['eval'][k]:.3f} / {f[k]:.3f}" for k in ("dci_d", "dci_c", "dci_i")]]
+              for r, f in dci])
+  return out
+
+
+def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: dict, swaps: dict) -> list[str]:
+  """The study's findings: the best β-VAE and every setting of :data:`VERDICT_METHODS` against β = 1, the best
+  medians, the sharpness of generated samples and the latent swap."""
+  titles, out = dict(METRICS), []
+  for g in dict.fromkeys([best_beta, *[g for g in groups if method_of[g] in VERDICT_METHODS]]):
+    if g != reference:
+      w = cmp["wins"][g]
+      out.append(f"{g}: higher than β = 1 on every seed for {len(w)} of {len(HEADLINE)} headline scores"
+                 + (f" ({', '.join(titles[k] for k in w)})" if w else "") + ".")
+  med = {g: {k: s[k]["median"] for k in (*HEADLINE, "sharp_gen_grad")} for g, s in cmp["summary"].items()}
+  mig, bvae = (max(med, key=lambda g, k=k: med[g][k]) for k in ("mig", "beta_vae_metric"))
+  out.append(f"Best median MIG {med[mig]['mig']:.3f} ({mig}; target ≥ 0.25); best median β-VAE metric "
+             f"{med[bvae]['beta_vae_metric']:.3f} ({bvae}; target ≥ 0.90).")
+  out.append("Sharpness of generated samples (gradient magnitude relative to real sprites, median over seeds): "
+             + "; ".join(f"{g} {m['sharp_gen_grad']:.2f}" for g, m in med.items()) + ". 'Sharper' holds for a setting "
+             "only if its ratio is above β = 1's.")
+  out.append("Latent swap (IoU): " + "; ".join(
+      f"{g}: swap beats no transfer on every seed for {', '.join(w) if w else 'no factor'}"
+      for g, (_, w) in swaps.items()) + ".")
+  return out
+
+
+def time_notes(train_info: list, rows: list[dict]) -> list[str]:
+  """How the paired table reads, and where the time went."""
+  scoring = sum(r["eval"].get("eval_time_s", 0.0) for r in rows)
+  return ["Paired table: setting − β=1 on the same seed, mean ± std over seeds, (seeds where higher / seeds).",
+          "Time: training " + ", ".join(f"{row[0]} {row[3]} s" for row in train_info) + " (each sweep's "
+          f"train_time_s, from the run that trained it); scoring the members {scoring:.0f} s in all (curves, swaps and "
+          "the DCI check not counted). Scores are cached in each sweep folder, so this file's wall_time_s counts only "
+          "what the run that wrote it computed."]

@@ -20,7 +20,7 @@ import zlib
 import numpy as np
 
 __all__ = ["IdxFormatError", "SPLIT_PREFIXES", "detect_dataset", "find_split_files", "peek_labels", "read_idx",
-           "read_split"]
+           "read_images", "read_split"]
 
 SPLIT_PREFIXES = {"train": "train", "test": "t10k"}
 
@@ -102,6 +102,37 @@ def find_split_files(directory: str | os.PathLike, split: str) -> tuple[pathlib.
       return None
     found.append(path)
   return found[0], found[1]
+
+
+def _image_names(split: str) -> list[str]:
+  prefix = SPLIT_PREFIXES[split]
+  return [f"{prefix}-images{sep}idx3-ubyte{gz}" for sep in ("-", ".") for gz in (".gz", "")]
+
+
+def read_images(directory: str | os.PathLike, split: str = "test") -> np.ndarray:
+  """Reads the images of one split of an MNIST-format directory, without its labels (an outlier set needs none).
+
+  Args:
+    directory: a directory holding ``t10k-images-idx3-ubyte`` (``split="test"``) or ``train-images-idx3-ubyte``,
+      plain or ``.gz``, in either spelling :func:`find_split_files` accepts.
+    split: ``"train"`` or ``"test"``.
+
+  Returns:
+    uint8 ``[N, H, W]``.
+
+  Raises:
+    FileNotFoundError: the directory does not exist or holds no such file (the message lists the names looked for).
+    IdxFormatError: a corrupt file, or one that is not uint8 ``[N, H, W]``.
+  """
+  names = _image_names(split)
+  path = next((pathlib.Path(directory) / n for n in names if (pathlib.Path(directory) / n).is_file()), None)
+  if path is None:
+    where = "is not a directory" if not pathlib.Path(directory).is_dir() else "holds none of them"
+    raise FileNotFoundError(f"No {split} images in {directory}: looked for {', '.join(names)}; the directory {where}.")
+  images = read_idx(path)
+  if images.ndim != 3 or images.dtype != np.uint8:
+    raise IdxFormatError(f"{path}: expected uint8 images [N, H, W], got {images.dtype} {list(images.shape)}.")
+  return images
 
 
 def read_split(directory: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,12 @@ from vae_jax.evaluation.disentanglement import kl_per_dim as kl_per_dim
 from vae_jax.evaluation.dci import disentanglement_completeness as disentanglement_completeness
 from vae_jax.evaluation.factor_swap import EDITS as FACTOR_SWAP_EDITS
 from vae_jax.evaluation.factor_swap import factor_swap as factor_swap
+from vae_jax.evaluation.factor_swap import summarize_swaps as summarize_swaps
 from vae_jax.evaluation.factor_vae_metric import factor_vae_metric as factor_vae_metric
+from vae_jax.evaluation.latent_factors import factor_latent_cells as factor_latent_cells
+from vae_jax.evaluation.latent_factors import factor_traversal as factor_traversal
+from vae_jax.evaluation.latent_factors import latent_factor_names as latent_factor_names
+from vae_jax.evaluation.latent_factors import latent_factor_rows as latent_factor_rows
 from vae_jax.evaluation.mig import histogram_discretize as histogram_discretize
 from vae_jax.evaluation.mig import mig as mig
 from vae_jax.evaluation.outliers import OutlierDetector as OutlierDetector
@@ -29,6 +34,10 @@ from vae_jax.evaluation.outliers import auprc as auprc
 from vae_jax.evaluation.outliers import auroc as auroc
 from vae_jax.evaluation.outliers import complexity_corrected_score as complexity_corrected_score
 from vae_jax.evaluation.outliers import likelihood_ratio_score as likelihood_ratio_score
+from vae_jax.evaluation.outliers import model_outlier_scores as model_outlier_scores
+from vae_jax.evaluation.paired import paired_differences as paired_differences
+from vae_jax.evaluation.paired import compare_settings as compare_settings
+from vae_jax.evaluation.outliers import outlier_images as outlier_images
 from vae_jax.evaluation.outliers import png_complexity_bits as png_complexity_bits
 from vae_jax.evaluation.probe import linear_probe as linear_probe
 from vae_jax.evaluation.reconstruction import denoising_report as denoising_report
@@ -40,6 +49,7 @@ from vae_jax.evaluation.sap import sap as sap
 from vae_jax.evaluation.sharpness import frechet_distance as frechet_distance
 from vae_jax.evaluation.sharpness import gradient_magnitude as gradient_magnitude
 from vae_jax.evaluation.sharpness import laplacian_variance as laplacian_variance
+from vae_jax.evaluation.sharpness import relative_sharpness as relative_sharpness
 from vae_jax.evaluation.model_reconstruction import reconstruction_scores as reconstruction_scores
 from vae_jax.evaluation.fine_tuning import balanced_subset as balanced_subset
 from vae_jax.evaluation.fine_tuning import fine_tuned_accuracy as fine_tuned_accuracy

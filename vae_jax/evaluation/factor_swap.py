@@ -116,3 +116,21 @@ def factor_swap(key: jax.Array, model, params, *, resolution: int, dci_train: in
     out["factors"][name] = row
     out["factor_latents"][name] = [int(d) for d in chosen]
   return out
+
+
+def summarize_swaps(per_seed: list[dict], factor_names) -> tuple[list[list], list[str]]:
+  """:func:`factor_swap` results of one setting over seeds: per factor, the IoU of every edit in :data:`EDITS`
+  (``{"mean", "std", "n", "values"}`` over seeds) and ``"<seeds where swap > source>/<seeds>"``; and the factors where
+  the swap beats no transfer on every seed."""
+  rows, wins = [], []
+  for name in factor_names:
+    cells = []
+    for e in EDITS:
+      v = np.asarray([o["factors"][name][e]["iou"] for o in per_seed], np.float64)
+      cells.append({"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size),
+                    "values": [float(x) for x in v]})
+    higher = sum(o["factors"][name]["swap"]["iou"] > o["factors"][name]["source"]["iou"] for o in per_seed)
+    rows.append([name, *cells, f"{higher}/{len(per_seed)}"])
+    if higher == len(per_seed):
+      wins.append(name)
+  return rows, wins

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -266,3 +267,64 @@ def complexity_corrected_score(nll: ArrayLike, images: ArrayLike) -> np.ndarray:
     raise ValueError(f"complexity_corrected_score: expected nll [N] and images [N, H, W, C], got "
                      f"nll{list(nll.shape)} and images{list(np.shape(images))}.")
   return nll / math.log(2.0) - png_complexity_bits(images)
+
+
+def outlier_images(directory: str | os.PathLike | None, image_shape: Sequence[int], *,
+                   num: int | None = None) -> np.ndarray:
+  """An outlier test set: the test images of any MNIST-format IDX directory, checked against the inliers' shape.
+
+  Args:
+    directory: a directory holding ``t10k-images-idx3-ubyte`` (plain or ``.gz``); ``None`` or ``""`` means the
+      MNIST test set, found as :func:`vae_jax.data.load` finds it (the default outlier set of Fashion-MNIST models).
+    image_shape: the in-distribution images' ``[H, W, C]``; the outliers must have the same.
+    num: keep the first ``num`` images (all when ``None`` or larger than the set).
+
+  Returns:
+    float32 ``[n, H, W, 1]`` in [0, 1].
+
+  Raises:
+    FileNotFoundError: the directory holds no ``t10k-images-idx3-ubyte[.gz]`` (``DatasetNotFoundError`` when the
+      default MNIST test set is not available).
+    ValueError: the images' shape differs from ``image_shape``.
+  """
+  from vae_jax import data  # deferred: the metrics above need no data loader
+
+  if directory:
+    raw = data.idx.read_images(directory, "test")
+    images = np.divide(raw[..., None], np.float32(255.0), dtype=np.float32)
+    source = f"{directory}"
+  else:
+    images, source = data.load("mnist", split="test").images, "the MNIST test set"
+  if tuple(images.shape[1:]) != tuple(image_shape):
+    raise ValueError(f"The outlier images of {source} are {list(images.shape[1:])} (H, W, C), but the model's "
+                     f"in-distribution images are {list(image_shape)}; pick an IDX directory of the same image size.")
+  return images if num is None else images[:num]
+
+
+def model_outlier_scores(key: jax.Array, model, params, sets: dict[str, ArrayLike], *,
+                 num_samples: int) -> dict[str, dict[str, np.ndarray]]:
+  """Every outlier score of one model on named image sets (higher = more outlying), per image.
+
+  Args:
+    key: the importance sampler's key (the same for every set, so two models are scored on the same draws).
+    model, params: a trained model; the likelihood scores need a stochastic encoder and are skipped otherwise.
+    sets: ``{name: [n, H, W, C] images}``.
+    num_samples: importance samples K per image.
+
+  Returns:
+    ``{score: {set name: [n] scores}}`` for ``mse`` (reconstruction of the posterior mean, per pixel) and, with a
+    stochastic encoder, ``elbo`` (−ELBO as the mean of the K log-weights), ``nll`` (importance-sampled NLL, nats)
+    and ``corrected`` (:func:`complexity_corrected_score` of the NLL, bits).
+  """
+  from vae_jax import inference  # deferred: the metrics above need no model
+  from vae_jax.evaluation import likelihood, reconstruction
+
+  out = {"mse": {k: np.asarray(reconstruction.per_image_mse(inference.reconstruct(model, params, x), x))
+                 for k, x in sets.items()}}
+  if inference.is_stochastic(model, params, next(iter(sets.values()))):
+    nll = {k: likelihood.importance_sampled_nll(key, model, params, x, num_samples=num_samples)
+           for k, x in sets.items()}
+    out["elbo"] = {k: -o["elbo"] for k, o in nll.items()}
+    out["nll"] = {k: o["nll"] for k, o in nll.items()}
+    out["corrected"] = {k: complexity_corrected_score(o["nll"], sets[k]) for k, o in nll.items()}
+  return out

@@ -65,3 +65,30 @@ def frechet_distance(features_a: ArrayLike, features_b: ArrayLike) -> float:
   if np.iscomplexobj(root):  # numerical noise from a near-singular product: the imaginary part is spurious
     root = root.real
   return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root))
+
+
+def relative_sharpness(key, model, params, real: ArrayLike, *, batch_size: int = 500) -> dict[str, float]:
+  """Sharpness of a model's generated samples and reconstructions relative to real images (1 = as sharp as them).
+
+  Args:
+    key: draws the ``len(real)`` prior codes ``z ~ N(0, I)`` that are decoded into the generated samples.
+    model, params: a trained model with a ``latent_dim`` (anything :mod:`vae_jax.inference` accepts).
+    real: ``[N, H, W, C]`` real images; they are also the images reconstructed.
+
+  Returns:
+    ``sharp_gen_grad``, ``sharp_gen_lap`` (generated samples) and ``sharp_rec_grad``, ``sharp_rec_lap``
+    (reconstructions): mean gradient magnitude / Laplacian variance over that of ``real``.
+  """
+  import jax  # deferred: the measures above are NumPy only
+
+  from vae_jax import inference
+
+  real = np.asarray(real)
+  recon = inference.reconstruct(model, params, real, batch_size=batch_size)
+  z = np.asarray(jax.random.normal(key, (len(real), model.latent_dim)))
+  generated = inference.decode(model, params, z, batch_size=batch_size)
+  grad_real, lap_real = gradient_magnitude(real).mean(), laplacian_variance(real).mean()
+  return {"sharp_gen_grad": float(gradient_magnitude(generated).mean() / grad_real),
+          "sharp_gen_lap": float(laplacian_variance(generated).mean() / lap_real),
+          "sharp_rec_grad": float(gradient_magnitude(recon).mean() / grad_real),
+          "sharp_rec_lap": float(laplacian_variance(recon).mean() / lap_real)}

@@ -1,0 +1,58 @@
+"""Paired comparison of two settings over seeds: the per-seed differences of their scores.
+
+Two models trained and scored with the same seed see the same data order and the same factor draws, so their
+difference on that seed is a paired sample; "higher on every seed" is the strictest reading of a small study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+
+def paired_differences(scores: Mapping[int, Mapping[str, float]], reference: Mapping[int, Mapping[str, float]],
+                       keys: Sequence[str]) -> dict[str, dict]:
+  """Per key, ``scores[seed][key] − reference[seed][key]`` over the seeds both have.
+
+  Returns:
+    ``{key: {"mean", "std" (ddof=1; 0 for one seed), "n", "values", "higher" (seeds where the difference is > 0),
+    "all_higher" (every seed higher, and at least one)}}``.
+  """
+  seeds = [s for s in scores if s in reference]
+  out = {}
+  for k in keys:
+    d = np.asarray([scores[s][k] - reference[s][k] for s in seeds], np.float64)
+    higher = int(np.sum(d > 0))
+    out[k] = {"mean": float(np.mean(d)) if d.size else float("nan"), "std": float(np.std(d, ddof=1)) if d.size > 1
+              else 0.0, "n": int(d.size), "values": [float(x) for x in d], "higher": higher,
+              "all_higher": bool(d.size) and higher == d.size}
+  return out
+
+
+def _stat(values) -> dict:
+  v = np.asarray(values, np.float64)
+  return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size),
+          "values": [float(x) for x in v], "median": float(np.median(v))}
+
+
+def compare_settings(groups: Mapping[str, Sequence[tuple[int, Mapping[str, float]]]], reference: str,
+                     keys: Sequence[str], headline: Sequence[str], paired_keys: Sequence[str]) -> dict:
+  """Settings scored over seeds, each compared with ``reference`` seed by seed.
+
+  Args:
+    groups: ``{setting: [(seed, scores)]}``, ``reference`` among them.
+    keys: the scores summarised per setting; headline: the scores the best setting and the wins are judged by;
+    paired_keys: the scores of the paired table (``headline`` and more).
+
+  Returns:
+    ``summary`` ``{setting: {key: {"mean", "std", "n", "values", "median"}}}``; ``paired`` ``{setting (not the
+    reference): {key: paired_differences entry}}``; ``wins`` ``{setting: headline keys higher on every seed}``;
+    ``headline_median`` ``{setting: mean over headline keys of the median over seeds}``.
+  """
+  by_seed = {g: {seed: s for seed, s in rows} for g, rows in groups.items()}
+  summary = {g: {k: _stat([s[k] for _, s in rows]) for k in keys} for g, rows in groups.items()}
+  paired = {g: paired_differences(by_seed[g], by_seed[reference], paired_keys) for g in groups if g != reference}
+  return {"summary": summary, "paired": paired,
+          "wins": {g: [k for k in headline if p[k]["all_higher"]] for g, p in paired.items()},
+          "headline_median": {g: float(np.mean([summary[g][k]["median"] for k in headline])) for g in groups}}

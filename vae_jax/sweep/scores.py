@@ -1,0 +1,129 @@
+"""Scores of a trained sweep's members, cached in the sweep folder, so an interrupted or repeated scoring resumes.
+
+    cache = scores.ScoreCache(workdir)                           # <workdir>/study_evals.json
+    rows = scores.score_members(spec, workdir, score_fn, tag=scores.tag(sizes), cache=cache)
+    curves = scores.score_checkpoints(spec, workdir, curve_fn, tag=scores.tag(curve_sizes), cache=cache)
+
+A score is computed once per (member, ``tag``): the tag fingerprints what the score depends on besides the weights
+(e.g. metric sample sizes), so scores at other sizes are never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+
+from vae_jax.sweep.grid import Member, SweepConfig
+from vae_jax.sweep.io import load_sweep, member_state
+
+__all__ = ["ScoreCache", "disentanglement_scores", "score_checkpoints", "score_members", "tag"]
+
+logger = logging.getLogger(__name__)
+
+ScoreFn = Callable[[Member, Any], dict]  # (member, params) -> scores
+
+
+def tag(obj: Any) -> str:
+  """A short fingerprint of ``repr(obj)`` (e.g. a ``MetricSizes``), part of every cache key."""
+  return hashlib.sha1(repr(obj).encode()).hexdigest()[:10]
+
+
+def _json_ready(scores: dict) -> dict:
+  return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in scores.items()}
+
+
+class ScoreCache:
+  """``<workdir>/study_evals.json``: scores by key, written atomically after each new entry."""
+
+  def __init__(self, workdir: str):
+    self.path = os.path.join(workdir, "study_evals.json")
+    self.data: dict[str, dict] = {}
+    if os.path.exists(self.path):
+      with open(self.path) as f:
+        self.data = json.load(f)
+
+  def get(self, key: str, fn: Callable[[], dict]) -> dict:
+    """The scores under ``key``, computed by ``fn()`` (arrays stored as lists) if not cached yet."""
+    if key not in self.data:
+      self.data[key] = _json_ready(fn())
+      tmp = self.path + ".tmp"
+      with open(tmp, "w") as f:
+        json.dump(self.data, f)
+      os.replace(tmp, self.path)
+    return self.data[key]
+
+
+def score_members(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag: str,
+                  cache: ScoreCache | None = None) -> list[tuple[Member, Any, dict]]:
+  """``[(member, params, scores)]`` of every member at the sweep's last checkpoint; scores cached under
+  ``<member name>/<tag>``."""
+  cache = cache or ScoreCache(workdir)
+  _, state = load_sweep(workdir)
+  out = []
+  for mb in spec.members():
+    params = member_state(state, mb.index).params
+    out.append((mb, params, dict(cache.get(f"{mb.name}/{tag}", lambda mb=mb, params=params: score_fn(mb, params)))))
+  return out
+
+
+def score_checkpoints(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag: str,
+                      cache: ScoreCache | None = None) -> dict[str, list[dict]]:
+  """``{member name: [{"step", **scores}]}`` at every kept checkpoint, for the members of the sweep's first seed
+  (a metric-vs-updates curve). A checkpoint is restored only when one of its points is not cached yet."""
+  cache = cache or ScoreCache(workdir)
+  first_seed = [mb for mb in spec.members() if mb.seed == spec.seeds[0]]
+  curves: dict[str, list[dict]] = {mb.name: [] for mb in first_seed}
+  for step in sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()):
+    keys = {mb.name: f"curve/{mb.name}/{step}/{tag}" for mb in first_seed}
+    state = load_sweep(workdir, step)[1] if any(k not in cache.data for k in keys.values()) else None
+    for mb in first_seed:
+      point = cache.get(keys[mb.name], lambda mb=mb, state=state: score_fn(mb, member_state(state, mb.index).params))
+      curves[mb.name].append({"step": step, **point})
+  return curves
+
+
+def disentanglement_scores(spec: SweepConfig, workdir: str, model, sampler, sizes, curve_sizes,
+                           real_images: Callable[[Any], Any], *, cache: ScoreCache | None = None
+                           ) -> tuple[list[tuple[Member, Any, dict]], dict[str, list[dict]]]:
+  """Every member's disentanglement and sharpness scores, and the first seed's metric-vs-updates curve (MIG and the
+  β-VAE metric at every kept checkpoint), cached.
+
+  Every member of a seed is scored with the same keys (``fold_in(key(seed), 7)`` for the metrics, ``fold_in(key(seed),
+  11)`` for sharpness), so models trained with the same seed are compared on the same factor draws (a paired
+  comparison).
+
+  Args:
+    model: the sweep's model; sampler: its ground-truth model (:class:`vae_jax.evaluation.GroundTruthSampler`).
+    sizes, curve_sizes: ``MetricSizes`` of the members' scores and of the curve's.
+    real_images: ``key -> [N, H, W, C]`` real images, the reference of :func:`vae_jax.evaluation.relative_sharpness`.
+
+  Returns:
+    ``(score_members(...) rows, score_checkpoints(...) curves)``; a member's scores add ``eval_time_s``.
+  """
+  from vae_jax import evaluation  # deferred: the cache above needs no metric
+  cache = cache or ScoreCache(workdir)
+
+  def metrics(mb, params, m):
+    key = jax.random.fold_in(jax.random.key(mb.seed), 7)
+    return evaluation.evaluate_disentanglement(key, model, params, sampler, m)
+
+  def score(mb, params):
+    t = time.perf_counter()
+    k_real, k_prior = jax.random.split(jax.random.fold_in(jax.random.key(mb.seed), 11))
+    ev = {**metrics(mb, params, sizes), **evaluation.relative_sharpness(k_prior, model, params, real_images(k_real))}
+    logger.info("%s: %s (%.0f s)", mb.name, {k: round(float(v), 3) for k, v in ev.items() if np.ndim(v) == 0},
+                time.perf_counter() - t)
+    return {**ev, "eval_time_s": time.perf_counter() - t}
+
+  curves = score_checkpoints(spec, workdir, lambda mb, p: {k: v for k, v in metrics(mb, p, curve_sizes).items()
+                                                            if k in ("beta_vae_metric", "mig")},
+                             tag=tag(curve_sizes), cache=cache)
+  return score_members(spec, workdir, score, tag=tag(sizes), cache=cache), curves
