@@ -3,8 +3,10 @@
 ``experiments/configs/<name>.py`` holds experiment ``<name>``'s protocol (``experiments/<name>.py`` runs it):
 ``SIZES`` (the sizes it has: at least ``smoke``, ``quick`` and ``full``), ``get_config(size) ->
 ml_collections.ConfigDict`` (built with :func:`sized`) and, where the experiment trains models,
-``variants(cfg) -> dict[str, vae_jax.configs.Config]``. The other modules (``quickstart``, ``tiny``,
-``flax_vae_fashion``, ``stacked_fashion``) are one training config each, for ``python -m experiments.main --config``.
+``variants(cfg) -> dict[str, vae_jax.configs.Config]``. What several experiments train lives in one module they all
+import (``fashion_pretrain``: the Fashion-MNIST encoders of semi_supervised, attribute_vectors and interpolation);
+configs may import configs, never scripts. The other modules (``quickstart``, ``tiny``, ``flax_vae_fashion``,
+``stacked_fashion``) are one training config each, for ``python -m experiments.main --config``.
 """
 
 from __future__ import annotations
