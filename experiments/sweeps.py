@@ -11,7 +11,7 @@ is reused, an interrupted one resumes), the library's measurements and figures (
 
 No script imports another experiment script; what two experiments share is a config module (configs may import
 configs) or a library function. The modules here that are not experiments, and may be imported by scripts, are
-this driver, ``fashion`` (the Fashion-MNIST test images), ``report``, ``run_all``, ``main`` and ``train_sweep``.
+this driver, ``fashion`` (the Fashion-MNIST images and splits), ``report``, ``run_all``, ``main`` and ``train_sweep``.
 
 Three sizes, chosen with one flag in every script:
   * ``--size full``: the numbers quoted in the report (minutes to hours on a 2-core CPU);
@@ -165,7 +165,7 @@ def begin(p: argparse.ArgumentParser, name: str, argv: Sequence[str] | None = No
 
 def train_runs(name: str, variants: dict[str, Config], seed_list: Iterable[int], runs_root: str, *,
                size: str, on_done: Callable[[str, int, dict], None] | None = None,
-               workers: int = 1) -> dict[str, dict[int, dict]]:
+               workers: int = 1, splits: tuple | None = None) -> dict[str, dict[int, dict]]:
   """Trains every variant for every seed; returns ``{variant: {seed: results}}`` (with ``state`` and ``model``).
 
   A run whose ``results.json`` reports the requested number of steps is resumed at its end (no training: the
@@ -175,6 +175,7 @@ def train_runs(name: str, variants: dict[str, Config], seed_list: Iterable[int],
   and computes). On an accelerator that overlaps one run's compilation and host work with another's kernels; on a
   2-core CPU it gains nothing. Every run is a pure function of its config and seed, so the results do not depend on
   ``workers``; ``on_done`` is then called from the worker threads, possibly at the same time: guard shared state.
+  ``splits``: in-memory ``(train, test)`` data for every run instead of loading ``config.data`` each time.
   """
   if workers < 1:
     raise ValueError(f"workers must be ≥ 1, got {workers}")
@@ -183,7 +184,7 @@ def train_runs(name: str, variants: dict[str, Config], seed_list: Iterable[int],
   def run(job: tuple[str, int]) -> dict:
     variant, seed = job
     workdir = os.path.join(runs_root, name, size, variant, f"seed{seed}")
-    res = train.train_and_evaluate(dataclasses.replace(variants[variant], seed=seed), workdir)
+    res = train.train_and_evaluate(dataclasses.replace(variants[variant], seed=seed), workdir, splits=splits)
     if on_done is not None:
       on_done(variant, seed, res)
     return res
@@ -196,6 +197,20 @@ def train_runs(name: str, variants: dict[str, Config], seed_list: Iterable[int],
   out: dict[str, dict[int, dict]] = {variant: {} for variant in variants}
   for (variant, seed), res in zip(jobs, done, strict=True):
     out[variant][seed] = res
+  return out
+
+
+def greedy_runs(name: str, variants: dict[str, Config], seed_list: Iterable[int], runs_root: str, *, size: str,
+                splits: tuple | None = None) -> dict[str, dict[int, dict]]:
+  """:func:`train_runs` for stacked autoencoders: greedy layer-wise pre-training, then end-to-end fine-tuning
+  (:func:`vae_jax.stacked.greedy_pretrain`), in the same folders; finished stages are reused."""
+  from vae_jax import stacked
+
+  out: dict[str, dict[int, dict]] = {variant: {} for variant in variants}
+  for seed in seed_list:
+    for variant, config in variants.items():
+      workdir = os.path.join(runs_root, name, size, variant, f"seed{seed}")
+      out[variant][seed] = stacked.greedy_pretrain(dataclasses.replace(config, seed=seed), workdir, splits=splits)
   return out
 
 

@@ -61,16 +61,18 @@ def test_bottleneck_smoke(tmp_path):
 
 def test_denoising_smoke(tmp_path):
   from experiments import denoising
+  from experiments.configs import denoising as protocol
 
   results = _run(denoising, tmp_path)
+  cfg = protocol.get_config("smoke")
   for caption in ("PSNR (dB) against the clean test image", "SSIM against the clean test image"):
     table = results["tables"][caption]
     conditions = list(zip(_column(table, "corruption"), _column(table, "level")))
-    assert conditions[0] == ("none", 0.0) and len(conditions) == 1 + sum(map(len, denoising.LEVELS.values()))
+    assert conditions[0] == ("none", 0.0) and len(conditions) == 1 + len(cfg.families) * len(cfg.levels)
     assert _column(table, "noisy input")[0] is None  # the clean input has no noisy baseline
-    for label in denoising.LABELS.values():
+    for label in protocol.labels(cfg).values():
       assert all(_finite(c) for c in _column(table, label))
-  for family in denoising.LEVELS:
+  for family in cfg.families:
     assert os.path.exists(tmp_path / "figures" / f"denoising_{family}.png")
 
 

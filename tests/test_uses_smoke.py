@@ -72,8 +72,9 @@ def test_semi_supervised_smoke(roots):
 def test_attribute_vectors_smoke(roots):
   saved = _run(attribute_vectors, roots)
   edits, matrix = saved["tables"].values()
-  assert len(edits["rows"]) == 2 * len(attribute_vectors.ALPHAS)
-  pixel_unedited = edits["rows"][len(attribute_vectors.ALPHAS)]
+  alphas = sweeps.load_config("attribute_vectors", "smoke").alphas
+  assert len(edits["rows"]) == 2 * len(alphas)
+  pixel_unedited = edits["rows"][len(alphas)]
   assert pixel_unedited[:2] == ["pixel space", 0.0] and pixel_unedited[3]["mean"] == 0.0  # the source itself
   assert all(0.0 <= c["mean"] <= 1.0 for c in _column(edits, "judge says target (success)"))
   assert len(matrix["rows"]) == 10 and len(matrix["columns"]) == 11

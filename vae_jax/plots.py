@@ -419,6 +419,40 @@ def traversal_panels(panels: Sequence[tuple[str, Any, Sequence[str]]], path: Pat
   return _save(fig, path)
 
 
+def mean_std_lines(series: Mapping[str, Sequence[Mapping[str, float]]], xticklabels: Sequence[str], path: PathLike, *,
+                   xlabel: str, ylabel: str, title: str | None = None, groups: Mapping[str, str] | None = None,
+                   dashed: Sequence[str] = ()) -> PathLike:
+  """One line with ± std error bars per series over categorical x positions (e.g. accuracy per label count).
+
+  Args:
+    series: ``{label: [{"mean": m, "std": s, …}, …]}``, one point per entry of ``xticklabels``.
+    xticklabels: the x positions' labels.
+    path: the PNG to write.
+    xlabel, ylabel, title: axis labels and an optional title.
+    groups: ``{label: group}``: series of one group share a colour (default: one colour per series).
+    dashed: labels drawn dashed (e.g. a second way of measuring the same model).
+  """
+  if not series or any(len(points) != len(xticklabels) for points in series.values()):
+    raise ValueError(f"mean_std_lines: need at least one series, each with {len(xticklabels)} points.")
+  groups = dict(groups or {label: label for label in series})
+  order = list(dict.fromkeys(groups.get(label, label) for label in series))
+  fig = Figure(figsize=(6.4, 4.0), dpi=100)
+  ax = fig.add_subplot(1, 1, 1)
+  x = np.arange(len(xticklabels))
+  for label, points in series.items():
+    ax.errorbar(x, [p["mean"] for p in points], yerr=[p["std"] for p in points], marker="o", capsize=3, label=label,
+                color=f"C{order.index(groups.get(label, label)) % 10}", linestyle="--" if label in dashed else "-")
+  ax.set_xticks(x, [str(t) for t in xticklabels])
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  if title:
+    ax.set_title(title, fontsize=10)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=7, ncol=2)
+  fig.tight_layout()
+  return _save(fig, path)
+
+
 def score_histograms(panels: Sequence[tuple[str, Mapping[str, Any]]], labels: Mapping[str, str], path: PathLike, *,
                      title: str | None = None, bins: int = 40) -> PathLike:
   """One panel per score: overlaid step histograms of the score on each test set (e.g. inliers and outliers).

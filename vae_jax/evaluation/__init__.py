@@ -51,3 +51,10 @@ from vae_jax.evaluation.sharpness import gradient_magnitude as gradient_magnitud
 from vae_jax.evaluation.sharpness import laplacian_variance as laplacian_variance
 from vae_jax.evaluation.sharpness import relative_sharpness as relative_sharpness
 from vae_jax.evaluation.model_reconstruction import reconstruction_scores as reconstruction_scores
+from vae_jax.evaluation.fine_tuning import balanced_subset as balanced_subset
+from vae_jax.evaluation.fine_tuning import fine_tuned_accuracy as fine_tuned_accuracy
+from vae_jax.evaluation.interpolation import different_class_pairs as different_class_pairs
+from vae_jax.evaluation.interpolation import norm_profile as norm_profile
+from vae_jax.evaluation.attribute_edits import attribute_edits as attribute_edits
+from vae_jax.evaluation.attribute_edits import pick_sources as pick_sources
+from vae_jax.evaluation.attribute_edits import train_judge as train_judge
