@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> str:
   bg = configs.vae_config(cfg)
   for seed in seed_list:  # the background model: the same VAE on perturbed training images (Ren et al. 2019)
     config = dataclasses.replace(bg, seed=seed)
-    train_split, test_split = train.load_splits(config, train.run_keys(seed).eval)
+    train_split, test_split = fashion.splits(config)
     images = np.asarray(noise.uniform_replacement(jax.random.key(cfg.background_key + seed), train_split.images,
                                                   rate=cfg.background_rate))
     workdir = os.path.join(args.runs_root, NAME, args.size, "vae_background", f"seed{seed}")
