@@ -1,0 +1,108 @@
+"""Fashion-MNIST likelihood of the VAE and the IWAE at 100 epochs, every model a sweep over seeds (issue #18).
+
+    python -m experiments.fashion_likelihood                         # full (hours on a 2-core CPU; resumable)
+    python -m experiments.fashion_likelihood --models vae_h500 iwae5_h500
+    python -m experiments.fashion_likelihood --size quick            # minutes
+
+The protocol, sizes and expected result: ``experiments/configs/fashion_likelihood.py``. Per-image estimates are
+cached in each sweep's folder (``vae_jax.sweep.scores``), so a rerun (or one with more models) computes only what is
+missing; the results file is rewritten after each model, and models not run yet are named in its notes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import jax
+import numpy as np
+
+from experiments import fashion, sweeps
+from experiments.configs import fashion_likelihood as protocol
+from vae_jax import data, evaluation, factory, plots, sweep
+from vae_jax.sweep import scores
+
+NAME = "fashion_likelihood"
+logger = logging.getLogger(__name__)
+
+
+def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve: bool = False):
+  """Per-image IS-NLL / ELBO / bits/dim of every member (cached in the sweep folder), or the first seed's mean
+  IS-NLL at every kept checkpoint (``curve``)."""
+  model = factory.make_model(spec.base.model, images.shape[1:])
+  def score(mb, params):
+    est = evaluation.importance_sampled_nll(key, model, params, images, num_samples=num_samples, progress=not curve)
+    return ({"nll": est["nll_mean"]} if curve else
+            {k: np.asarray(est[k]) for k in ("nll", "elbo", "bits_per_dim")})
+  fn = scores.score_checkpoints if curve else scores.score_members
+  return fn(spec, workdir, score, tag=f"is_nll_K{num_samples}_N{len(images)}")
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+  d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+  return {"mean": float(d.mean()), "std": float(d.std(ddof=1) / np.sqrt(d.size)), "n": int(d.size)}
+
+
+def main(argv: list[str] | None = None) -> str:
+  p = sweeps.parser(__doc__, NAME)
+  p.add_argument("--models", nargs="*", default=None, help="a subset of the size's models (default: all)")
+  setup = sweeps.begin(p, NAME, argv, default_seeds=protocol.SEEDS)
+  args, c, seeds = setup.args, sweeps.load_config(NAME, setup.args.size), setup.seeds
+  models = args.models or list(c.models)
+  grey, _ = fashion.test_set(c.is_nll_images)
+  test = np.asarray(data.binarize_dynamic(jax.random.key(c.test_binarization_seed), grey))  # once, shared
+  key = jax.random.key(c.eval_seed)
+  rows, per_image, curves = [], {}, {}
+  for name in models:
+    spec = sweep.make_sweep(protocol.model_config(name, c), seeds=seeds)  # every seed one member
+    workdir = os.path.join(args.runs_root, NAME, args.size, name)
+    res = sweep.train_sweep(spec, workdir)
+    est = [e for _, _, e in _scores(spec, workdir, test, key, c.is_nll_samples)]
+    for m, e in zip(spec.members(), est):
+      per_image[(name, m.seed)] = np.asarray(e["nll"])
+    stat = {f: sweeps.mean_std([sign * float(np.mean(e[f], dtype=np.float64)) for e in est])
+            for f, sign in (("nll", 1), ("elbo", -1), ("bits_per_dim", 1))}
+    rows.append([name, len(est), res["final_step"], stat["nll"], stat["elbo"], stat["bits_per_dim"],
+                 round(res.get("train_time_s") or 0.0)])
+    curves[name] = next(iter(_scores(spec, workdir, test[:c.curve_images], key, c.curve_samples, True).values()))
+    path = _write(setup, c, models[:models.index(name) + 1], seeds, rows, per_image, curves, len(test))
+  return path
+
+
+def _write(setup, c, models, seeds, rows, per_image, curves, num_test) -> str:
+  """The results file from the models done so far (written after each, so a stopped run keeps them)."""
+  args = setup.args
+  paired, notes = [], []
+  for name in models:
+    method, _, arch = name.partition("_")
+    if method != "vae" and f"vae_{arch}" in models:
+      diffs = [_paired(per_image[(name, s)], per_image[(f"vae_{arch}", s)]) for s in seeds]
+      paired += [[f"{name} − vae_{arch}", s, d] for s, d in zip(seeds, diffs)]
+  missing = [m for m in c.models if m not in models]
+  if missing:
+    notes.append(f"Not (yet) run in this invocation (size {args.size}): {', '.join(missing)}.")
+  notes.append(f"IS-NLL with K = {c.is_nll_samples} on {num_test} test images binarized once (seed "
+               f"{c.test_binarization_seed}), the same for every model; curve: K = {c.curve_samples} on the first "
+               f"{c.curve_images} images at every kept checkpoint of seed {seeds[0]}.")
+  fig = plots.metric_curves(curves, os.path.join(setup.figures_dir, "fashion_likelihood_curve.png"),
+                            metrics=[("nll", f"test IS-NLL (nats), K = {c.curve_samples}")],
+                            title="Fashion-MNIST: test NLL against updates (468 updates = 1 epoch)")
+  tables = {
+      "Test likelihood (nats; mean ± std over seeds)": sweeps.table(
+          ["model", "seeds", "updates", f"IS-NLL (K = {c.is_nll_samples})", "−ELBO", "bits/dim", "sweep training (s)"], rows),
+      "IWAE − VAE, per-image paired difference of IS-NLL (nats; ± standard error over images)": sweeps.table(
+          ["comparison", "seed", "mean difference ± s.e."], paired),
+      "Test IS-NLL against updates (first seed)": sweeps.table(
+          ["model", *[str(p["step"]) for p in next(iter(curves.values()), [])]],
+          [[n, *[round(p["nll"], 2) for p in pts]] for n, pts in curves.items()]),
+  }
+  path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
+                              tables=tables, figures=[fig], notes=notes)
+  logger.info("wrote %s", path)
+  return path
+
+
+if __name__ == "__main__":
+  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", force=True)
+  logger.setLevel(logging.INFO)
+  main()
