@@ -185,10 +185,8 @@ def evaluate_run(workdir: str, *, num_samples: int = 1000, num_images: int = 10_
         {"ood_dir": ood_dir or "MNIST test set", **_outliers(model, params, test, keys[3], out_x, stochastic)})
   if test.factors is not None:
     results["disentanglement"] = _disentanglement(model, params, config, keys[4], disentanglement_samples)
-  metrics_file = os.path.join(workdir, "metrics.jsonl")
-  if os.path.exists(metrics_file):
-    with open(metrics_file) as f:
-      plots.training_curves([json.loads(line) for line in f if line.strip()], os.path.join(out_dir, "curves.png"))
+  if os.path.exists(os.path.join(workdir, "metrics.jsonl")):
+    plots.training_curves(train.run_dir.read_history(workdir), os.path.join(out_dir, "curves.png"))
   results["environment"] = train.environment()
   results["seconds"] = time.perf_counter() - t0
   results["figures"] = sorted(p for p in os.listdir(out_dir) if p.endswith(".png"))
