@@ -1,6 +1,6 @@
 """Runs every experiment script at one size, then regenerates the report.
 
-    python -m experiments.run_all --size quick     # 11 scripts, minutes on a 2-core CPU (README.md, Quickstart);
+    python -m experiments.run_all --size quick     # 12 scripts, minutes on a 2-core CPU (README.md, Quickstart);
                                                    # report in runs/quick-results/REPORT.md
     python -m experiments.run_all --size full      # the report's numbers (hours on a 2-core CPU)
 
@@ -18,8 +18,8 @@ import time
 
 from experiments import report, sweeps
 
-SCRIPTS = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "outliers", "pretraining", "stacked",
-           "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
+SCRIPTS = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "beta_vae_sprites", "outliers",
+           "pretraining", "stacked", "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
 
 
 def main(argv: list[str] | None = None) -> int:
