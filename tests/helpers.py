@@ -6,6 +6,7 @@ machine, say) reaches every test that uses it.
 """
 
 import dataclasses
+import json
 import os
 import signal
 import socket
@@ -51,6 +52,20 @@ def kill_after_first_checkpoint_then_rerun(cmd, workdir, *, sig=signal.SIGKILL, 
   subprocess.run(cmd, cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                  timeout=timeout)
   return killed_at
+
+
+def sigkilled_cli_run(workdir, overrides: list[str], steps_total: int) -> dict:
+  """Trains ``tiny.py`` with ``overrides`` through ``python -m experiments.main`` in ``workdir``, SIGKILLs it after its
+  first checkpoint, reruns it to the end, checks that the rerun resumed mid-run, and returns its ``results.json``
+  (``configs.from_dict(results["config"])`` is the config to train uninterrupted for the comparison)."""
+  cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir),
+         "--config.num_steps", str(steps_total), *overrides]
+  killed_at = kill_after_first_checkpoint_then_rerun(cmd, workdir)
+  assert killed_at < steps_total
+  with open(os.path.join(workdir, "results.json")) as f:
+    resumed = json.load(f)
+  assert resumed["final_step"] == steps_total and resumed["resumed_from"] >= killed_at
+  return resumed
 
 
 def free_port() -> int:

@@ -111,21 +111,12 @@ def test_one_device_equals_eight():
 def test_cli_trains_dip_vae_i_and_a_sigkilled_run_resumes_bit_for_bit(tmp_path):
   """``--config.method.name dip_vae_i`` through the one loop, SIGKILLed after its first checkpoint and rerun: the
   final parameters equal an uninterrupted run's (the API's) bit for bit."""
-  import json
-  import sys
+  from helpers import sigkilled_cli_run
 
-  from helpers import TINY, kill_after_first_checkpoint_then_rerun
-
-  steps_total = 200
-  overrides = ["--config.method.name", "dip_vae_i", "--config.method.lambda_od", "5",
-               "--config.method.lambda_d", "50", "--config.num_steps", str(steps_total),
-               "--config.checkpoint_every", "10", "--config.eval_every", "100"]
   workdir = tmp_path / "killed"
-  cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir), *overrides]
-  killed_at = kill_after_first_checkpoint_then_rerun(cmd, workdir)
-  assert killed_at < steps_total
-  resumed = json.loads((workdir / "results.json").read_text())
-  assert resumed["final_step"] == steps_total and resumed["resumed_from"] >= killed_at
+  resumed = sigkilled_cli_run(workdir, ["--config.method.name", "dip_vae_i", "--config.method.lambda_od", "5",
+                                        "--config.method.lambda_d", "50", "--config.checkpoint_every", "10",
+                                        "--config.eval_every", "100"], 200)
   config = configs.from_dict(resumed["config"])
   assert config.method == dip_vae_i.Config(lambda_od=5.0, lambda_d=50.0)
   full = train.train_and_evaluate(config, str(tmp_path / "full"))  # the API, uninterrupted

@@ -1,8 +1,6 @@
 """FactorVAE: per-dimension permutation, the discriminator's TC estimate against the analytic TC of Gaussians, the
 discriminator state in the train state (one jitted step, 1 device == 8), and bit-for-bit resume after SIGKILL."""
 
-import json
-import sys
 
 import chex
 import jax
@@ -14,7 +12,7 @@ import pytest
 from vae_jax import checkpoints, configs, factory, models, modules, train
 from vae_jax.methods import factor_vae
 
-from helpers import TINY, kill_after_first_checkpoint_then_rerun
+from helpers import sigkilled_cli_run
 
 SHAPE = (8, 8, 1)
 SMALL = factor_vae.Config(gamma=10.0, discriminator_hidden=(16, 16))
@@ -137,16 +135,10 @@ def _leaves(tree):
 
 def test_cli_trains_it_and_a_sigkilled_run_resumes_bit_for_bit(tmp_path):
   """``--config.method.name factor_vae``; the discriminator's state is checkpointed with the model's."""
-  steps_total = 200
-  overrides = ["--config.method.name", "factor_vae", "--config.method.gamma", "5",
-               "--config.method.discriminator_hidden", "16,16", "--config.num_steps", str(steps_total),
-               "--config.checkpoint_every", "10", "--config.eval_every", "100"]
   workdir = tmp_path / "killed"
-  cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir), *overrides]
-  killed_at = kill_after_first_checkpoint_then_rerun(cmd, workdir)
-  assert killed_at < steps_total
-  resumed = json.loads((workdir / "results.json").read_text())
-  assert resumed["final_step"] == steps_total and resumed["resumed_from"] >= killed_at
+  resumed = sigkilled_cli_run(workdir, ["--config.method.name", "factor_vae", "--config.method.gamma", "5",
+                                        "--config.method.discriminator_hidden", "16,16", "--config.checkpoint_every",
+                                        "10", "--config.eval_every", "100"], 200)
   config = configs.from_dict(resumed["config"])
   assert config.method == factor_vae.Config(gamma=5.0, discriminator_hidden=(16, 16))
   assert train.load_run(str(workdir))[0] == config
@@ -162,5 +154,5 @@ def test_cli_trains_it_and_a_sigkilled_run_resumes_bit_for_bit(tmp_path):
   here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   abstract = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=here), abstract)
   restored = checkpoints.restore(checkpoints.manager(str(workdir)), abstract)
-  assert int(restored.step) == steps_total
+  assert int(restored.step) == 200
   chex.assert_trees_all_equal(_leaves(full["state"]), _leaves(restored))

@@ -12,7 +12,7 @@ import pytest
 from vae_jax import checkpoints, configs, factory, train
 from vae_jax.methods import beta_vae
 
-from helpers import TINY, kill_after_first_checkpoint_then_rerun, tiny
+from helpers import sigkilled_cli_run, tiny
 
 
 def _leaves(tree):
@@ -60,17 +60,9 @@ def test_resume_equals_uninterrupted(tmp_path):
 
 
 def test_sigkill_mid_training_then_resume_is_bit_identical(tmp_path):
-  steps_total = 400
-  overrides = ["--config.num_steps", str(steps_total), "--config.checkpoint_every", "20", "--config.eval_every",
-               "200"]
   workdir = tmp_path / "killed"
-  cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir), *overrides]
-  killed_at = kill_after_first_checkpoint_then_rerun(cmd, workdir)
-  assert killed_at < steps_total
-  resumed = json.loads((workdir / "results.json").read_text())
-  assert resumed["final_step"] == steps_total and resumed["resumed_from"] >= killed_at
-  full = train.train_and_evaluate(tiny(num_steps=steps_total, checkpoint_every=20, eval_every=200),
-                                  str(tmp_path / "full"))
+  sigkilled_cli_run(workdir, ["--config.checkpoint_every", "20", "--config.eval_every", "200"], 400)
+  full = train.train_and_evaluate(tiny(num_steps=400, checkpoint_every=20, eval_every=200), str(tmp_path / "full"))
   _, _, params, _ = train.load_run(str(workdir))
   _assert_bitwise_equal(full["state"].params, params)
 
