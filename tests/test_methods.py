@@ -216,3 +216,10 @@ def test_no_method_name_outside_methods():
     text = path.read_text()
     found = [n for n in names if f'"{n}"' in text or f"'{n}'" in text]
     assert not found, (str(path), found)
+
+
+def test_every_method_has_a_title_for_tables():
+  """``TITLE`` is what tables and figures print (e.g. the disentanglement study's row labels); names stay keys."""
+  titles = {name: m.title for name, m in methods.REGISTRY.items()}
+  assert titles["beta_vae"] == "β-VAE" and titles["factor_vae"] == "FactorVAE" and titles["dip_vae_ii"] == "DIP-VAE-II"
+  assert len(set(titles.values())) == len(titles) and all(titles.values())

@@ -70,9 +70,7 @@ SMOKE_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,)),
 # of it: DIP-VAE-I λ_d = 10 λ_od, DIP-VAE-II λ_d = λ_od); a tied method is one sweep per value, seeds as members.
 FIXED = {"beta_tcvae": dict(alpha=1.0, gamma=1.0), "annealed_vae": dict(gamma=1000.0, iteration_threshold=100_000)}
 TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
-# Row labels: the method's display name and its swept field's symbol.
-NAMES = {"beta_vae": "β-VAE", "beta_tcvae": "β-TCVAE", "factor_vae": "FactorVAE", "dip_vae_i": "DIP-VAE-I",
-         "dip_vae_ii": "DIP-VAE-II", "annealed_vae": "AnnealedVAE"}
+# Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
@@ -152,7 +150,7 @@ def method_config(name: str, value: float):
 
 def setting_label(method: str, value: float) -> str:
   """Row label of a setting, e.g. ``β-VAE β=4`` or ``DIP-VAE-I λ_od=5``; the reference says it is the VAE."""
-  label = f"{NAMES[method]} {SYMBOLS[GRIDS[method][0]]}={value:g}"
+  label = f"{methods.get(method).title} {SYMBOLS[GRIDS[method][0]]}={value:g}"
   return label + " (VAE)" if (method, value) == REFERENCE else label
 
 

@@ -6,6 +6,7 @@ dataclass, chosen by its ``name`` field (:func:`config_from_dict`). Adding a met
 :data:`REGISTRY` + one test file.
 
 Contract of every method module:
+  * ``NAME`` (the registry key, ``method.name``) and ``TITLE`` (its name in tables and figures).
   * ``Config``: frozen dataclass with a ``name`` field, validated on construction (Python numbers only, so a traced
     hyperparameter passes); ``Config.SWEEPABLE`` names the fields a sweep may set to traced scalars under ``vmap``.
   * ``make_loss(model, config, *, dataset_size) -> loss_fn(params, batch, key, step) -> (loss, metrics)``: ``loss``
@@ -29,9 +30,11 @@ DETERMINISTIC = ("ae", "stacked_ae")
 
 
 class Method(NamedTuple):
-  """A registry entry. ``model_kinds``: the ``ModelConfig.kind`` values the method trains."""
+  """A registry entry. ``title``: the method's name in tables and figures (``"β-VAE"``); ``model_kinds``: the
+  ``ModelConfig.kind`` values the method trains."""
 
   name: str
+  title: str
   Config: type
   make_loss: Callable[..., LossFn]
   model_kinds: tuple[str, ...]
@@ -39,7 +42,8 @@ class Method(NamedTuple):
 
 
 def _entry(module, model_kinds, *, extra: bool = False) -> Method:
-  return Method(module.NAME, module.Config, module.make_loss, model_kinds, module.make_extra if extra else None)
+  return Method(module.NAME, module.TITLE, module.Config, module.make_loss, model_kinds,
+                module.make_extra if extra else None)
 
 
 REGISTRY: dict[str, Method] = {m.name: m for m in (

@@ -12,6 +12,7 @@ from typing import ClassVar
 from vae_jax.methods import _common
 
 NAME = "ae"
+TITLE = "AE"  # the name in tables and figures
 
 
 @dataclass(frozen=True)

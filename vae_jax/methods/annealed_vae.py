@@ -18,6 +18,7 @@ from vae_jax import losses
 from vae_jax.methods import _common
 
 NAME = "annealed_vae"
+TITLE = "AnnealedVAE"  # the name in tables and figures
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from vae_jax import losses
 from vae_jax.methods import _common
 
 NAME = "beta_tcvae"
+TITLE = "β-TCVAE"  # the name in tables and figures
 
 
 @dataclass(frozen=True)

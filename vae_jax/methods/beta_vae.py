@@ -13,6 +13,7 @@ from typing import ClassVar
 from vae_jax.methods import _common
 
 NAME = "beta_vae"
+TITLE = "β-VAE"  # the name in tables and figures
 
 
 @dataclass(frozen=True)

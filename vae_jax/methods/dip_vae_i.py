@@ -25,6 +25,7 @@ from vae_jax import losses
 from vae_jax.methods import _common
 
 NAME = "dip_vae_i"
+TITLE = "DIP-VAE-I"  # the name in tables and figures
 
 
 @dataclass(frozen=True)

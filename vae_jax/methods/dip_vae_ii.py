@@ -12,6 +12,7 @@ from typing import ClassVar
 from vae_jax.methods import _common, dip_vae_i
 
 NAME = "dip_vae_ii"
+TITLE = "DIP-VAE-II"  # the name in tables and figures
 
 
 @dataclass(frozen=True)

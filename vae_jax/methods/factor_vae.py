@@ -29,6 +29,7 @@ from vae_jax import losses, noise
 from vae_jax.methods import _common
 
 NAME = "factor_vae"
+TITLE = "FactorVAE"  # the name in tables and figures
 
 
 @dataclass(frozen=True)

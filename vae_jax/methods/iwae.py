@@ -16,6 +16,7 @@ from vae_jax import likelihoods, losses, noise
 from vae_jax.methods import _common
 
 NAME = "iwae"
+TITLE = "IWAE"  # the name in tables and figures
 
 
 @dataclass(frozen=True)
