@@ -86,7 +86,7 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test) -> str:
                f"{c.curve_images} images at every kept checkpoint of seed {seeds[0]}.")
   fig = plots.metric_curves(curves, os.path.join(setup.figures_dir, "fashion_likelihood_curve.png"),
                             metrics=[("nll", f"test IS-NLL (nats), K = {c.curve_samples}")],
-                            title="Fashion-MNIST: test NLL against updates (468 updates = 1 epoch)")
+                            title="Fashion-MNIST test NLL (468 updates = 1 epoch)")
   tables = {
       "Test likelihood (nats; mean ± std over seeds)": sweeps.table(
           ["model", "seeds", "updates", f"IS-NLL (K = {c.is_nll_samples})", "−ELBO", "bits/dim", "sweep training (s)"], rows),
