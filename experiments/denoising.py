@@ -93,11 +93,8 @@ def main(argv: list[str] | None = None) -> str:
            "trivial denoiser clip(x̃, 0, 1). Level 0 is the clean input (the models' plain reconstruction quality)."]
   path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables=tables, figures=figures, notes=notes)
-  logger.info("wrote %s", path)
   return path
 
 
 if __name__ == "__main__":
-  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", force=True)
-  logger.setLevel(logging.INFO)
-  main()
+  sweeps.run_script(main)

@@ -104,7 +104,4 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
-  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", force=True)
-  logger.setLevel(logging.INFO)
-  logging.getLogger("vae_jax.sweep").setLevel(logging.INFO)
-  main()
+  sweeps.run_script(main, verbose=("vae_jax.sweep",))

@@ -98,11 +98,8 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test) -> str:
   }
   path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables=tables, figures=[fig], notes=notes)
-  logger.info("wrote %s", path)
   return path
 
 
 if __name__ == "__main__":
-  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", force=True)
-  logger.setLevel(logging.INFO)
-  main()
+  sweeps.run_script(main)

@@ -96,7 +96,4 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
-  # force: absl/orbax install a root handler at import time, which would swallow INFO progress lines
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
-  logging.getLogger("absl").setLevel(logging.WARNING)  # Orbax logs every checkpoint save at INFO through absl
-  main()
+  sweeps.run_script(main, verbose=("vae_jax",))

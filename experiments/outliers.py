@@ -100,11 +100,8 @@ def main(argv: list[str] | None = None) -> str:
   path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables={"Outlier detection (outliers = positive class)": table,
                                       "Mean score per test set": means}, figures=[figure], notes=notes)
-  logger.info("wrote %s", path)
   return path
 
 
 if __name__ == "__main__":
-  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", force=True)
-  logger.setLevel(logging.INFO)
-  main()
+  sweeps.run_script(main)

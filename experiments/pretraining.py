@@ -83,11 +83,8 @@ def main(argv: list[str] | None = None) -> str:
            f"codes, tested on {len(x_test)} test codes."]
   path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables={"Linear-probe accuracy on Fashion-MNIST": table}, figures=[figure], notes=notes)
-  logger.info("wrote %s", path)
   return path
 
 
 if __name__ == "__main__":
-  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", force=True)
-  logger.setLevel(logging.INFO)
-  main()
+  sweeps.run_script(main)

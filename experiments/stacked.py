@@ -81,11 +81,8 @@ def main(argv: list[str] | None = None) -> str:
            "shared 2-core CPU (compilation included), indicative only."]
   path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
                               tables={"Fashion-MNIST, stacked AE": sweeps.table(columns, rows)}, notes=notes)
-  logger.info("wrote %s", path)
   return path
 
 
 if __name__ == "__main__":
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
-  logging.getLogger("absl").setLevel(logging.WARNING)
-  main()
+  sweeps.run_script(main, verbose=("vae_jax",))

@@ -27,6 +27,7 @@ import concurrent.futures
 import dataclasses
 import importlib
 import json
+import logging
 import math
 import os
 import sys
@@ -40,6 +41,7 @@ import numpy as np
 from vae_jax import train
 from vae_jax.configs import Config
 
+logger = logging.getLogger(__name__)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_DIR = os.path.join(ROOT, "experiments", "results")
 FIGURES_DIR = os.path.join(ROOT, "experiments", "figures")
@@ -269,4 +271,15 @@ def write_results(results_dir: str, name: str, *, args, command: str, started: f
   with open(tmp, "w") as f:
     json.dump(payload, f, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
   os.replace(tmp, path)
+  logger.info("wrote %s", path)
   return path
+
+
+def run_script(main: Callable[[], Any], *, verbose: Sequence[str] = ()) -> None:
+  """The ``__main__`` block of every experiment script: libraries log warnings only (``force``: absl and Orbax
+  install a root handler at import time), the script, this driver and the loggers in ``verbose`` (e.g.
+  ``"vae_jax"``: each run's progress) at INFO; then ``main()``."""
+  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", force=True)
+  for name in ("__main__", __name__, *verbose):
+    logging.getLogger(name).setLevel(logging.INFO)
+  main()

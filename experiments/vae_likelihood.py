@@ -97,11 +97,8 @@ def main(argv: list[str] | None = None) -> str:
                                       "β sweep: rate–distortion on the test set": rd_table,
                                       "NLL difference IWAE − VAE (paired, same images)": sweeps.table(
                                           ["difference (nats)"], [[paired]])}, figures=figures, notes=notes)
-  logger.info("wrote %s", path)
   return path
 
 
 if __name__ == "__main__":
-  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", force=True)
-  logger.setLevel(logging.INFO)
-  main()
+  sweeps.run_script(main)
