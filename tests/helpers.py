@@ -68,6 +68,18 @@ def sigkilled_cli_run(workdir, overrides: list[str], steps_total: int) -> dict:
   return resumed
 
 
+def datasets_available(*names: str) -> bool:
+  """Whether every dataset in ``names`` loads here (the offline IDX files), for ``pytest.mark.skipif``."""
+  from vae_jax import data
+
+  try:
+    for name in names:
+      data.load(name, split="test", num_examples=1)
+  except data.DatasetNotFoundError:
+    return False
+  return True
+
+
 def free_port() -> int:
   """A TCP port free on localhost right now (for the jax.distributed coordinator)."""
   with socket.socket() as s:

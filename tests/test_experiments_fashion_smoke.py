@@ -12,21 +12,14 @@ import os
 import pytest
 
 from experiments import sweeps
-from vae_jax import data
+
+from helpers import datasets_available
 
 pytest.importorskip("matplotlib")
 
 
-def _fashion_available() -> bool:
-  try:
-    data.load("fashion_mnist", split="test", num_examples=1)
-    data.load("mnist", split="test", num_examples=1)
-  except data.DatasetNotFoundError:
-    return False
-  return True
 
-
-pytestmark = pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST/MNIST IDX files not available")
+pytestmark = pytest.mark.skipif(not datasets_available("fashion_mnist", "mnist"), reason="Fashion-MNIST/MNIST IDX files not available")
 
 
 def _run(module, tmp_path) -> dict:

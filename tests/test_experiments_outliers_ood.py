@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from experiments.configs import outliers
-from vae_jax import data
+
+from helpers import datasets_available
 
 def _write_test_images(directory, images):
   directory.mkdir(parents=True, exist_ok=True)
@@ -15,15 +16,8 @@ def _write_test_images(directory, images):
     f.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", *images.shape) + images.tobytes())
 
 
-def _fashion_available() -> bool:
-  try:
-    data.load("fashion_mnist", split="test", num_examples=1)
-  except data.DatasetNotFoundError:
-    return False
-  return True
 
-
-@pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST IDX files not available")
+@pytest.mark.skipif(not datasets_available("fashion_mnist"), reason="Fashion-MNIST IDX files not available")
 def test_outlier_set_from_any_idx_directory(tmp_path):
   from experiments import outliers as script
 

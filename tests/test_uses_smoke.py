@@ -11,20 +11,14 @@ import os
 import pytest
 
 from experiments import attribute_vectors, interpolation, latent_transfer, semi_supervised, sweeps
-from vae_jax import data
+
+from helpers import datasets_available
 
 pytest.importorskip("matplotlib")
 
 
-def _fashion_available() -> bool:
-  try:
-    data.load("fashion_mnist", split="test", num_examples=1)
-  except data.DatasetNotFoundError:
-    return False
-  return True
 
-
-fashion = pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST IDX files not available")
+fashion = pytest.mark.skipif(not datasets_available("fashion_mnist"), reason="Fashion-MNIST IDX files not available")
 
 
 @pytest.fixture(scope="module")
