@@ -19,9 +19,12 @@ import optax
 
 from experiments import fashion, sweeps
 from experiments.configs import fashion_pretrain
+from experiments.configs import semi_supervised as configs
 from vae_jax import evaluation, factory, inference, plots
 
 NAME = "semi_supervised"
+PAIRED = "Pre-trained minus random init, paired per label draw (test accuracy)"
+_DRAWS = 1000  # pair id = _DRAWS * seed + draw
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -38,11 +41,11 @@ def main(argv: list[str] | None = None) -> str:
   train_split, test_split = fashion.splits(next(iter(variants.values())))
   images = jnp.asarray(train_split.images)  # on device once, shared by every fine-tuning run
   tx = optax.adam(cfg.finetune_lr)  # one object: fit() reuses its compiled steps across runs
-  acc: dict[str, dict[int, list[float]]] = collections.defaultdict(lambda: collections.defaultdict(list))
+  acc: dict[str, dict[int, dict[int, float]]] = collections.defaultdict(lambda: collections.defaultdict(dict))
 
-  def record(method, count, value):
-    acc[method][count].append(float(value))
-    logging.info("%s, %s labels: test accuracy %.4f", method, count or "all", value)
+  def record(method, count, pair, value):  # pair: (seed, draw) as one int, the key of the paired comparison
+    acc[method][count][pair] = float(value)
+    logging.info("%s, %s labels, pair %d: test accuracy %.4f", method, count or "all", pair, value)
 
   for seed in seed_list:
     key_subset, key_init, key_train = jax.random.split(jax.random.key(seed), 3)
@@ -53,39 +56,49 @@ def main(argv: list[str] | None = None) -> str:
                  "stacked AE": (stacked_runs[seed]["model"], stacked_runs[seed]["params"])}
     codes = {name: [inference.encode(model, params, s.images).mean for s in (train_split, test_split)]
              for name, (model, params) in backbones.items() if params is not None}
-    for i, count in enumerate(cfg.label_counts):
-      rows = evaluation.balanced_subset(jax.random.fold_in(key_subset, i), train_split.labels, count,
-                                        num_classes=cfg.num_classes)
-      for j, (name, (model, params)) in enumerate(backbones.items()):
-        record(f"{name} fine-tuned" if params is not None else name, count, evaluation.fine_tuned_accuracy(
-            jax.random.fold_in(key_init, j), jax.random.fold_in(key_train, 100 * i + j), model, params, images[rows],
-            jnp.asarray(train_split.labels[rows]), test_split.images, test_split.labels, tx=tx,
-            num_steps=cfg.finetune_steps[i], batch_size=cfg.finetune_batch, num_classes=cfg.num_classes))
-        if params is not None:
-          probe = evaluation.linear_probe(codes[name][0][rows], train_split.labels[rows], codes[name][1],
-                                          test_split.labels, num_classes=cfg.num_classes)
-          record(f"{name} linear probe", count, probe["accuracy"])
+    for i, (count, draws) in enumerate(zip(cfg.label_counts, cfg.label_draws, strict=True)):
+      for d in range(draws):  # every backbone: the same labelled rows, head initialisation and batch order
+        k = jax.random.fold_in(jax.random.fold_in(key_subset, i), d)
+        rows = evaluation.balanced_subset(k, train_split.labels, count, num_classes=cfg.num_classes)
+        init, order = jax.random.fold_in(key_init, 100 * i + d), jax.random.fold_in(key_train, 100 * i + d)
+        pair = _DRAWS * seed + d
+        for name, (model, params) in backbones.items():
+          record(f"{name} fine-tuned" if params is not None else name, count, pair, evaluation.fine_tuned_accuracy(
+              init, order, model, params, images[rows], jnp.asarray(train_split.labels[rows]), test_split.images,
+              test_split.labels, tx=tx, num_steps=cfg.finetune_steps[i], batch_size=cfg.finetune_batch,
+              num_classes=cfg.num_classes))
+          if params is not None:
+            probe = evaluation.linear_probe(codes[name][0][rows], train_split.labels[rows], codes[name][1],
+                                            test_split.labels, num_classes=cfg.num_classes)
+            record(f"{name} linear probe", count, pair, probe["accuracy"])
 
   count_names = [str(c) if c else f"all ({len(train_split.labels)})" for c in cfg.label_counts]
-  stats = {method: [sweeps.mean_std(by_count[c]) for c in cfg.label_counts] for method, by_count in acc.items()}
+  stats = {method: [sweeps.mean_std(list(by_count[c].values())) for c in cfg.label_counts]
+           for method, by_count in acc.items()}
   table = sweeps.table(["method", *(f"{n} labels" for n in count_names)],
                        [[method, *row] for method, row in stats.items()])
-  caption = f"Test accuracy on {len(test_split.labels)} test images (mean ± std over {len(seed_list)} seeds)"
+  paired = {m: [evaluation.paired_differences({p: {"acc": v} for p, v in by_count[c].items()},
+                                              {p: {"acc": v} for p, v in acc["random init"][c].items()},
+                                              ["acc"])["acc"] for c in cfg.label_counts]
+            for m, by_count in acc.items() if m != "random init"}
+  paired_table = sweeps.table(
+      ["method", *(f"{n} labels: mean difference ± s.e." for n in count_names),
+       *(f"{n} labels: pairs higher / pairs" for n in count_names)],
+      [[m, *(evaluation.standard_error(p) for p in row),
+        *(f"{p['higher']} / {p['n']}" for p in row)] for m, row in paired.items()])
+  caption = (f"Test accuracy on {len(test_split.labels)} test images (mean ± std over {len(seed_list)} seeds × "
+             "the label draws of each count)")
   figure = plots.mean_std_lines(
       stats, count_names, os.path.join(setup.figures_dir, f"{NAME}.png"), xlabel="labelled training examples",
       ylabel="test accuracy", title="Fashion-MNIST: pre-trained encoders vs random init",
       groups={m: m.removesuffix(" fine-tuned").removesuffix(" linear probe") for m in stats},
       dashed=[m for m in stats if m.endswith("linear probe")])
-  notes = [f"Stacked AE: 784-{pre.hidden[0]}-{pre.latent_dim} ReLU stack, greedy layer-wise pre-training "
-           f"({pre.stage_steps} updates per stage) then end-to-end fine-tuning for the rest of the "
-           f"{pre.num_steps}-update budget (vae_jax.stacked.greedy_pretrain).",
-           f"Pre-training {pre.num_steps} updates (batch {pre.batch_size}); fine-tuning "
-           + ", ".join(f"{st} steps for {n} labels" for st, n in zip(cfg.finetune_steps, count_names))
-           + f" (Adam {cfg.finetune_lr:g}, batch min({cfg.finetune_batch}, labels)); linear probe: L-BFGS logistic "
-           "regression, l2 = 1e-4, on the frozen code of the same labelled examples."]
+  notes = [*configs.notes(cfg, count_names, seed_list),
+           *(f"Verdict, {n} labels (|mean difference| > 2 s.e.): better than random init: {', '.join(hi) or 'none'}; "
+             f"worse: {', '.join(lo) or 'none'}; the rest within noise." for n, (hi, lo) in zip(count_names, [
+                 evaluation.significant({m: row[j] for m, row in paired.items()}) for j in range(len(count_names))]))]
   path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
-                              tables={caption: table}, figures=[figure], notes=notes)
-  logging.info("wrote %s", path)
+                              tables={caption: table, PAIRED: paired_table}, figures=[figure], notes=notes)
   return path
 
 

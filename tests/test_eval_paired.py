@@ -27,6 +27,25 @@ def test_compare_settings_summary_paired_wins_and_headline_median():
   assert cmp["headline_median"]["x"] == pytest.approx((0.35 + 0.5) / 2)
 
 
+def test_standard_error_and_significant_against_numpy():
+  rng = np.random.default_rng(0)
+  ref = {i: {"m": float(v)} for i, v in enumerate(rng.normal(size=30))}
+  shifted = {"up": 0.8, "down": -0.8, "same": 0.0}
+  entries = {name: evaluation.paired_differences(
+      {i: {"m": r["m"] + shift + 0.1 * float(rng.normal())} for i, r in ref.items()}, ref, ["m"])["m"]
+      for name, shift in shifted.items()}
+  for e in entries.values():  # the standard error of the mean difference: std(ddof=1) / sqrt(n)
+    se = evaluation.standard_error(e)
+    assert se["mean"] == e["mean"] and se["n"] == 30
+    assert se["std"] == pytest.approx(np.std(e["values"], ddof=1) / np.sqrt(30))
+  assert evaluation.significant(entries) == (["up"], ["down"])
+  # one pair, or differences without spread, are never called significant
+  one = evaluation.paired_differences({0: {"m": 1.0}}, {0: {"m": 0.0}}, ["m"])["m"]
+  flat = evaluation.paired_differences({0: {"m": 1.0}, 1: {"m": 2.0}}, {0: {"m": 0.0}, 1: {"m": 1.0}}, ["m"])["m"]
+  assert evaluation.significant({"one": one, "flat": flat}) == ([], [])
+  assert evaluation.standard_error(one)["std"] == 0.0
+
+
 def test_latent_factor_readings():
   kl = np.array([0.001, 2.0, 1.0])
   imp = np.array([[0.0, 0.0], [0.9, 0.1], [0.2, 0.6]])

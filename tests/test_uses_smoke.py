@@ -54,12 +54,23 @@ def _only_table(saved: dict) -> dict:
 @fashion
 def test_semi_supervised_smoke(roots):
   saved = _run(semi_supervised, roots)
-  table = _only_table(saved)
+  table, paired = saved["tables"].values()
   methods = _column(table, "method")
   assert {"random init", "AE fine-tuned", "AE linear probe", "VAE fine-tuned", "VAE linear probe"} <= set(methods)
-  for cell in _column(table, "20 labels"):
-    assert 0.0 <= cell["mean"] <= 1.0 and cell["n"] == 1
-  assert saved["notes"]
+  cells = dict(zip(methods, _column(table, "20 labels")))
+  for cell in cells.values():  # 2 label draws of the one seed
+    assert 0.0 <= cell["mean"] <= 1.0 and cell["n"] == 2
+  # The paired table is the per-draw difference to random init: its mean is the difference of the means, and its
+  # error the standard error of the two per-draw differences.
+  assert _column(paired, "method") == [m for m in methods if m != "random init"]
+  ref = cells["random init"]["values"]
+  for method, diff, wins in zip(_column(paired, "method"), _column(paired, "20 labels: mean difference ± s.e."),
+                                _column(paired, "20 labels: pairs higher / pairs")):
+    d = [a - b for a, b in zip(cells[method]["values"], ref)]
+    assert math.isclose(diff["mean"], sum(d) / 2, abs_tol=1e-12), method
+    assert math.isclose(diff["std"], abs(d[0] - d[1]) / 2, abs_tol=1e-12), method  # std/√2 of two values
+    assert wins == f"{sum(x > 0 for x in d)} / 2"
+  assert sum(n.startswith("Verdict, 20 labels") for n in saved["notes"]) == 1
 
 
 @fashion

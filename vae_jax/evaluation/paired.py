@@ -30,6 +30,34 @@ def paired_differences(scores: Mapping[int, Mapping[str, float]], reference: Map
   return out
 
 
+def standard_error(entry: Mapping[str, float]) -> dict[str, float]:
+  """A :func:`paired_differences` entry as ``{"mean", "std": its standard error std/√n, "n"}`` (the mean
+  difference and its uncertainty, not the spread of the differences)."""
+  n = entry["n"]
+  return {"mean": entry["mean"], "std": entry["std"] / np.sqrt(n) if n > 1 else 0.0, "n": n}
+
+
+def significant(entries: Mapping[str, Mapping[str, float]], *, z: float = 2.0) -> tuple[list[str], list[str]]:
+  """The settings whose mean paired difference is more than ``z`` standard errors above zero, and below zero.
+
+  Args:
+    entries: ``{setting: paired_differences entry}`` (one key's entry per setting).
+
+  Returns:
+    ``(higher, lower)``, setting names in the order given; the rest are within noise. A setting with one pair, or
+    no spread, is neither.
+  """
+  higher, lower = [], []
+  for name, e in entries.items():
+    se = standard_error(e)["std"]
+    if se > 0:
+      if e["mean"] > z * se:
+        higher.append(name)
+      elif e["mean"] < -z * se:
+        lower.append(name)
+  return higher, lower
+
+
 def _stat(values) -> dict:
   v = np.asarray(values, np.float64)
   return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size),
