@@ -6,12 +6,13 @@
 
 The protocol, sizes and expected result: ``experiments/configs/fashion_likelihood.py``. Per-image estimates are
 cached in each sweep's folder (``vae_jax.sweep.scores``), so a rerun (or one with more models) computes only what is
-missing; the results file is rewritten after each model, and models not run yet are named in its notes.
+missing. The results hold the models asked for and every other one already trained in the runs root; the file is
+rewritten after each model (unless that would drop a model an earlier run wrote: a run on a subset that would
+lose one stops at once and says so), and models not run yet are named in its notes.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 
 import jax
@@ -23,7 +24,7 @@ from vae_jax import data, evaluation, factory, plots, sweep
 from vae_jax.sweep import scores
 
 NAME = "fashion_likelihood"
-logger = logging.getLogger(__name__)
+LIKELIHOOD = "Test likelihood (nats; mean ± std over seeds)"
 
 
 def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve: bool = False):
@@ -38,34 +39,36 @@ def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve
   return fn(spec, workdir, score, tag=f"is_nll_K{num_samples}_N{len(images)}")
 
 
-def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-  d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
-  return {"mean": float(d.mean()), "std": float(d.std(ddof=1) / np.sqrt(d.size)), "n": int(d.size)}
-
-
 def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, NAME)
   p.add_argument("--models", nargs="*", default=None, help="a subset of the size's models (default: all)")
   setup = sweeps.begin(p, NAME, argv, default_seeds=protocol.SEEDS)
   args, c, seeds = setup.args, sweeps.load_config(NAME, setup.args.size), setup.seeds
-  models = args.models or list(c.models)
+  asked, spec = args.models or list(c.models), lambda m: sweep.make_sweep(protocol.model_config(m, c), seeds=seeds)
+  workdir = lambda m: os.path.join(args.runs_root, NAME, args.size, m)  # noqa: E731
+  # every model asked for, and every other one already trained in the runs root (restored and scored, not retrained)
+  models = [m for m in c.models if m in asked or sweep.finished(spec(m), workdir(m))]
+  models += [m for m in asked if m not in models]
+  sweeps.keep_rows(setup.results_dir, NAME, LIKELIHOOD, models, "Add them to --models (a sweep retrains "
+                   "bit-for-bit, then is scored).")
   grey, _ = fashion.test_set(c.is_nll_images)
   test = np.asarray(data.binarize_dynamic(jax.random.key(c.test_binarization_seed), grey))  # once, shared
   key = jax.random.key(c.eval_seed)
   rows, per_image, curves = [], {}, {}
   for name in models:
-    spec = sweep.make_sweep(protocol.model_config(name, c), seeds=seeds)  # every seed one member
-    workdir = os.path.join(args.runs_root, NAME, args.size, name)
-    res = sweep.train_sweep(spec, workdir)
-    est = [e for _, _, e in _scores(spec, workdir, test, key, c.is_nll_samples)]
-    for m, e in zip(spec.members(), est):
+    spec_m, workdir_m = spec(name), workdir(name)  # every seed one member
+    res = sweep.train_sweep(spec_m, workdir_m)
+    est = [e for _, _, e in _scores(spec_m, workdir_m, test, key, c.is_nll_samples)]
+    for m, e in zip(spec_m.members(), est):
       per_image[(name, m.seed)] = np.asarray(e["nll"])
     stat = {f: sweeps.mean_std([sign * float(np.mean(e[f], dtype=np.float64)) for e in est])
             for f, sign in (("nll", 1), ("elbo", -1), ("bits_per_dim", 1))}
     rows.append([name, len(est), res["final_step"], stat["nll"], stat["elbo"], stat["bits_per_dim"],
                  round(res.get("train_time_s") or 0.0)])
-    curves[name] = next(iter(_scores(spec, workdir, test[:c.curve_images], key, c.curve_samples, True).values()))
-    path = _write(setup, c, models[:models.index(name) + 1], seeds, rows, per_image, curves, len(test))
+    curves[name] = next(iter(_scores(spec_m, workdir_m, test[:c.curve_images], key, c.curve_samples, True).values()))
+    done = models[:models.index(name) + 1]  # written after each model unless that would drop an old row for now
+    if done == models or not sweeps.dropped_rows(setup.results_dir, NAME, LIKELIHOOD, done):
+      path = _write(setup, c, done, seeds, rows, per_image, curves, len(test))
   return path
 
 
@@ -76,7 +79,7 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test) -> str:
   for name in models:
     method, _, arch = name.partition("_")
     if method != "vae" and f"vae_{arch}" in models:
-      diffs = [_paired(per_image[(name, s)], per_image[(f"vae_{arch}", s)]) for s in seeds]
+      diffs = [evaluation.mean_difference(per_image[(name, s)], per_image[(f"vae_{arch}", s)]) for s in seeds]
       paired += [[f"{name} − vae_{arch}", s, d] for s, d in zip(seeds, diffs)]
   missing = [m for m in c.models if m not in models]
   if missing:
@@ -88,8 +91,9 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test) -> str:
                             metrics=[("nll", f"test IS-NLL (nats), K = {c.curve_samples}")],
                             title="Fashion-MNIST test NLL (468 updates = 1 epoch)")
   tables = {
-      "Test likelihood (nats; mean ± std over seeds)": sweeps.table(
-          ["model", "seeds", "updates", f"IS-NLL (K = {c.is_nll_samples})", "−ELBO", "bits/dim", "sweep training (s)"], rows),
+      LIKELIHOOD: sweeps.table(
+          ["model", "seeds", "updates", f"IS-NLL (K = {c.is_nll_samples})", "−ELBO", "bits/dim",
+           "sweep training (s)"], rows),
       "IWAE − VAE, per-image paired difference of IS-NLL (nats; ± standard error over images)": sweeps.table(
           ["comparison", "seed", "mean difference ± s.e."], paired),
       "Test IS-NLL against updates (first seed)": sweeps.table(

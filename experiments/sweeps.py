@@ -275,6 +275,28 @@ def write_results(results_dir: str, name: str, *, args, command: str, started: f
   return path
 
 
+def dropped_rows(results_dir: str, name: str, caption: str, rows: Sequence[str]) -> list[str]:
+  """The rows of table ``caption`` in ``<results_dir>/<name>.json`` (by first cell) that a results file holding only
+  ``rows`` would drop; [] when there is no such file or table."""
+  path = os.path.join(results_dir, f"{name}.json")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    table = json.load(f).get("tables", {}).get(caption, {})
+  return [r[0] for r in table.get("rows", []) if r[0] not in rows]
+
+
+def keep_rows(results_dir: str, name: str, caption: str, rows: Sequence[str], hint: str) -> None:
+  """Raises before any work if a run producing only ``rows`` would drop rows of the results file (see
+  :func:`dropped_rows`): a run on a subset never erases results it does not recompute. ``hint``: how to keep
+  them (e.g. which flag adds them back), appended to the error."""
+  dropped = dropped_rows(results_dir, name, caption, rows)
+  if dropped:
+    raise ValueError(f"{name}: {os.path.join(results_dir, name + '.json')} holds results of {', '.join(dropped)}, "
+                     f"which this run would drop (it produces only {', '.join(rows) or 'nothing'}). {hint} Or write "
+                     "elsewhere with --results-dir.")
+
+
 def run_script(main: Callable[[], Any], *, verbose: Sequence[str] = ()) -> None:
   """The ``__main__`` block of every experiment script: libraries log warnings only (``force``: absl and Orbax
   install a root handler at import time), the script, this driver and the loggers in ``verbose`` (e.g.

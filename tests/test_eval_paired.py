@@ -46,6 +46,16 @@ def test_standard_error_and_significant_against_numpy():
   assert evaluation.standard_error(one)["std"] == 0.0
 
 
+def test_mean_difference_is_the_paired_mean_and_its_standard_error():
+  a, b = np.array([3.0, 1.0, 4.0, 1.0]), np.array([1.0, 1.0, 2.0, 0.0])
+  d = a - b
+  out = evaluation.mean_difference(a, b)
+  assert out["n"] == 4 and out["mean"] == pytest.approx(d.mean())
+  assert out["std"] == pytest.approx(np.std(d, ddof=1) / 2.0)
+  with pytest.raises(ValueError, match="1-d of one length"):
+    evaluation.mean_difference(a, b[:3])
+
+
 def test_latent_factor_readings():
   kl = np.array([0.001, 2.0, 1.0])
   imp = np.array([[0.0, 0.0], [0.9, 0.1], [0.2, 0.6]])

@@ -134,3 +134,15 @@ def test_fashion_likelihood_smoke(tmp_path):
   assert curve["columns"][1:] == [str(s) for s in range(cfg.checkpoint_every, cfg.num_steps + 1, cfg.checkpoint_every)]
   again = _run(fashion_likelihood, tmp_path)  # everything cached: the same tables
   assert again["tables"] == results["tables"]
+  # A run on a subset reports the other models already trained in its runs root (restored, scores cached) ...
+  subset = fashion_likelihood.main(["--size", "smoke", "--runs-root", str(tmp_path / "runs"), "--results-dir",
+                                    str(tmp_path), "--models", "iwae5_tiny"])
+  with open(subset) as f:
+    assert json.load(f)["tables"] == results["tables"]
+  # ... and refuses, before any training, to drop a model of the results file that it would not produce.
+  with pytest.raises(ValueError, match=r"holds results of vae_tiny, which this run would drop.*--models"):
+    fashion_likelihood.main(["--size", "smoke", "--runs-root", str(tmp_path / "other"), "--results-dir",
+                             str(tmp_path), "--models", "iwae5_tiny"])
+  assert not (tmp_path / "other").exists()
+  with open(subset) as f:
+    assert json.load(f)["tables"] == results["tables"]

@@ -36,6 +36,7 @@ from vae_jax.evaluation.outliers import likelihood_ratio_score as likelihood_rat
 from vae_jax.evaluation.outliers import model_outlier_scores as model_outlier_scores
 from vae_jax.evaluation.paired import paired_differences as paired_differences
 from vae_jax.evaluation.paired import compare_settings as compare_settings
+from vae_jax.evaluation.paired import mean_difference as mean_difference
 from vae_jax.evaluation.paired import significant as significant
 from vae_jax.evaluation.paired import standard_error as standard_error
 from vae_jax.evaluation.outliers import outlier_images as outlier_images

@@ -44,7 +44,9 @@ from vae_jax.sweep.grid import Member, SweepConfig
 logger = logging.getLogger(__name__)
 
 
-def _finished(workdir: str, sweep: SweepConfig) -> dict | None:
+def finished(sweep: SweepConfig, workdir: str) -> dict | None:
+  """The results of ``sweep`` if ``workdir`` holds it trained to its last step (what :func:`train_sweep` would
+  return without training), else None: a different sweep, an unfinished one, or none."""
   path = os.path.join(workdir, "results.json")
   if not (os.path.exists(path) and os.path.exists(os.path.join(workdir, io.SWEEP_FILE))):
     return None
@@ -214,7 +216,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
     ``"state"`` (the stacked :class:`SweepState`, padding rows included) and ``"model"`` when it trained.
   """
   t_start = time.perf_counter()
-  done = _finished(workdir, sweep)
+  done = finished(sweep, workdir)
   if done is not None:
     logger.info("Sweep %s is finished (step %d); nothing to do.", workdir, done["final_step"])
     return done
