@@ -33,9 +33,9 @@ def paired_differences(scores: Mapping[int, Mapping[str, float]], reference: Map
 def mean_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
   """The mean of ``a − b`` item by item (e.g. two models' scores of the same test images) as ``{"mean", "std": its
   standard error std(ddof=1)/√n, "n"}``."""
-  d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
-  if d.shape != np.shape(b) or d.ndim != 1:
+  if np.ndim(a) != 1 or np.shape(a) != np.shape(b):
     raise ValueError(f"mean_difference: a and b must be 1-d of one length, got {np.shape(a)} and {np.shape(b)}")
+  d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
   return {"mean": float(d.mean()), "std": float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0,
           "n": int(d.size)}
 
