@@ -24,7 +24,8 @@ NAME = "outliers"
 logger = logging.getLogger(__name__)
 SCORES = {"mse": "reconstruction MSE", "elbo": "−ELBO", "nll": "NLL (IS, K={k})",
           "corrected": "complexity-corrected NLL", "ratio": "likelihood ratio (NLL − NLL background)"}
-COLUMNS = ("auroc_a", "auprc_a", "auroc_b", "auprc_b")
+METRICS = {"auroc": "AUROC", "auprc": "AUPRC", "fpr_at_tpr": "FPR at 95 % TPR"}  # evaluation functions: headers
+COLUMNS = tuple(f"{m}_{s}" for s in "ab" for m in METRICS)
 
 
 def test_sets(cfg) -> dict[str, dict[str, np.ndarray]]:
@@ -39,9 +40,9 @@ def test_sets(cfg) -> dict[str, dict[str, np.ndarray]]:
 
 
 def detection(scores: dict[str, np.ndarray]) -> dict[str, float]:
-  """AUROC/AUPRC of (a) held-out class vs inliers and (b) the outlier set vs inliers."""
+  """AUROC, AUPRC and FPR at 95 % TPR of (a) held-out class vs inliers and (b) the outlier set vs inliers."""
   return {f"{m}_{name}": float(getattr(evaluation, m)(scores["in"], scores[out]))
-          for name, out in (("a", "class"), ("b", "ood")) for m in ("auroc", "auprc")}
+          for name, out in (("a", "class"), ("b", "ood")) for m in METRICS}
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -83,8 +84,8 @@ def main(argv: list[str] | None = None) -> str:
   rows = [[v.upper(), names[s], *(sweeps.mean_std([detection(p)[c] for p in by_seed.values()]) for c in COLUMNS)]
           for (v, s), by_seed in scores.items()]
   rows.append(["none", "PNG length of the binarized image", *(detection(png)[c] for c in COLUMNS)])
-  table = sweeps.table(["model", "score", f"(a) AUROC: {held} out", "(a) AUPRC", f"(b) AUROC: {ood} out",
-                        "(b) AUPRC"], rows)
+  table = sweeps.table(["model", "score", *(f"({s}) {h}" + (f": {o} out" if m == "auroc" else "")
+                                            for s, o in (("a", held), ("b", ood)) for m, h in METRICS.items())], rows)
   mean_rows = [[v.upper(), names[s], *(sweeps.mean_std([float(np.mean(p[k])) for p in scores[(v, s)].values()])
                                        for k in ("in", "class", "ood"))]
                for s in ("nll", "mse") for v in variants if (v, s) in scores]

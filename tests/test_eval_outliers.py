@@ -116,3 +116,26 @@ def test_complexity_corrected_score():
   assert score[1] < score[0]
   with pytest.raises(ValueError, match="nll"):
     outliers.complexity_corrected_score(np.zeros(3), images)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("tpr", [0.95, 0.8, 1.0])
+def test_fpr_at_tpr_matches_sklearn_roc_curve(seed, tpr):
+  rng = np.random.default_rng(seed)
+  scores_in = rng.integers(0, 30, size=300).astype(np.float64)  # ties within and across classes
+  scores_out = rng.integers(10, 40, size=60 + 17 * seed).astype(np.float64)
+  y = np.r_[np.zeros(len(scores_in)), np.ones(len(scores_out))]
+  fpr, tprs, _ = metrics.roc_curve(y, np.r_[scores_in, scores_out], drop_intermediate=False)
+  want = fpr[np.argmax(tprs >= tpr - 1e-12)]  # the first (highest) threshold reaching the TPR
+  assert outliers.fpr_at_tpr(scores_in, scores_out, tpr=tpr) == pytest.approx(want, abs=1e-12)
+
+
+def test_fpr_at_tpr_extremes_and_bad_input():
+  assert outliers.fpr_at_tpr(np.zeros(10), np.ones(20)) == 0.0  # perfect separation
+  assert outliers.fpr_at_tpr(np.ones(10), np.zeros(20)) == 1.0  # inverted: every inlier above every outlier
+  # outliers 0.5 … 99.5: the 95th largest is 5.5, and the inliers 6 … 99 lie above it
+  assert outliers.fpr_at_tpr(np.arange(100.0), np.arange(100.0) + 0.5) == pytest.approx(0.94)
+  with pytest.raises(ValueError, match=r"tpr must be in \(0, 1\]"):
+    outliers.fpr_at_tpr(np.zeros(3), np.ones(3), tpr=0.0)
+  with pytest.raises(ValueError, match="NaN"):
+    outliers.fpr_at_tpr(np.array([np.nan, 1.0]), np.ones(3))

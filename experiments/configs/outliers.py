@@ -24,16 +24,16 @@ Scores (higher = more outlying): reconstruction MSE per pixel (AE, DAE, VAE post
 stochastic encoder also −ELBO (mean of the K log-weights) and the importance-sampled NLL with **K = 100** samples
 (not 5000: 20,000 images × 2 models × 3 seeds); the complexity-corrected NLL (NLL in bits minus the PNG length of
 the binarized image, Serrà et al. 2020) and the likelihood ratio NLL − NLL_background (Ren et al. 2019). The PNG
-length alone (no model) is given as a reference. AUROC and AUPRC with the outliers as the positive class (AUPRC's
-chance level is the outlier fraction: 0.1 in (a), 0.53 in (b)).
+length alone (no model) is given as a reference. AUROC, AUPRC (outliers = the positive class; AUPRC's chance level is
+the outlier fraction: 0.1 in (a), 0.53 in (b)) and the false-positive rate at 95 % true-positive rate.
 
 Expected result: (a) is hard — T-shirts look like shirts, pullovers and dresses — and (b) splits by score. What to
 look for in (b): whether the raw likelihood ranks MNIST as *more* likely than Fashion-MNIST (Nalisnick et al. 2019:
 binarized digits have few ink pixels and are simple, which the PNG length alone shows), whether subtracting the PNG
 length fixes (b) at the cost of (a) (T-shirts are more complex than the average inlier, so the correction pushes
 them further in), and whether the grey-level AE and DAE separate MNIST's saturated strokes — a contrast that is
-partly the input representation (grey for the AEs, binarized for the VAE), not only the model. Measured AUROC and
-AUPRC for every model and score, and the mean score per test set (mean ± std over 3 seeds):
+partly the input representation (grey for the AEs, binarized for the VAE), not only the model. Measured AUROC,
+AUPRC and FPR at 95 % TPR for every model and score, and the mean score per test set (mean ± std over 3 seeds):
 ``experiments/results/outliers.json``, section 5 of ``experiments/REPORT.md``; the reading of those numbers:
 ``experiments/NOTES.md`` (Outliers). The wall time is ``wall_time_s`` in the results file.
 """

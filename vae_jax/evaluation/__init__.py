@@ -30,6 +30,7 @@ from vae_jax.evaluation.mig import histogram_discretize as histogram_discretize
 from vae_jax.evaluation.mig import mig as mig
 from vae_jax.evaluation.outliers import OutlierDetector as OutlierDetector
 from vae_jax.evaluation.outliers import auprc as auprc
+from vae_jax.evaluation.outliers import fpr_at_tpr as fpr_at_tpr
 from vae_jax.evaluation.outliers import auroc as auroc
 from vae_jax.evaluation.outliers import complexity_corrected_score as complexity_corrected_score
 from vae_jax.evaluation.outliers import likelihood_ratio_score as likelihood_ratio_score

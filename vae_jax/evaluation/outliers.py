@@ -134,6 +134,30 @@ def _auprc_jit(scores_in: ArrayLike, scores_out: ArrayLike) -> jax.Array:
   return jnp.where(jnp.any(jnp.isnan(scores)), jnp.float32(jnp.nan), ap)
 
 
+def fpr_at_tpr(scores_in: ArrayLike, scores_out: ArrayLike, *, tpr: float = 0.95) -> float:
+  """False-positive rate at the threshold that flags a ``tpr`` fraction of the outliers ("FPR at 95 % TPR").
+
+  The threshold ``t`` is the highest score with ``P(s_out ≥ t) ≥ tpr`` — the ``⌈tpr·n_out⌉``-th largest outlier
+  score — and the result is ``P(s_in ≥ t)``, the fraction of inliers flagged with it (lower is better; 0 for
+  perfect separation). Tied inliers count as flagged, the first point of ``sklearn.metrics.roc_curve`` with
+  ``tpr ≥ 0.95``. Host NumPy in float64 (not jit-able), checks as :func:`auroc`.
+
+  Args:
+    scores_in: ``[n_in]`` scores of inliers (negatives).
+    scores_out: ``[n_out]`` scores of outliers (positives).
+    tpr: the true-positive rate in ``(0, 1]``.
+
+  References:
+    Hendrycks & Gimpel, "A Baseline for Detecting Misclassified and Out-of-Distribution Examples", ICLR 2017.
+  """
+  if not 0.0 < tpr <= 1.0:
+    raise ValueError(f"fpr_at_tpr: tpr must be in (0, 1], got {tpr}.")
+  s_in, s_out = _host_scores("fpr_at_tpr", scores_in, scores_out)
+  m = max(1, math.ceil(tpr * s_out.size - 1e-9))  # outliers to flag; -1e-9: 0.95 * 20 is 19, not 19.000000000000004
+  threshold = np.sort(s_out)[::-1][m - 1]
+  return float(np.mean(s_in >= threshold))
+
+
 class OutlierDetector:
   """PyOD-style detector around any score function, e.g. a trained autoencoder's reconstruction error.
 
