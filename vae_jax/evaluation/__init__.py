@@ -6,6 +6,8 @@ One metric (family) per module; everything public is re-exported here explicitly
 from vae_jax.evaluation.likelihood import bits_per_dim as bits_per_dim
 from vae_jax.evaluation.likelihood import elbo as elbo
 from vae_jax.evaluation.likelihood import importance_sampled_nll as importance_sampled_nll
+from vae_jax.evaluation.likelihood_regret import likelihood_regret as likelihood_regret
+from vae_jax.evaluation.likelihood_regret import likelihood_regret_terms as likelihood_regret_terms
 
 from vae_jax.evaluation._sampling import GroundTruthSampler as GroundTruthSampler
 from vae_jax.evaluation._sampling import RepresentationFn as RepresentationFn
