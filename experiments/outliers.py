@@ -10,7 +10,6 @@ The protocol and the expected result: ``experiments/configs/outliers.py``.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 
 import jax
@@ -21,9 +20,9 @@ from experiments.configs import outliers as configs
 from vae_jax import data, evaluation, noise, plots, train
 
 NAME = "outliers"
-logger = logging.getLogger(__name__)
 SCORES = {"mse": "reconstruction MSE", "elbo": "−ELBO", "nll": "NLL (IS, K={k})",
-          "corrected": "complexity-corrected NLL", "ratio": "likelihood ratio (NLL − NLL background)"}
+          "corrected": "complexity-corrected NLL", "ratio": "likelihood ratio (NLL − NLL background)",
+          "regret": "likelihood regret ({n} images per set)"}
 METRICS = {"auroc": "AUROC", "auprc": "AUPRC", "fpr_at_tpr": "FPR at 95 % TPR"}  # evaluation functions: headers
 COLUMNS = tuple(f"{m}_{s}" for s in "ab" for m in METRICS)
 
@@ -55,14 +54,15 @@ def main(argv: list[str] | None = None) -> str:
     cfg.ood_dir = args.ood_dir
   variants, sets, is_key = sweeps.variants(NAME, cfg), test_sets(cfg), jax.random.key(cfg.test_key + 1)
   scores: dict[tuple[str, str], dict[int, dict[str, np.ndarray]]] = {}  # (variant, score) -> seed -> per set
-  names = {k: v.format(k=cfg.num_samples) for k, v in SCORES.items()}
+  names = {k: v.format(k=cfg.num_samples, n=cfg.regret_images) for k, v in SCORES.items()}
 
   def on_done(variant, seed, res):
     sets_v = sets["binary" if variants[variant].data.binarize == "dynamic" else "grey"]
-    for score, per_set in evaluation.model_outlier_scores(is_key, res["model"], jax.device_get(res["state"].params),
-                                                          sets_v, num_samples=cfg.num_samples).items():
+    for score, per_set in evaluation.model_outlier_scores(
+        is_key, res["model"], jax.device_get(res["state"].params), sets_v, num_samples=cfg.num_samples,
+        regret_steps=cfg.regret_steps if variant == cfg.background_of else None, regret_images=cfg.regret_images
+    ).items():
       scores.setdefault((variant, score), {})[seed] = per_set
-    logger.info("%s seed %d done", variant, seed)
 
   sweeps.train_runs(NAME, variants, seed_list, args.runs_root, size=args.size, on_done=on_done, workers=args.workers)
   bg = configs.vae_config(cfg)

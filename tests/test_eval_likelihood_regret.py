@@ -206,3 +206,10 @@ def test_model_outlier_scores_adds_regret_and_keeps_the_other_scores(trained_bar
                                   regret_fn(jax.random.split(key)[1], model, params, x, num_steps=20))
   with pytest.raises(ValueError, match="regret_steps"):
     outliers.model_outlier_scores(key, model, params, sets, num_samples=16, regret_steps=0)
+  # regret_images: the regret of the first images only, the same values (per-row keys), the other scores whole
+  sub = outliers.model_outlier_scores(key, model, params, sets, num_samples=16, regret_steps=20, regret_images=3)
+  for name in sets:
+    np.testing.assert_allclose(sub["regret"][name], got["regret"][name][:3], rtol=1e-5, atol=1e-5)
+    assert len(sub["nll"][name]) == 8
+  with pytest.raises(ValueError, match="regret_images"):
+    outliers.model_outlier_scores(key, model, params, sets, num_samples=16, regret_steps=20, regret_images=0)

@@ -326,7 +326,8 @@ def outlier_images(directory: str | os.PathLike | None, image_shape: Sequence[in
 
 
 def model_outlier_scores(key: jax.Array, model, params, sets: dict[str, ArrayLike], *, num_samples: int,
-                         regret_steps: int | None = None) -> dict[str, dict[str, np.ndarray]]:
+                         regret_steps: int | None = None, regret_images: int | None = None
+                         ) -> dict[str, dict[str, np.ndarray]]:
   """Every outlier score of one model on named image sets (higher = more outlying), per image.
 
   Args:
@@ -337,6 +338,8 @@ def model_outlier_scores(key: jax.Array, model, params, sets: dict[str, ArrayLik
     num_samples: importance samples K per image.
     regret_steps: optimisation steps per image of the likelihood regret; ``None`` (the default) skips it (at 100
       steps it takes about 0.6× the time of an IS-NLL with K = 5,000: see :mod:`vae_jax.evaluation.likelihood_regret`).
+    regret_images: score only the first ``regret_images`` images of each set with the regret (its arrays are then
+      that long); ``None``: all.
 
   Returns:
     ``{score: {set name: [n] scores}}`` for ``mse`` (reconstruction of the posterior mean, per pixel) and, with a
@@ -351,6 +354,9 @@ def model_outlier_scores(key: jax.Array, model, params, sets: dict[str, ArrayLik
   if regret_steps is not None and (isinstance(regret_steps, bool) or not isinstance(regret_steps, int)
                                    or regret_steps < 1):
     raise ValueError(f"model_outlier_scores: regret_steps must be None or an integer >= 1, got {regret_steps!r}.")
+  if regret_images is not None and (isinstance(regret_images, bool) or not isinstance(regret_images, int)
+                                    or regret_images < 1):
+    raise ValueError(f"model_outlier_scores: regret_images must be None or an integer >= 1, got {regret_images!r}.")
   out = {"mse": {k: np.asarray(reconstruction.per_image_mse(inference.reconstruct(model, params, x), x))
                  for k, x in sets.items()}}
   if inference.is_stochastic(model, params, next(iter(sets.values()))):
@@ -361,6 +367,6 @@ def model_outlier_scores(key: jax.Array, model, params, sets: dict[str, ArrayLik
     out["corrected"] = {k: complexity_corrected_score(o["nll"], sets[k]) for k, o in nll.items()}
     if regret_steps is not None:
       regret_key = jax.random.split(key)[1]
-      out["regret"] = {k: likelihood_regret(regret_key, model, params, x, num_steps=regret_steps)
+      out["regret"] = {k: likelihood_regret(regret_key, model, params, x[:regret_images], num_steps=regret_steps)
                        for k, x in sets.items()}
   return out
