@@ -26,6 +26,19 @@ def tiny(**kw):
   return dataclasses.replace(cli.load_config_file(TINY), **kw)
 
 
+def count_calls(monkeypatch, module, name: str) -> list:
+  """Wraps ``module.name`` so that each call appends to the returned list: called inside a jitted function, it
+  counts that function's traces."""
+  calls, inner = [], getattr(module, name)
+
+  def counting(*args, **kwargs):
+    calls.append(1)
+    return inner(*args, **kwargs)
+
+  monkeypatch.setattr(module, name, counting)
+  return calls
+
+
 def checkpoint_steps(workdir) -> list[int]:
   """The steps of the checkpoints in ``<workdir>/checkpoints`` (none yet: [])."""
   ckpt = os.path.join(workdir, "checkpoints")

@@ -17,6 +17,8 @@ from vae_jax import losses, models, modules
 from vae_jax.methods import iwae
 from vae_jax.evaluation import likelihood
 
+import helpers
+
 P, D, SIGMA = 6, 2, 0.5
 SHAPE = (P, 1, 1)
 SHIFTS = {"mean_shift": 0.6, "logvar_shift": 0.8}  # a poor posterior: ELBO gap ≈ 5 nats, ESS ≈ 7% of K
@@ -109,14 +111,7 @@ def test_invariant_to_batch_size_and_sample_chunk(batch_size, sample_chunk):
 
 def test_padded_last_batch_is_trimmed_and_compiles_once(monkeypatch):
   model, params, x, _ = _ppca_vae(**SHIFTS, num_images=7)
-  traces = []
-  inner = iwae.log_weights
-
-  def counting(*args, **kwargs):
-    traces.append(1)
-    return inner(*args, **kwargs)
-
-  monkeypatch.setattr(iwae, "log_weights", counting)
+  traces = helpers.count_calls(monkeypatch, iwae, "log_weights")
   likelihood._is_batch.clear_cache()  # count this test's traces only
   key = jax.random.key(6)
   got = likelihood.importance_sampled_nll(key, model, params, x, num_samples=13, batch_size=3, sample_chunk=5,

@@ -13,6 +13,7 @@ import numpy as np
 import optax
 import pytest
 
+import helpers
 from test_ppca import SIGMA, _model_and_params, _ppca
 from vae_jax import models, modules
 from vae_jax.evaluation import likelihood_regret as regret_fn, likelihood_regret_terms, outliers
@@ -83,14 +84,7 @@ def test_batch_size_does_not_change_the_scores():
 def test_traced_once_per_batch_shape(monkeypatch):
   model, params, images = _tiny_vae()
   kw = dict(num_steps=5, num_samples=2, eval_samples=4)
-  calls = []
-  inner = lr_module._image_elbo
-
-  def counting(*args, **kwargs):
-    calls.append(1)
-    return inner(*args, **kwargs)
-
-  monkeypatch.setattr(lr_module, "_image_elbo", counting)
+  calls = helpers.count_calls(monkeypatch, lr_module, "_image_elbo")
   lr_module._regret_batch.clear_cache()  # count this test's traces only
   regret_fn(jax.random.key(4), model, params, images[:3], batch_size=3, **kw)  # one batch: one trace
   per_trace = len(calls)
