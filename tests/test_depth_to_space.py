@@ -27,7 +27,7 @@ def test_equals_lax_conv_transpose_and_its_gradients(h, w, k, s):
   cot = jnp.asarray(rng.normal(size=got.shape), jnp.float32)
 
   def grads(f):
-    return jax.grad(lambda x, kern: jnp.sum(f(x, kern, s) * cot), argnums=(0, 1))(x, kernel)
+    return jax.jit(jax.grad(lambda x, kern: jnp.sum(f(x, kern, s) * cot), argnums=(0, 1)))(x, kernel)
 
   for g_new, g_ref in zip(grads(depth_to_space.conv_transpose), grads(_reference), strict=True):
     np.testing.assert_allclose(g_new, g_ref, atol=1e-4)
@@ -52,9 +52,9 @@ def test_module_has_flax_parameters_and_output():
   x = jnp.asarray(np.random.default_rng(1).normal(size=(2, 8, 8, 3)), jnp.float32)
   ours = depth_to_space.ConvTranspose(6, (4, 4), strides=(2, 2))
   flax_layer = nn.ConvTranspose(6, (4, 4), strides=(2, 2), padding="SAME")
-  p_ours, p_flax = ours.init(jax.random.key(0), x), flax_layer.init(jax.random.key(0), x)
+  p_ours, p_flax = jax.jit(ours.init)(jax.random.key(0), x), jax.jit(flax_layer.init)(jax.random.key(0), x)
   assert jax.tree.all(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), p_ours, p_flax))
-  np.testing.assert_allclose(ours.apply(p_flax, x), flax_layer.apply(p_flax, x), atol=1e-5)
+  np.testing.assert_allclose(jax.jit(ours.apply)(p_flax, x), jax.jit(flax_layer.apply)(p_flax, x), atol=1e-5)
 
 
 def test_decoder_is_the_same_function_with_and_without_depth_to_space():
