@@ -27,7 +27,7 @@ def test_equals_lax_conv_transpose_and_its_gradients(h, w, k, s):
   cot = jnp.asarray(rng.normal(size=got.shape), jnp.float32)
 
   def grads(f):
-    return jax.grad(lambda x, kern: jnp.sum(f(x, kern, s) * cot), argnums=(0, 1))(x, kernel)
+    return jax.jit(jax.grad(lambda x, kern: jnp.sum(f(x, kern, s) * cot), argnums=(0, 1)))(x, kernel)
 
   for g_new, g_ref in zip(grads(depth_to_space.conv_transpose), grads(_reference), strict=True):
     np.testing.assert_allclose(g_new, g_ref, atol=1e-4)
@@ -52,18 +52,19 @@ def test_module_has_flax_parameters_and_output():
   x = jnp.asarray(np.random.default_rng(1).normal(size=(2, 8, 8, 3)), jnp.float32)
   ours = depth_to_space.ConvTranspose(6, (4, 4), strides=(2, 2))
   flax_layer = nn.ConvTranspose(6, (4, 4), strides=(2, 2), padding="SAME")
-  p_ours, p_flax = ours.init(jax.random.key(0), x), flax_layer.init(jax.random.key(0), x)
+  p_ours, p_flax = jax.jit(ours.init)(jax.random.key(0), x), jax.jit(flax_layer.init)(jax.random.key(0), x)
   assert jax.tree.all(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), p_ours, p_flax))
-  np.testing.assert_allclose(ours.apply(p_flax, x), flax_layer.apply(p_flax, x), atol=1e-5)
+  np.testing.assert_allclose(jax.jit(ours.apply)(p_flax, x), jax.jit(flax_layer.apply)(p_flax, x), atol=1e-5)
 
 
 def test_decoder_is_the_same_function_with_and_without_depth_to_space():
   z = jnp.asarray(np.random.default_rng(2).normal(size=(3, 10)), jnp.float32)
   fast = modules.ConvDecoder((64, 64, 1))
   plain = modules.ConvDecoder((64, 64, 1), depth_to_space=False)
-  params = plain.init(jax.random.key(0), z)
-  assert jax.tree.structure(fast.init(jax.random.key(0), z)) == jax.tree.structure(params)
-  np.testing.assert_allclose(fast.apply(params, z), plain.apply(params, z), atol=1e-4)
+  # Jitted, as training runs them: one compile each instead of one per op (op by op, the test took 2x longer).
+  params = jax.jit(plain.init)(jax.random.key(0), z)
+  assert jax.tree.structure(jax.eval_shape(fast.init, jax.random.key(0), z)) == jax.tree.structure(params)
+  np.testing.assert_allclose(jax.jit(fast.apply)(params, z), jax.jit(plain.apply)(params, z), atol=1e-4)
 
 
 def test_bad_shapes_say_what_is_wrong():

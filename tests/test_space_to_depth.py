@@ -74,11 +74,13 @@ def test_every_form_equals_lax(monkeypatch, matmul, patches):
   for g, w in zip(got, want, strict=True):
     np.testing.assert_allclose(g, w, atol=1e-4)
   y_cot = jnp.asarray(rng.normal(size=x.shape), jnp.float32)
-  adj = jax.grad(lambda y, k: jnp.sum(space_to_depth.conv_adjoint(y, k, 2, x.shape) * y_cot), argnums=(0, 1))
-  adj_ref = jax.grad(lambda y, k: jnp.sum(jax.vjp(lambda u: _reference(u, k, 2), x)[1](y)[0] * y_cot),
-                     argnums=(0, 1))
-  np.testing.assert_allclose(space_to_depth.conv_adjoint(cot, kernel, 2, x.shape),
-                             jax.vjp(lambda u: _reference(u, kernel, 2), x)[1](cot)[0], atol=2e-5)
+  adj = jax.jit(jax.grad(lambda y, k: jnp.sum(space_to_depth.conv_adjoint(y, k, 2, x.shape) * y_cot),
+                         argnums=(0, 1)))
+  adj_ref = jax.jit(jax.grad(lambda y, k: jnp.sum(jax.vjp(lambda u: _reference(u, k, 2), x)[1](y)[0] * y_cot),
+                             argnums=(0, 1)))
+  np.testing.assert_allclose(jax.jit(lambda y, k: space_to_depth.conv_adjoint(y, k, 2, x.shape))(cot, kernel),
+                             jax.jit(lambda y, k: jax.vjp(lambda u: _reference(u, k, 2), x)[1](y)[0])(cot, kernel),
+                             atol=2e-5)
   for g, w in zip(adj(cot, kernel), adj_ref(cot, kernel), strict=True):
     np.testing.assert_allclose(g, w, atol=1e-4)
 
@@ -94,19 +96,20 @@ def test_module_has_flax_parameters_and_output():
   x = jnp.asarray(np.random.default_rng(1).normal(size=(2, 8, 8, 3)), jnp.float32)
   ours = space_to_depth.Conv(6, (4, 4), strides=(2, 2))
   flax_layer = nn.Conv(6, (4, 4), strides=(2, 2), padding="SAME")
-  p_ours, p_flax = ours.init(jax.random.key(0), x), flax_layer.init(jax.random.key(0), x)
+  p_ours, p_flax = jax.jit(ours.init)(jax.random.key(0), x), jax.jit(flax_layer.init)(jax.random.key(0), x)
   assert jax.tree.all(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), p_ours, p_flax))
-  np.testing.assert_allclose(ours.apply(p_flax, x), flax_layer.apply(p_flax, x), atol=1e-5)
+  np.testing.assert_allclose(jax.jit(ours.apply)(p_flax, x), jax.jit(flax_layer.apply)(p_flax, x), atol=1e-5)
 
 
 def test_encoder_is_the_same_function_with_and_without_space_to_depth():
   x = jnp.asarray(np.random.default_rng(2).normal(size=(2, 16, 16, 1)), jnp.float32)
   fast, plain = modules.ConvEncoder((4, 8), (6,)), modules.ConvEncoder((4, 8), (6,), space_to_depth=False)
-  params = plain.init(jax.random.key(0), x)
-  assert jax.tree.structure(fast.init(jax.random.key(0), x)) == jax.tree.structure(params)
-  np.testing.assert_allclose(fast.apply(params, x), plain.apply(params, x), atol=1e-5)
-  g_fast = jax.grad(lambda p: jnp.sum(fast.apply(p, x) ** 2))(params)
-  g_plain = jax.grad(lambda p: jnp.sum(plain.apply(p, x) ** 2))(params)
+  # Jitted, as training runs them: one compile each instead of one per op (op by op, the test took 3x longer).
+  params = jax.jit(plain.init)(jax.random.key(0), x)
+  assert jax.tree.structure(jax.eval_shape(fast.init, jax.random.key(0), x)) == jax.tree.structure(params)
+  np.testing.assert_allclose(jax.jit(fast.apply)(params, x), jax.jit(plain.apply)(params, x), atol=1e-5)
+  g_fast = jax.jit(jax.grad(lambda p: jnp.sum(fast.apply(p, x) ** 2)))(params)
+  g_plain = jax.jit(jax.grad(lambda p: jnp.sum(plain.apply(p, x) ** 2)))(params)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), g_fast, g_plain)
 
 
