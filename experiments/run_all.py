@@ -3,6 +3,7 @@
     python -m experiments.run_all --size quick     # 12 scripts, minutes on a 2-core CPU (README.md, Quickstart);
                                                    # report in runs/quick-results/REPORT.md
     python -m experiments.run_all --size full      # the report's numbers (hours on a 2-core CPU)
+    python -m experiments.run_all --seeds 1        # every script with one seed (a faster check)
 
 Each script runs in its own process (a failure is reported and the others still run); the exit code is non-zero
 if any failed.
@@ -27,12 +28,16 @@ def main(argv: list[str] | None = None) -> int:
   p.add_argument("--size", choices=sweeps.SIZES, default="quick")
   p.add_argument("--only", nargs="*", default=None, help="a subset of the scripts")
   p.add_argument("--runs-root", default=os.path.join(sweeps.ROOT, "runs"))
+  p.add_argument("--seeds", type=int, default=None, help="seeds of every script (default: each script's own)")
   args = p.parse_args(argv)
+  if args.seeds is not None and args.seeds < 1:
+    p.error(f"--seeds must be at least 1, got {args.seeds}")
   names = args.only or SCRIPTS
   failed = []
   for name in names:
     t0 = time.time()
-    cmd = [sys.executable, "-m", f"experiments.{name}", "--size", args.size, "--runs-root", args.runs_root]
+    cmd = [sys.executable, "-m", f"experiments.{name}", "--size", args.size, "--runs-root", args.runs_root,
+           *(["--seeds", str(args.seeds)] if args.seeds is not None else [])]
     print(f"[run_all] {' '.join(cmd[1:])}", flush=True)
     rc = subprocess.call(cmd, cwd=sweeps.ROOT)
     print(f"[run_all] {name}: {'ok' if rc == 0 else f'FAILED (exit {rc})'} in {time.time() - t0:.0f} s", flush=True)
