@@ -8,10 +8,10 @@ Sizes per mode:
 * ``full`` (default; minutes on a 2-core CPU, longer when other jobs share it — measured times in
   ``benchmarks/README.md``; split it with ``--only``): the real loop for 5 epochs at batch 128 (2340 steps: one
   evaluation and one checkpoint, the config's own interval) and 300 steps at 1024 (the same images per interval);
-  fused epochs over all 60,000 images; the conv β-VAE at batch 64; IS-NLL for 100 images × K = 1000; scaling over 1,
-  2, 4, 8 devices.
+  fused epochs over all 60,000 images; pythae's trainer for 2 epochs of the first 30,720 images; the conv β-VAE
+  at batch 64; IS-NLL for 100 images × K = 1000; scaling over 1, 2, 4, 8 devices.
 * ``quick`` (a few minutes): one epoch of the real loop (evaluation and checkpoint once, at the end: five times
-  the default rate), fewer steps everywhere, scaling on 1 and 2 devices.
+  the default rate), fewer steps everywhere (pythae: 2 epochs of 10,240 images), scaling on 1 and 2 devices.
 * ``smoke`` (seconds, for tests): tiny sizes, two repeats; the numbers mean nothing.
 """
 
@@ -30,15 +30,15 @@ def _mlp_group(gid: str, batch: int, mode: str) -> dict:
   full, smoke = mode == "full", mode == "smoke"
   if smoke:
     real = dict(num_steps=8, log_every=2, every=4, num_train=256, num_test=64)
-    sizes = dict(bare=3, fused_train=64, flax=2, torch=2, stack=2, reps=1, bw=2**16, peak=256)
+    sizes = dict(bare=3, fused_train=64, flax=2, torch=2, stack=2, reps=1, bw=2**16, peak=256, pythae=64, warmup=1)
   elif full:
     real = dict(num_steps=2340 if batch == 128 else 300)
     sizes = dict(bare=400 if batch == 128 else 60, fused_train=0, flax=40 if batch == 128 else 8,
-                 torch=200 if batch == 128 else 30, stack=20, reps=5, bw=None, peak=2048)
+                 torch=200 if batch == 128 else 30, stack=20, reps=5, bw=None, peak=2048, pythae=30_720, warmup=3)
   else:
     real = dict(num_steps=468 if batch == 128 else 60, quick_intervals=True)
     sizes = dict(bare=150 if batch == 128 else 20, fused_train=0, flax=15 if batch == 128 else 4,
-                 torch=80 if batch == 128 else 12, stack=10, reps=3, bw=None, peak=2048)
+                 torch=80 if batch == 128 else 12, stack=10, reps=3, bw=None, peak=2048, pythae=10_240, warmup=3)
   b = batch
   contenders = [
       _c(f"real_loop@{b}", "vae_jax real loop (train_and_evaluate)", MLP, "real_loop", b, "real", oneshot=True,
@@ -53,6 +53,11 @@ def _mlp_group(gid: str, batch: int, mode: str) -> dict:
          batch=b, steps=sizes["torch"]),
       _c(f"torch_fused@{b}", "PyTorch eager, Adam(fused=True)", "benchmarks.torch_models", "torch_mlp", b,
          batch=b, steps=sizes["torch"], fused=True),
+      _c(f"pythae@{b}", "pythae's own loop (BaseTrainer), same MLP VAE, Adam (default); 2 epochs of a subset",
+         "benchmarks.pythae_vae", "pythae_trainer", b, batch=b, num_train=sizes["pythae"], epochs=2,
+         warmup=sizes["warmup"]),
+      _c(f"bare_epoch@{b}", "minimal fused epoch (one jitted lax.scan, static binarization, no shuffle, no metrics, "
+         "optax.adam)", "benchmarks.bare_epoch", "bare_epoch", b, batch=b, num_train=sizes["fused_train"]),
       _c(f"bound@{b}", "step bound (matmul FLOP at max(own, 2048³ peak) speed + Adam bytes / bandwidth)",
          "benchmarks.bound", "step_bound", b, "bound", batch=b, stack=sizes["stack"], reps=sizes["reps"],
          bandwidth_floats=sizes["bw"], peak_n=sizes["peak"]),

@@ -8,11 +8,12 @@ step bound, with repeats interleaved across contenders; results in ``benchmarks/
     .venv/bin/python -m benchmarks.run --baseline /tmp/vae_jax_head       # + the real loop of another checkout
 
 Groups (``benchmarks.plan``): the MLP VAE at batch 128 and 1024 (the real loop ``train_and_evaluate``, the bare
-jitted step, the fused epoch, the Flax example's un-jitted step, PyTorch eager with default and fused Adam, the
-step bound of ``benchmarks.bound``), the conv β-VAE on sprites rendered in the step vs PyTorch on pre-rendered
+jitted step, the fused epoch, the Flax example's un-jitted step, PyTorch eager with default and fused Adam, pythae's
+own training loop, the minimal fused epoch of ``benchmarks.bare_epoch``, the step bound of ``benchmarks.bound``),
+the conv β-VAE on sprites rendered in the step vs PyTorch on pre-rendered
 batches, the importance-sampled NLL against its matmul bound, and data-parallel scaling of the fused epoch over 1,
 2, 4, 8 devices (fake CPU devices through ``XLA_FLAGS`` on a CPU host; the visible accelerators otherwise).
-Without PyTorch its rows are skipped with a message. The same command runs on a GPU machine.
+Without PyTorch (or pythae) its rows are skipped with a message. The same command runs on a GPU machine.
 
 Method (``benchmarks.timing``, ``benchmarks.driver``, ``benchmarks.report``): every contender runs in its own
 process, set up and compiled once (the real loop: a fresh process per repeat, as a user runs it; its compile

@@ -60,6 +60,19 @@ def test_benchmark_smoke_plan_has_every_group():
   assert [g["id"] for g in plan.build("smoke")] == ["mlp128", "conv", "is_nll", "scaling"]
 
 
+@pytest.mark.parametrize("mode", ["smoke", "quick", "full"])
+def test_benchmark_plan_mlp_groups_have_the_pythae_and_bare_epoch_rows(mode):
+  from benchmarks import plan
+
+  for group in plan.build(mode, ["mlp128", "mlp1024"]):
+    ids = [c["id"] for c in group["contenders"]]
+    b = group["contenders"][0]["batch"]
+    assert f"pythae@{b}" in ids and ids.index(f"bare_epoch@{b}") == ids.index(f"bound@{b}") - 1, ids
+    row = next(c for c in group["contenders"] if c["id"] == f"pythae@{b}")
+    assert row["module"] == "benchmarks.pythae_vae" and row["kwargs"]["epochs"] >= 2
+    assert row["kwargs"]["num_train"] // b * row["kwargs"]["epochs"] > row["kwargs"]["warmup"]
+
+
 # One smoke run per group (``--only``), not one run of all four: the same contenders run with the same sizes, but
 # pytest-xdist can put the groups on both cores (the whole run was the suite's slowest test, 85 s idle).
 @pytest.mark.parametrize("group", ["mlp128", "conv", "is_nll", "scaling"])
@@ -82,6 +95,9 @@ def test_benchmark_smoke_run_in_process(tmp_path, group):
     ids = {r["id"]: r for r in res["groups"]["mlp128"]}  # batch 16 in smoke mode
     assert ids["real_loop@16"]["images_per_s"] and ids["fused_epoch@16"]["images_per_s"]
     assert ids["bound@16"]["extra"]["per_matmul_us"]
+    assert ids["bare_epoch@16"]["images_per_s"] and ids["bare_epoch@16"]["extra"]["steps_per_call"] == 4
+    pythae_row = ids["pythae@16"]  # runs where pythae is installed, else says how to install it
+    assert pythae_row["images_per_s"] or "pip install pythae" in pythae_row["error"], pythae_row
   assert {t["target"] for t in saved["targets"]}
 
 
@@ -94,3 +110,34 @@ def test_benchmark_worker_process_protocol():
   assert ready["jax"] == jax.__version__ and ready["device_count"] >= 1
   assert worker.request("run", "result")["platform"] == ready["platform"]
   assert worker.close()["peak_rss_mb"] > 0
+
+
+def test_benchmark_pythae_row_says_how_to_install_pythae_when_it_is_missing(monkeypatch):
+  import sys
+
+  from benchmarks import driver, pythae_vae
+
+  monkeypatch.setitem(sys.modules, "pythae", None)  # `import pythae` now raises ImportError
+  with pytest.raises(ImportError, match="pythae not installed: pip install pythae"):
+    pythae_vae.PythaeTrainer(batch=16, num_train=64, warmup=1).setup()
+  contender = {"id": "pythae@16", "module": "benchmarks.pythae_vae", "name": "pythae_trainer", "oneshot": False,
+               "kwargs": dict(batch=16, num_train=64, warmup=1)}
+  out = driver.run_group({"contenders": [contender]}, 1, inprocess=True, log=lambda s: None)["pythae@16"]
+  assert out["error"] == pythae_vae.INSTALL_HINT and out["runs"] == [None]
+
+
+def test_benchmark_bare_epoch_trains():
+  from benchmarks import bare_epoch
+
+  c = bare_epoch.BareEpoch(batch=16, num_train=64)
+  info = c.setup()  # compiles and runs one epoch (4 steps)
+  assert info["steps_per_call"] == 4 and c.batches.shape == (4, 16, 784)
+  assert set(np.unique(np.asarray(c.batches))) <= {0.0, 1.0}  # binarized once, on the host
+  x = c.batches.reshape(64, 784)
+  before = float(bare_epoch.loss_fn(c.carry[0], x, c.key))
+  for _ in range(5):
+    assert c.run()["images"] == 64
+  params, _, step = c.carry
+  assert int(step) == 24
+  after = float(bare_epoch.loss_fn(params, x, c.key))
+  assert after < 0.8 * before, (before, after)
