@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> str:
   mean_rows.append(["none", "PNG length (bits)", *(float(np.mean(png[k])) for k in ("in", "class", "ood"))])
   means = sweeps.table(["model", "score", "Fashion-MNIST inliers", f"held-out class ({held})", ood], mean_rows)
   s0 = seed_list[0]
-  figure = plots.score_histograms([(label.format(k=cfg.num_samples), scores[(v, s)][s0])
-                                   for v, s, label in cfg.histograms],
+  figure = plots.score_histograms([(label.format(k=cfg.num_samples), scores[(v, s)][s0], *scale)
+                                   for v, s, label, *scale in cfg.histograms],
                                   {"in": "Fashion-MNIST (in)", "class": f"{held} (held out)", "ood": ood},
                                   os.path.join(setup.figures_dir, f"{NAME}_scores.png"),
                                   title=f"Outlier scores (seed {s0})")

@@ -101,3 +101,14 @@ def test_bad_shapes_raise(tmp_path):
   with pytest.raises(ValueError, match="step"):
     plots.training_curves([{"loss": 1.0}], path)
   assert not path.exists()
+
+
+def test_score_histograms_linear_and_log_panels(tmp_path):
+  rng = np.random.default_rng(0)
+  scores = {"in": rng.lognormal(0.0, 1.0, 200), "out": rng.lognormal(3.0, 1.0, 100) - 0.5}  # some below 10⁻²
+  path = plots.score_histograms([("linear", scores), ("regret", scores, "log")], {"in": "in", "out": "out"},
+                                str(tmp_path / "h.png"), title="t")
+  width, _ = _check_png(path)
+  assert width >= 700  # two panels
+  with pytest.raises(ValueError, match="third element must be 'log', got 'symlog'"):
+    plots.score_histograms([("x", scores, "symlog")], {"in": "in"}, str(tmp_path / "bad.png"))

@@ -453,21 +453,30 @@ def mean_std_lines(series: Mapping[str, Sequence[Mapping[str, float]]], xticklab
   return _save(fig, path)
 
 
-def score_histograms(panels: Sequence[tuple[str, Mapping[str, Any]]], labels: Mapping[str, str], path: PathLike, *,
+def score_histograms(panels: Sequence[tuple], labels: Mapping[str, str], path: PathLike, *,
                      title: str | None = None, bins: int = 40) -> PathLike:
   """One panel per score: overlaid step histograms of the score on each test set (e.g. inliers and outliers).
 
   Args:
-    panels: ``[(x-axis label, {set key: [n] scores})]``; the bins span the 0.5–99.5 percentiles of all sets.
+    panels: ``[(x-axis label, {set key: [n] scores})]`` or ``(label, scores, "log")`` for a log x-axis (for a
+      score spanning decades; values below 10⁻² are drawn at 10⁻²); the bins span the 0.5–99.5 percentiles of all
+      sets, evenly on the panel's axis.
     labels: ``{set key: legend label}``, in drawing order.
   """
   fig = Figure(figsize=(4.0 * len(panels), 3.2), dpi=100)
   axes = fig.subplots(1, len(panels), squeeze=False)[0]
-  for ax, (name, scores) in zip(axes, panels):
-    values = np.concatenate([np.asarray(v, np.float64) for v in scores.values()])
-    edges = np.linspace(*np.percentile(values, [0.5, 99.5]), bins)
+  for ax, (name, scores, *scale) in zip(axes, panels):
+    log = scale == ["log"]
+    if scale and not log:
+      raise ValueError(f"score_histograms: a panel's third element must be 'log', got {scale[0]!r} ({name}).")
+    per_set = {k: np.maximum(np.asarray(v, np.float64), 1e-2) if log else np.asarray(v, np.float64)
+               for k, v in scores.items()}
+    lo, hi = np.percentile(np.concatenate(list(per_set.values())), [0.5, 99.5])
+    edges = np.geomspace(lo, hi, bins) if log else np.linspace(lo, hi, bins)
     for key, label in labels.items():
-      ax.hist(np.asarray(scores[key], np.float64), bins=edges, histtype="step", density=True, label=label)
+      ax.hist(per_set[key], bins=edges, histtype="step", density=True, label=label)
+    if log:
+      ax.set_xscale("log")
     ax.set_xlabel(name, fontsize=8)
     ax.set_yticks([])
   axes[0].legend(fontsize=7)

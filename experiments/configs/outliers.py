@@ -72,10 +72,12 @@ def get_config(size: str = "full") -> ml_collections.ConfigDict:
                 ood_dir="",  # outliers of (b): an MNIST-format IDX directory; "" = the MNIST test set
                 ood_name="",  # its name in the tables; "": MNIST, or the directory's name
                 background_of="vae",  # the variant whose likelihood the background model's divides (its config)
-                # The score histograms of the figure (first seed): (variant, score key of the script, axis label).
+                # The score histograms of the figure (first seed): (variant, score key of the script, axis label[,
+                # "log" for a log x-axis]).
                 histograms=(("ae", "mse", "AE reconstruction MSE"), ("vae", "nll", "VAE NLL (K={k}), nats"),
                             ("vae", "corrected", "VAE complexity-corrected NLL, bits"),
-                            ("vae", "ratio", "VAE likelihood ratio, nats"))),
+                            ("vae", "ratio", "VAE likelihood ratio, nats"),
+                            ("vae", "regret", "VAE likelihood regret, nats (log axis)", "log"))),
       quick=dict(num_steps=234, log_every=117, num_in=500, num_out_class=300, num_out_ood=500, num_samples=20,
                  regret_steps=50, regret_images=300),
       smoke=dict(num_steps=4, hidden=(32,), latent_dim=4, batch_size=32, log_every=2, num_train=256, num_in=64,
