@@ -116,16 +116,13 @@ def test_unwritable_workdir_is_one_line(tmp_path):
 # --- real signals and a real second process ---------------------------------------------------------------------------
 
 STEPS = 2000  # long enough after the first checkpoint for the signal to land mid-run, even with warm compiles
-# One device: these tests are about signals and locks, not sharding (the 8-device CLI resume is test_train.py's
-# test_sigkill_mid_training_then_resume_is_bit_identical), and the 1-device programs compile and run ~2x faster.
-RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "100", "--config.eval_every", "1000",
-             "--config.num_devices", "1"]
+RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "100", "--config.eval_every", "1000"]
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
   """The uninterrupted run's parameters."""
-  res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=100, eval_every=1000, num_devices=1),
+  res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=100, eval_every=1000),
                                  str(tmp_path_factory.mktemp("reference")))
   return jax.device_get(res["state"].params)
 
