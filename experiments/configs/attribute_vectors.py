@@ -15,7 +15,8 @@ Fashion-MNIST, Bernoulli; the run semi_supervised trains, reused). Per seed
    s), 0, 1)``.
 
 Sizes: ``full``: the VAE of ``semi_supervised --size full`` (23,400 steps, 50 epochs), the judge trained 1500
-steps (3.2 epochs), 100 test images per source class, 3 seeds. ``quick``: its quick VAE, judge 300 steps, 30 images per class.
+steps (3.2 epochs), 100 test images per source class, 3 seeds. ``quick``: its quick VAE, judge 300 steps, 30
+images per class.
 ``smoke``: a few steps of everything.
 
 Expected result: at α = 1 most edited codes decode to images the judge assigns to the target class (success far

@@ -9,8 +9,8 @@ pre-trained layer by layer (``stage_steps`` per stage) and fine-tuned end to end
 (:data:`RUNS`), so every experiment that uses a model reuses the run another trained.
 
 Sizes: ``full`` 23,400 updates (50 epochs of the 60,000 images, issue #18; the stacked AE 4,680 per stage — 10
-epochs — then 14,040 end to end); ``quick`` 300 updates, 2000 test images; ``smoke`` 256 training images, a 32-unit MLP, a few steps, no DAE (it differs from the
-AE only in its corruption).
+epochs — then 14,040 end to end); ``quick`` 300 updates, 2000 test images; ``smoke`` 256 training images, a
+32-unit MLP, a few steps, no DAE (it differs from the AE only in its corruption).
 """
 
 from __future__ import annotations

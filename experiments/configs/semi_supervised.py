@@ -21,8 +21,8 @@ for "this protocol's encoders"). Accuracy is on the 10 000 test images.
 Sizes: ``full``: pre-training 23,400 updates (50 epochs; the stacked AE: 4,680 per stage, then 14,040 end to end);
 10 label draws of 100 and of 1000 labels (one of all 60 000), fine-tuned 150 / 300 / 1000 steps (batch
 min(128, labels)); 3 seeds, so 30 pairs per label count. ``quick``: 300 pre-training steps, one draw of 100 / 1000 /
-10,000 labels per seed with 40 / 80 / 200 fine-tuning steps, 2000 test images (2 draws took 141 s instead of ~96). ``smoke``: 256 training images, a 32-unit
-MLP, a few steps, 2 draws of 20 labels, no DAE.
+10,000 labels per seed with 40 / 80 / 200 fine-tuning steps, 2000 test images (2 draws took 141 s instead of ~96).
+``smoke``: 256 training images, a 32-unit MLP, a few steps, 2 draws of 20 labels, no DAE.
 
 Expected result (the usual story): pre-trained encoders help most with 100 labels, the gap shrinks with more
 labels, and fine-tuning beats a linear probe on the frozen code. At 2,000 pre-training updates and 3 draws the gain
