@@ -1,6 +1,6 @@
 """The disentanglement study (issue #17): Locatello et al.'s methods on sprites, many seeds, every setting a sweep.
 
-    python -m experiments.disentanglement_study --size cpu     # this CPU: about an hour (wall time in the results)
+    python -m experiments.disentanglement_study --size cpu     # this CPU: under 2 hours (wall time in the results)
     python -m experiments.disentanglement_study --size full    # Locatello et al.'s setup, 300k updates (accelerator)
     python -m experiments.disentanglement_study --size smoke   # seconds (CI); quick: minutes
 
