@@ -34,8 +34,8 @@ VALID_TOGETHER = [
 
 
 @pytest.mark.parametrize("overrides, check", VALID_TOGETHER, ids=[
-    "model-then-method", "method-then-model", "dae-in-any-order", "method-then-its-field", "log-then-eval", "eval-then-log",
-    "stacked", "repeated-field"])
+    "model-then-method", "method-then-model", "dae-in-any-order", "method-then-its-field", "log-then-eval",
+    "eval-then-log", "stacked", "repeated-field"])
 def test_overrides_valid_only_together_are_accepted_in_any_order(overrides, check):
   assert check(configs.apply_overrides(tiny(), overrides))
 
@@ -143,15 +143,29 @@ def _wait_for_checkpoint(proc, workdir, timeout=240):
   raise AssertionError("no checkpoint appeared")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)], ids=["SIGINT", "SIGTERM"])
+def _signal_masks(pid: int) -> dict:
+  """The process's blocked / ignored / caught signal masks (``/proc/<pid>/status``), for a skip's message."""
+  try:
+    with open(f"/proc/{pid}/status") as f:
+      return {k: v.strip() for k, v in (line.split(":", 1) for line in f) if k in ("SigBlk", "SigIgn", "SigCgt")}
+  except OSError as e:
+    return {"unreadable": str(e)}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],
+                         ids=["SIGINT", "SIGTERM"])
 def test_signal_mid_run_then_rerun_is_bit_identical(tmp_path, reference, sig):
   workdir = tmp_path / "run"
   cmd, proc = _start(workdir)
   _wait_for_checkpoint(proc, workdir)
+  masks = _signal_masks(proc.pid)  # why a run might not react: the signal blocked, ignored or not caught
+  sent = time.time()
   proc.send_signal(sig)
   _, err = proc.communicate(timeout=120)
   if proc.returncode == 0:
-    pytest.skip("the run finished before the signal arrived (machine too fast for this case)")
+    pytest.skip(f"the run finished before the signal arrived (machine too fast for this case?): exited "
+                f"{time.time() - sent:.2f} s after the signal; the run's signal masks then {masks}; "
+                f"last line {err.strip().splitlines()[-1:]!r}")
   if sig == signal.SIGINT:
     assert proc.returncode == 130
     lines = [line for line in err.splitlines() if line.strip() and " INFO " not in line and " WARNING " not in line]
