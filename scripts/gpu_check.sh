@@ -10,6 +10,10 @@
 #   bash scripts/gpu_check.sh study [STEPS]  # the disentanglement study (issue #17) at Locatello et al.'s setup: 64×64
 #                                            # conv VAE, batch 64, every method's grid as sweeps, 5 seeds; STEPS
 #                                            # default 300000; $METHODS picks methods, $STUDY_TIMEOUT caps it (660 s)
+#   bash scripts/gpu_check.sh likelihood     # issue #18 part 1: the Fashion-MNIST likelihood study (VAE, IWAE k=5, 50;
+#                                            # 784-500-20 and Burda's 784-200-200-50; 100 epochs, 3 seeds as sweeps;
+#                                            # IS-NLL K=5000 on all 10,000 test images); $MODELS picks models,
+#                                            # $LIKELIHOOD_TIMEOUT caps it (540 s); resumable like `study`
 #   bash scripts/gpu_check.sh sweep          # benchmarks/sweep.py: M ∈ {1, 16, 64} members as one program vs one
 #                                            # after another (issue #15's GPU target: ≥ 20× at M = 64), ≈ 6 min
 #
@@ -95,12 +99,19 @@ study)
     --methods $methods --runs-root /tmp/study_runs --results-dir /tmp/study_res 2>&1 | grep -v "^\s*$" | tail -40
   tar czf "$OUT/study_gpu.tgz" -C /tmp study_res
   ;;
+likelihood)
+  models=${MODELS:-vae_h500 iwae5_h500 iwae50_h500 vae_burda iwae5_burda iwae50_burda}
+  stamp "Fashion-MNIST likelihood study, full size, models: $models (needs \$VAE_JAX_DATA_DIR)"
+  timeout -s INT "${LIKELIHOOD_TIMEOUT:-540}" $PY -m experiments.fashion_likelihood --size full --models $models \
+    --runs-root /tmp/likelihood_runs --results-dir /tmp/likelihood_res 2>&1 | grep -v "^\s*$" | tail -40
+  tar czf "$OUT/likelihood_gpu.tgz" -C /tmp likelihood_res
+  ;;
 sweep)
   stamp "benchmarks/sweep.py on the GPU (sprites β-VAE, Higgins MLP and conv; MLP VAE on Fashion-MNIST)"
   timeout "${SWEEP_TIMEOUT:-420}" $PY -m benchmarks.sweep --members 1,16,64 --repeats 1 --tag gpu 2>&1 | tail -40
   cp benchmarks/results/sweep_gpu.* "$OUT/" 2>/dev/null
   ;;
 *)
-  echo "unknown stage $stage (probe | tests | quickstart | evaluate | beta STEPS | bench | study [STEPS] | sweep)" >&2; exit 2 ;;
+  echo "unknown stage $stage (probe | tests | quickstart | evaluate | beta STEPS | bench | study [STEPS] | likelihood | sweep)" >&2; exit 2 ;;
 esac
 stamp "done"
