@@ -65,11 +65,12 @@ def test_sprite_frechet_of_an_untrained_vae_is_far_from_real(judge, real):
   vae = models.VAE(encoder=modules.MLPEncoder((32,)), decoder=modules.MLPDecoder((32,), (RES, RES, 1)), latent_dim=4,
                    image_shape=(RES, RES, 1))
   params = vae.init({"params": jax.random.key(5)}, a[:2], key=jax.random.key(6))["params"]
-  fd = evaluation.sprite_frechet(jax.random.key(7), judge, vae, params, a[:500])
+  fd = evaluation.sprite_frechet(jax.random.key(7), judge, vae, params, a[:500], reference=b[:500])
   floor = evaluation.frechet_distance(evaluation.judge_features(judge, a[:500]),
                                       evaluation.judge_features(judge, b[:500]))
-  assert set(fd) == {"fd_gen", "fd_rec"}
-  assert all(np.isfinite(v) and v > 3 * floor for v in fd.values()), (fd, floor)
+  assert set(fd) == {"fd_gen", "fd_rec", "fd_real"} and fd["fd_real"] == pytest.approx(floor, rel=1e-9)
+  assert all(np.isfinite(fd[k]) and fd[k] > 3 * floor for k in ("fd_gen", "fd_rec")), (fd, floor)
+  assert set(evaluation.sprite_frechet(jax.random.key(7), judge, vae, params, a[:500])) == {"fd_gen", "fd_rec"}
 
 
 def test_wrong_sizes_are_named(judge):

@@ -201,7 +201,7 @@ def factor_accuracy(judge: SpriteJudge, images: ArrayLike, factors: ArrayLike, *
 
 
 def sprite_frechet(key: jax.Array, judge: SpriteJudge, model, params, real: ArrayLike, *,
-                   batch_size: int = 500) -> dict[str, float]:
+                   reference: ArrayLike | None = None, batch_size: int = 500) -> dict[str, float]:
   """Fréchet distances, in the judge's features, of a model's generated samples and reconstructions to real sprites.
 
   The same images as :func:`vae_jax.evaluation.relative_sharpness` with the same ``key`` and ``real``.
@@ -211,11 +211,13 @@ def sprite_frechet(key: jax.Array, judge: SpriteJudge, model, params, real: Arra
     judge: a trained :class:`SpriteJudge` at the images' resolution.
     model, params: a trained model with a ``latent_dim`` (anything :mod:`vae_jax.inference` accepts).
     real: ``[N, H, W, 1]`` real sprites: the reference, and the images reconstructed.
+    reference: another draw of real sprites (``[M, H, W, 1]``, best ``M = N``): adds ``fd_real``, its distance to
+      ``real``, the floor a perfect model would reach at this N.
 
   Returns:
-    ``fd_gen`` (samples vs real) and ``fd_rec`` (reconstructions vs the real images they reconstruct); lower is
-    closer to real, 0 only for identical feature statistics. Two independent real draws of N images are not at 0
-    (the estimate's bias at finite N): compare models on the same N.
+    ``fd_gen`` (samples vs real) and ``fd_rec`` (reconstructions vs the real images they reconstruct), and with
+    ``reference`` ``fd_real``; lower is closer to real, 0 only for identical feature statistics. Two independent
+    real draws are not at 0 (the estimate's bias at finite N): compare models on the same N.
   """
   real = np.asarray(real, np.float32)
   recon = inference.reconstruct(model, params, real, batch_size=batch_size)
@@ -224,5 +226,8 @@ def sprite_frechet(key: jax.Array, judge: SpriteJudge, model, params, real: Arra
   f_real = judge_features(judge, real, batch_size=batch_size)
   with warnings.catch_warnings():  # ReLU units that never fire make the covariances singular: sqrtm still holds
     warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-    return {"fd_gen": frechet_distance(judge_features(judge, generated, batch_size=batch_size), f_real),
-            "fd_rec": frechet_distance(judge_features(judge, recon, batch_size=batch_size), f_real)}
+    fd = {"fd_gen": frechet_distance(judge_features(judge, generated, batch_size=batch_size), f_real),
+          "fd_rec": frechet_distance(judge_features(judge, recon, batch_size=batch_size), f_real)}
+    if reference is not None:
+      fd["fd_real"] = frechet_distance(judge_features(judge, reference, batch_size=batch_size), f_real)
+  return fd
