@@ -70,3 +70,5 @@ from vae_jax.evaluation.sprite_judge import judge_features as judge_features
 from vae_jax.evaluation.sprite_judge import predict_factors as predict_factors
 from vae_jax.evaluation.sprite_judge import sprite_frechet as sprite_frechet
 from vae_jax.evaluation.sprite_judge import train_sprite_judge as train_sprite_judge
+from vae_jax.evaluation.factor_edits import factor_edits as factor_edits
+from vae_jax.evaluation.factor_edits import summarize_factor_edits as summarize_factor_edits
