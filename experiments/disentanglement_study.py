@@ -9,7 +9,6 @@ The protocol and the expected result: ``experiments/configs/disentanglement_stud
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -93,14 +92,14 @@ def main(argv: list[str] | None = None) -> str:
       k: v for k, v in evaluation.evaluate_disentanglement(jax.random.fold_in(jax.random.key(r["member"].seed), 7),
                                                            model, r["params"], sampler, study.DCI_CHECK_SIZES).items()
       if k in ("dci_d", "dci_c", "dci_i")})) for r in check]
-  verdict = study.verdict(cmp, groups, reference, best_beta, method_of, swaps)
+  edits = {g: study.factor_edits(cfg, judge, model, groups[g]) for g in dict.fromkeys([reference, best_beta, best_any])}
+  verdict = study.verdict(cmp, groups, reference, best_beta, method_of, swaps, edits)
   notes = [*study.notes(cfg, setup.seeds, dci_check=args.dci_check, judge=judge), *study.time_notes(train_info, rows),
            *[VERDICT + v for v in verdict]]
   path = sweeps.write_results(results_dir, name, args=args, command=setup.command, started=setup.started,
-                              tables=study.tables(cmp, reference, train_info, swaps, dci), figures=figures, notes=notes)
-  os.makedirs(os.path.join(results_dir, NAME), exist_ok=True)  # beside, not among, the results files the report reads
-  with open(os.path.join(results_dir, NAME, f"{cfg.tag}_members.json"), "w") as f:
-    json.dump(study.members_record(groups, study.KEYS), f, indent=1, default=float)
+                              tables=study.tables(cmp, reference, train_info, swaps, dci, edits), figures=figures,
+                              notes=notes)
+  study.write_members(os.path.join(results_dir, NAME), cfg, groups)  # beside, not among, the files the report reads
   logger.info("%s\nwrote %s (%.0f s)", "\n".join(VERDICT + v for v in verdict), path, time.time() - setup.started)
   return path
 

@@ -40,13 +40,17 @@ Outputs (``experiments/results/disentanglement_study_<cpu|gpu>.json``, every mem
 table of every setting (median, mean ± std over seeds), the paired comparison of every setting against β = 1 (the
 plain VAE) per seed, Locatello-style box plots of each score over seeds, the curves, the sharpness table and the
 article's figure — traversals of the plain VAE and of the best β-VAE side by side, each row labelled with the
-factor its latent carries (DCI importance).
+factor its latent carries (DCI importance); the latent swap and, read by the sprites judge, attribute edits
+(:func:`factor_edits`: the latent that carries scale, pos_x or pos_y moved, against the pixel-space baseline) for
+β = 1, the best β-VAE and the best setting, every seed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import os
 
 import jax
 import ml_collections
@@ -125,6 +129,7 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                 committed=True,  # its results go to experiments/results (unless --results-dir)
                 tag="gpu",  # the name of its results and runs (the accelerator size was called gpu)
                 judge=dict(_JUDGE, num_steps=5000),
+                edits=dict(num_sources=500, delta=2.0),  # factor edits: sprites edited per member, latent move
                 latent_dim=10, traversal_base=(2, 3, 0, 16, 16),  # a mid-sized heart, unrotated, centred
                 traversal_range=2.5),  # each latent swept over ±this, 9 values
       # disentanglement_lib's sample sizes except DCI's: its 100-stage boosted trees on 10,000 codes cost minutes
@@ -141,7 +146,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                  metrics=dict(_SMOKE_METRICS, dci_estimators=2, sap_train=128, sap_test=128),
                  curve=dict(_SMOKE_METRICS, dci_estimators=1, sap_train=0, sap_test=0),
                  swap=dict(dci_train=128, dci_test=64, dci_estimators=2, num_pairs=16),
-                 judge=dict(hidden=(32,), num_steps=20, batch_size=16, learning_rate=1e-3, seed=0)))
+                 judge=dict(hidden=(32,), num_steps=20, batch_size=16, learning_rate=1e-3, seed=0),
+                 edits=dict(num_sources=32, delta=2.0)))
   steps = cfg.num_steps if num_steps is None else num_steps
   if steps < NUM_CURVE_POINTS or steps % NUM_CURVE_POINTS or (steps // NUM_CURVE_POINTS) % cfg.log_every:
     raise ValueError(f"num_steps={steps}: must be a multiple of {NUM_CURVE_POINTS}·log_every "
@@ -284,6 +290,27 @@ def members_record(groups: dict[str, list[dict]], keys) -> dict:
           for g, rs in groups.items()}
 
 
+def write_members(folder: str, cfg, groups: dict[str, list[dict]]) -> str:
+  """Writes :func:`members_record` (of :data:`KEYS`) to ``<folder>/<tag>_members.json``; returns its path."""
+  os.makedirs(folder, exist_ok=True)
+  path = os.path.join(folder, f"{cfg.tag}_members.json")
+  with open(path, "w") as f:
+    json.dump(members_record(groups, KEYS), f, indent=1, default=float)
+  return path
+
+
+def factor_edits(cfg, judge: Judge, model, rows: list[dict]) -> tuple[list[list], list[str]]:
+  """Attribute edits of one setting's members read by the sprites judge (:func:`vae_jax.evaluation.factor_edits`
+  at ``cfg.edits``, sprites from ``fold_in(key(seed), 17)``, the latent chosen by the member's DCI importance),
+  each cached in its sweep folder; summarised over seeds (:func:`vae_jax.evaluation.summarize_factor_edits`)."""
+  tag = f"{judge.tag}/{scores.tag(sorted(cfg.edits.to_dict().items()))}"
+  edit = lambda r: evaluation.factor_edits(  # noqa: E731
+      jax.random.fold_in(jax.random.key(r["member"].seed), 17), judge(), model, r["params"], r["eval"]["importance"],
+      **cfg.edits.to_dict())
+  return evaluation.summarize_factor_edits([scores.ScoreCache(r["workdir"]).get(
+      f"edits/{r['member'].name}/{tag}", lambda r=r: edit(r)) for r in rows])
+
+
 def training_row(sweep_name: str, num_members: int, res: dict) -> list:
   """A row of the training table from ``vae_jax.sweep.train_sweep``'s results."""
   return [sweep_name, num_members, res["final_step"], round(res.get("train_time_s") or 0.0),
@@ -319,7 +346,7 @@ def _cell(d: dict) -> str:
   return f"{d['mean']:+.3f} ± {d['std']:.3f} ({d['higher']}/{d['n']})"
 
 
-def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list) -> dict:
+def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list, edits: dict | None = None) -> dict:
   """The results file's tables, from :func:`vae_jax.evaluation.compare_settings`'s ``cmp`` and the rest."""
   titles, keys = dict(METRICS), (*METRICS, *SHARPNESS, *FRECHET, *EXTRA)
   out = {
@@ -337,6 +364,12 @@ def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list) 
           columns=["setting", "factor", "swap (DCI latents)", "swap (random latents)", "source (no transfer)",
                    "oracle (recon. of truth)", "seeds where swap > source"],
           rows=[[g, *row] for g, (rows, _) in swaps.items() for row in rows])}
+  if edits:
+    out["Attribute edits read by the sprites judge: share of sprites whose factor moved the intended way (mean ± std "
+        "over seeds)"] = dict(
+        columns=["setting", "factor", "latent edited (per seed)", "latent edit: moved", "pixel baseline: moved",
+                 "latent edit: others kept", "pixel baseline: others kept", "seeds where latent > pixel"],
+        rows=[[g, *row] for g, (rows, _) in edits.items() for row in rows])
   if dci:
     out["DCI check: reduced / disentanglement_lib's full size (first seed)"] = dict(
         columns=["setting", "seed", "disent.", "compl.", "inform."],
@@ -345,9 +378,11 @@ def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list) 
   return out
 
 
-def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: dict, swaps: dict) -> list[str]:
+def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: dict, swaps: dict,
+            edits: dict | None = None) -> list[str]:
   """The study's findings: the best β-VAE and every setting of :data:`VERDICT_METHODS` against β = 1, the best
-  medians, the sharpness of generated samples and the latent swap."""
+  medians, the sharpness of generated samples (ratios and Fréchet distances), the latent swap and the attribute
+  edits."""
   titles, out = dict(METRICS), []
   for g in dict.fromkeys([best_beta, *[g for g in groups if method_of[g] in VERDICT_METHODS]]):
     if g != reference:
@@ -365,6 +400,10 @@ def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: 
   out.append("Latent swap (IoU): " + "; ".join(
       f"{g}: swap beats no transfer on every seed for {', '.join(w) if w else 'no factor'}"
       for g, (_, w) in swaps.items()) + ".")
+  if edits:
+    out.append("Attribute edits (one latent moved, read by the sprites judge): " + "; ".join(
+        f"{g}: the latent edit moves the factor more often than the pixel baseline on every seed for "
+        f"{', '.join(w) if w else 'no factor'}" for g, (_, w) in edits.items()) + ".")
   return out
 
 
