@@ -9,7 +9,6 @@ The protocol and the expected result: ``experiments/configs/disentanglement_stud
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -41,6 +40,7 @@ def main(argv: list[str] | None = None) -> str:
   results_dir, figures_dir = ((sweeps.RESULTS_DIR, sweeps.FIGURES_DIR) if cfg.committed and not args.results_dir
                               else (setup.results_dir, setup.figures_dir))  # the committed sizes' results
   name, sampler, rows, train_info = f"{NAME}_{cfg.tag}", study.sampler(cfg), [], []
+  judge = study.Judge(cfg, os.path.join(args.runs_root, NAME, cfg.run_tag))  # trained when a Fréchet score is new
   for sweep_name, _, base, grid in study.sweeps(cfg, None if args.methods is None else [study.REFERENCE[0],
                                                                                          *args.methods]):
     spec = sweep.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=setup.seeds)
@@ -49,16 +49,17 @@ def main(argv: list[str] | None = None) -> str:
     model = factory.make_model(base.model, (cfg.resolution, cfg.resolution, 1))
     members, curves = scores.disentanglement_scores(spec, workdir, model, sampler, study.metric_sizes(cfg),
                                                     study.metric_sizes(cfg, "curve"), study.real_images(cfg))
+    fd = scores.frechet_scores(members, workdir, model, judge, study.real_images(cfg), tag=judge.tag)
     rows += [{"member": mb, "params": params, "workdir": workdir, "method": mb.config.method.name,
               "label": study.member_label(mb), "curve": curves.get(mb.name, []),
-              "eval": {**ev, "recon": rec["eval"].get("eval/recon", float("nan"))}}
+              "eval": {**ev, **fd[mb.name], "recon": rec["eval"].get("eval/recon", float("nan"))}}
              for (mb, params, ev), rec in zip(members, res["members"])]
     train_info.append(study.training_row(sweep_name, len(spec.members()), res))
   reference, groups = study.setting_label(*study.REFERENCE), {r["label"]: [] for r in rows}
   for r in rows:
     groups[r["label"]].append(r)
   cmp = evaluation.compare_settings({g: [(r["member"].seed, r["eval"]) for r in rs] for g, rs in groups.items()},
-                                    reference, study.KEYS, HEADLINE, (*HEADLINE, "sap"))
+                                    reference, study.KEYS, HEADLINE, study.PAIRED)
   method_of, median = {r["label"]: r["method"] for r in rows}, cmp["headline_median"].get
   best_beta = max([g for g in groups if method_of[g] == study.REFERENCE[0] and g != reference] or [reference],
                   key=median)
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> str:
   figures = [plots.traversal_panels([panel(pick[g]) for g in (reference, other)],
                                     os.path.join(figures_dir, f"{name}_traversal{suffix}.png"), title=title)
              for other, suffix, title in study.traversal_figures(best_beta, best_any, first)]
-  shown = (*METRICS, *SHARPNESS[:1])
+  shown = (*METRICS, *SHARPNESS[:1], *study.FRECHET[:1])
   figures.append(plots.score_distributions(
       {g: {k: [r["eval"][k] for r in rs] for k, _ in shown} for g, rs in groups.items()},
       os.path.join(figures_dir, f"{name}_scores.png"), metrics=shown,
@@ -91,14 +92,14 @@ def main(argv: list[str] | None = None) -> str:
       k: v for k, v in evaluation.evaluate_disentanglement(jax.random.fold_in(jax.random.key(r["member"].seed), 7),
                                                            model, r["params"], sampler, study.DCI_CHECK_SIZES).items()
       if k in ("dci_d", "dci_c", "dci_i")})) for r in check]
-  verdict = study.verdict(cmp, groups, reference, best_beta, method_of, swaps)
-  notes = [*study.notes(cfg, setup.seeds, dci_check=args.dci_check), *study.time_notes(train_info, rows),
+  edits = {g: study.factor_edits(cfg, judge, model, groups[g]) for g in dict.fromkeys([reference, best_beta, best_any])}
+  verdict = study.verdict(cmp, groups, reference, best_beta, method_of, swaps, edits)
+  notes = [*study.notes(cfg, setup.seeds, dci_check=args.dci_check, judge=judge), *study.time_notes(train_info, rows),
            *[VERDICT + v for v in verdict]]
   path = sweeps.write_results(results_dir, name, args=args, command=setup.command, started=setup.started,
-                              tables=study.tables(cmp, reference, train_info, swaps, dci), figures=figures, notes=notes)
-  os.makedirs(os.path.join(results_dir, NAME), exist_ok=True)  # beside, not among, the results files the report reads
-  with open(os.path.join(results_dir, NAME, f"{cfg.tag}_members.json"), "w") as f:
-    json.dump(study.members_record(groups, study.KEYS), f, indent=1, default=float)
+                              tables=study.tables(cmp, reference, train_info, swaps, dci, edits), figures=figures,
+                              notes=notes)
+  study.write_members(os.path.join(results_dir, NAME), cfg, groups)  # beside, not among, the files the report reads
   logger.info("%s\nwrote %s (%.0f s)", "\n".join(VERDICT + v for v in verdict), path, time.time() - setup.started)
   return path
 

@@ -2,16 +2,19 @@
 β = 1, drawn; a rerun reuses the sweeps and the cached scores."""
 
 import json
+import math
 import os
 
+import helpers
 import pytest
 
 from experiments import disentanglement_study as study
 from experiments.configs import disentanglement_study as configs
 from vae_jax import evaluation
+from vae_jax.evaluation.factor_edits import EDITED_FACTORS
 
 
-def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp_path):
+def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp_path, monkeypatch):
   # β-VAE only (β = 1 and 4 × 2 seeds: one sweep); the other methods' sweeps are tests/test_sweep_train.py's.
   args = ["--size", "smoke", "--methods", "beta_vae", "--runs-root", str(tmp_path / "runs"), "--results-dir",
           str(tmp_path / "out")]
@@ -38,6 +41,20 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
     members = json.load(f)
   curve = members["β-VAE β=4"][0]["curve"]
   assert [p["step"] for p in curve] == [2, 4, 6, 8, 10]  # the five kept checkpoints of the first seed
+  fd_keys = [k for k, _ in configs.FRECHET]
+  assert fd_keys == ["fd_gen", "fd_rec", "fd_real"] and set(fd_keys) <= set(configs.KEYS)
+  for rs in members.values():
+    assert all(math.isfinite(m[k]) and m[k] >= 0.0 for m in rs for k in fd_keys), rs
+  columns = scores["columns"]
+  for k, title in configs.FRECHET:
+    assert all(math.isfinite(row[columns.index(title)]["mean"]) for row in scores["rows"])
+  assert sum(n.startswith("Verdict: Fréchet distance") for n in res["notes"]) == 1
+  assert sum("sprites judge" in n and "held-out accuracy" in n for n in res["notes"]) == 1
+  edits = next(t for title, t in tables.items() if title.startswith("Attribute edits read by the sprites judge"))
+  edited = [(lab, f) for lab in labels for f in EDITED_FACTORS]  # β = 1 and the best β-VAE (also the best setting)
+  assert [(row[0], row[1]) for row in edits["rows"]] == edited
+  assert all(0.0 <= cell["mean"] <= 1.0 and cell["n"] == 2 for row in edits["rows"] for cell in row[3:7])
+  assert sum(n.startswith("Verdict: Attribute edits") for n in res["notes"]) == 1
 
   # A rerun trains nothing and recomputes no score: the sweeps' results and the score caches stay as they were.
   sweep_dir = tmp_path / "runs" / study.NAME / "smoke" / "beta_vae"
@@ -46,6 +63,31 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   with open(again) as f:
     assert json.load(f)["tables"] == tables
   assert {p: os.path.getmtime(sweep_dir / p) for p in before} == before
+
+  # A runs folder scored before the Fréchet distances and the attribute edits existed (no frechet/ or edits/ entries,
+  # no judge): a rerun computes those and nothing else — no training, no other score, one judge — and leaves every
+  # other cached score as it was.
+  cache_path = sweep_dir / "study_evals.json"
+  cached = json.loads(cache_path.read_text())
+  old = {k: v for k, v in cached.items() if not k.startswith(("frechet/", "edits/"))}
+  assert len(cached) - len(old) == 8  # two settings × two seeds, each both
+  cache_path.write_text(json.dumps(old))
+  os.remove(tmp_path / "runs" / study.NAME / "smoke" / "study_evals.json")  # the judge's accuracy
+  calls = {name: helpers.count_calls(monkeypatch, evaluation, name) for name in (
+      "evaluate_disentanglement", "relative_sharpness", "factor_swap", "train_sprite_judge", "sprite_frechet",
+      "factor_edits")}
+  third = study.main(args)
+  assert {k: len(v) for k, v in calls.items()} == {"evaluate_disentanglement": 0, "relative_sharpness": 0,
+                                                   "factor_swap": 0, "train_sprite_judge": 1, "sprite_frechet": 4,
+                                                   "factor_edits": 4}
+  assert os.path.getmtime(sweep_dir / "results.json") == before["results.json"]  # nothing trained
+  now = json.loads(cache_path.read_text())
+  assert set(now) == set(cached) and {k: now[k] for k in old} == old
+  no_time = lambda entries: {k: {m: v for m, v in e.items() if m != "fd_time_s"}  # noqa: E731
+                             for k, e in entries.items() if k.startswith(("frechet/", "edits/"))}
+  assert no_time(now) == no_time(cached)  # the judge is a pure function of its key: the same distances
+  with open(third) as f:
+    assert json.load(f)["tables"] == tables
 
 
 def test_every_method_of_the_grids_has_a_setting_label_and_config():

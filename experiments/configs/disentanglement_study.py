@@ -29,7 +29,10 @@ Per member (representation: the posterior mean; every model of a seed scored on 
 β-VAE metric, FactorVAE metric, MIG, DCI (disentanglement, completeness, informativeness), SAP
 (``vae_jax.evaluation.evaluate_disentanglement`` at ``metrics``), KL per latent, and sharpness: mean gradient
 magnitude and Laplacian variance of generated samples (decoded z ~ N(0, I)) and of reconstructions, each over the
-same score of real sprites (1 = as sharp as the data). Per sweep, for its first seed: MIG and the β-VAE metric at
+same score of real sprites (1 = as sharp as the data); and the Fréchet distance of those samples and reconstructions
+to real sprites in the features of a sprites judge (:class:`Judge`, ``cfg.judge``: a factor classifier trained once
+per run on real sprites; lower = closer to real), cached apart (``frechet/<member>/<judge tag>``) so a rerun on a
+runs folder scored before it computes only these. Per sweep, for its first seed: MIG and the β-VAE metric at
 each of the five kept checkpoints (the metric-vs-updates curve).
 
 Outputs (``experiments/results/disentanglement_study_<cpu|gpu>.json``, every member's scores and curve in
@@ -37,14 +40,19 @@ Outputs (``experiments/results/disentanglement_study_<cpu|gpu>.json``, every mem
 table of every setting (median, mean ± std over seeds), the paired comparison of every setting against β = 1 (the
 plain VAE) per seed, Locatello-style box plots of each score over seeds, the curves, the sharpness table and the
 article's figure — traversals of the plain VAE and of the best β-VAE side by side, each row labelled with the
-factor its latent carries (DCI importance).
+factor its latent carries (DCI importance); the latent swap and, read by the sprites judge, attribute edits
+(:func:`factor_edits`: the latent that carries scale, pos_x or pos_y moved, against the pixel-space baseline) for
+β = 1, the best β-VAE and the best setting, every seed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import os
 
+import jax
 import ml_collections
 import numpy as np
 
@@ -52,6 +60,7 @@ from experiments import configs
 from vae_jax import evaluation, methods
 from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
 from vae_jax.data import sprites
+from vae_jax.sweep import scores
 
 # Locatello et al. 2019, Table 2 (the regularisation strength of each method; 50 seeds per value there).
 GRIDS: dict[str, tuple[str, tuple[float, ...]]] = {
@@ -81,8 +90,12 @@ METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVA
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
 SHARPNESS = (("sharp_gen_grad", "samples grad."), ("sharp_gen_lap", "samples Lap. var."),
              ("sharp_rec_grad", "recons grad."), ("sharp_rec_lap", "recons Lap. var."))
+# Fréchet distances to real sprites in the features of the sprites judge (lower = closer to real); fd_real: two real
+# draws, the floor at this sample size. Cached apart from the other scores (vae_jax.sweep.scores.frechet_scores).
+FRECHET = (("fd_gen", "samples FD (judge)"), ("fd_rec", "recons FD (judge)"), ("fd_real", "real FD (floor)"))
 EXTRA = (("kl", "KL (nats)"), ("active", "active latents"), ("recon", "recon (nats)"))
-KEYS = [k for k, _ in (*METRICS, *SHARPNESS, *EXTRA)]  # every score kept per member
+KEYS = [k for k, _ in (*METRICS, *SHARPNESS, *FRECHET, *EXTRA)]  # every score kept per member
+PAIRED = (*HEADLINE, "sap", "fd_gen", "fd_rec")  # the scores paired against β = 1 seed by seed
 CURVE_METRICS = (("mig", "MIG"), ("beta_vae_metric", "β-VAE metric (2,000/1,000 points)"))
 # DCI at disentanglement_lib's full size (10,000/5,000 codes, 100 stages) for --dci-check; the rest minimal.
 DCI_CHECK_SIZES = evaluation.MetricSizes(bvae_train=16, bvae_eval=16, fvae_train=16, fvae_eval=16, fvae_var=128,
@@ -92,8 +105,12 @@ REFERENCE = ("beta_vae", 1.0)  # the plain VAE: every setting is paired against 
 VERDICT_METHODS = ("beta_tcvae",)
 NUM_CURVE_POINTS = 5  # checkpoints kept for the metric-vs-updates curve
 
+# The sprites judge of the Fréchet distances (vae_jax.evaluation.train_sprite_judge): an MLP on real sprites drawn
+# afresh every step, trained once per study run from key(seed). At 32×32, 3,000 steps of 256: held-out accuracy shape
+# 0.78, scale 0.98, pos_x 0.98, pos_y 0.99 (orientation 0.17), 43 s on this CPU under load.
+_JUDGE = dict(hidden=(512, 256), num_steps=3000, batch_size=256, learning_rate=1e-3, seed=0)
 _CPU = dict(resolution=32, architecture="mlp", hidden=(512, 256), batch_size=64, learning_rate=5e-4, seeds=5,
-            log_every=500, num_test=2048, num_sharpness=2000, committed=True)
+            log_every=500, num_test=2048, num_sharpness=2000, committed=True, judge=_JUDGE)
 _SMOKE_METRICS = dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
                       fvae_var=128, num_codes=128, dci_train=128, dci_test=128)
 # The curve's β-VAE metric: fewer points (it is computed at every kept checkpoint); the other scores minimal.
@@ -111,6 +128,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                 seeds=5, log_every=1000, num_test=2048, num_sharpness=2000, metrics={}, curve=_CURVE, swap=_SWAP,
                 committed=True,  # its results go to experiments/results (unless --results-dir)
                 tag="gpu",  # the name of its results and runs (the accelerator size was called gpu)
+                judge=dict(_JUDGE, num_steps=5000),
+                edits=dict(num_sources=500, delta=2.0),  # factor edits: sprites edited per member, latent move
                 latent_dim=10, traversal_base=(2, 3, 0, 16, 16),  # a mid-sized heart, unrotated, centred
                 traversal_range=2.5),  # each latent swept over ±this, 9 values
       # disentanglement_lib's sample sizes except DCI's: its 100-stage boosted trees on 10,000 codes cost minutes
@@ -120,12 +139,15 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
                               sap_test=500),
-                 curve=dict(_CURVE, bvae_train=300, bvae_eval=300), swap=dict(_SWAP, num_pairs=100)),
+                 curve=dict(_CURVE, bvae_train=300, bvae_eval=300), swap=dict(_SWAP, num_pairs=100),
+                 judge=dict(_JUDGE, num_steps=1500)),
       smoke=dict(resolution=16, architecture="mlp", hidden=(32,), batch_size=16, num_steps=10, learning_rate=5e-4,
                  seeds=2, log_every=2, num_test=64, num_sharpness=32, committed=False, tag="smoke",
                  metrics=dict(_SMOKE_METRICS, dci_estimators=2, sap_train=128, sap_test=128),
                  curve=dict(_SMOKE_METRICS, dci_estimators=1, sap_train=0, sap_test=0),
-                 swap=dict(dci_train=128, dci_test=64, dci_estimators=2, num_pairs=16)))
+                 swap=dict(dci_train=128, dci_test=64, dci_estimators=2, num_pairs=16),
+                 judge=dict(hidden=(32,), num_steps=20, batch_size=16, learning_rate=1e-3, seed=0),
+                 edits=dict(num_sources=32, delta=2.0)))
   steps = cfg.num_steps if num_steps is None else num_steps
   if steps < NUM_CURVE_POINTS or steps % NUM_CURVE_POINTS or (steps // NUM_CURVE_POINTS) % cfg.log_every:
     raise ValueError(f"num_steps={steps}: must be a multiple of {NUM_CURVE_POINTS}·log_every "
@@ -187,8 +209,9 @@ def sweeps(cfg, only: list[str] | None = None) -> list[tuple[str, str, Config, t
   return out
 
 
-def notes(cfg, seeds: list[int], *, dci_check: bool) -> list[str]:
-  """The results file's notes on what was trained and how it was scored."""
+def notes(cfg, seeds: list[int], *, dci_check: bool, judge: Judge | None = None) -> list[str]:
+  """The results file's notes on what was trained and how it was scored (``judge``: the sprites judge's setup and
+  held-out accuracy)."""
   b, m, res = base(cfg), metric_sizes(cfg), cfg.resolution
   arch = (f"MLP {res * res}-{'-'.join(map(str, b.model.hidden))}-{b.model.latent_dim}"
           if b.model.architecture == "mlp" else
@@ -206,7 +229,18 @@ def notes(cfg, seeds: list[int], *, dci_check: bool) -> list[str]:
       f"{m.dci_train}/{m.dci_test} codes; SAP on {m.sap_train}/{m.sap_test}. disentanglement_lib's sizes except "
       "where smaller" + (" (the DCI check table compares with the full size)." if dci_check else
                          "; the reduced DCI was not compared with the full one in this run (--dci-check)."),
-  ]
+  ] + ([judge_note(cfg, judge.accuracy())] if judge is not None else [])
+
+
+def judge_note(cfg, accuracy: dict[str, float]) -> str:
+  """What the Fréchet distances are measured with."""
+  j, res = cfg.judge, cfg.resolution
+  return (f"Fréchet distances (FD, lower = closer to real) in the penultimate features of a sprites judge: MLP "
+          f"{res * res}-{'-'.join(map(str, j.hidden))} with a softmax head per factor, trained on {j.num_steps:,} "
+          f"batches of {j.batch_size} fresh real sprites (Adam {j.learning_rate:g}, seed {j.seed}); held-out accuracy "
+          + ", ".join(f"{k} {v:.2f}" for k, v in accuracy.items()) + f". Each FD on {cfg.num_sharpness} images (the "
+          "sharpness ratios' samples and reconstructions) against as many real sprites; 'real FD (floor)' is two "
+          "real draws, the value a perfect model would reach at this sample size.")
 
 
 def sampler(cfg) -> evaluation.GroundTruthSampler:
@@ -220,10 +254,61 @@ def real_images(cfg):
   return lambda key: np.asarray(sprites.sample(key, cfg.num_sharpness, resolution=cfg.resolution)[0])
 
 
+class Judge:
+  """The study's sprites judge (``cfg.judge``), trained on first use and then kept: once per study run, and not at
+  all when every Fréchet score is cached. Deterministic: ``train_sprite_judge(key(cfg.judge.seed), ...)``.
+
+  ``judge()`` is the trained :class:`vae_jax.evaluation.SpriteJudge`; ``tag`` fingerprints the judge and the
+  images it compares (``vae_jax.sweep.scores.frechet_scores``' cache key); :meth:`accuracy` is its held-out
+  accuracy per factor, cached in ``cache_dir``'s ``study_evals.json``.
+  """
+
+  def __init__(self, cfg, cache_dir: str):
+    self.cfg, self.cache_dir, self._judge = cfg, cache_dir, None
+    self.tag = scores.tag((sorted(cfg.judge.to_dict().items()), cfg.resolution, cfg.num_sharpness))
+
+  def __call__(self) -> evaluation.SpriteJudge:
+    if self._judge is None:
+      j = self.cfg.judge
+      self._judge = evaluation.train_sprite_judge(
+          jax.random.key(j.seed), resolution=self.cfg.resolution, hidden=tuple(j.hidden), num_steps=j.num_steps,
+          batch_size=j.batch_size, learning_rate=j.learning_rate, log_every=max(1, min(j.num_steps, 1000)))
+    return self._judge
+
+  def accuracy(self) -> dict[str, float]:
+    """Held-out accuracy per factor on ``num_sharpness`` fresh sprites (``fold_in(key(seed), 1)``)."""
+    def score():
+      images, factors = sprites.sample(jax.random.fold_in(jax.random.key(self.cfg.judge.seed), 1),
+                                       self.cfg.num_sharpness, resolution=self.cfg.resolution)
+      return evaluation.factor_accuracy(self(), images, factors)
+    return scores.ScoreCache(self.cache_dir).get(f"judge/{self.tag}", score)
+
+
 def members_record(groups: dict[str, list[dict]], keys) -> dict:
   """``<tag>_members.json``: every member's scores and curve, by setting."""
   return {g: [{"seed": r["member"].seed, **{k: r["eval"][k] for k in keys}, "curve": r["curve"]} for r in rs]
           for g, rs in groups.items()}
+
+
+def write_members(folder: str, cfg, groups: dict[str, list[dict]]) -> str:
+  """Writes :func:`members_record` (of :data:`KEYS`) to ``<folder>/<tag>_members.json``; returns its path."""
+  os.makedirs(folder, exist_ok=True)
+  path = os.path.join(folder, f"{cfg.tag}_members.json")
+  with open(path, "w") as f:
+    json.dump(members_record(groups, KEYS), f, indent=1, default=float)
+  return path
+
+
+def factor_edits(cfg, judge: Judge, model, rows: list[dict]) -> tuple[list[list], list[str]]:
+  """Attribute edits of one setting's members read by the sprites judge (:func:`vae_jax.evaluation.factor_edits`
+  at ``cfg.edits``, sprites from ``fold_in(key(seed), 17)``, the latent chosen by the member's DCI importance),
+  each cached in its sweep folder; summarised over seeds (:func:`vae_jax.evaluation.summarize_factor_edits`)."""
+  tag = f"{judge.tag}/{scores.tag(sorted(cfg.edits.to_dict().items()))}"
+  edit = lambda r: evaluation.factor_edits(  # noqa: E731
+      jax.random.fold_in(jax.random.key(r["member"].seed), 17), judge(), model, r["params"], r["eval"]["importance"],
+      **cfg.edits.to_dict())
+  return evaluation.summarize_factor_edits([scores.ScoreCache(r["workdir"]).get(
+      f"edits/{r['member'].name}/{tag}", lambda r=r: edit(r)) for r in rows])
 
 
 def training_row(sweep_name: str, num_members: int, res: dict) -> list:
@@ -261,9 +346,9 @@ def _cell(d: dict) -> str:
   return f"{d['mean']:+.3f} ± {d['std']:.3f} ({d['higher']}/{d['n']})"
 
 
-def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list) -> dict:
+def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list, edits: dict | None = None) -> dict:
   """The results file's tables, from :func:`vae_jax.evaluation.compare_settings`'s ``cmp`` and the rest."""
-  titles, keys = dict(METRICS), (*METRICS, *SHARPNESS, *EXTRA)
+  titles, keys = dict(METRICS), (*METRICS, *SHARPNESS, *FRECHET, *EXTRA)
   out = {
       "Scores per setting (mean ± std over seeds)": dict(
           columns=["setting", "seeds", *[t for _, t in keys]],
@@ -279,6 +364,12 @@ def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list) 
           columns=["setting", "factor", "swap (DCI latents)", "swap (random latents)", "source (no transfer)",
                    "oracle (recon. of truth)", "seeds where swap > source"],
           rows=[[g, *row] for g, (rows, _) in swaps.items() for row in rows])}
+  if edits:
+    out["Attribute edits read by the sprites judge: share of sprites whose factor moved the intended way (mean ± std "
+        "over seeds)"] = dict(
+        columns=["setting", "factor", "latent edited (per seed)", "latent edit: moved", "pixel baseline: moved",
+                 "latent edit: others kept", "pixel baseline: others kept", "seeds where latent > pixel"],
+        rows=[[g, *row] for g, (rows, _) in edits.items() for row in rows])
   if dci:
     out["DCI check: reduced / disentanglement_lib's full size (first seed)"] = dict(
         columns=["setting", "seed", "disent.", "compl.", "inform."],
@@ -287,9 +378,11 @@ def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list) 
   return out
 
 
-def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: dict, swaps: dict) -> list[str]:
+def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: dict, swaps: dict,
+            edits: dict | None = None) -> list[str]:
   """The study's findings: the best β-VAE and every setting of :data:`VERDICT_METHODS` against β = 1, the best
-  medians, the sharpness of generated samples and the latent swap."""
+  medians, the sharpness of generated samples (ratios and Fréchet distances), the latent swap and the attribute
+  edits."""
   titles, out = dict(METRICS), []
   for g in dict.fromkeys([best_beta, *[g for g in groups if method_of[g] in VERDICT_METHODS]]):
     if g != reference:
@@ -303,10 +396,29 @@ def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: 
   out.append("Sharpness of generated samples (gradient magnitude relative to real sprites, median over seeds): "
              + "; ".join(f"{g} {m['sharp_gen_grad']:.2f}" for g, m in med.items()) + ". 'Sharper' holds for a setting "
              "only if its ratio is above β = 1's.")
+  out.append(frechet_verdict(cmp))
   out.append("Latent swap (IoU): " + "; ".join(
       f"{g}: swap beats no transfer on every seed for {', '.join(w) if w else 'no factor'}"
       for g, (_, w) in swaps.items()) + ".")
+  if edits:
+    out.append("Attribute edits (one latent moved, read by the sprites judge): " + "; ".join(
+        f"{g}: the latent edit moves the factor more often than the pixel baseline on every seed for "
+        f"{', '.join(w) if w else 'no factor'}" for g, (_, w) in edits.items()) + ".")
   return out
+
+
+def frechet_verdict(cmp: dict) -> str:
+  """'Sharper' by the Fréchet distance in the judge's features: the medians, and the settings below β = 1 on every
+  seed (``cmp`` from :func:`vae_jax.evaluation.compare_settings` with :data:`PAIRED`)."""
+  med = {g: {k: s[k]["median"] for k, _ in FRECHET} for g, s in cmp["summary"].items()}
+  lower = {k: [g for g, p in cmp["paired"].items() if p[k]["n"] and all(v < 0 for v in p[k]["values"])]
+           for k in ("fd_gen", "fd_rec")}
+  return ("Fréchet distance to real sprites in the judge's features (median over seeds; lower = closer to real; two "
+          f"real draws: {np.median([m['fd_real'] for m in med.values()]):.2f}): samples "
+          + "; ".join(f"{g} {m['fd_gen']:.2f}" for g, m in med.items()) + "; reconstructions "
+          + "; ".join(f"{g} {m['fd_rec']:.2f}" for g, m in med.items()) + ". Lower than β = 1 on every seed: "
+          f"samples {', '.join(lower['fd_gen']) or 'no setting'}; reconstructions "
+          f"{', '.join(lower['fd_rec']) or 'no setting'}.")
 
 
 def time_notes(train_info: list, rows: list[dict]) -> list[str]:

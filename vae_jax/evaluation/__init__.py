@@ -63,3 +63,12 @@ from vae_jax.evaluation.interpolation import norm_profile as norm_profile
 from vae_jax.evaluation.attribute_edits import attribute_edits as attribute_edits
 from vae_jax.evaluation.attribute_edits import pick_sources as pick_sources
 from vae_jax.evaluation.attribute_edits import train_judge as train_judge
+from vae_jax.evaluation.sprite_judge import FactorJudge as FactorJudge
+from vae_jax.evaluation.sprite_judge import SpriteJudge as SpriteJudge
+from vae_jax.evaluation.sprite_judge import factor_accuracy as factor_accuracy
+from vae_jax.evaluation.sprite_judge import judge_features as judge_features
+from vae_jax.evaluation.sprite_judge import predict_factors as predict_factors
+from vae_jax.evaluation.sprite_judge import sprite_frechet as sprite_frechet
+from vae_jax.evaluation.sprite_judge import train_sprite_judge as train_sprite_judge
+from vae_jax.evaluation.factor_edits import factor_edits as factor_edits
+from vae_jax.evaluation.factor_edits import summarize_factor_edits as summarize_factor_edits

@@ -3,6 +3,7 @@
     cache = scores.ScoreCache(workdir)                           # <workdir>/study_evals.json
     rows = scores.score_members(spec, workdir, score_fn, tag=scores.tag(sizes), cache=cache)
     curves = scores.score_checkpoints(spec, workdir, curve_fn, tag=scores.tag(curve_sizes), cache=cache)
+    fd = scores.frechet_scores(rows, workdir, model, judge, real_images, tag=judge_tag)   # {member: scores}
 
 A score is computed once per (member, ``tag``): the tag fingerprints what the score depends on besides the weights
 (e.g. metric sample sizes), so scores at other sizes are never reused.
@@ -24,7 +25,7 @@ import numpy as np
 from vae_jax.sweep.grid import Member, SweepConfig
 from vae_jax.sweep.io import load_sweep, member_state
 
-__all__ = ["ScoreCache", "disentanglement_scores", "score_checkpoints", "score_members", "tag"]
+__all__ = ["ScoreCache", "disentanglement_scores", "frechet_scores", "score_checkpoints", "score_members", "tag"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +128,38 @@ def disentanglement_scores(spec: SweepConfig, workdir: str, model, sampler, size
                                                             if k in ("beta_vae_metric", "mig")},
                              tag=tag(curve_sizes), cache=cache)
   return score_members(spec, workdir, score, tag=tag(sizes), cache=cache), curves
+
+
+def frechet_scores(rows: list[tuple[Member, Any, dict]], workdir: str, model, judge: Callable[[], Any],
+                   real_images: Callable[[Any], Any], *, tag: str, cache: ScoreCache | None = None
+                   ) -> dict[str, dict]:
+  """Every member's Fréchet distances to real images in a judge's features, cached apart from its other scores.
+
+  Scores the images :func:`disentanglement_scores` measures the sharpness of (the same keys: real images and prior
+  codes from ``fold_in(key(seed), 11)``), plus a second real draw (``fold_in(k_real, 1)``) for the floor.
+
+  Args:
+    rows: ``[(member, params, scores)]``, e.g. :func:`disentanglement_scores`' (only the members and params are read).
+    model: the sweep's model.
+    judge: ``() -> SpriteJudge`` (:func:`vae_jax.evaluation.train_sprite_judge`), called only when a score is not
+      cached yet (so a fully cached rerun trains no judge).
+    real_images: ``key -> [N, H, W, C]`` real images, as for :func:`disentanglement_scores`.
+    tag: fingerprints the judge and the images (e.g. ``tag((judge config, N, resolution))``).
+
+  Returns:
+    ``{member name: {"fd_gen", "fd_rec", "fd_real", "fd_time_s"}}`` (:func:`vae_jax.evaluation.sprite_frechet`),
+    each cached under ``frechet/<member name>/<tag>``.
+  """
+  from vae_jax import evaluation  # deferred: the cache above needs no metric
+  cache = cache or ScoreCache(workdir)
+
+  def score(mb, params):
+    t = time.perf_counter()
+    k_real, k_prior = jax.random.split(jax.random.fold_in(jax.random.key(mb.seed), 11))
+    fd = evaluation.sprite_frechet(k_prior, judge(), model, params, real_images(k_real),
+                                   reference=real_images(jax.random.fold_in(k_real, 1)))
+    logger.info("%s: %s (%.0f s)", mb.name, {k: round(v, 2) for k, v in fd.items()}, time.perf_counter() - t)
+    return {**fd, "fd_time_s": time.perf_counter() - t}
+
+  return {mb.name: dict(cache.get(f"frechet/{mb.name}/{tag}", lambda mb=mb, params=params: score(mb, params)))
+          for mb, params, _ in rows}
