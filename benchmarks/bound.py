@@ -79,13 +79,23 @@ def _median_call_seconds(fn, args, calls: int, reps: int) -> float:
   return statistics.median(times)
 
 
-def matmul_seconds(einsum: str, b: int, i: int, o: int, *, stack: int = 8, reps: int = 3) -> float:
-  """Seconds for one jitted ``einsum`` product at these sizes: ``stack`` calls in a row, median of ``reps``."""
+def matmul_seconds(einsum: str, b: int, i: int, o: int, *, stack: int = 8, reps: int = 3,
+                   compiler_options: dict | None = None) -> float:
+  """Seconds for one jitted ``einsum`` product at these sizes: ``stack`` calls in a row, median of ``reps``
+  (``compiler_options``: XLA options for this product's compilation only, as a library function may set them)."""
   import jax  # noqa: PLC0415
   import jax.numpy as jnp  # noqa: PLC0415
 
-  return _median_call_seconds(jax.jit(lambda x, y: jnp.einsum(einsum, x, y)), _operands(einsum, b, i, o),
-                              stack, reps)
+  return _median_call_seconds(jax.jit(lambda x, y: jnp.einsum(einsum, x, y), compiler_options=compiler_options),
+                              _operands(einsum, b, i, o), stack, reps)
+
+
+def best_matmul_seconds(einsum: str, b: int, i: int, o: int, *, peak: float, stack: int = 8, reps: int = 3,
+                        options: tuple[dict | None, ...] = (None,)) -> float:
+  """The fastest of this product under each of ``options`` (XLA compiler options; ``None`` = XLA's defaults) and
+  its FLOPs at ``peak`` GFLOP/s: what no implementation of the product should beat on this machine."""
+  own = min(matmul_seconds(einsum, b, i, o, stack=stack, reps=reps, compiler_options=opt) for opt in options)
+  return min(own, 2 * b * i * o / (peak * 1e9))
 
 
 def bandwidth_gbs(num_floats: int = 2**25, reps: int = 3) -> float:
@@ -199,18 +209,23 @@ class StepBound:
     return {**res, "images_per_s": res["bound_images_per_s"], "images": None, "seconds": None}
 
 
-def decoder_seconds_per_row(rows: int, latent: int = 20, hidden: int = 500, pixels: int = 784, *,
-                            stack: int = 4, reps: int = 3) -> float:
-  """Matmul seconds per decoded code (one log-weight of the IS-NLL) at ``rows`` codes per product."""
-  t = (matmul_seconds("bi,io->bo", rows, latent, hidden, stack=stack, reps=reps)
-       + matmul_seconds("bi,io->bo", rows, hidden, pixels, stack=stack, reps=reps))
+def decoder_seconds_per_row(rows: int, latent: int = 20, hidden: int = 500, pixels: int = 784, *, peak: float,
+                            stack: int = 4, reps: int = 3, options: tuple[dict | None, ...] = (None,)) -> float:
+  """Matmul seconds per decoded code (one log-weight of the IS-NLL) at ``rows`` codes per product, each product
+  charged by :func:`best_matmul_seconds`."""
+  kw = dict(peak=peak, stack=stack, reps=reps, options=options)
+  t = (best_matmul_seconds("bi,io->bo", rows, latent, hidden, **kw)
+       + best_matmul_seconds("bi,io->bo", rows, hidden, pixels, **kw))
   return t / rows
 
 
-def encoder_seconds_per_row(rows: int, *, stack: int = 4, reps: int = 3) -> float:
-  """Matmul seconds per encoded image (784-500, two 500-20 heads) at ``rows`` images per product."""
-  t = (matmul_seconds("bi,io->bo", rows, 784, 500, stack=stack, reps=reps)
-       + 2 * matmul_seconds("bi,io->bo", rows, 500, 20, stack=stack, reps=reps))
+def encoder_seconds_per_row(rows: int, *, peak: float, stack: int = 4, reps: int = 3,
+                            options: tuple[dict | None, ...] = (None,)) -> float:
+  """Matmul seconds per encoded image (784-500, two 500-20 heads) at ``rows`` images per product, each product
+  charged by :func:`best_matmul_seconds`."""
+  kw = dict(peak=peak, stack=stack, reps=reps, options=options)
+  t = best_matmul_seconds("bi,io->bo", rows, 784, 500, **kw) + 2 * best_matmul_seconds("bi,io->bo", rows, 500, 20,
+                                                                                          **kw)
   return t / rows
 
 

@@ -156,11 +156,11 @@ def _chunk_log_weights(model: nn.Module, params: Params, images: jax.Array, imag
 # jax-ml/jax#37465); with this option the IS-NLL ran faster in an interleaved A/B on the CPU (sizes, numbers and
 # the results file: ``benchmarks/README.md``, the IS-NLL paragraph of issue #16). An XLA:CPU field: other backends'
 # compilers do not read it. Experimental in XLA: check it still exists when jax is upgraded.
-_CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
+CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 
 
 @functools.partial(jax.jit, static_argnames=("model", "num_samples", "sample_chunk"),
-                   compiler_options=_CPU_COMPILER_OPTIONS)
+                   compiler_options=CPU_COMPILER_OPTIONS)
 def _is_batch(params: Params, images: jax.Array, image_ids: jax.Array, *, key: jax.Array, model: nn.Module,
               num_samples: int, sample_chunk: int) -> dict[str, jax.Array]:
   image_keys = _image_keys(key, image_ids)
