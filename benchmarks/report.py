@@ -17,6 +17,7 @@ TARGETS = (
     ("mlp128", "real_loop@128", "fraction_of_bound", 0.85, "real loop ≥ 85 % of the step bound at batch 128"),
     ("mlp1024", "real_loop@1024", "fraction_of_bound", 0.80, "real loop ≥ 80 % of the step bound at batch 1024"),
     ("mlp128", "real_loop@128", "vs_torch_fused", 2.2, "real loop ≥ 2.2× PyTorch eager with fused Adam (128)"),
+    ("mlp128", "real_loop@128", "vs_pythae", 2.0, "real loop ≥ 2× pythae's own training loop (128)"),
     ("mlp128", "real_loop@128", "vs_fused", 0.95, "real loop within 5 % of the bare fused epoch (128)"),
     ("mlp1024", "real_loop@1024", "vs_fused", 0.95, "real loop within 5 % of the bare fused epoch (1024)"),
     ("mlp128", "real_loop@128", "peak_rss_mb", -1500.0, "training process < 1.5 GB RSS (MLP VAE, Fashion-MNIST)"),
@@ -59,6 +60,9 @@ def summarize_group(group: dict, raw: dict) -> list[dict]:
       row["fraction_of_bound"] = _paired(ips[cid], bound)
     if c["role"] == "real" and "fused" in role:
       row["vs_fused"] = _paired(ips[cid], ips[role["fused"]])
+    if c["role"] == "real":  # against pythae's loop and the minimal fused epoch, where the group has them
+      row["vs_pythae"] = next((_paired(ips[cid], ips[t]) for t in ips if t.startswith("pythae")), None)
+      row["vs_minimal"] = next((_paired(ips[cid], ips[t]) for t in ips if t.startswith("bare_epoch")), None)
     row["vs_baseline"] = _paired(ips[cid], ips[cid + ":baseline"]) if cid + ":baseline" in ips else None
     if group["id"] == "scaling" and c["role"] != "fused" and "fused" in role:
       row["vs_one_device"] = _paired(ips[cid], ips[role["fused"]])
@@ -112,6 +116,8 @@ def markdown(title: str, rows: list[dict]) -> str:
     comp = f"{r['compile_s']:.1f}" if r["compile_s"] is not None else "–"
     rss = f"{r['peak_rss_mb']:.0f}" if r["peak_rss_mb"] else "–"
     label = r["label"] + (f" (vs fused epoch {_fmt(r['vs_fused'], digits=3)})" if r["vs_fused"] else "")
+    label += f" (vs minimal epoch {_fmt(r['vs_minimal'], digits=2)})" if r.get("vs_minimal") else ""
+    label += f" (vs pythae {_fmt(r['vs_pythae'], digits=2)})" if r.get("vs_pythae") else ""
     label += f" (vs baseline {_fmt(r['vs_baseline'], digits=2)})" if r.get("vs_baseline") else ""
     label += f" (vs 1 device {_fmt(r['vs_one_device'], digits=2)})" if r.get("vs_one_device") else ""
     lines.append(f"| {label} | {_fmt(r['images_per_s'])} | {vs_torch} | {frac} | {comp} | {rss} |")
@@ -125,3 +131,17 @@ def markdown_targets(items: list[dict]) -> str:
     met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
     lines.append(f"| {t['target']} | {v} | {met} |")
   return "\n".join(lines) + "\n"
+
+
+def render(results: dict) -> tuple[dict[str, list[dict]], list[dict], str]:
+  """``(tables, targets, markdown)`` of a results file (``benchmarks/run.py``'s JSON) from its raw repeats and
+  plan, with this module's tables and targets: old measurements re-rendered without rerunning them."""
+  tables = {g["id"]: summarize_group(g, results["raw"][g["id"]]) for g in results["plan"]}
+  goals, m = targets(tables), results["machine"]
+  load = " / ".join(f"{x:.2f}" for x in m["loadavg_start"]) if m.get("loadavg_start") else "unknown"
+  md = "\n".join([f"## vae_jax benchmarks — {results['mode']}, {results['date']}", "",
+                  f"Command: `{results['command']}`  ", f"Machine: {m.get('device_kind')} × {m.get('device_count')} "
+                  f"({m.get('platform')}), {m.get('cpu_count')} CPUs ({m.get('processor')}), load average at start "
+                  f"{load} (1 / 5 / 15 min); jax {m.get('jax')}, flax {m.get('flax')}, torch {m.get('torch')}", "",
+                  *[markdown(g["title"], tables[g["id"]]) for g in results["plan"]], markdown_targets(goals)])
+  return tables, goals, md

@@ -50,6 +50,8 @@ def _parse(argv):
   p.add_argument("--out-dir", default=RESULTS)
   p.add_argument("--inprocess", action="store_true", help="no worker processes (smoke tests)")
   p.add_argument("--timeout", type=float, default=900, help="seconds to wait for one setup or repeat")
+  p.add_argument("--render", default=None, metavar="RESULTS_JSON",
+                 help="run nothing: rewrite this results file's tables, targets and .md from its raw repeats")
   p.add_argument("--baseline", default=None, metavar="DIR",
                  help="another vae_jax checkout (e.g. `git worktree`/`git archive` of HEAD) whose real loop and "
                       "fused epoch run interleaved with this one's: before/after in one run")
@@ -85,6 +87,8 @@ def _machine(inprocess: bool) -> dict:
 
 def main(argv=None) -> dict:
   args = _parse(sys.argv[1:] if argv is None else argv)
+  if args.render:
+    return {"path": rerender(args.render)}
   mode = "smoke" if args.smoke else "quick" if args.quick else "full"
   repeats = args.repeats or plan.REPEATS[mode]
   stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -102,33 +106,41 @@ def main(argv=None) -> dict:
   print(f"machine: {machine.get('device_kind')} × {machine.get('device_count')} ({machine.get('platform')}), "
         f"{machine.get('cpu_count')} CPUs, jax {machine.get('jax')}, torch {machine.get('torch')}", flush=True)
   baseline = os.path.abspath(args.baseline) if args.baseline else None
-  groups, tables, raw_all, texts = plan.build(mode, args.only, baseline), {}, {}, []
+  groups, raw_all = plan.build(mode, args.only, baseline), {}
   for group in groups:
     print(f"[{group['id']}] {group['title']}", flush=True)
     raw = driver.run_group(group, repeats, inprocess=args.inprocess, timeout=args.timeout,
                            log=lambda s: print(s, flush=True))
     raw_all[group["id"]] = raw
-    tables[group["id"]] = report.summarize_group(group, raw)
-    texts.append(report.markdown(group["title"], tables[group["id"]]))
-  goals = report.targets(tables)
-  md = "\n".join([f"## vae_jax benchmarks — {mode}, {stamp}", "",
-                  f"Command: `{command}`  ", f"Machine: {machine.get('device_kind')} × "
-                  f"{machine.get('device_count')} ({machine.get('platform')}), {machine.get('cpu_count')} CPUs "
-                  f"({machine.get('processor')}), "
-                  f"load average at start {machine.get('loadavg_start')}; jax {machine.get('jax')}, flax "
-                  f"{machine.get('flax')}, torch {machine.get('torch')}", "", *texts, report.markdown_targets(goals)])
   results = {"name": name, "mode": mode, "repeats": repeats, "date": stamp, "command": command,
-             "machine": machine, "wall_s": time.perf_counter() - t0, "groups": tables, "targets": goals,
-             "raw": raw_all, "plan": groups}
-  os.makedirs(args.out_dir, exist_ok=True)
-  path = os.path.join(args.out_dir, f"{name}.json")
+             "machine": machine, "wall_s": time.perf_counter() - t0, "raw": raw_all, "plan": groups}
+  results["groups"], results["targets"], md = report.render(results)
+  _write(results, md, args.out_dir)
+  return results
+
+
+def _write(results: dict, md: str, out_dir: str) -> str:
+  """``<out_dir>/<name>.json`` and ``.md``; prints the markdown and returns the JSON's path."""
+  name = results["name"]
+  os.makedirs(out_dir, exist_ok=True)
+  path = os.path.join(out_dir, f"{name}.json")
   with open(path, "w") as f:
     json.dump(results, f, indent=2, default=str)
-  with open(os.path.join(args.out_dir, f"{name}.md"), "w") as f:
+  with open(os.path.join(out_dir, f"{name}.md"), "w") as f:
     f.write(md)
   print("\n" + md, flush=True)
   print(f"wrote {path} ({results['wall_s']:.0f} s)", flush=True)
-  return results
+  return path
+
+
+def rerender(path: str) -> str:
+  """Rewrites a results file's tables, targets and markdown from its raw repeats (``--render``)."""
+  with open(path) as f:
+    results = json.load(f)
+  if "raw" not in results or "plan" not in results:
+    raise SystemExit(f"{path}: not a benchmarks/run.py results file (no raw repeats or plan to render).")
+  results["groups"], results["targets"], md = report.render(results)
+  return _write(results, md, os.path.dirname(os.path.abspath(path)))
 
 
 if __name__ == "__main__":

@@ -100,6 +100,12 @@ def test_benchmark_smoke_run_in_process(tmp_path, group):
     pythae_row = ids["pythae@16"]  # runs where pythae is installed, else says how to install it
     assert pythae_row["images_per_s"] or "pip install pythae" in pythae_row["error"], pythae_row
   assert {t["target"] for t in saved["targets"]}
+  if group == "is_nll":  # --render rebuilds the same tables and markdown from the raw repeats, running nothing
+    md = (tmp_path / "smoke.md").read_text()
+    (tmp_path / "smoke.md").unlink()
+    run.main(["--render", str(tmp_path / "smoke.json")])
+    assert (tmp_path / "smoke.md").read_text() == md
+    assert json.loads((tmp_path / "smoke.json").read_text())["groups"] == saved["groups"]
 
 
 def test_benchmark_worker_process_protocol():
