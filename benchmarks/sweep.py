@@ -63,7 +63,7 @@ def base_config(case: str, steps: int):
   else:
     from experiments.configs import beta_vae_sprites
 
-    c = beta_vae_sprites.get_config("higgins")
+    c = beta_vae_sprites.base(beta_vae_sprites.get_config("higgins"))
     c = dataclasses.replace(c, data=dataclasses.replace(c.data, num_test=256))
     if case == "conv_sprites":
       c = dataclasses.replace(c, model=dataclasses.replace(c.model, architecture="conv", conv_channels=(32, 32, 64, 64),
@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> None:
           row[kind] = _spawn(["--worker", case, kind, str(mm), str(st)], args.timeout)
           print(case, m, kind, {k: row[kind].get(k) for k in ("steady_images_per_s", "wall_s", "error")}, flush=True)
         if "error" in row["sweep"] or "error" in row["single"]:
-          row = {k: v for k, v in row.items() if k not in ("sweep", "single")} | {"errors": [row["sweep"], row["single"]]}
+          row = ({k: v for k, v in row.items() if k not in ("sweep", "single")}
+                 | {"errors": [row["sweep"], row["single"]]})
         record["rounds"].append(row)
         save()
   for case in cases:  # after the timed rounds: compiling these is slow, and they need no quiet machine

@@ -163,3 +163,17 @@ def test_a_product_is_charged_at_the_best_of_its_compilations_and_the_peak(monke
   fast_peak = flop / 1e-3 / 1e9  # GFLOP/s at which the product takes 1 ms
   assert bound.best_matmul_seconds("bi,io->bo", 64, 500, 784, peak=fast_peak,
                                    options=(None, {"name": "lib"})) == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("case", ["mlp_fashion", "higgins_sprites", "conv_sprites"])
+def test_sweep_benchmark_cases_build_their_configs(case):
+  """Every case of benchmarks/sweep.py builds its single-run config and its sweep (a broken sprites case once
+  reached the benchmark's workers as a traceback per repeat)."""
+  from benchmarks import sweep as sweep_bench
+
+  base = sweep_bench.base_config(case, 8)
+  assert base.num_steps == 8 and base.log_every == 2 and base.eval_batch_size == 256
+  assert base.data.name == ("fashion_mnist" if case == "mlp_fashion" else "sprites")
+  if case == "conv_sprites":
+    assert base.model.architecture == "conv" and base.model.conv_channels == (32, 32, 64, 64)
+  assert len(sweep_bench.sweep_config(case, 4, 8).members()) == 4
