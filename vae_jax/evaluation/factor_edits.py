@@ -25,6 +25,7 @@ from jax.typing import ArrayLike
 
 from vae_jax import inference
 from vae_jax.data import sprites
+from vae_jax.evaluation.paired import spread
 from vae_jax.evaluation.sprite_judge import SpriteJudge, predict_factors
 
 __all__ = ["EDITED_FACTORS", "KEPT_FACTORS", "factor_edits", "summarize_factor_edits"]
@@ -83,12 +84,6 @@ def factor_edits(key: jax.Array, judge: SpriteJudge, model, params, importance: 
   return out
 
 
-def _stat(values) -> dict:
-  v = np.asarray(values, np.float64)
-  return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size),
-          "values": [float(x) for x in v]}
-
-
 def summarize_factor_edits(per_seed: list[dict], factors: Sequence[str] = EDITED_FACTORS
                            ) -> tuple[list[list], list[str]]:
   """:func:`factor_edits` results of one setting over seeds: per factor, the latents edited, ``latent``, ``pixel``,
@@ -98,7 +93,7 @@ def summarize_factor_edits(per_seed: list[dict], factors: Sequence[str] = EDITED
   for name in factors:
     higher = sum(o[f"{name}/latent"] > o[f"{name}/pixel"] for o in per_seed)
     latents = ", ".join(f"z{int(o[f'{name}/latent_index'])}" for o in per_seed)
-    rows.append([name, latents, *[_stat([o[f"{name}/{c}"] for o in per_seed])
+    rows.append([name, latents, *[spread([o[f"{name}/{c}"] for o in per_seed])
                                   for c in ("latent", "pixel", "latent_kept", "pixel_kept")],
                  f"{higher}/{len(per_seed)}"])
     if per_seed and higher == len(per_seed):

@@ -22,6 +22,7 @@ import numpy as np
 from vae_jax import inference, latent
 from vae_jax.data import sprites
 from vae_jax.evaluation.dci import dci
+from vae_jax.evaluation.paired import spread
 from vae_jax.evaluation.reconstruction import per_image_bce
 
 EDITS = ("swap", "random dims", "source", "oracle")
@@ -124,11 +125,7 @@ def summarize_swaps(per_seed: list[dict], factor_names) -> tuple[list[list], lis
   the swap beats no transfer on every seed."""
   rows, wins = [], []
   for name in factor_names:
-    cells = []
-    for e in EDITS:
-      v = np.asarray([o["factors"][name][e]["iou"] for o in per_seed], np.float64)
-      cells.append({"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size),
-                    "values": [float(x) for x in v]})
+    cells = [spread([o["factors"][name][e]["iou"] for o in per_seed]) for e in EDITS]
     higher = sum(o["factors"][name]["swap"]["iou"] > o["factors"][name]["source"]["iou"] for o in per_seed)
     rows.append([name, *cells, f"{higher}/{len(per_seed)}"])
     if higher == len(per_seed):

@@ -68,10 +68,15 @@ def significant(entries: Mapping[str, Mapping[str, float]], *, z: float = 2.0) -
   return higher, lower
 
 
-def _stat(values) -> dict:
+def spread(values) -> dict:
+  """``{"mean", "std" (ddof=1; 0 for one value), "n", "values"}`` of one score over seeds: a table cell."""
   v = np.asarray(values, np.float64)
   return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size),
-          "values": [float(x) for x in v], "median": float(np.median(v))}
+          "values": [float(x) for x in v]}
+
+
+def _stat(values) -> dict:
+  return {**spread(values), "median": float(np.median(np.asarray(values, np.float64)))}
 
 
 def compare_settings(groups: Mapping[str, Sequence[tuple[int, Mapping[str, float]]]], reference: str,
