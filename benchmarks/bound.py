@@ -121,12 +121,8 @@ def peak_gflop_s(n: int = 2048, *, reps: int = 3) -> float:
 
 
 def _charged(matmuls, peak: float, stack: int, reps: int) -> dict[str, float]:
-  """Seconds per matmul at ``max(peak, its own measured speed)``."""
-  out = {}
-  for label, e, b, i, o in matmuls:
-    own = matmul_seconds(e, b, i, o, stack=stack, reps=reps)
-    out[label] = min(own, 2 * b * i * o / (peak * 1e9))
-  return out
+  """Seconds per matmul at ``max(peak, its own measured speed)`` (:func:`best_matmul_seconds`)."""
+  return {label: best_matmul_seconds(e, b, i, o, peak=peak, stack=stack, reps=reps) for label, e, b, i, o in matmuls}
 
 
 def mlp_step_bound(batch: int, *, stack: int = 8, reps: int = 3, bandwidth_floats: int | None = None,
@@ -173,12 +169,11 @@ def conv_step_bound(batch: int = 64, *, stack: int = 4, reps: int = 3, peak_n: i
   per = {}
   for name, size, ci, co, dx in CONV_LAYERS:
     rows, depth = batch * (size // 2) ** 2, 16 * ci
-    flop = 2 * rows * depth * co
     conv_s = conv_seconds(batch, size, ci, co, stack=stack, reps=reps)
     products = [("fwd", "bi,io->bo"), ("dW", "bi,bo->io")] + ([("dx", "bo,io->bi")] if dx else [])
     for product, e in products:
-      mm_s = matmul_seconds(e, rows, depth, co, stack=stack, reps=reps)
-      per[f"{name}.{product}"] = min(conv_s, mm_s, flop / (peak * 1e9))
+      per[f"{name}.{product}"] = min(conv_s, best_matmul_seconds(e, rows, depth, co, peak=peak, stack=stack,
+                                                                 reps=reps))
   per.update(_charged(step_matmuls(batch, CONV_DENSE), peak, stack, reps))
   bw = bandwidth_gbs(ADAM_ARRAYS * CONV_PARAMS, reps)
   compute_s = sum(per.values())
