@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> str:
   args, cfg, first = setup.args, study.get_config(setup.args.size, setup.args.steps), setup.seeds[0]
   results_dir, figures_dir = ((sweeps.RESULTS_DIR, sweeps.FIGURES_DIR) if cfg.committed and not args.results_dir
                               else (setup.results_dir, setup.figures_dir))  # the committed sizes' results
-  name, sampler, rows, train_info = f"{NAME}_{cfg.tag}", study.sampler(cfg), [], []
+  name, sampler, rows, train_info = study.results_name(cfg), study.sampler(cfg), [], []
   judge = study.Judge(cfg, os.path.join(args.runs_root, NAME, cfg.run_tag))  # trained when a Fréchet score is new
   for sweep_name, _, base, grid in study.sweeps(cfg, None if args.methods is None else [study.REFERENCE[0],
                                                                                          *args.methods]):

@@ -100,14 +100,24 @@ def test_every_method_of_the_grids_has_a_setting_label_and_config():
   assert configs.setting_label(*configs.REFERENCE) == "β-VAE β=1 (VAE)"
   names = [name for name, *_ in configs.sweeps(configs.get_config("full"))]
   assert len(names) == len(set(names)) == 4 + 2 * 6  # four swept methods + DIP-VAE-I/II one sweep per λ_od
-  for size in ("smoke", "quick", "cpu", "full"):
+  for size in configs.SIZES:
     assert configs.sweeps(configs.get_config(size))[0][1] == configs.REFERENCE[0]  # β-VAE (β = 1) first
+  # the per-pixel β grid: β-VAE only, β = 1 among its values (every setting is paired against it)
+  (_, method, _, (field, values)), = configs.sweeps(configs.get_config("cpu_beta"))
+  assert (method, field, values) == ("beta_vae", "method.beta", (0.25, 0.5, 1.0, 2.0))
+
+
+def test_results_names_never_collide():
+  # each size its own results file; --steps overriding a size's updates writes beside that size's file, not over it
+  names = [configs.results_name(configs.get_config(size)) for size in configs.SIZES]
+  assert len(set(names)) == len(names) and "disentanglement_study_cpu" in names
+  assert configs.results_name(configs.get_config("cpu", num_steps=5000)) == "disentanglement_study_cpu-5000steps"
 
 
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
-  with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, quick, smoke"):
+  with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

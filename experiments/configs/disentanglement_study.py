@@ -22,6 +22,9 @@ Sizes:
     grid subset :data:`CPU_GRIDS`; DCI on 3,000/1,500 codes with 20 stages (``--dci-check`` compares it with the
     full size). At 32×32, ``β_norm = β·10/1024``: the same β weighs 4× more per pixel than at 64×64. Results
     ``disentanglement_study_cpu.json`` (REPORT §4c).
+  * ``cpu_beta`` — the per-pixel β grid: the cpu setup at 5,000 updates (its curves are flat from there), β-VAE with
+    β ∈ {0.25, 0.5, 1, 2}, 5 seeds — β = 0.25 at 32×32 weighs per pixel what β = 1 does at 64×64, so it tests the
+    explanation of the cpu study's finding (β = 4 below β = 1 there). Results ``disentanglement_study_cpu_beta.json``.
   * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
   * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
 
@@ -71,10 +74,10 @@ GRIDS: dict[str, tuple[str, tuple[float, ...]]] = {
     "dip_vae_ii": ("lambda_od", (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)),
     "beta_tcvae": ("beta", (1.0, 2.0, 4.0, 6.0, 8.0, 10.0)),
 }
-# The CPU subset (what fits the 2-hour budget of a 2-core CPU): β = 1 (the plain VAE, the reference every setting is paired
-# against), β-VAE at β = 4 (the best of β ∈ {2, 4, 8, 16} in the report's 32×32 runs, where larger β only lowered the
-# scores), β-TCVAE at Chen et al.'s β = 6. FactorVAE (its 6×1000 discriminator costs ~4× the VAE's step here) and
-# DIP-VAE run in the smoke size only.
+# The CPU subset (what fits the 2-hour budget of a 2-core CPU): β = 1 (the plain VAE, the reference every setting is
+# paired against), β-VAE at β = 4 (the best of β ∈ {2, 4, 8, 16} in the report's 32×32 runs, where larger β only
+# lowered the scores), β-TCVAE at Chen et al.'s β = 6. FactorVAE (its 6×1000 discriminator costs ~4× the VAE's step
+# here) and DIP-VAE run in the smoke size only.
 CPU_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,))}
 SMOKE_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,)), "factor_vae": ("gamma", (20.0,)),
                "dip_vae_i": ("lambda_od", (5.0,))}
@@ -84,7 +87,7 @@ FIXED = {"beta_tcvae": dict(alpha=1.0, gamma=1.0), "annealed_vae": dict(gamma=10
 TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
-SIZES = (*configs.SIZES, "cpu")
+SIZES = (*configs.SIZES, "cpu", "cpu_beta")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -117,7 +120,11 @@ _SMOKE_METRICS = dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, f
 _CURVE = dict(bvae_train=2000, bvae_eval=1000, fvae_train=16, fvae_eval=16, fvae_var=128, dci_estimators=1,
               dci_train=64, dci_test=64, sap_train=0, sap_test=0)
 _SWAP = dict(dci_train=2000, dci_test=1000, dci_estimators=30, num_pairs=500)  # factor_swap's codes and pairs
-_GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "quick": CPU_GRIDS, "smoke": SMOKE_GRIDS}
+# The per-pixel β grid (size ``cpu_beta``): at 32×32 a β weighs 4× more per pixel than at 64×64 (β_norm = β·10/1024),
+# so β = 0.25 here is Higgins' β = 1 at 64×64 and β = 1 is their β = 4. Does β = 1 beat the per-pixel plain VAE
+# (β = 0.25) here, as β = 4 beats β = 1 at 64×64? The direct test of the explanation of the cpu study's finding.
+CPU_BETA_GRIDS = {"beta_vae": ("beta", (0.25, 0.5, 1.0, 2.0))}
+_GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "quick": CPU_GRIDS, "smoke": SMOKE_GRIDS}
 
 
 def get_config(size: str = "full", num_steps: int | None = None) -> ml_collections.ConfigDict:
@@ -134,7 +141,12 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                 traversal_range=2.5),  # each latent swept over ±this, 9 values
       # disentanglement_lib's sample sizes except DCI's: its 100-stage boosted trees on 10,000 codes cost minutes
       # per model on the CPU (110 s at 3,000 codes under load).
-      cpu=dict(_CPU, batch_size=256, learning_rate=1e-3, num_steps=25_000, metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20), tag="cpu"),
+      cpu=dict(_CPU, batch_size=256, learning_rate=1e-3, num_steps=25_000,
+               metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20), tag="cpu"),
+      # The per-pixel β grid (CPU_BETA_GRIDS) at the cpu setup, 5,000 updates of 256: the cpu study's curves are flat
+      # from 5,000 updates for β ∈ {1, 4} (REPORT §4c).
+      cpu_beta=dict(_CPU, batch_size=256, learning_rate=1e-3, num_steps=5000,
+                    metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20), tag="cpu_beta"),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
@@ -158,6 +170,12 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
     cfg.num_steps, cfg.num_curve_points = steps, NUM_CURVE_POINTS
     cfg.run_tag = cfg.tag if num_steps is None else f"{cfg.tag}-{num_steps}steps"  # the runs' folder
   return cfg
+
+
+def results_name(cfg) -> str:
+  """The results file's (and figures') name: ``disentanglement_study_<run_tag>`` — a run with ``--steps`` overriding
+  the size's updates writes beside the size's own results, never over them."""
+  return f"disentanglement_study_{cfg.run_tag}"
 
 
 def metric_sizes(cfg, which: str = "metrics") -> evaluation.MetricSizes:
@@ -291,9 +309,9 @@ def members_record(groups: dict[str, list[dict]], keys) -> dict:
 
 
 def write_members(folder: str, cfg, groups: dict[str, list[dict]]) -> str:
-  """Writes :func:`members_record` (of :data:`KEYS`) to ``<folder>/<tag>_members.json``; returns its path."""
+  """Writes :func:`members_record` (of :data:`KEYS`) to ``<folder>/<run_tag>_members.json``; returns its path."""
   os.makedirs(folder, exist_ok=True)
-  path = os.path.join(folder, f"{cfg.tag}_members.json")
+  path = os.path.join(folder, f"{cfg.run_tag}_members.json")
   with open(path, "w") as f:
     json.dump(members_record(groups, KEYS), f, indent=1, default=float)
   return path
