@@ -33,6 +33,7 @@ import optax
 from jax.typing import ArrayLike
 
 from vae_jax import inference, modules, train
+from vae_jax.dense import Dense
 from vae_jax.methods import LossFn
 from vae_jax.models import Posterior
 
@@ -76,7 +77,7 @@ class Classifier(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """Logits ``[batch, num_classes]`` for images ``[batch, H, W, C]``: the head on the posterior mean."""
-    return nn.Dense(self.num_classes, name="head")(self.backbone.encode(x).mean)
+    return Dense(self.num_classes, name="head")(self.backbone.encode(x).mean)
 
 
 def cross_entropy_loss(model: Classifier) -> LossFn:

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from vae_jax import likelihoods, noise
+from vae_jax.dense import Dense
 from vae_jax.modules import ACTIVATIONS, ObservationScale
 
 
@@ -99,7 +100,7 @@ class AutoEncoder(nn.Module):
   log_scale_init: float = 0.0
 
   def setup(self):
-    self.to_code = nn.Dense(self.latent_dim, name="code")
+    self.to_code = Dense(self.latent_dim, name="code")
     self.obs_scale = ObservationScale(self.scale_mode, self.log_scale_init, tuple(self.image_shape))
 
   def encode(self, x: jax.Array) -> Posterior:
@@ -138,8 +139,8 @@ class VAE(nn.Module):
   log_scale_init: float = 0.0
 
   def setup(self):
-    self.mean_head = nn.Dense(self.latent_dim, name="mean")
-    self.logvar_head = nn.Dense(self.latent_dim, name="logvar")
+    self.mean_head = Dense(self.latent_dim, name="mean")
+    self.logvar_head = Dense(self.latent_dim, name="logvar")
     self.obs_scale = ObservationScale(self.scale_mode, self.log_scale_init, tuple(self.image_shape))
 
   def encode(self, x: jax.Array) -> Posterior:
@@ -203,8 +204,8 @@ class StackedAutoEncoder(nn.Module):
       raise ValueError(f"StackedAutoEncoder: unknown activation {self.activation!r}; choose one of "
                        f"{sorted(ACTIVATIONS)}.")
     k = len(self.sizes) - 1
-    self.encoders = [nn.Dense(self.sizes[i + 1], name=f"enc_{i}") for i in range(k)]
-    self.decoders = [nn.Dense(self.sizes[i], name=f"dec_{i}") for i in range(k)]
+    self.encoders = [Dense(self.sizes[i + 1], name=f"enc_{i}") for i in range(k)]
+    self.decoders = [Dense(self.sizes[i], name=f"dec_{i}") for i in range(k)]
     self.obs_scale = ObservationScale("fixed", 0.0, tuple(self.image_shape))
 
   def _act(self, h):

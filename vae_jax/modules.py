@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from vae_jax import depth_to_space as d2s
+from vae_jax.dense import Dense
 from vae_jax import space_to_depth as s2d
 
 Activation = Callable[[jax.Array], jax.Array]
@@ -38,7 +39,7 @@ class MLPEncoder(nn.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     h = x.reshape(x.shape[0], -1)
     for i, width in enumerate(self.hidden):
-      h = self.activation(nn.Dense(width, name=f"dense_{i}")(h))
+      h = self.activation(Dense(width, name=f"dense_{i}")(h))
     return h
 
 
@@ -53,8 +54,8 @@ class MLPDecoder(nn.Module):
   def __call__(self, z: jax.Array) -> jax.Array:
     h = z
     for i, width in enumerate(self.hidden):
-      h = self.activation(nn.Dense(width, name=f"dense_{i}")(h))
-    out = nn.Dense(math.prod(self.output_shape), name="out")(h)
+      h = self.activation(Dense(width, name=f"dense_{i}")(h))
+    out = Dense(math.prod(self.output_shape), name="out")(h)
     return out.reshape(z.shape[0], *self.output_shape)
 
 
@@ -84,7 +85,7 @@ class ConvEncoder(nn.Module):
       h = self.activation(layer(h))
     h = h.reshape(h.shape[0], -1)
     for i, width in enumerate(self.dense):
-      h = self.activation(nn.Dense(width, name=f"dense_{i}")(h))
+      h = self.activation(Dense(width, name=f"dense_{i}")(h))
     return h
 
 
@@ -112,9 +113,9 @@ class ConvDecoder(nn.Module):
     sh, sw = -(-height // 2**n_up), -(-width // 2**n_up)
     h = z
     for i, w in enumerate(self.dense):
-      h = self.activation(nn.Dense(w, name=f"dense_{i}")(h))
+      h = self.activation(Dense(w, name=f"dense_{i}")(h))
     first = self.channels[0] if self.channels else out_ch
-    h = self.activation(nn.Dense(sh * sw * first, name="to_grid")(h)).reshape(z.shape[0], sh, sw, first)
+    h = self.activation(Dense(sh * sw * first, name="to_grid")(h)).reshape(z.shape[0], sh, sw, first)
     names = [f"deconv_{i}" for i in range(len(self.channels))] + ["out"]
     for i, (ch, name) in enumerate(zip([*self.channels, out_ch], names, strict=True)):
       layer = (d2s.ConvTranspose(ch, (self.kernel_size,) * 2, strides=(2, 2), name=name) if self.depth_to_space else

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import optax
 
 from vae_jax import losses, noise
+from vae_jax.dense import Dense
 from vae_jax.methods import _common
 
 NAME = "factor_vae"
@@ -67,8 +68,8 @@ class Discriminator(nn.Module):
   def __call__(self, z: jax.Array) -> jax.Array:
     h = z
     for width in self.hidden:
-      h = nn.leaky_relu(nn.Dense(width)(h), negative_slope=0.2)
-    return nn.Dense(1)(h)[:, 0]
+      h = nn.leaky_relu(Dense(width)(h), negative_slope=0.2)
+    return Dense(1)(h)[:, 0]
 
 
 def permute_dims(key: jax.Array, z: jax.Array) -> jax.Array:
