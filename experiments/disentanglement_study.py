@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> str:
            *[VERDICT + v for v in verdict]]
   path = sweeps.write_results(results_dir, name, args=args, command=setup.command, started=setup.started,
                               tables=study.tables(cmp, reference, train_info, swaps, dci, edits), figures=figures,
-                              notes=notes)
+                              notes=notes, compute_s=study.compute_seconds(train_info, rows))
   study.write_members(os.path.join(results_dir, NAME), cfg, groups)  # beside, not among, the files the report reads
   logger.info("%s\nwrote %s (%.0f s)", "\n".join(VERDICT + v for v in verdict), path, time.time() - setup.started)
   return path

@@ -82,9 +82,12 @@ def render(results: dict[str, Any], report_dir: str) -> str:
   env = results.get("environment", {})
   lines = [f"## {TITLES.get(name, name)}", ""]
   lines.append(f"Command: `{results['command']}`  ")
-  lines.append(f"Size: {results['size']}; seeds: {results.get('seeds')}; wall time: "
-               f"{results['wall_time_s'] / 60:.1f} min on {env.get('cpu_count', '?')}-core {env.get('platform', '?')} "
-               f"({env.get('device_kind', '?')}, {env.get('host', '?')}); finished {results.get('finished', '?')}.")
+  wall, compute = results["wall_time_s"], results.get("compute_time_s")
+  reused = (f" (this invocation; its numbers rest on {compute / 60:.1f} min of training and scoring, recorded by the "
+            "invocations that did it and reused from the runs folder)" if compute and compute > 1.05 * wall else "")
+  lines.append(f"Size: {results['size']}; seeds: {results.get('seeds')}; wall time: {wall / 60:.1f} min{reused} on "
+               f"{env.get('cpu_count', '?')}-core {env.get('platform', '?')} ({env.get('device_kind', '?')}, "
+               f"{env.get('host', '?')}); finished {results.get('finished', '?')}.")
   lines.append("")
   for caption, value in results.get("tables", {}).items():
     lines += [f"**{caption}**", "", render_table(value), ""]

@@ -247,8 +247,12 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, An
 
 
 def write_results(results_dir: str, name: str, *, args, command: str, started: float, tables: dict[str, Any],
-                  figures: Sequence[str] = (), notes: Sequence[str] = ()) -> str:
+                  figures: Sequence[str] = (), notes: Sequence[str] = (), compute_s: float | None = None) -> str:
   """Writes ``<results_dir>/<name>.json``: the command, size, seeds, environment, wall time, tables and figures.
+
+  ``compute_s``: for a script that reuses trained runs and cached scores, the seconds of training and scoring behind
+  its numbers as recorded by the invocations that did that work (``compute_time_s``); the wall time counts only this
+  invocation, and the report shows both when they differ.
 
   ``tables`` maps a caption to a :func:`table` (preferred), a list of row dicts, or a dict of row dicts;
   ``experiments/report.py`` renders all three, with :func:`mean_std` cells shown as ``mean ± std``.
@@ -262,6 +266,7 @@ def write_results(results_dir: str, name: str, *, args, command: str, started: f
       "seeds": seeds(args),
       "environment": train.environment(),
       "wall_time_s": time.time() - started,
+      **({} if compute_s is None else {"compute_time_s": float(compute_s)}),
       "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
       "tables": tables,
       "figures": [os.path.relpath(f, ROOT) for f in figures],

@@ -24,6 +24,18 @@ def test_report_renders_results(tmp_path):
   assert text.index("Bottleneck") < text.index("Denoising")
 
 
+def test_reused_work_is_shown_beside_the_wall_time(tmp_path):
+  # a rerun that reuses trained runs and cached scores: its wall time alone would misstate what the numbers cost
+  args = argparse.Namespace(size="cpu", seeds=5)
+  for name, compute in (("bottleneck", 5820.0), ("denoising", None)):
+    sweeps.write_results(str(tmp_path), name, args=args, command="x", started=time.time() - 24.0, tables={},
+                         compute_s=compute)
+  text = report.main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "REPORT.md")])
+  first, second = text.split("## 2.")
+  assert "wall time: 0.4 min (this invocation; its numbers rest on 97.0 min of training and scoring" in first
+  assert "wall time: 0.4 min on" in second and "rest on" not in second
+
+
 def test_table_checks_row_length():
   import pytest
 

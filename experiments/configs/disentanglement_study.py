@@ -439,6 +439,12 @@ def frechet_verdict(cmp: dict) -> str:
           f"{', '.join(lower['fd_rec']) or 'no setting'}.")
 
 
+def compute_seconds(train_info: list, rows: list[dict]) -> float:
+  """Training (each sweep's ``train_time_s``, from the run that trained it) plus scoring the members, in seconds: the
+  work behind the results, whichever invocation did it (``compute_time_s`` of the results file)."""
+  return float(sum(row[3] for row in train_info) + sum(r["eval"].get("eval_time_s", 0.0) for r in rows))
+
+
 def time_notes(train_info: list, rows: list[dict]) -> list[str]:
   """How the paired table reads, and where the time went."""
   scoring = sum(r["eval"].get("eval_time_s", 0.0) for r in rows)
