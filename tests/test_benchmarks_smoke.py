@@ -177,3 +177,15 @@ def test_sweep_benchmark_cases_build_their_configs(case):
   if case == "conv_sprites":
     assert base.model.architecture == "conv" and base.model.conv_channels == (32, 32, 64, 64)
   assert len(sweep_bench.sweep_config(case, 4, 8).members()) == 4
+
+
+def test_conv_xla_options_times_each_option_set(monkeypatch, capsys):
+  from benchmarks import conv_xla_options
+
+  # two of the option sets (each one compiles the conv update): the defaults and one library fusion
+  monkeypatch.setattr(conv_xla_options, "OPTIONS", {k: conv_xla_options.OPTIONS[k] for k in ("XLA defaults",
+                                                                                             "YNN dots")})
+  medians = conv_xla_options.main(["--rounds", "1", "--batch", "2"])
+  assert set(medians) == {"XLA defaults", "YNN dots"} and all(t > 0 for t in medians.values())
+  out = capsys.readouterr().out
+  assert "| XLA defaults |" in out and "| 1.00 |" in out
