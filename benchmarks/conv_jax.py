@@ -24,6 +24,33 @@ def _sprite_batch(batch: int, resolution: int, key):
   return {"image": images, "factors": factors}
 
 
+def one_update(batch: int, *, flax_layers: bool = False, resolution: int = 64):
+  """``(update, state, key)``: one update of this benchmark's conv β-VAE as ``make_multi_step(loop="host")`` calls
+  it — ``update(state, key) -> (state, metrics)``, sprites drawn from ``fold_in(key, state.step)`` and rendered
+  in the step — for the tools that compile or profile that one function (``benchmarks.profile_conv``,
+  ``benchmarks.conv_xla_options``). ``flax_layers``: the encoder from Flax's ``nn.Conv`` (no space-to-depth)."""
+  import jax.numpy as jnp  # noqa: PLC0415
+
+  from vae_jax import configs, factory, methods, train  # noqa: PLC0415
+
+  shape = (resolution, resolution, 1)
+  model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=(32, 32, 64, 64),
+                                                 conv_dense=(256,), latent_dim=10), shape)
+  if flax_layers:
+    model = model.clone(encoder=model.encoder.clone(space_to_depth=False))
+  loss_fn = factory.make_loss(methods.beta_vae.Config(beta=4.0), model, dataset_size=737_280)
+  tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
+  source = train.GeneratedBatches(generate=functools.partial(_sprite_batch, batch, resolution))
+
+  def update(state, key):
+    k_data, k_loss = train.step_keys(key, state.step)
+    return train.step.update(loss_fn, tx, state, source.batch({}, None, k_data), k_loss)
+
+  keys = train.run_keys(0)
+  state = train.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
+  return update, state, train.fast_key(keys.train)
+
+
 class ConvSprites:
   def __init__(self, batch: int, steps: int, resolution: int = 64, channels=(32, 32, 64, 64), dense=(256,),
                latent: int = 10, depth_to_space: bool = True, flax_layers: bool = False,

@@ -15,7 +15,6 @@ rewrite), to see whether a library convolution makes the rewrites unnecessary.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import statistics
 import time
@@ -39,26 +38,10 @@ def main(argv: list[str] | None = None) -> dict:
   args = p.parse_args(argv)
 
   import jax  # noqa: PLC0415
-  import jax.numpy as jnp  # noqa: PLC0415
 
   from benchmarks import conv_jax  # noqa: PLC0415
-  from vae_jax import configs, factory, methods, train  # noqa: PLC0415
 
-  shape = (64, 64, 1)
-  model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=(32, 32, 64, 64),
-                                                 conv_dense=(256,), latent_dim=10), shape)
-  if args.flax_layers:
-    model = model.clone(encoder=model.encoder.clone(space_to_depth=False))
-  loss_fn = factory.make_loss(methods.beta_vae.Config(beta=4.0), model, dataset_size=737_280)
-  tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
-  source = train.GeneratedBatches(generate=functools.partial(conv_jax._sprite_batch, args.batch, 64))  # noqa: SLF001
-
-  def update(state, key):
-    k_data, k_loss = train.step_keys(key, state.step)
-    return train.step.update(loss_fn, tx, state, source.batch({}, None, k_data), k_loss)
-
-  state0 = train.create_train_state(model, tx, train.run_keys(0).init, jnp.zeros((2, *shape), jnp.float32))
-  key = train.fast_key(train.run_keys(0).train)
+  update, state0, key = conv_jax.one_update(args.batch, flax_layers=args.flax_layers)
   compiled, first_loss = {}, {}
   for name, opts in OPTIONS.items():
     try:

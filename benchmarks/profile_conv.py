@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import functools
 import glob
 import gzip
 import json
@@ -47,26 +46,11 @@ def _hlo_index(hlo: str) -> dict[str, tuple[str, str]]:
 
 def profile(batch: int, steps_run: int) -> dict:
   import jax  # noqa: PLC0415
-  import jax.numpy as jnp  # noqa: PLC0415
 
   from benchmarks import conv_jax  # noqa: PLC0415
-  from vae_jax import configs, factory, methods, train  # noqa: PLC0415
 
-  shape = (64, 64, 1)
-  model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=(32, 32, 64, 64),
-                                                 conv_dense=(256,), latent_dim=10), shape)
-  loss_fn = factory.make_loss(methods.beta_vae.Config(beta=4.0), model, dataset_size=737_280)
-  tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
-  keys = train.run_keys(0)
-  source = train.GeneratedBatches(generate=functools.partial(conv_jax._sprite_batch, batch, 64))  # noqa: SLF001
-
-  def update(state, key):
-    k_data, k_loss = train.step_keys(key, state.step)
-    return train.step.update(loss_fn, tx, state, source.batch({}, None, k_data), k_loss)
-
+  update, state, key = conv_jax.one_update(batch)
   one = jax.jit(update, donate_argnums=0)
-  state = train.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
-  key = train.fast_key(keys.train)
   state, m = one(state, key)
   jax.block_until_ready(m)
   index = _hlo_index(one.lower(state, key).compile().as_text())
