@@ -114,6 +114,9 @@ NUM_CURVE_POINTS = 5  # checkpoints kept for the metric-vs-updates curve
 _JUDGE = dict(hidden=(512, 256), num_steps=3000, batch_size=256, learning_rate=1e-3, seed=0)
 _CPU = dict(resolution=32, architecture="mlp", hidden=(512, 256), batch_size=64, learning_rate=5e-4, seeds=5,
             log_every=500, num_test=2048, num_sharpness=2000, committed=True, judge=_JUDGE)
+# The cpu study's setup (sizes cpu and cpu_beta): batch 256, Adam 1e-3, DCI reduced to 3,000/1,500 codes and 20 stages.
+_CPU_STUDY = dict(_CPU, batch_size=256, learning_rate=1e-3,
+                  metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20))
 _SMOKE_METRICS = dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
                       fvae_var=128, num_codes=128, dci_train=128, dci_test=128)
 # The curve's β-VAE metric: fewer points (it is computed at every kept checkpoint); the other scores minimal.
@@ -141,12 +144,10 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                 traversal_range=2.5),  # each latent swept over ±this, 9 values
       # disentanglement_lib's sample sizes except DCI's: its 100-stage boosted trees on 10,000 codes cost minutes
       # per model on the CPU (110 s at 3,000 codes under load).
-      cpu=dict(_CPU, batch_size=256, learning_rate=1e-3, num_steps=25_000,
-               metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20), tag="cpu"),
+      cpu=dict(_CPU_STUDY, num_steps=25_000, tag="cpu"),
       # The per-pixel β grid (CPU_BETA_GRIDS) at the cpu setup, 5,000 updates of 256: the cpu study's curves are flat
       # from 5,000 updates for β ∈ {1, 4} (REPORT §4c).
-      cpu_beta=dict(_CPU, batch_size=256, learning_rate=1e-3, num_steps=5000,
-                    metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20), tag="cpu_beta"),
+      cpu_beta=dict(_CPU_STUDY, num_steps=5000, tag="cpu_beta"),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
@@ -442,12 +443,16 @@ def frechet_verdict(cmp: dict) -> str:
 def compute_seconds(train_info: list, rows: list[dict]) -> float:
   """Training (each sweep's ``train_time_s``, from the run that trained it) plus scoring the members, in seconds: the
   work behind the results, whichever invocation did it (``compute_time_s`` of the results file)."""
-  return float(sum(row[3] for row in train_info) + sum(r["eval"].get("eval_time_s", 0.0) for r in rows))
+  return float(sum(row[3] for row in train_info) + _scoring_seconds(rows))
+
+
+def _scoring_seconds(rows: list[dict]) -> float:
+  return sum(r["eval"].get("eval_time_s", 0.0) for r in rows)
 
 
 def time_notes(train_info: list, rows: list[dict]) -> list[str]:
   """How the paired table reads, and where the time went."""
-  scoring = sum(r["eval"].get("eval_time_s", 0.0) for r in rows)
+  scoring = _scoring_seconds(rows)
   return ["Paired table: setting − β=1 on the same seed, mean ± std over seeds, (seeds where higher / seeds).",
           "Time: training " + ", ".join(f"{row[0]} {row[3]} s" for row in train_info) + " (each sweep's "
           f"train_time_s, from the run that trained it); scoring the members {scoring:.0f} s in all (curves, swaps and "
