@@ -14,6 +14,7 @@ lose one stops at once and says so), and models not run yet are named in its not
 from __future__ import annotations
 
 import os
+import time
 
 import jax
 import numpy as np
@@ -29,12 +30,15 @@ LIKELIHOOD = "Test likelihood (nats; mean ± std over seeds)"
 
 def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve: bool = False):
   """Per-image IS-NLL / ELBO / bits/dim of every member (cached in the sweep folder), or the first seed's mean
-  IS-NLL at every kept checkpoint (``curve``)."""
+  IS-NLL at every kept checkpoint (``curve``); each estimate records its seconds (``time_s``; estimates cached
+  before the times were kept have none)."""
   model = factory.make_model(spec.base.model, images.shape[1:])
   def score(mb, params):
+    t = time.perf_counter()
     est = evaluation.importance_sampled_nll(key, model, params, images, num_samples=num_samples, progress=not curve)
-    return ({"nll": est["nll_mean"]} if curve else
-            {k: np.asarray(est[k]) for k in ("nll", "elbo", "bits_per_dim")})
+    out = ({"nll": float(est["nll_mean"])} if curve else
+           {k: np.asarray(est[k]) for k in ("nll", "elbo", "bits_per_dim")})
+    return {**out, "time_s": time.perf_counter() - t}
   fn = scores.score_checkpoints if curve else scores.score_members
   return fn(spec, workdir, score, tag=f"is_nll_K{num_samples}_N{len(images)}")
 
@@ -54,11 +58,12 @@ def main(argv: list[str] | None = None) -> str:
   grey, _ = fashion.test_set(c.is_nll_images)
   test = np.asarray(data.binarize_dynamic(jax.random.key(c.test_binarization_seed), grey))  # once, shared
   key = jax.random.key(c.eval_seed)
-  rows, per_image, curves = [], {}, {}
+  rows, per_image, curves, times = [], {}, {}, []
   for name in models:
     spec_m, workdir_m = spec(name), workdir(name)  # every seed one member
     res = sweep.train_sweep(spec_m, workdir_m)
     est = [e for _, _, e in _scores(spec_m, workdir_m, test, key, c.is_nll_samples)]
+    times += [res.get("train_time_s"), *(e.get("time_s") for e in est)]
     for m, e in zip(spec_m.members(), est):
       per_image[(name, m.seed)] = np.asarray(e["nll"])
     stat = {f: sweeps.mean_std([sign * float(np.mean(e[f], dtype=np.float64)) for e in est])
@@ -66,14 +71,17 @@ def main(argv: list[str] | None = None) -> str:
     rows.append([name, len(est), res["final_step"], stat["nll"], stat["elbo"], stat["bits_per_dim"],
                  round(res.get("train_time_s") or 0.0)])
     curves[name] = next(iter(_scores(spec_m, workdir_m, test[:c.curve_images], key, c.curve_samples, True).values()))
+    times += [p.get("time_s") for p in curves[name]]
     done = models[:models.index(name) + 1]  # written after each model unless that would drop an old row for now
     if done == models or not sweeps.dropped_rows(setup.results_dir, NAME, LIKELIHOOD, done):
-      path = _write(setup, c, done, seeds, rows, per_image, curves, len(test))
+      path = _write(setup, c, done, seeds, rows, per_image, curves, len(test), times)
   return path
 
 
-def _write(setup, c, models, seeds, rows, per_image, curves, num_test) -> str:
-  """The results file from the models done so far (written after each, so a stopped run keeps them)."""
+def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times) -> str:
+  """The results file from the models done so far (written after each, so a stopped run keeps them); ``times``:
+  the seconds of every training and estimate behind them (``None`` where not recorded), whichever invocation did
+  the work — the results' ``compute_time_s``."""
   args = setup.args
   paired, notes = [], []
   for name in models:
@@ -100,8 +108,13 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test) -> str:
           ["model", *[str(p["step"]) for p in next(iter(curves.values()), [])]],
           [[n, *[round(p["nll"], 2) for p in pts]] for n, pts in curves.items()]),
   }
+  unknown = sum(t is None for t in times)
+  notes.append(f"Time: {sum(t for t in times if t is not None) / 60:.1f} min of training and IS-NLL estimates behind "
+               "these numbers (each sweep's train_time_s and each estimate's own time, whichever invocation did it)"
+               + (f"; {unknown} estimates cached before their times were kept are not counted." if unknown else "."))
   path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
-                              tables=tables, figures=[fig], notes=notes)
+                              tables=tables, figures=[fig], notes=notes,
+                              compute_s=sum(t for t in times if t is not None))
   return path
 
 

@@ -19,7 +19,8 @@ pytest.importorskip("matplotlib")
 
 
 
-pytestmark = pytest.mark.skipif(not datasets_available("fashion_mnist", "mnist"), reason="Fashion-MNIST/MNIST IDX files not available")
+pytestmark = pytest.mark.skipif(not datasets_available("fashion_mnist", "mnist"),
+                                reason="Fashion-MNIST/MNIST IDX files not available")
 
 
 def _run(module, tmp_path) -> dict:
@@ -129,13 +130,18 @@ def test_fashion_likelihood_smoke(tmp_path):
   neg_elbo = {m: c["mean"] for m, c in zip(cfg.models, _column(table, "−ELBO"))}
   assert all(nll[m] <= neg_elbo[m] for m in cfg.models)  # −log mean w ≤ −mean log w, image by image (Jensen)
   # The per-image paired difference on the shared binarized test set averages to the difference of the means.
-  (comparison, seed, diff), = results["tables"][next(k for k in results["tables"] if k.startswith("IWAE − VAE"))]["rows"]
+  paired_caption = next(k for k in results["tables"] if k.startswith("IWAE − VAE"))
+  (comparison, seed, diff), = results["tables"][paired_caption]["rows"]
   assert comparison == "iwae5_tiny − vae_tiny" and seed == 0 and diff["n"] == cfg.is_nll_images
   assert math.isclose(diff["mean"], nll["iwae5_tiny"] - nll["vae_tiny"], abs_tol=1e-3) and diff["std"] > 0
   curve = results["tables"]["Test IS-NLL against updates (first seed)"]
   assert curve["columns"][1:] == [str(s) for s in range(cfg.checkpoint_every, cfg.num_steps + 1, cfg.checkpoint_every)]
   again = _run(fashion_likelihood, tmp_path)  # everything cached: the same tables
   assert again["tables"] == results["tables"]
+  # The rerun computed nothing, but its results still say how long the work behind them took (training + estimates).
+  train_s = sum(_column(table, "sweep training (s)"))
+  assert again["compute_time_s"] == results["compute_time_s"] > max(train_s - len(cfg.models), 0)
+  assert not any("not counted" in n for n in results["notes"])  # every estimate of this run recorded its time
   # A run on a subset reports the other models already trained in its runs root (restored, scores cached) ...
   subset = fashion_likelihood.main(["--size", "smoke", "--runs-root", str(tmp_path / "runs"), "--results-dir",
                                     str(tmp_path), "--models", "iwae5_tiny"])
