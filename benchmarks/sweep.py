@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.sweep                          # every case, M ∈ {1, 4, 16, 64}, 2 rounds
     .venv/bin/python -m benchmarks.sweep --only mlp_fashion --members 1,4,16 --repeats 3
     .venv/bin/python -m benchmarks.sweep --quick                  # short runs, M ∈ {1, 4}: checks it works
+    .venv/bin/python -m benchmarks.sweep --contenders program     # the fused programs alone, no training loop
 
 Writes ``benchmarks/results/sweep_<tag>.json`` (machine, command, every repeat) and ``benchmarks/SWEEP.md``-style
 markdown (``benchmarks/results/sweep_<tag>.md``). The same command runs on a GPU.
@@ -17,6 +18,10 @@ the median (min–max) over rounds, ratios are medians of per-round ratios.
   of the same config cost the same, so their total rate is one run's rate, measured each round (not M times).
 * **end-to-end ratio**: M × (one run's wall time, data loading, compilation, evaluation and checkpoint included)
   ÷ the sweep's wall time (which includes its members' export).
+* **program alone** (``--contenders program``): the fused program the loop calls — the sweep's vmapped
+  ``make_sweep_multi_step`` and the single run's ``make_multi_step``, each at its loop's chunk size — called 3 times
+  after a compiling call, nothing around it; sweep ÷ single images/s says how much of "× steady" is the vmapped
+  update itself and how much the loop's per-chunk work (the finiteness check, host transfer, metric rows).
 * **memory per member**: XLA's buffer assignment for one fused update (``compiled.memory_analysis()``: arguments +
   outputs − aliased + temporaries, minus the shared training set), divided by M; compared with the single run's
   same figure and with one member's parameters + optimizer state. Peak RSS of each process is recorded too.
@@ -101,8 +106,11 @@ def _peak_bytes(compiled, shared_bytes: int) -> int | None:
   return s.argument_size_in_bytes + s.output_size_in_bytes - s.alias_size_in_bytes + s.temp_size_in_bytes - shared_bytes
 
 
-def _memory(case: str, m: int) -> dict:
-  """XLA's peak bytes for one fused update: the sweep of ``m`` members (m > 0) or the single run (m == 0)."""
+def _program(case: str, m: int, steps: int, span: int):
+  """The fused program the loop runs for ``steps`` updates — of the sweep of ``m`` members (m > 0) or of the single
+  run (m == 0) — with its first arguments: ``(fn, args, next_args, data_bytes, state_bytes_per_member)``, where
+  ``next_args(args, outputs, call)`` gives call ``call``'s arguments (the donated state fed back, the next window
+  of steps); batches are valid for ``span`` updates."""
   import jax
   import jax.numpy as jnp
 
@@ -110,35 +118,63 @@ def _memory(case: str, m: int) -> dict:
   from vae_jax.sweep import engine
   from vae_jax.sweep.run import _Setup
 
-  spec = sweep_config(case, max(m, 1), 4)
+  spec = sweep_config(case, max(m, 1), steps)
   setup = _Setup(spec)
   data_bytes = _state_bytes(setup.data)
   one = jax.eval_shape(lambda: train.create_train_state(
       setup.model, factory.make_optimizer(spec.base.optimizer), jax.random.key(0),
       jnp.asarray(setup.tests[setup.seeds[0]].images[:2])))
-  out = {"state_bytes_per_member": _state_bytes(one)}
   if m == 0:
     cfg = spec.base
     loss_fn = factory.make_loss(cfg.method, setup.model, dataset_size=setup.dataset_size)
     tx = factory.make_optimizer(cfg.optimizer)
     mesh = train.data_mesh(jax.devices())
-    fn = train.make_multi_step(loss_fn, tx, num_steps=1, batch_sharding=train.batch_sharding(mesh), loop="scan")
+    fn = train.make_multi_step(loss_fn, tx, num_steps=steps, batch_sharding=train.batch_sharding(mesh), loop="scan")
     keys = train.run_keys(0)
     state = train.create_train_state(setup.model, tx, keys.init, jnp.asarray(setup.tests[0].images[:2]))
     source = setup.template if not isinstance(setup.template, train.ArrayBatches) else \
-        setup.template.with_permutations(0, 1, {})
-    compiled = fn.lower(state, setup.data, source, keys.train).compile()
-    out["peak_bytes"] = _peak_bytes(compiled, data_bytes)
-    return out
-  fn = engine.make_sweep_multi_step(spec.base, setup.model, setup.dataset_size, setup.mesh, num_steps=1,
+        setup.template.with_permutations(0, span, {})
+    args = (state, setup.data, source, keys.train)
+    return fn, args, lambda a, out, call: (out[0], *a[1:]), data_bytes, _state_bytes(one)
+  fn = engine.make_sweep_multi_step(spec.base, setup.model, setup.dataset_size, setup.mesh, num_steps=steps,
                                     data_shared=True, loop="scan", mask=False)  # the program the loop runs
-  args = (setup.initial_state(), setup.hparams(), setup.data, setup.source(0, 1), setup.key_data("train"),
+  args = (setup.initial_state(), setup.hparams(), setup.data, setup.source(0, span), setup.key_data("train"),
           jnp.int32(0))
-  compiled = fn.lower(*args).compile()
-  peak = _peak_bytes(compiled, data_bytes)
-  out["peak_bytes"] = peak
-  out["peak_bytes_per_member"] = peak / len(setup.rows) if peak is not None else None
+  return (fn, args, lambda a, out, call: (out[0], *a[1:5], jnp.int32(call * steps)), data_bytes,
+          _state_bytes(one))
+
+
+def _memory(case: str, m: int) -> dict:
+  """XLA's peak bytes for one fused update: the sweep of ``m`` members (m > 0) or the single run (m == 0)."""
+  fn, args, _, data_bytes, state_bytes = _program(case, m, 1, 1)
+  peak = _peak_bytes(fn.lower(*args).compile(), data_bytes)
+  out = {"state_bytes_per_member": state_bytes, "peak_bytes": peak}
+  if m > 0:
+    out["peak_bytes_per_member"] = peak / m if peak is not None else None
   return out
+
+
+def program_worker(case: str, m: int, steps: int, calls: int) -> dict:
+  """The fused program alone (no loop around it): ``calls`` timed calls of ``steps`` updates each, after one
+  compiling call, on the sweep of ``m`` members (m > 0) or the single run (m == 0). Against the loop's figure it
+  separates the update's own cost from the loop's per-chunk work (finiteness check, host transfer, metric rows)."""
+  import jax
+
+  fn, args, next_args, _, _ = _program(case, m, steps, steps * (calls + 1))
+  t0 = time.perf_counter()
+  out = jax.block_until_ready(fn(*args))
+  compile_s = time.perf_counter() - t0
+  times = []
+  for call in range(1, calls + 1):
+    args = next_args(args, out, call)
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(fn(*args))
+    times.append(time.perf_counter() - t0)
+  batch = base_config(case, steps).batch_size
+  images = steps * batch * max(m, 1)
+  return {"case": case, "kind": "program", "members": m, "steps": steps, "calls": calls, "first_call_s": compile_s,
+          "call_s": times, "steady_images_per_s": images / statistics.median(times),
+          "peak_rss_mb": timing.peak_rss_mb()}
 
 
 def worker(case: str, kind: str, m: int, steps: int) -> dict:
@@ -189,21 +225,26 @@ def table(record: dict) -> str:
     single_peak = (mem.get("0") or {}).get("peak_bytes")
     state = (mem.get("0") or {}).get("state_bytes_per_member")
     out += [f"### {title}", "",
-            "| M | sweep images/s | one after another images/s | × steady | × end to end | "
-            "XLA peak MB per member (× single run, × state) | peak RSS MB |", "|---|---|---|---|---|---|---|"]
+            "| M | sweep images/s | one after another images/s | × steady | × end to end | program alone: sweep / "
+            "single images/s | × program alone | XLA peak MB per member (× single run, × state) | peak RSS MB |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for m in record["members"]:
-      rows = [r for r in rounds if r["members"] == m and "sweep" in r and "single" in r]
-      if not rows:
+      loop = [r for r in rounds if r["members"] == m and "sweep" in r and "single" in r]
+      prog = [r for r in rounds if r["members"] == m and "program_sweep" in r and "program_single" in r]
+      if not loop and not prog:
         continue
-      sw = [r["sweep"]["steady_images_per_s"] for r in rows]
-      one = [r["single"]["steady_images_per_s"] for r in rows]
-      ratio = [r["sweep"]["steady_images_per_s"] / r["single"]["steady_images_per_s"] for r in rows]
-      e2e = [m * r["single"]["wall_s"] / r["sweep"]["wall_s"] for r in rows]
+      rate = lambda rows, k: [r[k]["steady_images_per_s"] for r in rows]  # noqa: E731
+      ratio = lambda rows, a, b: [r[a]["steady_images_per_s"] / r[b]["steady_images_per_s"] for r in rows]  # noqa: E731
+      e2e = [m * r["single"]["wall_s"] / r["sweep"]["wall_s"] for r in loop]
       pm = (mem.get(str(m)) or {}).get("peak_bytes_per_member")
       mem_cell = "–" if not (pm and single_peak) else (
           f"{pm / 2**20:.1f} ({pm / single_peak:.2f}×, {pm / state:.2f}×)")
-      rss = statistics.median(r["sweep"]["peak_rss_mb"] for r in rows)
-      out.append(f"| {m} | {_fmt(sw)} | {_fmt(one)} | {_fmt(ratio, 2)} | {_fmt(e2e, 2)} | {mem_cell} | {rss:.0f} |")
+      rss = [r[k]["peak_rss_mb"] for r in rounds if r["members"] == m for k in ("sweep", "program_sweep") if k in r]
+      out.append(f"| {m} | {_fmt(rate(loop, 'sweep'))} | {_fmt(rate(loop, 'single'))} | "
+                 f"{_fmt(ratio(loop, 'sweep', 'single'), 2)} | {_fmt(e2e, 2)} | "
+                 f"{_fmt(rate(prog, 'program_sweep'))} / {_fmt(rate(prog, 'program_single'))} | "
+                 f"{_fmt(ratio(prog, 'program_sweep', 'program_single'), 2)} | {mem_cell} | "
+                 f"{statistics.median(rss) if rss else float('nan'):.0f} |")
     if single_peak:
       out.append(f"\nSingle run: XLA peak {single_peak / 2**20:.1f} MB for one update; parameters + optimizer "
                  f"state {state / 2**20:.1f} MB.")
@@ -215,6 +256,9 @@ def main(argv: list[str] | None = None) -> None:
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--worker", nargs=4, metavar=("CASE", "KIND", "M", "STEPS"), help=argparse.SUPPRESS)
   p.add_argument("--memory-worker", nargs=2, metavar=("CASE", "M"), help=argparse.SUPPRESS)
+  p.add_argument("--program-worker", nargs=4, metavar=("CASE", "M", "STEPS", "CALLS"), help=argparse.SUPPRESS)
+  p.add_argument("--contenders", default="loop,program",
+                 help="loop: the real loops (sweep vs single run); program: the fused programs alone, no loop")
   p.add_argument("--only", default=",".join(CASES))
   p.add_argument("--members", default="1,4,16,64")
   p.add_argument("--repeats", type=int, default=2)
@@ -230,6 +274,13 @@ def main(argv: list[str] | None = None) -> None:
     case, m = args.memory_worker
     print("@@sweep " + json.dumps(_memory(case, int(m))), flush=True)
     return
+  if args.program_worker:
+    case, m, steps, calls = args.program_worker
+    print("@@sweep " + json.dumps(program_worker(case, int(m), int(steps), int(calls))), flush=True)
+    return
+  contenders = [c for c in args.contenders.split(",") if c]
+  if not contenders or set(contenders) - {"loop", "program"}:
+    p.error(f"--contenders: a comma-separated subset of loop,program; got {args.contenders!r}")
   cases = [c for c in args.only.split(",") if c]
   members = [int(m) for m in args.members.split(",")]
   if args.quick:
@@ -264,13 +315,21 @@ def main(argv: list[str] | None = None) -> None:
         steps = steps_by_m[m] if not args.quick else 8
         single_steps = steps_by_m[1] if not args.quick else 8
         row = {"case": case, "members": m, "round": rep, "load_average": os.getloadavg()}
-        pair = [("single", 1, single_steps), ("sweep", m, steps)]
-        for kind, mm, st in (pair if rep % 2 == 0 else pair[::-1]):
-          row[kind] = _spawn(["--worker", case, kind, str(mm), str(st)], args.timeout)
-          print(case, m, kind, {k: row[kind].get(k) for k in ("steady_images_per_s", "wall_s", "error")}, flush=True)
-        if "error" in row["sweep"] or "error" in row["single"]:
-          row = ({k: v for k, v in row.items() if k not in ("sweep", "single")}
-                 | {"errors": [row["sweep"], row["single"]]})
+        pairs = {"loop": [("single", ["--worker", case, "single", "1", str(single_steps)]),
+                          ("sweep", ["--worker", case, "sweep", str(m), str(steps)])],
+                 # the loop's chunk (steps // 4 updates) per call, 3 timed calls like the loop's 3 timed chunks
+                 "program": [("program_single", ["--program-worker", case, "0", str(max(1, single_steps // 4)), "3"]),
+                             ("program_sweep", ["--program-worker", case, str(m), str(max(1, steps // 4)), "3"])]}
+        for contender in contenders:
+          pair = pairs[contender]
+          for kind, flags in (pair if rep % 2 == 0 else pair[::-1]):
+            row[kind] = _spawn(flags, args.timeout)
+            print(case, m, kind, {k: row[kind].get(k) for k in ("steady_images_per_s", "wall_s", "error")},
+                  flush=True)
+        failed = [row[k] for k in ("sweep", "single", "program_sweep", "program_single") if "error" in row.get(k, {})]
+        if failed:
+          row = ({k: v for k, v in row.items() if k not in ("sweep", "single", "program_sweep", "program_single")}
+                 | {"errors": failed})
         record["rounds"].append(row)
         save()
   for case in cases:  # after the timed rounds: compiling these is slow, and they need no quiet machine

@@ -2,6 +2,7 @@
 step's speed-ups rely on: the unrolled threefry keys and the cached epoch shuffles change no result."""
 
 import json
+import statistics
 
 import jax
 import jax.numpy as jnp
@@ -189,3 +190,23 @@ def test_conv_xla_options_times_each_option_set(monkeypatch, capsys):
   assert set(medians) == {"XLA defaults", "YNN dots"} and all(t > 0 for t in medians.values())
   out = capsys.readouterr().out
   assert "| XLA defaults |" in out and "| 1.00 |" in out
+
+
+def test_sweep_benchmark_times_the_programs_alone_and_tabulates_them():
+  """The "program alone" contender (issue #15: how much of a sweep's gap is the vmapped update itself) runs the
+  fused program of the single run and of the sweep without the loop; the table shows their ratio."""
+  from benchmarks import sweep as sweep_bench
+
+  single = sweep_bench.program_worker("higgins_sprites", 0, 1, 2)
+  swept = sweep_bench.program_worker("higgins_sprites", 2, 1, 2)
+  for res, m in ((single, 0), (swept, 2)):
+    assert res["members"] == m and len(res["call_s"]) == 2 and res["steady_images_per_s"] > 0
+  assert swept["steady_images_per_s"] == pytest.approx(2 * 64 / statistics.median(swept["call_s"]))
+  mem = sweep_bench._memory("higgins_sprites", 2)
+  assert mem["peak_bytes_per_member"] == mem["peak_bytes"] / 2 > 0
+  record = {"members": [4], "memory": {}, "rounds": [
+      {"case": "higgins_sprites", "members": 4, "program_single": {"steady_images_per_s": 100.0, "peak_rss_mb": 1},
+       "program_sweep": {"steady_images_per_s": 80.0, "peak_rss_mb": 2}}]}
+  row = next(line for line in sweep_bench.table(record).splitlines() if line.startswith("| 4 |"))
+  cells = [c.strip() for c in row.strip("|").split("|")]
+  assert cells == ["4", "–", "–", "–", "–", "80 (80–80) / 100 (100–100)", "0.80 (0.80–0.80)", "–", "2"]
