@@ -25,6 +25,11 @@ Sizes:
   * ``cpu_beta`` — the per-pixel β grid: the cpu setup at 5,000 updates (its curves are flat from there), β-VAE with
     β ∈ {0.25, 0.5, 1, 2}, 5 seeds — β = 0.25 at 32×32 weighs per pixel what β = 1 does at 64×64, so it tests the
     explanation of the cpu study's finding (β = 4 below β = 1 there). Results ``disentanglement_study_cpu_beta.json``.
+  * ``cpu64`` — the cpu study's grid and model at the literature's batch: 100,000 updates of 64 (Locatello et al.'s
+    batch; Higgins et al.'s Adam 5e-4), the same 6.4 M images per model in 4× the updates. A probe of one seed at
+    batch 64 (40,000 updates, REPORT's sprites protocol) had β = 4 at twice β = 1's MIG, where the cpu study's
+    batch of 256 had it below: does the batch (the number of updates, the gradient noise) decide the direction?
+    Results ``disentanglement_study_cpu64.json``.
   * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
   * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
 
@@ -132,7 +137,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
 
 
 def get_config(size: str = "full", num_steps: int | None = None) -> ml_collections.ConfigDict:
-  """The study at ``size`` (``smoke``, ``quick``, ``full`` or ``cpu``); ``num_steps`` overrides its updates."""
+  """The study at ``size`` (one of :data:`SIZES`); ``num_steps`` overrides its updates."""
   cfg = configs.sized(
       size,
       full=dict(resolution=64, architecture="conv", hidden=(), batch_size=64, num_steps=300_000, learning_rate=1e-4,
