@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> str:
                               else (setup.results_dir, setup.figures_dir))  # the committed sizes' results
   name, sampler, rows, train_info = study.results_name(cfg), study.sampler(cfg), [], []
   judge = study.Judge(cfg, os.path.join(args.runs_root, NAME, cfg.run_tag))  # trained when a Fréchet score is new
-  for sweep_name, _, base, grid in study.sweeps(cfg, None if args.methods is None else [study.REFERENCE[0],
+  for sweep_name, _, base, grid in study.sweeps(cfg, None if args.methods is None else [cfg.reference[0],
                                                                                          *args.methods]):
     spec = sweep.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=setup.seeds)
     workdir = os.path.join(args.runs_root, NAME, cfg.run_tag, sweep_name)
@@ -55,13 +55,14 @@ def main(argv: list[str] | None = None) -> str:
               "eval": {**ev, **fd[mb.name], "recon": rec["eval"].get("eval/recon", float("nan"))}}
              for (mb, params, ev), rec in zip(members, res["members"])]
     train_info.append(study.training_row(sweep_name, len(spec.members()), res))
-  reference, groups = study.setting_label(*study.REFERENCE), {r["label"]: [] for r in rows}
+  reference, ref = study.setting_label(*cfg.reference), study.reference_words(cfg)  # row label; "β = 1"
+  groups = {r["label"]: [] for r in rows}
   for r in rows:
     groups[r["label"]].append(r)
   cmp = evaluation.compare_settings({g: [(r["member"].seed, r["eval"]) for r in rs] for g, rs in groups.items()},
                                     reference, study.KEYS, HEADLINE, study.PAIRED)
   method_of, median = {r["label"]: r["method"] for r in rows}, cmp["headline_median"].get
-  best_beta = max([g for g in groups if method_of[g] == study.REFERENCE[0] and g != reference] or [reference],
+  best_beta = max([g for g in groups if method_of[g] == cfg.reference[0] and g != reference] or [reference],
                   key=median)
   best_any = max([g for g in groups if g != reference] or [reference], key=median)
   pick = {g: next(r for r in groups[g] if r["member"].seed == first) for g in groups}
@@ -93,11 +94,11 @@ def main(argv: list[str] | None = None) -> str:
                                                            model, r["params"], sampler, study.DCI_CHECK_SIZES).items()
       if k in ("dci_d", "dci_c", "dci_i")})) for r in check]
   edits = {g: study.factor_edits(cfg, judge, model, groups[g]) for g in dict.fromkeys([reference, best_beta, best_any])}
-  verdict = study.verdict(cmp, groups, reference, best_beta, method_of, swaps, edits)
-  notes = [*study.notes(cfg, setup.seeds, dci_check=args.dci_check, judge=judge), *study.time_notes(train_info, rows),
-           *[VERDICT + v for v in verdict]]
+  verdict = study.verdict(cmp, groups, reference, ref, best_beta, method_of, swaps, edits)
+  notes = [*study.notes(cfg, setup.seeds, dci_check=args.dci_check, judge=judge),
+           *study.time_notes(train_info, rows, ref), *[VERDICT + v for v in verdict]]
   path = sweeps.write_results(results_dir, name, args=args, command=setup.command, started=setup.started,
-                              tables=study.tables(cmp, reference, train_info, swaps, dci, edits), figures=figures,
+                              tables=study.tables(cmp, ref, train_info, swaps, dci, edits), figures=figures,
                               notes=notes, compute_s=study.compute_seconds(train_info, rows))
   study.write_members(os.path.join(results_dir, NAME), cfg, groups)  # beside, not among, the files the report reads
   logger.info("%s\nwrote %s (%.0f s)", "\n".join(VERDICT + v for v in verdict), path, time.time() - setup.started)

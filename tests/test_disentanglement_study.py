@@ -4,6 +4,7 @@
 import json
 import math
 import os
+from unittest import mock
 
 import helpers
 import pytest
@@ -102,9 +103,20 @@ def test_every_method_of_the_grids_has_a_setting_label_and_config():
   assert len(names) == len(set(names)) == 4 + 2 * 6  # four swept methods + DIP-VAE-I/II one sweep per λ_od
   for size in configs.SIZES:
     assert configs.sweeps(configs.get_config(size))[0][1] == configs.REFERENCE[0]  # β-VAE (β = 1) first
-  # the per-pixel β grid: β-VAE only, β = 1 among its values (every setting is paired against it)
-  (_, method, _, (field, values)), = configs.sweeps(configs.get_config("cpu_beta"))
+  # the per-pixel β grid: β-VAE only, paired against β = 0.25 (the per-pixel plain VAE); every other size
+  # against β = 1, and the reference is always one of the trained settings
+  cfg = configs.get_config("cpu_beta")
+  (_, method, _, (field, values)), = configs.sweeps(cfg)
   assert (method, field, values) == ("beta_vae", "method.beta", (0.25, 0.5, 1.0, 2.0))
+  assert cfg.reference == ("beta_vae", 0.25) and configs.reference_words(cfg) == "β = 0.25"
+  for size in configs.SIZES:
+    if size != "cpu_beta":
+      assert configs.get_config(size).reference == configs.REFERENCE
+  assert configs.time_notes([], [], "β = 0.25")[0].startswith("Paired table: setting − β=0.25 on the same seed")
+  with pytest.raises(ValueError, match=r"reference setting \('beta_vae', 3.0\) is not in its grids"):
+    with mock.patch.dict(configs._GRIDS, {"cpu": {"beta_vae": ("beta", (1.0, 4.0))}}), \
+         mock.patch.object(configs, "REFERENCE", ("beta_vae", 3.0)):
+      configs.get_config("cpu")
 
 
 def test_results_names_never_collide():

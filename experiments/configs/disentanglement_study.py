@@ -43,14 +43,15 @@ per run on real sprites; lower = closer to real), cached apart (``frechet/<membe
 runs folder scored before it computes only these. Per sweep, for its first seed: MIG and the β-VAE metric at
 each of the five kept checkpoints (the metric-vs-updates curve).
 
-Outputs (``experiments/results/disentanglement_study_<cpu|gpu>.json``, every member's scores and curve in
-``experiments/results/disentanglement_study/<cpu|gpu>_members.json``, figures in ``experiments/figures``): the
-table of every setting (median, mean ± std over seeds), the paired comparison of every setting against β = 1 (the
-plain VAE) per seed, Locatello-style box plots of each score over seeds, the curves, the sharpness table and the
-article's figure — traversals of the plain VAE and of the best β-VAE side by side, each row labelled with the
-factor its latent carries (DCI importance); the latent swap and, read by the sprites judge, attribute edits
-(:func:`factor_edits`: the latent that carries scale, pos_x or pos_y moved, against the pixel-space baseline) for
-β = 1, the best β-VAE and the best setting, every seed.
+Outputs (``experiments/results/disentanglement_study_<tag>.json``, every member's scores and curve in
+``experiments/results/disentanglement_study/<tag>_members.json``, figures in ``experiments/figures``): the table of
+every setting (median, mean ± std over seeds), the paired comparison of every setting against the size's reference
+per seed (β = 1, the plain VAE; in ``cpu_beta`` β = 0.25, the per-pixel plain VAE), Locatello-style box plots of
+each score over seeds, the curves, the sharpness table and the article's figure — traversals of the reference and
+of the best β-VAE side by side, each row labelled with the factor its latent carries (DCI importance); the latent
+swap and, read by the sprites judge, attribute edits (:func:`factor_edits`: the latent that carries scale, pos_x
+or pos_y moved, against the pixel-space baseline) for the reference, the best β-VAE and the best setting, every
+seed.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ CURVE_METRICS = (("mig", "MIG"), ("beta_vae_metric", "β-VAE metric (2,000/1,000
 # DCI at disentanglement_lib's full size (10,000/5,000 codes, 100 stages) for --dci-check; the rest minimal.
 DCI_CHECK_SIZES = evaluation.MetricSizes(bvae_train=16, bvae_eval=16, fvae_train=16, fvae_eval=16, fvae_var=128,
                                          sap_train=0, sap_test=0)
-REFERENCE = ("beta_vae", 1.0)  # the plain VAE: every setting is paired against it
+REFERENCE = ("beta_vae", 1.0)  # the plain VAE: every setting is paired against it (a size may name another)
 # The verdict names the best setting of the reference's method (the best β) and every setting of these methods.
 VERDICT_METHODS = ("beta_tcvae",)
 NUM_CURVE_POINTS = 5  # checkpoints kept for the metric-vs-updates curve
@@ -144,6 +145,7 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                 seeds=5, log_every=1000, num_test=2048, num_sharpness=2000, metrics={}, curve=_CURVE, swap=_SWAP,
                 committed=True,  # its results go to experiments/results (unless --results-dir)
                 tag="gpu",  # the name of its results and runs (the accelerator size was called gpu)
+                reference=REFERENCE,  # the setting every other is paired against (method, swept value)
                 judge=dict(_JUDGE, num_steps=5000),
                 edits=dict(num_sources=500, delta=2.0),  # factor edits: sprites edited per member, latent move
                 latent_dim=10, traversal_base=(2, 3, 0, 16, 16),  # a mid-sized heart, unrotated, centred
@@ -153,7 +155,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu=dict(_CPU_STUDY, num_steps=25_000, tag="cpu"),
       # The per-pixel β grid (CPU_BETA_GRIDS) at the cpu setup, 5,000 updates of 256: the cpu study's curves are flat
       # from 5,000 updates for β ∈ {1, 4} (REPORT §4c).
-      cpu_beta=dict(_CPU_STUDY, num_steps=5000, tag="cpu_beta"),
+      cpu_beta=dict(_CPU_STUDY, num_steps=5000, tag="cpu_beta",
+                    reference=("beta_vae", 0.25)),  # the per-pixel plain VAE: what the grid tests β = 1 against
       # The literature's batch: 100,000 updates of 64 at Higgins et al.'s Adam 5e-4 — the cpu study's images in 4×
       # its updates, each with 2× its gradient noise (lr/batch); the cpu study's DCI sizes.
       cpu64=dict(_CPU_STUDY, batch_size=64, learning_rate=5e-4, num_steps=100_000, log_every=1000, tag="cpu64"),
@@ -178,7 +181,11 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
     # The grids as (method, field, values) rows: a ConfigDict would sort a dict's keys, and their order is the tables'.
     cfg.grids = tuple((m, f, v) for m, (f, v) in _GRIDS[size].items())
     cfg.num_steps, cfg.num_curve_points = steps, NUM_CURVE_POINTS
+    cfg.reference = tuple(cfg.reference)
     cfg.run_tag = cfg.tag if num_steps is None else f"{cfg.tag}-{num_steps}steps"  # the runs' folder
+  if cfg.reference[1] not in dict((m, v) for m, _, v in cfg.grids).get(cfg.reference[0], ()):
+    raise ValueError(f"size {size!r}: the reference setting {cfg.reference} is not in its grids {cfg.grids}; every "
+                     "setting is paired against it, so it must be trained.")
   return cfg
 
 
@@ -202,7 +209,7 @@ def method_config(name: str, value: float):
 
 
 def setting_label(method: str, value: float) -> str:
-  """Row label of a setting, e.g. ``β-VAE β=4`` or ``DIP-VAE-I λ_od=5``; the reference says it is the VAE."""
+  """Row label of a setting, e.g. ``β-VAE β=4`` or ``DIP-VAE-I λ_od=5``; β-VAE β=1 says it is the VAE."""
   label = f"{methods.get(method).title} {SYMBOLS[GRIDS[method][0]]}={value:g}"
   return label + " (VAE)" if (method, value) == REFERENCE else label
 
@@ -357,6 +364,13 @@ def member_label(member) -> str:
   return setting_label(method, member.hparams.get(f"method.{field}", getattr(member.config.method, field)))
 
 
+def reference_words(cfg) -> str:
+  """The reference setting in the tables' and verdicts' words: ``β = 1`` (the plain VAE, every size's but one) or
+  ``β = 0.25`` (the per-pixel grid's)."""
+  method, value = cfg.reference
+  return f"{SYMBOLS[GRIDS[method][0]]} = {value:g}"
+
+
 def dci_reduced(cfg) -> bool:
   """Whether the study's DCI sizes are below disentanglement_lib's (then ``--dci-check`` has something to check)."""
   m, full = metric_sizes(cfg), DCI_CHECK_SIZES
@@ -374,14 +388,15 @@ def _cell(d: dict) -> str:
   return f"{d['mean']:+.3f} ± {d['std']:.3f} ({d['higher']}/{d['n']})"
 
 
-def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list, edits: dict | None = None) -> dict:
-  """The results file's tables, from :func:`vae_jax.evaluation.compare_settings`'s ``cmp`` and the rest."""
+def tables(cmp: dict, ref: str, train_info: list, swaps: dict, dci: list, edits: dict | None = None) -> dict:
+  """The results file's tables, from :func:`vae_jax.evaluation.compare_settings`'s ``cmp`` and the rest; ``ref``:
+  :func:`reference_words`."""
   titles, keys = dict(METRICS), (*METRICS, *SHARPNESS, *FRECHET, *EXTRA)
   out = {
       "Scores per setting (mean ± std over seeds)": dict(
           columns=["setting", "seeds", *[t for _, t in keys]],
           rows=[[g, s[METRICS[0][0]]["n"], *[s[k] for k, _ in keys]] for g, s in cmp["summary"].items()]),
-      "Paired against β = 1 (the plain VAE), per seed": dict(
+      f"Paired against {ref}{' (the plain VAE)' if ref == 'β = 1' else ''}, per seed": dict(
           columns=["setting", *[titles[k] for k in (*HEADLINE, "sap")], "headline scores higher on every seed"],
           rows=[[g, *[_cell(p[k]) for k in (*HEADLINE, "sap")], len(cmp["wins"][g])]
                 for g, p in cmp["paired"].items()]),
@@ -406,16 +421,17 @@ def tables(cmp: dict, reference: str, train_info: list, swaps: dict, dci: list, 
   return out
 
 
-def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: dict, swaps: dict,
+def verdict(cmp: dict, groups: dict, reference: str, ref: str, best_beta: str, method_of: dict, swaps: dict,
             edits: dict | None = None) -> list[str]:
-  """The study's findings: the best β-VAE and every setting of :data:`VERDICT_METHODS` against β = 1, the best
+  """The study's findings: the best β-VAE and every setting of :data:`VERDICT_METHODS` against the reference
+  (``reference`` its row label, ``ref`` :func:`reference_words`), the best
   medians, the sharpness of generated samples (ratios and Fréchet distances), the latent swap and the attribute
   edits."""
   titles, out = dict(METRICS), []
   for g in dict.fromkeys([best_beta, *[g for g in groups if method_of[g] in VERDICT_METHODS]]):
     if g != reference:
       w = cmp["wins"][g]
-      out.append(f"{g}: higher than β = 1 on every seed for {len(w)} of {len(HEADLINE)} headline scores"
+      out.append(f"{g}: higher than {ref} on every seed for {len(w)} of {len(HEADLINE)} headline scores"
                  + (f" ({', '.join(titles[k] for k in w)})" if w else "") + ".")
   med = {g: {k: s[k]["median"] for k in (*HEADLINE, "sharp_gen_grad")} for g, s in cmp["summary"].items()}
   mig, bvae = (max(med, key=lambda g, k=k: med[g][k]) for k in ("mig", "beta_vae_metric"))
@@ -423,8 +439,8 @@ def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: 
              f"{med[bvae]['beta_vae_metric']:.3f} ({bvae}; target ≥ 0.90).")
   out.append("Sharpness of generated samples (gradient magnitude relative to real sprites, median over seeds): "
              + "; ".join(f"{g} {m['sharp_gen_grad']:.2f}" for g, m in med.items()) + ". 'Sharper' holds for a setting "
-             "only if its ratio is above β = 1's.")
-  out.append(frechet_verdict(cmp))
+             f"only if its ratio is above {ref}'s.")
+  out.append(frechet_verdict(cmp, ref))
   out.append("Latent swap (IoU): " + "; ".join(
       f"{g}: swap beats no transfer on every seed for {', '.join(w) if w else 'no factor'}"
       for g, (_, w) in swaps.items()) + ".")
@@ -435,16 +451,16 @@ def verdict(cmp: dict, groups: dict, reference: str, best_beta: str, method_of: 
   return out
 
 
-def frechet_verdict(cmp: dict) -> str:
-  """'Sharper' by the Fréchet distance in the judge's features: the medians, and the settings below β = 1 on every
-  seed (``cmp`` from :func:`vae_jax.evaluation.compare_settings` with :data:`PAIRED`)."""
+def frechet_verdict(cmp: dict, ref: str = "β = 1") -> str:
+  """'Sharper' by the Fréchet distance in the judge's features: the medians, and the settings below the reference
+  (``ref``) on every seed (``cmp`` from :func:`vae_jax.evaluation.compare_settings` with :data:`PAIRED`)."""
   med = {g: {k: s[k]["median"] for k, _ in FRECHET} for g, s in cmp["summary"].items()}
   lower = {k: [g for g, p in cmp["paired"].items() if p[k]["n"] and all(v < 0 for v in p[k]["values"])]
            for k in ("fd_gen", "fd_rec")}
   return ("Fréchet distance to real sprites in the judge's features (median over seeds; lower = closer to real; two "
           f"real draws: {np.median([m['fd_real'] for m in med.values()]):.2f}): samples "
           + "; ".join(f"{g} {m['fd_gen']:.2f}" for g, m in med.items()) + "; reconstructions "
-          + "; ".join(f"{g} {m['fd_rec']:.2f}" for g, m in med.items()) + ". Lower than β = 1 on every seed: "
+          + "; ".join(f"{g} {m['fd_rec']:.2f}" for g, m in med.items()) + f". Lower than {ref} on every seed: "
           f"samples {', '.join(lower['fd_gen']) or 'no setting'}; reconstructions "
           f"{', '.join(lower['fd_rec']) or 'no setting'}.")
 
@@ -459,10 +475,11 @@ def _scoring_seconds(rows: list[dict]) -> float:
   return sum(r["eval"].get("eval_time_s", 0.0) for r in rows)
 
 
-def time_notes(train_info: list, rows: list[dict]) -> list[str]:
+def time_notes(train_info: list, rows: list[dict], ref: str = "β = 1") -> list[str]:
   """How the paired table reads, and where the time went."""
   scoring = _scoring_seconds(rows)
-  return ["Paired table: setting − β=1 on the same seed, mean ± std over seeds, (seeds where higher / seeds).",
+  return [f"Paired table: setting − {ref.replace(' ', '')} on the same seed, mean ± std over seeds, (seeds where "
+          "higher / seeds).",
           "Time: training " + ", ".join(f"{row[0]} {row[3]} s" for row in train_info) + " (each sweep's "
           f"train_time_s, from the run that trained it); scoring the members {scoring:.0f} s in all (curves, swaps and "
           "the DCI check not counted). Scores are cached in each sweep folder, so this file's wall_time_s counts only "
