@@ -5,10 +5,9 @@
     python -m experiments.fashion_likelihood --size quick            # minutes
 
 The protocol, sizes and expected result: ``experiments/configs/fashion_likelihood.py``. Per-image estimates are
-cached in each sweep's folder (``vae_jax.sweep.scores``), so a rerun (or one with more models) computes only what is
-missing. The results hold the models asked for and every other one already trained in the runs root; the file is
-rewritten after each model (unless that would drop a model an earlier run wrote: a run on a subset that would
-lose one stops at once and says so), and models not run yet are named in its notes.
+cached in each sweep's folder (``vae_jax.sweep.scores``), so a rerun computes only what is missing. The results hold
+the models asked for and every other one trained in the runs root, rewritten after each model (a subset that would
+drop an earlier run's model stops at once and says so); models not run yet are named in the notes.
 """
 
 from __future__ import annotations
@@ -30,8 +29,7 @@ LIKELIHOOD = "Test likelihood (nats; mean ± std over seeds)"
 
 def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve: bool = False):
   """Per-image IS-NLL / ELBO / bits/dim of every member (cached in the sweep folder), or the first seed's mean
-  IS-NLL at every kept checkpoint (``curve``); each estimate records its seconds (``time_s``; estimates cached
-  before the times were kept have none)."""
+  IS-NLL at every kept checkpoint (``curve``); each estimate records its seconds (``time_s``)."""
   model = factory.make_model(spec.base.model, images.shape[1:])
   def score(mb, params):
     t = time.perf_counter()
@@ -57,15 +55,13 @@ def main(argv: list[str] | None = None) -> str:
                    "bit-for-bit, then is scored).")
   grey, _ = fashion.test_set(c.is_nll_images)
   test = np.asarray(data.binarize_dynamic(jax.random.key(c.test_binarization_seed), grey))  # once, shared
-  key = jax.random.key(c.eval_seed)
-  rows, per_image, curves, times = [], {}, {}, []
+  key, rows, per_image, curves, times = jax.random.key(c.eval_seed), [], {}, {}, []
   for name in models:
     spec_m, workdir_m = spec(name), workdir(name)  # every seed one member
     res = sweep.train_sweep(spec_m, workdir_m)
     est = [e for _, _, e in _scores(spec_m, workdir_m, test, key, c.is_nll_samples)]
     times += [res.get("train_time_s"), *(e.get("time_s") for e in est)]
-    for m, e in zip(spec_m.members(), est):
-      per_image[(name, m.seed)] = np.asarray(e["nll"])
+    per_image |= {(name, m.seed): np.asarray(e["nll"]) for m, e in zip(spec_m.members(), est)}
     stat = {f: sweeps.mean_std([sign * float(np.mean(e[f], dtype=np.float64)) for e in est])
             for f, sign in (("nll", 1), ("elbo", -1), ("bits_per_dim", 1))}
     rows.append([name, len(est), res["final_step"], stat["nll"], stat["elbo"], stat["bits_per_dim"],
@@ -80,17 +76,14 @@ def main(argv: list[str] | None = None) -> str:
 
 def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times) -> str:
   """The results file from the models done so far (written after each, so a stopped run keeps them); ``times``:
-  the seconds of every training and estimate behind them (``None`` where not recorded), whichever invocation did
-  the work — the results' ``compute_time_s``."""
-  args = setup.args
-  paired, notes = [], []
+  the seconds of every training and estimate behind them (:func:`sweeps.compute_time`)."""
+  args, paired, notes = setup.args, [], []
   for name in models:
     method, _, arch = name.partition("_")
     if method != "vae" and f"vae_{arch}" in models:
       diffs = [evaluation.mean_difference(per_image[(name, s)], per_image[(f"vae_{arch}", s)]) for s in seeds]
       paired += [[f"{name} − vae_{arch}", s, d] for s, d in zip(seeds, diffs)]
-  missing = [m for m in c.models if m not in models]
-  if missing:
+  if missing := [m for m in c.models if m not in models]:
     notes.append(f"Not (yet) run in this invocation (size {args.size}): {', '.join(missing)}.")
   notes.append(f"IS-NLL with K = {c.is_nll_samples} on {num_test} test images binarized once (seed "
                f"{c.test_binarization_seed}), the same for every model; curve: K = {c.curve_samples} on the first "
@@ -108,14 +101,9 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times) ->
           ["model", *[str(p["step"]) for p in next(iter(curves.values()), [])]],
           [[n, *[round(p["nll"], 2) for p in pts]] for n, pts in curves.items()]),
   }
-  unknown = sum(t is None for t in times)
-  notes.append(f"Time: {sum(t for t in times if t is not None) / 60:.1f} min of training and IS-NLL estimates behind "
-               "these numbers (each sweep's train_time_s and each estimate's own time, whichever invocation did it)"
-               + (f"; {unknown} estimates cached before their times were kept are not counted." if unknown else "."))
-  path = sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
-                              tables=tables, figures=[fig], notes=notes,
-                              compute_s=sum(t for t in times if t is not None))
-  return path
+  compute_s, note = sweeps.compute_time(times, "training and IS-NLL estimates")
+  return sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
+                              tables=tables, figures=[fig], notes=[*notes, note], compute_s=compute_s)
 
 
 if __name__ == "__main__":

@@ -246,6 +246,18 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, An
   return {"columns": list(columns), "rows": rows}
 
 
+def compute_time(times: Sequence[float | None], what: str = "training and scoring") -> tuple[float, str]:
+  """The seconds behind a script's numbers and the note that says so: ``times`` holds the recorded seconds of every
+  training and estimate it reused or did (``None`` where an older invocation cached one without its time, counted
+  and named in the note). The seconds go to :func:`write_results`'s ``compute_s``."""
+  known = [float(t) for t in times if t is not None]
+  unknown = len(times) - len(known)
+  note = (f"Time: {sum(known) / 60:.1f} min of {what} behind these numbers (each one's own recorded time, whichever "
+          "invocation did it)" + (f"; {unknown} cached before their times were kept are not counted." if unknown
+                                  else "."))
+  return sum(known), note
+
+
 def write_results(results_dir: str, name: str, *, args, command: str, started: float, tables: dict[str, Any],
                   figures: Sequence[str] = (), notes: Sequence[str] = (), compute_s: float | None = None) -> str:
   """Writes ``<results_dir>/<name>.json``: the command, size, seeds, environment, wall time, tables and figures.

@@ -41,3 +41,11 @@ def test_table_checks_row_length():
 
   with pytest.raises(ValueError, match="every row needs 2 cells"):
     sweeps.table(["a", "b"], [[1]])
+
+
+def test_compute_time_sums_the_recorded_seconds_and_counts_the_unrecorded():
+  seconds, note = sweeps.compute_time([60.0, None, 30.0, None], "training")
+  assert seconds == 90.0
+  assert note.startswith("Time: 1.5 min of training") and "2 cached before their times were kept" in note
+  seconds, note = sweeps.compute_time([12.0])
+  assert seconds == 12.0 and "not counted" not in note
