@@ -129,7 +129,7 @@ def test_results_names_never_collide():
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
-  with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, quick, smoke"):
+  with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
