@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> str:
                               else (setup.results_dir, setup.figures_dir))  # the committed sizes' results
   name, sampler, rows, train_info = study.results_name(cfg), study.sampler(cfg), [], []
   judge = study.Judge(cfg, os.path.join(args.runs_root, NAME, cfg.run_tag))  # trained when a Fréchet score is new
-  for sweep_name, _, base, grid in study.sweeps(cfg, None if args.methods is None else [cfg.reference[0],
+  for sweep_name, method, base, grid in study.sweeps(cfg, None if args.methods is None else [cfg.reference[0],
                                                                                          *args.methods]):
     spec = sweep.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=setup.seeds)
-    workdir = os.path.join(args.runs_root, NAME, cfg.run_tag, sweep_name)
+    workdir = study.sweep_dir(cfg, args.runs_root, sweep_name, method)
     res = sweep.train_sweep(spec, workdir)
     model = factory.make_model(base.model, (cfg.resolution, cfg.resolution, 1))
     members, curves = scores.disentanglement_scores(spec, workdir, model, sampler, study.metric_sizes(cfg),

@@ -126,10 +126,26 @@ def test_results_names_never_collide():
   assert configs.results_name(configs.get_config("cpu", num_steps=5000)) == "disentanglement_study_cpu-5000steps"
 
 
+def test_a_size_reads_the_sweeps_it_shares_and_sets_its_method_overrides():
+  """cpu64_mss trains only its β-TCVAE (stratified estimator, labelled so); its β-VAE sweep is cpu64's — the same
+  base config, grid and folder, so it is trained once — and a --steps override keeps to its own folders."""
+  mss, cpu64 = configs.get_config("cpu64_mss"), configs.get_config("cpu64")
+  ours, theirs = ({name: (method, base, grid) for name, method, base, grid in configs.sweeps(c)} for c in (mss, cpu64))
+  assert ours["beta_vae"] == theirs["beta_vae"]
+  assert configs.sweep_dir(mss, "/r", "beta_vae", "beta_vae") == "/r/disentanglement_study/cpu64/beta_vae"
+  assert configs.sweep_dir(mss, "/r", "beta_tcvae", "beta_tcvae") == "/r/disentanglement_study/cpu64_mss/beta_tcvae"
+  assert configs.sweep_dir(configs.get_config("cpu64_mss", 5000), "/r", "beta_vae", "beta_vae") == (
+      "/r/disentanglement_study/cpu64-5000steps/beta_vae")
+  assert ours["beta_tcvae"][1].method.estimator == "mss" and theirs["beta_tcvae"][1].method.estimator == "mws"
+  assert configs.setting_label("beta_tcvae", 6.0, "mss") == "β-TCVAE (MSS) β=6"
+  assert configs.setting_label("beta_tcvae", 6.0) == "β-TCVAE β=6"
+
+
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
-  with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, quick, smoke"):
+  with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
+                     "cpu64_mss, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

@@ -42,6 +42,7 @@ CASES = {
     **{name: methods.config_from_dict({"name": name, **TINY.get(name, {})})
        for name in methods.REGISTRY if name != "ae"},
     "beta_vae_warmup": beta_vae.Config(beta=4.0, beta_warmup_steps=100),
+    "beta_tcvae_mss": beta_tcvae.Config(beta=6.0, estimator="mss"),
 }
 
 
@@ -197,6 +198,22 @@ def test_old_objective_sections_are_read_as_methods(old, new):
   kind = "ae" if new.name == "ae" else "vae"
   c = configs.from_dict({"model": {"kind": kind}, "objective": old})
   assert c.method == new
+
+
+def test_beta_tcvae_estimator_changes_only_the_split_and_is_validated():
+  """MSS and MWS split the same KL (the β = 1 loss is the VAE's with either); the estimator is named in the run's
+  description; an unknown one is refused with the valid names."""
+  model, params, batch = _setup()
+  key, step = jax.random.key(5), jnp.int32(0)
+  (l_w, m_w), (l_s, m_s) = (_loss(model, beta_tcvae.Config(beta=1.0, estimator=e))(params, batch, key, step)
+                            for e in ("mws", "mss"))
+  np.testing.assert_allclose(l_w, l_s, rtol=1e-5)
+  np.testing.assert_allclose(m_w["mi"] + m_w["tc"] + m_w["dwkl"], m_s["mi"] + m_s["tc"] + m_s["dwkl"], rtol=1e-5)
+  assert abs(float(m_w["tc"]) - float(m_s["tc"])) > 1.0  # different estimates of the same split
+  assert methods.describe(beta_tcvae.Config(estimator="mss")).endswith("estimator=mss")
+  assert "estimator" not in methods.describe(beta_tcvae.Config())
+  with pytest.raises(ValueError, match=r"method.estimator='mse' is not valid; choose one of \['mws', 'mss'\]"):
+    beta_tcvae.Config(estimator="mse")
 
 
 def test_unknown_corruption():

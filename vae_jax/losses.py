@@ -242,8 +242,12 @@ def linear_capacity(step: ArrayLike, *, capacity_max: float, num_steps: int) -> 
   return frac * jnp.float32(capacity_max)
 
 
-def tc_decomposition(z: ArrayLike, mean: ArrayLike, logvar: ArrayLike, *, dataset_size: int) -> dict[str, jax.Array]:
-  """Minibatch-weighted-sampling estimate of the β-TCVAE decomposition of the KL term.
+TC_ESTIMATORS = ("mws", "mss")
+
+
+def tc_decomposition(z: ArrayLike, mean: ArrayLike, logvar: ArrayLike, *, dataset_size: int,
+                     estimator: str = "mws") -> dict[str, jax.Array]:
+  """The β-TCVAE decomposition of the KL term, q(z) estimated from the minibatch (weighted or stratified sampling).
 
   For each example ``i`` with sample ``z_i ~ q(z|x_i)``, using the other examples of the batch to estimate the
   aggregate posterior ``q(z)``::
@@ -254,20 +258,31 @@ def tc_decomposition(z: ArrayLike, mean: ArrayLike, logvar: ArrayLike, *, datase
     tc   = log q(z_i) − Σ_d log q(z_id)                (total correlation)
     dwkl = Σ_d log q(z_id) − log p(z_i)                (dimension-wise KL)
 
-  ``mi + tc + dwkl = log q(z_i|x_i) − log p(z_i)`` exactly, whose expectation under q is KL(q(z|x) ‖ p(z)).
+  That is minibatch weighted sampling (``estimator="mws"``, the default, as disentanglement_lib). It gives x_i's own
+  posterior the weight 1/M where q(z) gives it 1/N: while the code is informative the own term dominates, so the TC
+  comes out too high and its gradient barely sees the correlation of the code, most at small batches
+  (``tests/test_tc_estimator.py``). ``estimator="mss"`` (minibatch stratified sampling) weighs the own term 1/N and
+  the batch's M − 1 others (N − 1)/(N·(M − 1)) each — an unbiased estimate of q(z_i) (and of each q(z_id)) inside the
+  log, so it underestimates the TC instead, and its slope in the code's correlation overshoots the true one
+  rather than being a fraction of it. (Chen et al.'s code
+  weighs the others 1/(M − 1) and one of them (N − M + 1)/(N·(M − 1)): the same weights up to O(M/N).)
+
+  ``mi + tc + dwkl = log q(z_i|x_i) − log p(z_i)`` exactly (either estimator), whose expectation under q is
+  KL(q(z|x) ‖ p(z)).
 
   Args:
     z: ``[batch, latent]`` one sample per example from q(z|x).
     mean: ``[batch, latent]`` posterior means.
     logvar: ``[batch, latent]`` posterior log-variances.
     dataset_size: N, the number of training examples.
+    estimator: ``"mws"`` (minibatch weighted sampling) or ``"mss"`` (minibatch stratified sampling; batch ≥ 2).
 
   Returns:
     Dict of ``[batch]`` arrays: ``mi``, ``tc``, ``dwkl``, ``log_qz_x``, ``log_qz``, ``log_prod_qzd``, ``log_pz``.
 
   References:
     Chen, Li, Grosse & Duvenaud, "Isolating Sources of Disentanglement in VAEs", NeurIPS 2018, Eq. (2) and
-    Sec. 4.1 (minibatch weighted sampling).
+    Sec. 4.1 (minibatch weighted sampling) and App. C.2 (minibatch stratified sampling).
   """
   z = jnp.asarray(z)
   mean, logvar = jnp.asarray(mean, z.dtype), jnp.asarray(logvar, z.dtype)
@@ -276,11 +291,22 @@ def tc_decomposition(z: ArrayLike, mean: ArrayLike, logvar: ArrayLike, *, datase
   m = z.shape[0]
   if dataset_size < m:
     raise ValueError(f"tc_decomposition: dataset_size={dataset_size} is smaller than the batch ({m}).")
+  if estimator not in TC_ESTIMATORS:
+    raise ValueError(f"tc_decomposition: estimator={estimator!r} is not one of {list(TC_ESTIMATORS)}.")
+  if estimator == "mss" and m < 2:
+    raise ValueError("tc_decomposition: estimator='mss' needs a batch of at least 2 (it estimates q(z) from the "
+                     "other examples); use 'mws' or a larger batch.")
   # [i, j, d]: log q(z_id | x_j)
   pair = gaussian_log_density(z[:, None, :], mean[None, :, :], logvar[None, :, :], sum_last=False)
-  log_nm = jnp.log(jnp.asarray(float(dataset_size) * m, dtype=z.dtype))
-  log_qz = jax.nn.logsumexp(jnp.sum(pair, axis=-1), axis=1) - log_nm
-  log_prod_qzd = jnp.sum(jax.nn.logsumexp(pair, axis=1) - log_nm, axis=-1)
+  if estimator == "mws":  # every j weighted 1/(N·M)
+    log_nm = jnp.log(jnp.asarray(float(dataset_size) * m, dtype=z.dtype))
+    log_qz = jax.nn.logsumexp(jnp.sum(pair, axis=-1), axis=1) - log_nm
+    log_prod_qzd = jnp.sum(jax.nn.logsumexp(pair, axis=1) - log_nm, axis=-1)
+  else:  # own 1/N, the others (N − 1)/(N·(M − 1))
+    n = float(dataset_size)
+    log_w = jnp.where(jnp.eye(m, dtype=bool), -np.log(n), np.log((n - 1.0) / (n * (m - 1)))).astype(z.dtype)
+    log_qz = jax.nn.logsumexp(jnp.sum(pair, axis=-1) + log_w, axis=1)
+    log_prod_qzd = jnp.sum(jax.nn.logsumexp(pair + log_w[:, :, None], axis=1), axis=-1)
   log_qz_x = gaussian_log_density(z, mean, logvar)
   log_pz = gaussian_log_density(z, jnp.zeros_like(z), jnp.zeros_like(z))
   return {

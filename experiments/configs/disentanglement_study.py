@@ -35,6 +35,10 @@ Sizes:
     gradient sees 14 % of the true correlation slope at 64, 32 % at 256: ``tests/test_tc_estimator.py``), and it fell
     from MIG 0.097 at 256 to 0.034 at 64: does it rise further at 1,024? With cpu64 and cpu, the batch axis 64 / 256 /
     1,024 at equal images. Results ``disentanglement_study_cpu1024.json``.
+  * ``cpu64_mss`` — cpu64 with β-TCVAE's q(z) estimated by minibatch stratified sampling (``estimator="mss"``), whose
+    gradient decorrelates the code at batch 64 where weighted sampling's mostly widens the posteriors
+    (``tests/test_tc_estimator.py``). Its β-VAE sweep is cpu64's (the same configs: trained once, read from the
+    cpu64 runs folder). Results ``disentanglement_study_cpu64_mss.json``.
   * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
   * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
 
@@ -98,7 +102,7 @@ FIXED = {"beta_tcvae": dict(alpha=1.0, gamma=1.0), "annealed_vae": dict(gamma=10
 TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
-SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024")
+SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -139,7 +143,7 @@ _SWAP = dict(dci_train=2000, dci_test=1000, dci_estimators=30, num_pairs=500)  #
 # (β = 0.25) here, as β = 4 beats β = 1 at 64×64? The direct test of the explanation of the cpu study's finding.
 CPU_BETA_GRIDS = {"beta_vae": ("beta", (0.25, 0.5, 1.0, 2.0))}
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
-          "quick": CPU_GRIDS,
+          "cpu64_mss": CPU_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
 
@@ -152,6 +156,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                 committed=True,  # its results go to experiments/results (unless --results-dir)
                 tag="gpu",  # the name of its results and runs (the accelerator size was called gpu)
                 reference=REFERENCE,  # the setting every other is paired against (method, swept value)
+                method_overrides={},  # method -> fields set for every setting of it (e.g. β-TCVAE's estimator)
+                shared_runs={},  # method -> the run tag of another size whose sweep of it this size reads
                 judge=dict(_JUDGE, num_steps=5000),
                 edits=dict(num_sources=500, delta=2.0),  # factor edits: sprites edited per member, latent move
                 latent_dim=10, traversal_base=(2, 3, 0, 16, 16),  # a mid-sized heart, unrotated, centred
@@ -168,6 +174,10 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu64=dict(_CPU_STUDY, batch_size=64, learning_rate=5e-4, num_steps=100_000, log_every=1000, tag="cpu64"),
       # β-TCVAE's estimator at a large batch: the cpu study's images in 6,250 updates of 1,024, Adam 1e-3.
       cpu1024=dict(_CPU_STUDY, batch_size=1024, num_steps=6250, log_every=250, tag="cpu1024"),
+      # cpu64 with β-TCVAE's stratified estimator; the methods in `shared_runs` are trained in (read from) that run tag.
+      cpu64_mss=dict(_CPU_STUDY, batch_size=64, learning_rate=5e-4, num_steps=100_000, log_every=1000,
+                     tag="cpu64_mss", method_overrides={"beta_tcvae": {"estimator": "mss"}},
+                     shared_runs={"beta_vae": "cpu64"}),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
@@ -208,18 +218,30 @@ def metric_sizes(cfg, which: str = "metrics") -> evaluation.MetricSizes:
   return evaluation.MetricSizes(**cfg[which].to_dict())
 
 
-def method_config(name: str, value: float):
-  """The method ``name`` with its swept field at ``value``, the others at Locatello et al.'s values."""
+def method_config(name: str, value: float, **overrides):
+  """The method ``name`` with its swept field at ``value``, the others at Locatello et al.'s values (or a size's
+  ``method_overrides``)."""
   if name not in GRIDS:
     raise ValueError(f"unknown study method {name!r}; known: {sorted(GRIDS)}")
   tied = {f: k * value for f, k in TIED.get(name, {}).items()}
-  return methods.get(name).Config(**{GRIDS[name][0]: value}, **FIXED.get(name, {}), **tied)
+  return methods.get(name).Config(**{GRIDS[name][0]: value, **FIXED.get(name, {}), **tied, **overrides})
 
 
-def setting_label(method: str, value: float) -> str:
-  """Row label of a setting, e.g. ``β-VAE β=4`` or ``DIP-VAE-I λ_od=5``; β-VAE β=1 says it is the VAE."""
-  label = f"{methods.get(method).title} {SYMBOLS[GRIDS[method][0]]}={value:g}"
+def setting_label(method: str, value: float, estimator: str = "mws") -> str:
+  """Row label of a setting, e.g. ``β-VAE β=4`` or ``DIP-VAE-I λ_od=5``; β-VAE β=1 says it is the VAE, a β-TCVAE
+  with the stratified estimator says so (``β-TCVAE (MSS) β=6``)."""
+  title = methods.get(method).title + ("" if estimator == "mws" else f" ({estimator.upper()})")
+  label = f"{title} {SYMBOLS[GRIDS[method][0]]}={value:g}"
   return label + " (VAE)" if (method, value) == REFERENCE else label
+
+
+def sweep_dir(cfg, runs_root: str, sweep_name: str, method: str) -> str:
+  """The runs folder of one of the study's sweeps: ``<runs_root>/disentanglement_study/<run tag>/<sweep name>``, the
+  run tag another size's where this size shares that method's sweep with it (``shared_runs``: the same configs, so
+  the same runs; the sweep refuses a folder that holds a different one)."""
+  tag = cfg.shared_runs.to_dict().get(method, cfg.tag)
+  tag = tag if cfg.run_tag == cfg.tag else f"{tag}-{cfg.num_steps}steps"  # a --steps override: its own runs
+  return os.path.join(runs_root, "disentanglement_study", tag, sweep_name)
 
 
 def base(cfg) -> Config:
@@ -239,15 +261,16 @@ def base(cfg) -> Config:
 def sweeps(cfg, only: list[str] | None = None) -> list[tuple[str, str, Config, tuple[str, tuple[float, ...]]]]:
   """``[(sweep name, method, base config, (swept field, values))]``: every sweep of the study (of the methods
   ``only``); the swept field is ``""`` for tied methods (one sweep per value; only the seeds vary)."""
-  b, out = base(cfg), []
+  b, out, overrides = base(cfg), [], cfg.method_overrides.to_dict()
   for method, field, values in cfg.grids:
     if only and method not in only:
       continue
+    over = dict(overrides.get(method, {}))
     if method in TIED:
-      out += [(f"{method}_{field}{v:g}", method, dataclasses.replace(b, method=method_config(method, v)), ("", ()))
-              for v in values]
+      out += [(f"{method}_{field}{v:g}", method, dataclasses.replace(b, method=method_config(method, v, **over)),
+               ("", ())) for v in values]
     else:
-      out.append((method, method, dataclasses.replace(b, method=method_config(method, values[0])),
+      out.append((method, method, dataclasses.replace(b, method=method_config(method, values[0], **over)),
                   (f"method.{field}", tuple(values))))
   return out
 
@@ -369,7 +392,8 @@ def member_label(member) -> str:
   """The setting of a sweep member (its method and swept value): :func:`setting_label`."""
   method = member.config.method.name
   field = GRIDS[method][0]
-  return setting_label(method, member.hparams.get(f"method.{field}", getattr(member.config.method, field)))
+  return setting_label(method, member.hparams.get(f"method.{field}", getattr(member.config.method, field)),
+                       getattr(member.config.method, "estimator", "mws"))
 
 
 def reference_words(cfg) -> str:

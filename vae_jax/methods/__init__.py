@@ -87,10 +87,13 @@ def config_from_dict(d: dict):
 
 
 def describe(config) -> str:
-  """``name`` and the sweepable hyperparameters, e.g. ``beta_vae beta=4``; the corruption if there is one."""
+  """``name`` and the sweepable hyperparameters, e.g. ``beta_vae beta=4``; the corruption if there is one, and a
+  β-TCVAE estimator other than the default."""
   parts = [config.name] + [f"{f}={getattr(config, f):g}" for f in type(config).SWEEPABLE if f != "noise_level"]
   if getattr(config, "corruption", "none") != "none":
     parts.append(f"{config.corruption}={config.noise_level:g}")
+  if getattr(config, "estimator", "mws") != "mws":
+    parts.append(f"estimator={config.estimator}")
   return " ".join(parts)
 
 
