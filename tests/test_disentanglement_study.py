@@ -139,13 +139,17 @@ def test_a_size_reads_the_sweeps_it_shares_and_sets_its_method_overrides():
   assert ours["beta_tcvae"][1].method.estimator == "mss" and theirs["beta_tcvae"][1].method.estimator == "mws"
   assert configs.setting_label("beta_tcvae", 6.0, "mss") == "β-TCVAE (MSS) β=6"
   assert configs.setting_label("beta_tcvae", 6.0) == "β-TCVAE β=6"
+  cpu_mss = configs.get_config("cpu_mss")
+  assert dict((n, b) for n, _, b, _ in configs.sweeps(cpu_mss))["beta_vae"] == dict(
+      (n, b) for n, _, b, _ in configs.sweeps(configs.get_config("cpu")))["beta_vae"]
+  assert configs.sweep_dir(cpu_mss, "/r", "beta_vae", "beta_vae") == "/r/disentanglement_study/cpu/beta_vae"
 
 
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
-                     "cpu64_mss, quick, smoke"):
+                     "cpu64_mss, cpu_mss, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

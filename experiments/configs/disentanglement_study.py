@@ -39,6 +39,8 @@ Sizes:
     gradient decorrelates the code at batch 64 where weighted sampling's mostly widens the posteriors
     (``tests/test_tc_estimator.py``). Its β-VAE sweep is cpu64's (the same configs: trained once, read from the
     cpu64 runs folder). Results ``disentanglement_study_cpu64_mss.json``.
+  * ``cpu_mss`` — the same for the cpu study (batch 256, where weighted sampling gave the best β-TCVAE): its β-VAE
+    sweep is cpu's. Results ``disentanglement_study_cpu_mss.json``.
   * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
   * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
 
@@ -102,7 +104,7 @@ FIXED = {"beta_tcvae": dict(alpha=1.0, gamma=1.0), "annealed_vae": dict(gamma=10
 TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
-SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss")
+SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -143,7 +145,7 @@ _SWAP = dict(dci_train=2000, dci_test=1000, dci_estimators=30, num_pairs=500)  #
 # (β = 0.25) here, as β = 4 beats β = 1 at 64×64? The direct test of the explanation of the cpu study's finding.
 CPU_BETA_GRIDS = {"beta_vae": ("beta", (0.25, 0.5, 1.0, 2.0))}
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
-          "cpu64_mss": CPU_GRIDS, "quick": CPU_GRIDS,
+          "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
 
@@ -178,6 +180,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu64_mss=dict(_CPU_STUDY, batch_size=64, learning_rate=5e-4, num_steps=100_000, log_every=1000,
                      tag="cpu64_mss", method_overrides={"beta_tcvae": {"estimator": "mss"}},
                      shared_runs={"beta_vae": "cpu64"}),
+      cpu_mss=dict(_CPU_STUDY, num_steps=25_000, tag="cpu_mss", method_overrides={"beta_tcvae": {"estimator": "mss"}},
+                   shared_runs={"beta_vae": "cpu"}),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
