@@ -72,7 +72,7 @@ def _batch_tc(log_sigma, b, u, c, eps, estimator):
 _batch_tc_and_grad = jax.jit(jax.value_and_grad(_batch_tc, argnums=(0, 1)), static_argnames="estimator")
 
 
-def _mws(rho, sigma, seed, estimator="mws"):
+def _estimate(rho, sigma, seed, estimator="mws"):
   """{M: (TC, dTC/dρ, dTC/dlog σ)}: the MWS estimate less (D−1)·log N (the MSS estimate as it is, with
   ``estimator="mss"``), averaged over _POINTS encodings in minibatches of M drawn (with replacement) from the fixed
   dataset, and its gradient through z = mean + σ·ε (the ρ-slope, dTC/db ÷ 2b, is nan at ρ = 0)."""
@@ -113,7 +113,7 @@ def test_mws_overestimates_total_correlation_at_small_batches():
     ρ = 0,   σ = 1   (I(x;z) = 3.5 nats)
       TC (MWS less 9·log N)                   0.57     0.25      0.10        0
   """
-  corr = _mws(0.5, 0.5, seed=0)
+  corr = _estimate(0.5, 0.5, seed=0)
   tc, dtc_drho, dtc_dlog_sigma = _closed_form(0.5, 0.5)
   bias = {m: corr[m][0] - tc for m in _BATCH_SIZES}
   # Over: more than the true TC itself at M = 64, positive at every M, shrinking by ≥ 0.4 nats per 4× batch (the
@@ -130,7 +130,7 @@ def test_mws_overestimates_total_correlation_at_small_batches():
       slope_sigma, dtc_dlog_sigma)
 
   # Independent latents (TC = 0): the estimate falls towards 0 as M grows, within 0.2 nats at M = 1024.
-  indep = _mws(0.0, 1.0, seed=1)
+  indep = _estimate(0.0, 1.0, seed=1)
   assert _closed_form(0.0, 1.0)[0] == pytest.approx(0.0, abs=1e-9)
   est = [indep[m][0] for m in _BATCH_SIZES]
   assert est[0] > 0.4 and est[0] > est[1] + 0.15 and est[1] > est[2] + 0.08 and 0.0 < est[2] < 0.2, est
@@ -153,7 +153,7 @@ def test_mss_sees_the_correlation_that_mws_misses():
   Under β·TC the MWS gradient at batch 64 pushes mostly towards wider posteriors — a collapse of the code, as the
   study's batch-64 β-TCVAE showed (MIG 0.034, 4 active latents, REPORT §4c″) — and the MSS gradient decorrelates.
   """
-  corr = _mws(0.5, 0.5, seed=0, estimator="mss")
+  corr = _estimate(0.5, 0.5, seed=0, estimator="mss")
   tc, dtc_drho, dtc_dlog_sigma = _closed_form(0.5, 0.5)
   est = [corr[m][0] for m in _BATCH_SIZES]
   assert est[0] < 0 < est[1] < est[2] < tc and est[1] - est[0] > 0.5 and est[2] - est[1] > 0.4, (est, tc)
@@ -161,9 +161,9 @@ def test_mss_sees_the_correlation_that_mws_misses():
   assert all(dtc_drho < s < 2 * dtc_drho for s in slope_rho), (slope_rho, dtc_drho)
   slope_sigma = [corr[m][2] for m in _BATCH_SIZES]
   assert slope_sigma[0] > slope_sigma[1] > slope_sigma[2] > 0 > dtc_dlog_sigma, (slope_sigma, dtc_dlog_sigma)
-  mws = _mws(0.5, 0.5, seed=0)
+  mws = _estimate(0.5, 0.5, seed=0)
   assert all(corr[m][1] > 3 * mws[m][1] for m in (64, 256)), (corr, mws)  # MWS sees a third or less
-  indep = [v[0] for v in _mws(0.0, 1.0, seed=1, estimator="mss").values()]
+  indep = [v[0] for v in _estimate(0.0, 1.0, seed=1, estimator="mss").values()]
   assert indep[0] < indep[1] < indep[2] < 0 and indep[2] > -0.2, indep
 
 

@@ -243,8 +243,7 @@ def sweep_dir(cfg, runs_root: str, sweep_name: str, method: str) -> str:
   """The runs folder of one of the study's sweeps: ``<runs_root>/disentanglement_study/<run tag>/<sweep name>``, the
   run tag another size's where this size shares that method's sweep with it (``shared_runs``: the same configs, so
   the same runs; the sweep refuses a folder that holds a different one)."""
-  tag = cfg.shared_runs.to_dict().get(method, cfg.tag)
-  tag = tag if cfg.run_tag == cfg.tag else f"{tag}-{cfg.num_steps}steps"  # a --steps override: its own runs
+  tag = cfg.shared_runs.to_dict().get(method, cfg.tag) + cfg.run_tag.removeprefix(cfg.tag)  # a --steps suffix
   return os.path.join(runs_root, "disentanglement_study", tag, sweep_name)
 
 
