@@ -22,7 +22,7 @@ from experiments import sweeps
 ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "beta_vae_sprites",
          "beta_vae_sprites_higgins", "disentanglement_study_cpu", "disentanglement_study_cpu_beta",
          "disentanglement_study_cpu64", "disentanglement_study_cpu64_mss", "disentanglement_study_cpu_mss",
-         "disentanglement_study_cpu1024",
+         "disentanglement_study_cpu_mss_beta2", "disentanglement_study_cpu1024",
          "disentanglement_study_gpu", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
 REQUIRED = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "outliers", "pretraining"]
@@ -38,6 +38,7 @@ TITLES = {
     "disentanglement_study_cpu64": "4c″. The study at the literature's batch: 100,000 updates of 64 per model",
     "disentanglement_study_cpu64_mss": "4c″-MSS. The batch-64 study with β-TCVAE's stratified estimator (MSS)",
     "disentanglement_study_cpu_mss": "4c-MSS. The cpu study (batch 256) with β-TCVAE's stratified estimator",
+    "disentanglement_study_cpu_mss_beta2": "4c-MSS′. The stratified β-TCVAE at β = 2 (a lighter TC weight, batch 256)",
     "disentanglement_study_cpu1024": "4c‴. The study at batch 1,024 (β-TCVAE's estimator): 6,250 updates per model",
     "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
     "outliers": "5. Outlier detection",
