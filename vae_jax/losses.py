@@ -58,7 +58,16 @@ def _concrete(x: jax.Array) -> bool:
 
 def _sum_event(x: jax.Array) -> jax.Array:
   """Sums over every axis but the first (the batch axis)."""
-  return jnp.sum(x.reshape(x.shape[0], -1), axis=-1)
+  return jnp.sum(_flat(x), axis=-1)
+
+
+def _flat(x: jax.Array) -> jax.Array:
+  """``[batch, ...] -> [batch, D]``. :func:`bernoulli_nll` flattens its inputs *before* the elementwise work: under
+  ``vmap`` with broadcast targets (the importance-sampled NLL's samples of one image) XLA:CPU ran ``softplus(l) − x·l``
+  summed over ``[H, W, C]`` several times slower than over one flat axis (the IS-NLL as a whole: the benchmark in
+  ``benchmarks/README.md``). Training programs compile to the same sums bit for bit; the IS-NLL's per-image sums
+  are grouped differently (float rounding, ~1e-8 relative)."""
+  return x.reshape(x.shape[0], -1)
 
 
 def bernoulli_nll(logits: ArrayLike, targets: ArrayLike) -> jax.Array:
@@ -88,6 +97,7 @@ def bernoulli_nll(logits: ArrayLike, targets: ArrayLike) -> jax.Array:
     raise ValueError(f"bernoulli_nll: targets must be in [0, 1] (pixel intensities or binary), got values in "
                      f"[{float(t.min())}, {float(t.max())}] (shape {list(targets.shape)}); "
                      "rescale them, or use gaussian_nll for unbounded data.")
+  logits, targets = _flat(logits), _flat(targets)
   return _sum_event(jax.nn.softplus(logits) - targets * logits)
 
 
