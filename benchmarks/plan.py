@@ -126,16 +126,16 @@ def build(mode: str, only: list[str] | None = None, baseline: str | None = None)
   """The groups to run, in order (``only``: a subset of ``GROUPS`` names); smoke skips the second MLP size.
 
   ``baseline``: a directory holding another checkout of vae_jax (e.g. the last commit); the MLP groups then also
-  run its real loop and fused epoch, and the conv group its conv β-VAE, interleaved with this checkout's, for a
-  before/after in one run.
+  run its real loop and fused epoch, the conv group its conv β-VAE and the IS-NLL group its IS-NLL, interleaved
+  with this checkout's, for a before/after in one run.
   """
   names = [g for g in GROUPS if (not only or g in only) and not (mode == "smoke" and g == "mlp1024")]
   groups = [GROUPS[g](mode) for g in names]
   if baseline:
     for g in groups:
-      if g["id"].startswith("mlp") or g["id"] == "conv":
+      if g["id"].startswith("mlp") or g["id"] in ("conv", "is_nll"):
         extra = [dict(c, id=c["id"] + ":baseline", label=c["label"] + " [baseline]", role="",
                       env={**c["env"], "BENCH_TREE": baseline})
-                 for c in g["contenders"] if c["role"] in ("real", "fused") or c["id"] == "conv_jax"]
+                 for c in g["contenders"] if c["role"] in ("real", "fused") or c["id"] in ("conv_jax", "is_nll")]
         g["contenders"] = g["contenders"][:2] + extra + g["contenders"][2:]
   return groups

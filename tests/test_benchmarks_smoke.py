@@ -62,6 +62,17 @@ def test_benchmark_smoke_plan_has_every_group():
   assert [g["id"] for g in plan.build("smoke")] == ["mlp128", "conv", "is_nll", "scaling"]
 
 
+def test_benchmark_plan_baseline_adds_the_other_checkouts_rows():
+  from benchmarks import plan
+
+  groups = {g["id"]: [c["id"] for c in g["contenders"]] for g in plan.build("smoke", baseline="/other/checkout")}
+  assert "conv_jax:baseline" in groups["conv"] and "is_nll:baseline" in groups["is_nll"]
+  assert "is_nll_fast_key:baseline" not in groups["is_nll"] and "scaling" in groups
+  base = next(c for g in plan.build("smoke", ["is_nll"], "/other/checkout") for c in g["contenders"]
+              if c["id"] == "is_nll:baseline")
+  assert base["env"]["BENCH_TREE"] == "/other/checkout" and "[baseline]" in base["label"]
+
+
 @pytest.mark.parametrize("mode", ["smoke", "quick", "full"])
 def test_benchmark_plan_mlp_groups_have_the_pythae_and_bare_epoch_rows(mode):
   from benchmarks import plan
