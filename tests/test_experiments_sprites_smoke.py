@@ -69,3 +69,20 @@ def test_log_table_summarises_per_run_lines(tmp_path):
   assert "| beta1 | 0, 1 |" in text and "0.150 ± 0.071" in text  # MIG of beta1: mean 0.15, std 0.0707
   assert "beta4 vs beta1 (seeds [0, 1]): higher on every seed for none" in text
   assert "tcvae vs beta1" not in text  # tcvae lacks seed 1: no paired comparison
+
+
+def test_the_reading_quotes_every_committed_study_verdict_it_finds(tmp_path):
+  from experiments.configs import beta_vae_sprites as configs
+
+  cfg = configs.get_config("smoke")
+  assert configs.study_verdict(cfg, str(tmp_path)) == ""  # no committed study: nothing quoted
+  study = {"command": "python -m experiments.disentanglement_study --size cpu_mss_beta2", "finished": "today",
+           "notes": ["Setup: …", "Verdict: β-TCVAE (MSS) β=2: higher than β = 1 on every seed for 2 of 4 headline "
+                     "scores."]}
+  (tmp_path / "disentanglement_study_cpu_mss_beta2.json").write_text(json.dumps(study))
+  quoted = configs.study_verdict(cfg, str(tmp_path))
+  assert "§4c-MSS′" in quoted and "2 of 4 headline scores" in quoted and "Setup" not in quoted
+  assert "§4c)" not in quoted  # the cpu study's file is absent here, so it is left out
+  # The committed files exist: the reading quotes both.
+  committed = configs.study_verdict(cfg, os.path.join(os.path.dirname(__file__), "..", "experiments", "results"))
+  assert committed.count("The committed disentanglement study") == 2
