@@ -76,7 +76,7 @@ def base_config(case: str, steps: int):
     if case == "conv_sprites":
       c = dataclasses.replace(c, model=dataclasses.replace(c.model, architecture="conv", conv_channels=(32, 32, 64, 64),
                                                            conv_dense=(256,)))
-  log = max(1, steps // 4)
+  log = next(d for d in range(max(1, steps // 4), 0, -1) if steps % d == 0)  # ~4 host syncs that divide the run
   return dataclasses.replace(c, num_steps=steps, log_every=log, eval_every=steps, checkpoint_every=steps,
                              keep_checkpoints=1, eval_batch_size=256, num_eval_examples=256, figures=False,
                              tensorboard=False, progress=False, num_devices=0)

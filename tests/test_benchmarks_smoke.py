@@ -189,6 +189,9 @@ def test_sweep_benchmark_cases_build_their_configs(case):
   if case == "conv_sprites":
     assert base.model.architecture == "conv" and base.model.conv_channels == (32, 32, 64, 64)
   assert len(sweep_bench.sweep_config(case, 4, 8).members()) == 4
+  # The program-alone rows build configs of a quarter of the loop's steps, which need not divide by 4 (50 did not).
+  odd = sweep_bench.base_config(case, 50)
+  assert odd.log_every == 10 and odd.eval_every % odd.log_every == 0
 
 
 def test_conv_xla_options_times_each_option_set(monkeypatch, capsys):
