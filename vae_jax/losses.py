@@ -62,30 +62,13 @@ def _sum_event(x: jax.Array) -> jax.Array:
 
 
 def _flat(x: jax.Array) -> jax.Array:
-  """``[batch, ...] -> [batch, D]``. :func:`bernoulli_nll` flattens its inputs *before* the elementwise work: under
-  ``vmap`` with broadcast targets (the importance-sampled NLL's samples of one image) XLA:CPU ran ``softplus(l) − x·l``
-  summed over ``[H, W, C]`` several times slower than over one flat axis (the IS-NLL as a whole: the benchmark in
-  ``benchmarks/README.md``). Training gave the same parameters bit for bit (as for :func:`_softplus`); the IS-NLL's
-  per-image sums are grouped differently (float rounding, ~1e-8 relative)."""
+  """``[batch, ...] -> [batch, D]``. :func:`bernoulli_nll` flattens its inputs *before* the elementwise work: XLA:CPU
+  ran ``softplus(l) − x·l`` summed over ``[H, W, C]`` slower than over one flat axis — several times under ``vmap``
+  with broadcast targets (the importance-sampled NLL's samples of one image), ≈ 1.3× in the MLP VAE's training step
+  (``benchmarks/README.md``). When it was introduced, 12-step trainings of the MLP VAE, IWAE, conv β-VAE, β-TCVAE and
+  AE, single runs and 4-member sweeps, gave the same parameters bit for bit as before; the IS-NLL's per-image sums
+  are grouped differently (float rounding, ~1e-8 relative)."""
   return x.reshape(x.shape[0], -1)
-
-
-@jax.custom_jvp
-def _softplus(x: jax.Array) -> jax.Array:
-  """``jax.nn.softplus`` bit for bit — its value ``max(x, 0) + log1p(exp(−|x|))`` and its derivative
-  ``exp(x − softplus(x))`` (``jnp.logaddexp(x, 0)``'s, +∞ replaced by 0) — without ``logaddexp``'s NaN select, which
-  XLA:CPU evaluates per element in the fused loss (a NaN input still gives NaN: ``max`` propagates it). The IS-NLL
-  runs faster with it (``benchmarks/README.md``). Values and derivatives equal ``jax.nn.softplus``'s bit for bit
-  (``tests/test_losses.py``); when it was introduced, 12-step trainings of the MLP VAE, IWAE, conv β-VAE, β-TCVAE
-  and AE, single runs and sweeps, gave the same parameters bit for bit as with ``jax.nn.softplus``."""
-  return jnp.maximum(x, 0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
-
-
-@_softplus.defjvp
-def _softplus_jvp(primals, tangents):
-  (x,), (tx,) = primals, tangents
-  y = _softplus(x)
-  return y, tx * jnp.exp(jnp.where(x == jnp.inf, 0.0, x) - jnp.where(y == jnp.inf, 0.0, y))
 
 
 def bernoulli_nll(logits: ArrayLike, targets: ArrayLike) -> jax.Array:
@@ -116,7 +99,7 @@ def bernoulli_nll(logits: ArrayLike, targets: ArrayLike) -> jax.Array:
                      f"[{float(t.min())}, {float(t.max())}] (shape {list(targets.shape)}); "
                      "rescale them, or use gaussian_nll for unbounded data.")
   logits, targets = _flat(logits), _flat(targets)
-  return _sum_event(_softplus(logits) - targets * logits)
+  return _sum_event(jax.nn.softplus(logits) - targets * logits)
 
 
 def gaussian_nll(mean: ArrayLike, targets: ArrayLike, *, log_scale: ArrayLike = 0.0) -> jax.Array:
