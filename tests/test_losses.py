@@ -173,7 +173,7 @@ def _eqns(jaxpr):
 
 
 def test_bernoulli_nll_flattens_images_before_the_elementwise_work():
-  # A speed property (XLA:CPU ran the per-pixel work over [H, W, C] under vmap several times slower than over one
+  # A speed property (XLA:CPU ran the per-pixel work over [H, W, C] under vmap slower than over one
   # flat axis: losses._flat); the values are the NumPy reference's above, whatever the layout.
   images = np.zeros((2, 3, 3, 1), np.float32)
   fn = jax.vmap(lambda l, t: losses.bernoulli_nll(l, t), in_axes=(0, None))  # samples × images, as the IS-NLL

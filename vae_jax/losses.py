@@ -63,11 +63,11 @@ def _sum_event(x: jax.Array) -> jax.Array:
 
 def _flat(x: jax.Array) -> jax.Array:
   """``[batch, ...] -> [batch, D]``. :func:`bernoulli_nll` flattens its inputs *before* the elementwise work: XLA:CPU
-  ran ``softplus(l) − x·l`` summed over ``[H, W, C]`` slower than over one flat axis — several times under ``vmap``
-  with broadcast targets (the importance-sampled NLL's samples of one image), ≈ 1.3× in the MLP VAE's training step
-  (``benchmarks/README.md``). When it was introduced, 12-step trainings of the MLP VAE, IWAE, conv β-VAE, β-TCVAE and
-  AE, single runs and 4-member sweeps, gave the same parameters bit for bit as before; the IS-NLL's per-image sums
-  are grouped differently (float rounding, ~1e-8 relative)."""
+  ran ``softplus(l) − x·l`` summed over ``[H, W, C]`` slower than over one flat axis under ``vmap`` with broadcast
+  targets (the importance-sampled NLL's samples of one image); the measured effect on the IS-NLL and the training
+  steps is in ``benchmarks/README.md``. When it was introduced, 12-step trainings of the MLP VAE, IWAE, conv β-VAE,
+  β-TCVAE and AE, single runs and 4-member sweeps, gave the same parameters bit for bit as before; the IS-NLL's
+  per-image sums are grouped differently (float rounding, ~1e-8 relative)."""
   return x.reshape(x.shape[0], -1)
 
 

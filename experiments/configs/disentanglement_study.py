@@ -138,6 +138,9 @@ _CPU = dict(resolution=32, architecture="mlp", hidden=(512, 256), batch_size=64,
 # The cpu study's setup (sizes cpu and cpu_beta): batch 256, Adam 1e-3, DCI reduced to 3,000/1,500 codes and 20 stages.
 _CPU_STUDY = dict(_CPU, batch_size=256, learning_rate=1e-3,
                   metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20))
+# The cpu study with β-TCVAE's stratified estimator (sizes cpu_mss, cpu_mss_beta2): its β-VAE sweep is cpu's.
+_CPU_MSS = dict(_CPU_STUDY, num_steps=25_000, method_overrides={"beta_tcvae": {"estimator": "mss"}},
+                shared_runs={"beta_vae": "cpu"})
 _SMOKE_METRICS = dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
                       fvae_var=128, num_codes=128, dci_train=128, dci_test=128)
 # The curve's β-VAE metric: fewer points (it is computed at every kept checkpoint); the other scores minimal.
@@ -185,10 +188,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu64_mss=dict(_CPU_STUDY, batch_size=64, learning_rate=5e-4, num_steps=100_000, log_every=1000,
                      tag="cpu64_mss", method_overrides={"beta_tcvae": {"estimator": "mss"}},
                      shared_runs={"beta_vae": "cpu64"}),
-      cpu_mss=dict(_CPU_STUDY, num_steps=25_000, tag="cpu_mss", method_overrides={"beta_tcvae": {"estimator": "mss"}},
-                   shared_runs={"beta_vae": "cpu"}),
-      cpu_mss_beta2=dict(_CPU_STUDY, num_steps=25_000, tag="cpu_mss_beta2",
-                         method_overrides={"beta_tcvae": {"estimator": "mss"}}, shared_runs={"beta_vae": "cpu"}),
+      cpu_mss=dict(_CPU_MSS, tag="cpu_mss"),
+      cpu_mss_beta2=dict(_CPU_MSS, tag="cpu_mss_beta2"),  # its β-TCVAE value from _GRIDS
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
