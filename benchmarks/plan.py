@@ -70,7 +70,8 @@ def _conv_group(mode: str) -> dict:
     kw = dict(batch=8, steps=2, resolution=16, channels=(8, 8), dense=(16,), latent=4)
     tkw = dict(batch=8, steps=2, resolution=16, channels=(8, 8), dense=16, latent=4, pool=2)
   else:
-    steps = 6 if mode == "full" else 2
+    # full: 24 updates per repeat (≈ 2 s); windows of 6 (≈ 0.5 s) spread a row's per-round ratio over 0.65–1.3.
+    steps = 24 if mode == "full" else 2
     kw, tkw = dict(batch=64, steps=steps), dict(batch=64, steps=steps)
   bkw = dict(batch=kw["batch"], stack=1, reps=1, peak_n=256) if mode == "smoke" else dict(batch=64)
   contenders = [

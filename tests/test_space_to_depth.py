@@ -61,13 +61,14 @@ def test_conv_adjoint_equals_the_vjp_of_lax_and_its_gradients(h, w, k, s):
     np.testing.assert_allclose(g_new, g_ref, atol=1e-4)
 
 
+@pytest.mark.parametrize("h,w,k", [(7, 6, 4), (5, 8, 3)])  # k = 3: a zero tap row/column after space-to-depth
 @pytest.mark.parametrize("matmul", [True, False])
 @pytest.mark.parametrize("patches", [True, False])
-def test_every_form_equals_lax(monkeypatch, matmul, patches):
+def test_every_form_equals_lax(monkeypatch, matmul, patches, h, w, k):
   monkeypatch.setattr(space_to_depth, "_matmul_weight_grad", lambda *_: matmul)
   monkeypatch.setattr(space_to_depth, "_few_channels", lambda *_: patches)
-  rng, x, kernel = _data(7, 6, 4, 2)
-  cot = jnp.asarray(rng.normal(size=(2, 4, 3, 5)), jnp.float32)
+  rng, x, kernel = _data(h, w, k, 2)
+  cot = jnp.asarray(rng.normal(size=(2, -(-h // 2), -(-w // 2), 5)), jnp.float32)
   loss = jax.jit(lambda f, x, k: jnp.sum(f(x, k) * cot), static_argnums=0)
   want = jax.grad(loss, argnums=(1, 2))(lambda x, k: _reference(x, k, 2), x, kernel)
   got = jax.grad(loss, argnums=(1, 2))(lambda x, k: space_to_depth.conv(x, k, 2), x, kernel)
@@ -83,6 +84,28 @@ def test_every_form_equals_lax(monkeypatch, matmul, patches):
                              atol=2e-5)
   for g, w in zip(adj(cot, kernel), adj_ref(cot, kernel), strict=True):
     np.testing.assert_allclose(g, w, atol=1e-4)
+
+
+def _pads(jaxpr):
+  """Every ``pad`` equation's padding config in a jaxpr and the jaxprs nested in its equations' parameters."""
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name == "pad":
+      yield eqn.params["padding_config"]
+    for param in eqn.params.values():
+      inner = getattr(param, "jaxpr", param)
+      if hasattr(inner, "eqns"):
+        yield from _pads(inner)
+
+
+def test_few_channel_adjoint_is_shifted_adds_of_blocks_not_interior_padding():
+  # The transposed convolution with one output channel (the conv β-VAE's last layer) is an overlap-add; gathered
+  # from space-to-depth blocks it is m² = 4 shifted adds of the blocks, while k² = 16 strided slices of the image
+  # made it 16 interior-padded full-resolution copies (what the step's profile showed as that layer's cost).
+  y, kernel = jnp.zeros((2, 32, 32, 8), jnp.float32), jnp.zeros((4, 4, 1, 8), jnp.float32)
+  jaxpr = jax.make_jaxpr(lambda y, k: space_to_depth.conv_adjoint(y, k, 2, (2, 64, 64, 1)))(y, kernel)
+  configs = list(_pads(jaxpr.jaxpr))
+  assert configs, "expected the overlap-add's shifted pads"
+  assert all(interior == 0 for config in configs for (_, _, interior) in config), configs
 
 
 def test_second_order_is_refused_not_wrong():

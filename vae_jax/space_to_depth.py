@@ -13,7 +13,8 @@ of the three products of a strided convolution to its fast form:
   adjoint (a stride-1 convolution + depth-to-space); weight gradient by ``lax`` or by one matmul per tap
   (:func:`_weight_grad`, whichever was faster for the shape class).
 * :func:`conv_adjoint` (``Sᵀ(y, w)``, a transposed convolution): forward by the space-to-depth form's adjoint (for
-  few channels: one matmul and the patches' adjoint, an overlap-add); input gradient by ``S``'s forward (``⟨Sᵀy, g⟩ = ⟨y, Sg⟩``); weight gradient as :func:`conv`'s.
+  few channels: one matmul and the patches' adjoint, an overlap-add of the space-to-depth blocks); input gradient
+  by ``S``'s forward (``⟨Sᵀy, g⟩ = ⟨y, Sg⟩``); weight gradient as :func:`conv`'s.
 
 ``lax.conv_transpose(x, k, (s, s), "SAME")`` (kernel not flipped, Flax's default) equals
 ``conv_adjoint(x, flip(k)ᵀ)`` with ``flip(k)ᵀ[a, b, i, o] = k[K-1-a, K-1-b, o, i]``, which is how
@@ -97,30 +98,34 @@ def _few_channels(in_channels: int, stride: int) -> bool:
 
 
 def _patches(x: jax.Array, k: int, s: int) -> jax.Array:
-  """``[batch, out_h, out_w, k·k·C]``: the SAME-padded ``k×k`` windows at stride ``s``, taps in ``(a, b, c)`` order."""
-  b, h, wd, c = x.shape
-  pads, outs = [], []
-  for size in (h, wd):
-    out = -(-size // s)
-    total = max((out - 1) * s + k - size, 0)
-    pads.append((total // 2, total - total // 2, 0))
-    outs.append(out)
-  xp = jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), pads[0], pads[1], (0, 0, 0)))
-  taps = [jax.lax.slice(xp, (0, i, j, 0), (b, i + s * (outs[0] - 1) + 1, j + s * (outs[1] - 1) + 1, c),
-                        (1, s, s, 1)) for i in range(k) for j in range(k)]
-  return jnp.stack(taps, axis=3).reshape(b, outs[0], outs[1], k * k * c)
+  """``[batch, out_h, out_w, m·m·s²·C]``: the SAME-padded ``k×k`` windows at stride ``s``, as the ``m×m`` shifted
+  views of the space-to-depth blocks (:func:`_space_to_depth`), in :func:`_kernel_to_depth`'s tap order.
+
+  Gathered from the blocks rather than by ``k²`` strided slices of the input: the adjoint
+  (``jax.linear_transpose``, the overlap-add of a transposed convolution) is then ``m²`` shifted adds of the
+  blocks and one depth-to-space, not ``k²`` interior-padded copies of the full-resolution image.
+  """
+  z = _space_to_depth(x, k, s)
+  m = -(-k // s)
+  ho, wo = z.shape[1] - m + 1, z.shape[2] - m + 1
+  return jnp.concatenate([z[:, i:i + ho, j:j + wo, :] for i in range(m) for j in range(m)], axis=-1)
+
+
+def _kernel_matrix(w: jax.Array, s: int) -> jax.Array:
+  """``[m·m·s²·C, out]``: the kernel's rows in :func:`_patches`' order (zero rows for the padding taps)."""
+  return _kernel_to_depth(w, s).reshape(-1, w.shape[-1])
 
 
 def _patch_conv(x: jax.Array, w: jax.Array, s: int) -> jax.Array:
   """``_lax_conv(x, w, s)`` as patches times the kernel matrix."""
-  return jnp.einsum("bhwk,ko->bhwo", _patches(x, w.shape[0], s), w.reshape(-1, w.shape[-1]).astype(x.dtype))
+  return jnp.einsum("bhwk,ko->bhwo", _patches(x, w.shape[0], s), _kernel_matrix(w, s).astype(x.dtype))
 
 
 def _adjoint(y: jax.Array, w: jax.Array, s: int, in_shape: tuple[int, ...]) -> jax.Array:
   """``Sᵀ y``: the transpose of ``x ↦ S(x, w)`` through the space-to-depth form (stride-1 conv + depth-to-space)."""
   spec = jax.ShapeDtypeStruct(in_shape, y.dtype)
   if _few_channels(in_shape[-1], s):  # patches' adjoint (overlap-add) of one matmul's columns
-    cols = jnp.einsum("bhwo,ko->bhwk", y, w.reshape(-1, w.shape[-1]).astype(y.dtype))
+    cols = jnp.einsum("bhwo,ko->bhwk", y, _kernel_matrix(w, s).astype(y.dtype))
     return jax.linear_transpose(lambda x: _patches(x, w.shape[0], s), spec)(cols)[0]
   return jax.linear_transpose(lambda x: _s2d_conv(x, w, s), spec)(y)[0]
 
