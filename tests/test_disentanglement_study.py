@@ -149,13 +149,23 @@ def test_a_size_reads_the_sweeps_it_shares_and_sets_its_method_overrides():
   assert configs.sweep_dir(beta2, "/r", "beta_tcvae", "beta_tcvae") == (
       "/r/disentanglement_study/cpu_mss_beta2/beta_tcvae")
   assert dict((n, c) for n, _, c, _ in configs.sweeps(beta2))["beta_tcvae"].method.estimator == "mss"
+  big = configs.get_config("cpu1024_mss_beta2")  # the same at cpu1024's batch: cpu1024's β-VAE sweep, its β-TCVAE one
+  assert [(m, v) for m, _, v in big.grids] == [("beta_vae", (1.0, 4.0)), ("beta_tcvae", (2.0,))]
+  assert (big.batch_size, big.num_steps) == (1024, 6250)
+  assert dict((n, b) for n, _, b, _ in configs.sweeps(big))["beta_vae"] == dict(
+      (n, b) for n, _, b, _ in configs.sweeps(configs.get_config("cpu1024")))["beta_vae"]
+  assert configs.sweep_dir(big, "/r", "beta_vae", "beta_vae") == "/r/disentanglement_study/cpu1024/beta_vae"
+  assert configs.sweep_dir(big, "/r", "beta_tcvae", "beta_tcvae") == (
+      "/r/disentanglement_study/cpu1024_mss_beta2/beta_tcvae")
+  tc = dict((n, c) for n, _, c, _ in configs.sweeps(big))["beta_tcvae"]
+  assert tc.method.estimator == "mss" and tc.method.beta == 2.0 and tc.batch_size == 1024
 
 
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
-                     "cpu64_mss, cpu_mss, cpu_mss_beta2, quick, smoke"):
+                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

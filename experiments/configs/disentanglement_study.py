@@ -45,6 +45,10 @@ Sizes:
     10): at 32×32 a weight on a KL-side term counts ≈ 4× more per pixel than at 64×64 (``cpu_beta``), and at β = 6
     the stratified β-TCVAE kept 4–5 active latents and dropped orientation — does a lighter TC weight keep more
     factors and raise MIG? Its β-VAE sweep is cpu's. Results ``disentanglement_study_cpu_mss_beta2.json``.
+  * ``cpu1024_mss_beta2`` — the same stratified β-TCVAE at β = 2 at cpu1024's batch (6,250 updates of 1,024; the
+    same images): cpu1024's weighted-sampling β-TCVAE rose with the batch (median MIG 0.034 / 0.097 / 0.166 at 64 /
+    256 / 1,024), the stratified one at β = 2 was the only setting above β = 1 on every seed for MIG and DCI-D at
+    256 — do the two add up? Its β-VAE sweep is cpu1024's. Results ``disentanglement_study_cpu1024_mss_beta2.json``.
   * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
   * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
 
@@ -108,7 +112,8 @@ FIXED = {"beta_tcvae": dict(alpha=1.0, gamma=1.0), "annealed_vae": dict(gamma=10
 TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
-SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2")
+SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
+         "cpu1024_mss_beta2")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -141,6 +146,9 @@ _CPU_STUDY = dict(_CPU, batch_size=256, learning_rate=1e-3,
 # The cpu study with β-TCVAE's stratified estimator (sizes cpu_mss, cpu_mss_beta2): its β-VAE sweep is cpu's.
 _CPU_MSS = dict(_CPU_STUDY, num_steps=25_000, method_overrides={"beta_tcvae": {"estimator": "mss"}},
                 shared_runs={"beta_vae": "cpu"})
+# β-TCVAE's estimator at a large batch (sizes cpu1024, cpu1024_mss_beta2): the cpu study's images in 6,250 updates of
+# 1,024, Adam 1e-3.
+_CPU_1024 = dict(_CPU_STUDY, batch_size=1024, num_steps=6250, log_every=250)
 _SMOKE_METRICS = dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
                       fvae_var=128, num_codes=128, dci_train=128, dci_test=128)
 # The curve's β-VAE metric: fewer points (it is computed at every kept checkpoint); the other scores minimal.
@@ -151,9 +159,11 @@ _SWAP = dict(dci_train=2000, dci_test=1000, dci_estimators=30, num_pairs=500)  #
 # so β = 0.25 here is Higgins' β = 1 at 64×64 and β = 1 is their β = 4. Does β = 1 beat the per-pixel plain VAE
 # (β = 0.25) here, as β = 4 beats β = 1 at 64×64? The direct test of the explanation of the cpu study's finding.
 CPU_BETA_GRIDS = {"beta_vae": ("beta", (0.25, 0.5, 1.0, 2.0))}
-CPU_TC2_GRIDS = {**CPU_GRIDS, "beta_tcvae": ("beta", (2.0,))}  # size cpu_mss_beta2: a lighter TC weight
+CPU_TC2_GRIDS = {**CPU_GRIDS, "beta_tcvae": ("beta", (2.0,))}  # sizes cpu_mss_beta2, cpu1024_mss_beta2: a lighter TC
+# weight
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
-          "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS, "quick": CPU_GRIDS,
+          "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS,
+          "cpu1024_mss_beta2": CPU_TC2_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
 
@@ -182,14 +192,15 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       # The literature's batch: 100,000 updates of 64 at Higgins et al.'s Adam 5e-4 — the cpu study's images in 4×
       # its updates, each with 2× its gradient noise (lr/batch); the cpu study's DCI sizes.
       cpu64=dict(_CPU_STUDY, batch_size=64, learning_rate=5e-4, num_steps=100_000, log_every=1000, tag="cpu64"),
-      # β-TCVAE's estimator at a large batch: the cpu study's images in 6,250 updates of 1,024, Adam 1e-3.
-      cpu1024=dict(_CPU_STUDY, batch_size=1024, num_steps=6250, log_every=250, tag="cpu1024"),
+      cpu1024=dict(_CPU_1024, tag="cpu1024"),
       # cpu64 with β-TCVAE's stratified estimator; the methods in `shared_runs` are trained in (read from) that run tag.
       cpu64_mss=dict(_CPU_STUDY, batch_size=64, learning_rate=5e-4, num_steps=100_000, log_every=1000,
                      tag="cpu64_mss", method_overrides={"beta_tcvae": {"estimator": "mss"}},
                      shared_runs={"beta_vae": "cpu64"}),
       cpu_mss=dict(_CPU_MSS, tag="cpu_mss"),
       cpu_mss_beta2=dict(_CPU_MSS, tag="cpu_mss_beta2"),  # its β-TCVAE value from _GRIDS
+      cpu1024_mss_beta2=dict(_CPU_1024, tag="cpu1024_mss_beta2", method_overrides={"beta_tcvae": {"estimator": "mss"}},
+                             shared_runs={"beta_vae": "cpu1024"}),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
