@@ -1,4 +1,5 @@
-"""Helpers shared by several test files: the tiny config, the interrupt-then-rerun runner, the two-process launcher.
+"""Helpers shared by several test files: the tiny config, the interrupt-then-rerun runner, the two-process launcher,
+the jaxpr walker.
 
 Test files import it as ``import helpers`` (pytest puts ``tests/`` on ``sys.path``, as ``test_sweep_multihost.py``
 relies on when it imports ``test_sweep_train``). One copy of each, so a fix to one (a longer wait on a loaded
@@ -13,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+
+import jax
 
 from experiments import main as cli
 
@@ -115,3 +118,11 @@ def run_two_processes(module: str, args: list[str], *, timeout: float = 400) -> 
   for p, out in zip(procs, outs):
     assert p.returncode == 0, out[-3000:]
   return outs
+
+
+def jaxpr_eqns(jaxpr):
+  """Every equation of a jaxpr, those of its sub-jaxprs (jit, custom_jvp, custom_vjp) included."""
+  for eqn in jaxpr.eqns:
+    yield eqn
+    for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+      yield from jaxpr_eqns(sub)

@@ -2,6 +2,7 @@
 
 import math
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -164,19 +165,11 @@ def test_vmap_over_examples_equals_batched():
   np.testing.assert_allclose(per, losses.bernoulli_nll(logits, t), rtol=1e-6)
 
 
-def _eqns(jaxpr):
-  """Every equation of a jaxpr, those of its sub-jaxprs (jit, custom_jvp) included."""
-  for eqn in jaxpr.eqns:
-    yield eqn
-    for sub in jax.extend.core.jaxprs_in_params(eqn.params):
-      yield from _eqns(sub)
-
-
 def test_bernoulli_nll_flattens_images_before_the_elementwise_work():
   # A speed property (XLA:CPU ran the per-pixel work over [H, W, C] under vmap slower than over one
   # flat axis: losses._flat); the values are the NumPy reference's above, whatever the layout.
   images = np.zeros((2, 3, 3, 1), np.float32)
   fn = jax.vmap(lambda l, t: losses.bernoulli_nll(l, t), in_axes=(0, None))  # samples × images, as the IS-NLL
   jaxpr = jax.make_jaxpr(fn)(np.zeros((4, *images.shape), np.float32), images)
-  high_rank = {e.primitive.name for e in _eqns(jaxpr.jaxpr) if any(v.aval.ndim > 3 for v in e.outvars)}
+  high_rank = {e.primitive.name for e in helpers.jaxpr_eqns(jaxpr.jaxpr) if any(v.aval.ndim > 3 for v in e.outvars)}
   assert high_rank <= {"reshape"}, f"elementwise work on [..., H, W, C] arrays: {sorted(high_rank)}"

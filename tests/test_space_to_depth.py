@@ -1,6 +1,7 @@
 """vae_jax.space_to_depth against lax.conv_general_dilated (and its vjp) and nn.Conv: values and gradients."""
 
 import flax.linen as nn
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -86,24 +87,13 @@ def test_every_form_equals_lax(monkeypatch, matmul, patches, h, w, k):
     np.testing.assert_allclose(g, w, atol=1e-4)
 
 
-def _pads(jaxpr):
-  """Every ``pad`` equation's padding config in a jaxpr and the jaxprs nested in its equations' parameters."""
-  for eqn in jaxpr.eqns:
-    if eqn.primitive.name == "pad":
-      yield eqn.params["padding_config"]
-    for param in eqn.params.values():
-      inner = getattr(param, "jaxpr", param)
-      if hasattr(inner, "eqns"):
-        yield from _pads(inner)
-
-
 def test_few_channel_adjoint_is_shifted_adds_of_blocks_not_interior_padding():
   # The transposed convolution with one output channel (the conv β-VAE's last layer) is an overlap-add; gathered
   # from space-to-depth blocks it is m² = 4 shifted adds of the blocks, while k² = 16 strided slices of the image
   # made it 16 interior-padded full-resolution copies (what the step's profile showed as that layer's cost).
   y, kernel = jnp.zeros((2, 32, 32, 8), jnp.float32), jnp.zeros((4, 4, 1, 8), jnp.float32)
   jaxpr = jax.make_jaxpr(lambda y, k: space_to_depth.conv_adjoint(y, k, 2, (2, 64, 64, 1)))(y, kernel)
-  configs = list(_pads(jaxpr.jaxpr))
+  configs = [e.params["padding_config"] for e in helpers.jaxpr_eqns(jaxpr.jaxpr) if e.primitive.name == "pad"]
   assert configs, "expected the overlap-add's shifted pads"
   assert all(interior == 0 for config in configs for (_, _, interior) in config), configs
 

@@ -107,8 +107,13 @@ def _patches(x: jax.Array, k: int, s: int) -> jax.Array:
   """
   z = _space_to_depth(x, k, s)
   m = -(-k // s)
-  ho, wo = z.shape[1] - m + 1, z.shape[2] - m + 1
-  return jnp.concatenate([z[:, i:i + ho, j:j + wo, :] for i in range(m) for j in range(m)], axis=-1)
+  return jnp.concatenate(_shifted_blocks(z, m, z.shape[1] - m + 1, z.shape[2] - m + 1), axis=-1)
+
+
+def _shifted_blocks(z: jax.Array, m: int, ho: int, wo: int) -> list[jax.Array]:
+  """The ``m×m`` shifted ``[batch, ho, wo, s²·C]`` views of space-to-depth blocks, taps ``(i, j)`` row-major (the
+  order of :func:`_kernel_to_depth`): the columns of :func:`_patches` and the operands of :func:`_weight_grad`."""
+  return [z[:, i:i + ho, j:j + wo, :] for i in range(m) for j in range(m)]
 
 
 def _kernel_matrix(w: jax.Array, s: int) -> jax.Array:
@@ -147,7 +152,7 @@ def _weight_grad(x: jax.Array, g: jax.Array, s: int, w_shape: tuple[int, ...], w
     return jax.linear_transpose(lambda w: _lax_conv(x, w, s), spec)(g)[0].astype(w_dtype)
   z = _space_to_depth(x, w_shape[0], s)
   m, (ho, wo) = -(-w_shape[0] // s), g.shape[1:3]
-  dk = jnp.stack([jnp.einsum("bhwk,bhwo->ko", z[:, i:i + ho, j:j + wo, :], g) for i in range(m) for j in range(m)])
+  dk = jnp.stack([jnp.einsum("bhwk,bhwo->ko", view, g) for view in _shifted_blocks(z, m, ho, wo)])
   dk = dk.reshape(m, m, *dk.shape[1:])
   return jax.linear_transpose(lambda w: _kernel_to_depth(w, s), spec)(dk)[0].astype(w_dtype)
 

@@ -144,7 +144,8 @@ _CPU = dict(resolution=32, architecture="mlp", hidden=(512, 256), batch_size=64,
 _CPU_STUDY = dict(_CPU, batch_size=256, learning_rate=1e-3,
                   metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20))
 # The cpu study with β-TCVAE's stratified estimator (sizes cpu_mss, cpu_mss_beta2): its β-VAE sweep is cpu's.
-_CPU_MSS = dict(_CPU_STUDY, num_steps=25_000, method_overrides={"beta_tcvae": {"estimator": "mss"}},
+_MSS = {"beta_tcvae": {"estimator": "mss"}}  # β-TCVAE's q(z) by minibatch stratified sampling (the *_mss sizes)
+_CPU_MSS = dict(_CPU_STUDY, num_steps=25_000, method_overrides=_MSS,
                 shared_runs={"beta_vae": "cpu"})
 # β-TCVAE's estimator at a large batch (sizes cpu1024, cpu1024_mss_beta2): the cpu study's images in 6,250 updates of
 # 1,024, Adam 1e-3.
@@ -159,8 +160,8 @@ _SWAP = dict(dci_train=2000, dci_test=1000, dci_estimators=30, num_pairs=500)  #
 # so β = 0.25 here is Higgins' β = 1 at 64×64 and β = 1 is their β = 4. Does β = 1 beat the per-pixel plain VAE
 # (β = 0.25) here, as β = 4 beats β = 1 at 64×64? The direct test of the explanation of the cpu study's finding.
 CPU_BETA_GRIDS = {"beta_vae": ("beta", (0.25, 0.5, 1.0, 2.0))}
-CPU_TC2_GRIDS = {**CPU_GRIDS, "beta_tcvae": ("beta", (2.0,))}  # sizes cpu_mss_beta2, cpu1024_mss_beta2: a lighter TC
-# weight
+# Sizes cpu_mss_beta2 and cpu1024_mss_beta2: a lighter TC weight.
+CPU_TC2_GRIDS = {**CPU_GRIDS, "beta_tcvae": ("beta", (2.0,))}
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
           "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS,
           "cpu1024_mss_beta2": CPU_TC2_GRIDS, "quick": CPU_GRIDS,
@@ -195,11 +196,11 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu1024=dict(_CPU_1024, tag="cpu1024"),
       # cpu64 with β-TCVAE's stratified estimator; the methods in `shared_runs` are trained in (read from) that run tag.
       cpu64_mss=dict(_CPU_STUDY, batch_size=64, learning_rate=5e-4, num_steps=100_000, log_every=1000,
-                     tag="cpu64_mss", method_overrides={"beta_tcvae": {"estimator": "mss"}},
+                     tag="cpu64_mss", method_overrides=_MSS,
                      shared_runs={"beta_vae": "cpu64"}),
       cpu_mss=dict(_CPU_MSS, tag="cpu_mss"),
       cpu_mss_beta2=dict(_CPU_MSS, tag="cpu_mss_beta2"),  # its β-TCVAE value from _GRIDS
-      cpu1024_mss_beta2=dict(_CPU_1024, tag="cpu1024_mss_beta2", method_overrides={"beta_tcvae": {"estimator": "mss"}},
+      cpu1024_mss_beta2=dict(_CPU_1024, tag="cpu1024_mss_beta2", method_overrides=_MSS,
                              shared_runs={"beta_vae": "cpu1024"}),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
