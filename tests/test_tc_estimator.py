@@ -187,3 +187,34 @@ def test_mss_keeps_the_kl_identity_and_refuses_bad_input():
     losses.tc_decomposition(z[:1], mean[:1], logvar[:1], dataset_size=n, estimator="mss")
   with pytest.raises(ValueError, match="estimator='mse' is not one of"):
     losses.tc_decomposition(z, mean, logvar, dataset_size=n, estimator="mse")
+
+
+@pytest.mark.parametrize("m", [1, 5, 32, 33, 70])  # around the blocked evaluation's 32 rows per block
+def test_blocked_estimate_matches_a_numpy_mixture_and_its_gradients(m):
+  """``tc_decomposition`` evaluates the batch's mixture in blocks of rows (recomputed in the backward pass); values
+  and gradients equal a float64 NumPy reference of the mixture, for batches below, at and past a block boundary."""
+  z, mean, logvar = _batch(seed=m, m=m, d=3)
+  n, a, b = 500, 1.3, -0.7
+  z_, mu, lv = (np.asarray(x, np.float64) for x in (z, mean, logvar))
+  var = np.exp(lv)[None]
+  diff = z_[:, None, :] - mu[None]  # [i, j, d]
+  dens = np.exp(-0.5 * (diff ** 2 / var + lv[None] + np.log(2 * np.pi)))
+  for estimator in losses.TC_ESTIMATORS:
+    if estimator == "mss" and m < 2:
+      continue
+    w = (np.full((m, m), 1 / (n * m)) if estimator == "mws" else
+         np.where(np.eye(m, dtype=bool), 1 / n, (n - 1) / (n * max(m - 1, 1))))
+    joint, marg = w * np.prod(dens, -1), w[:, :, None] * dens  # [i, j], [i, j, d]
+    p, q = joint / joint.sum(1, keepdims=True), marg / marg.sum(1, keepdims=True)
+    r = a * p[:, :, None] + b * q  # d objective / d log q(z_id | x_j)
+    grads = (np.sum(r * -diff / var, 1), np.sum(r * diff / var, 0), np.sum(r * 0.5 * (diff ** 2 / var - 1), 0))
+
+    def objective(z, mean, logvar, estimator=estimator):
+      parts = losses.tc_decomposition(z, mean, logvar, dataset_size=n, estimator=estimator)
+      return jnp.sum(a * parts["log_qz"] + b * parts["log_prod_qzd"]), parts
+
+    (_, parts), got = jax.jit(jax.value_and_grad(objective, argnums=(0, 1, 2), has_aux=True))(z, mean, logvar)
+    np.testing.assert_allclose(parts["log_qz"], np.log(joint.sum(1)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(parts["log_prod_qzd"], np.sum(np.log(marg.sum(1)), -1), rtol=1e-5, atol=1e-5)
+    for g, ref in zip(got, grads):
+      np.testing.assert_allclose(np.asarray(g), ref, rtol=1e-4, atol=1e-4)

@@ -307,17 +307,12 @@ def tc_decomposition(z: ArrayLike, mean: ArrayLike, logvar: ArrayLike, *, datase
   if estimator == "mss" and m < 2:
     raise ValueError("tc_decomposition: estimator='mss' needs a batch of at least 2 (it estimates q(z) from the "
                      "other examples); use 'mws' or a larger batch.")
-  # [i, j, d]: log q(z_id | x_j)
-  pair = gaussian_log_density(z[:, None, :], mean[None, :, :], logvar[None, :, :], sum_last=False)
+  n = float(dataset_size)
   if estimator == "mws":  # every j weighted 1/(N·M)
-    log_nm = jnp.log(jnp.asarray(float(dataset_size) * m, dtype=z.dtype))
-    log_qz = jax.nn.logsumexp(jnp.sum(pair, axis=-1), axis=1) - log_nm
-    log_prod_qzd = jnp.sum(jax.nn.logsumexp(pair, axis=1) - log_nm, axis=-1)
+    log_w_own = log_w_other = -np.log(n * m)
   else:  # own 1/N, the others (N − 1)/(N·(M − 1))
-    n = float(dataset_size)
-    log_w = jnp.where(jnp.eye(m, dtype=bool), -np.log(n), np.log((n - 1.0) / (n * (m - 1)))).astype(z.dtype)
-    log_qz = jax.nn.logsumexp(jnp.sum(pair, axis=-1) + log_w, axis=1)
-    log_prod_qzd = jnp.sum(jax.nn.logsumexp(pair + log_w[:, :, None], axis=1), axis=-1)
+    log_w_own, log_w_other = -np.log(n), np.log((n - 1.0) / (n * (m - 1)))
+  log_qz, log_prod_qzd = _minibatch_log_q(z, mean, logvar, float(log_w_own), float(log_w_other))
   log_qz_x = gaussian_log_density(z, mean, logvar)
   log_pz = gaussian_log_density(z, jnp.zeros_like(z), jnp.zeros_like(z))
   return {
@@ -329,3 +324,39 @@ def tc_decomposition(z: ArrayLike, mean: ArrayLike, logvar: ArrayLike, *, datase
       "log_prod_qzd": log_prod_qzd,
       "log_pz": log_pz,
   }
+
+
+_TC_ROWS = 32  # rows i of the [latent, rows, batch] pair block per scan step: a block of 32 × 1,024 fits in cache
+
+
+def _minibatch_log_q(z: jax.Array, mean: jax.Array, logvar: jax.Array, log_w_own: float,
+                     log_w_other: float) -> tuple[jax.Array, jax.Array]:
+  """``log q(z_i)`` and ``Σ_d log q(z_id)`` from the batch's mixture, ``[batch]`` each (:func:`tc_decomposition`).
+
+  ``logsumexp_j [log q(z_i | x_j) + log w_ij]`` (and per dimension), ``w_ij`` = ``exp(log_w_own)`` for j = i, else
+  ``exp(log_w_other)``. The ``[batch, batch, latent]`` tensor of pairwise densities is never built whole: rows of i
+  are taken ``_TC_ROWS`` at a time (``lax.map``), each block laid out ``[latent, rows, j]`` so the sums over j run
+  along the contiguous axis, and recomputed in the backward pass (``jax.checkpoint``) instead of being stored — at
+  batch 1,024 the whole tensor is 42 MB per model, and reading it back from memory dominated β-TCVAE's step
+  (``benchmarks/tc_estimator.py``).
+  """
+  m, d = z.shape
+  rows = max(1, min(_TC_ROWS, m))
+  blocks = -(-m // rows)
+  pad = blocks * rows - m  # padded rows: never the own term of any j, their results dropped
+  z_t, mean_t, logvar_t = z.T, mean.T, logvar.T  # [latent, batch]
+  inv_var = jnp.exp(-logvar_t)
+  z_blocks = jnp.pad(z_t, ((0, 0), (0, pad))).reshape(d, blocks, rows).transpose(1, 0, 2)  # [blocks, latent, rows]
+  i_blocks = jnp.arange(blocks * rows).reshape(blocks, rows)
+
+  @jax.checkpoint
+  def block(z_i: jax.Array, i: jax.Array) -> tuple[jax.Array, jax.Array]:
+    # [latent, rows, j]: log q(z_id | x_j)
+    pair = -0.5 * (_LOG_2PI + logvar_t[:, None, :] + jnp.square(z_i[:, :, None] - mean_t[:, None, :])
+                   * inv_var[:, None, :])
+    log_w = jnp.where(i[:, None] == jnp.arange(m)[None, :], log_w_own, log_w_other).astype(z.dtype)
+    return (jax.nn.logsumexp(jnp.sum(pair, axis=0) + log_w, axis=-1),
+            jnp.sum(jax.nn.logsumexp(pair + log_w[None], axis=-1), axis=0))
+
+  log_qz, log_prod_qzd = jax.lax.map(lambda args: block(*args), (z_blocks, i_blocks))
+  return log_qz.reshape(-1)[:m], log_prod_qzd.reshape(-1)[:m]
