@@ -1,21 +1,26 @@
 """β-TCVAE's minibatch estimate of q(z): the library's blocked form against the direct ``[batch, batch, latent]`` one.
 
-    .venv/bin/python -m benchmarks.tc_estimator [--rounds 5] [--members 5] [--batches 256 1024]
+    .venv/bin/python -m benchmarks.tc_estimator [--rounds 5] [--members 5] [--batches 256 1024] [--name NAME]
 
 Times the value and gradient (w.r.t. z, means and log-variances) of ``Σ (mi + tc + dwkl)`` from
 ``vae_jax.losses.tc_decomposition`` — the part of a β-TCVAE update that grows with the batch squared — vmapped over
 ``--members`` models as a sweep trains them, for both estimators, against the direct form the library used before
 (every pairwise density materialised at once, ``[i, j, d]`` layout; written out below as the baseline). Rounds
 interleave the contenders; prints the median ms per evaluation, the ratio, the largest difference of the two
-forms' gradients relative to their scale, and the load average. Codes: 10 latents, posterior means near the
+forms' gradients relative to their scale, and the load average; ``--name`` also writes them, with the command, date,
+CPU and versions, to ``benchmarks/results/NAME.json``. Codes: 10 latents, posterior means near the
 samples, log-variances near −2 (a trained code's scale).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
+import shlex
 import statistics
+import sys
 import time
 
 import jax
@@ -55,8 +60,13 @@ def main(argv: list[str] | None = None) -> dict:
   p.add_argument("--members", type=int, default=5)
   p.add_argument("--batches", type=int, nargs="+", default=[256, 1024])
   p.add_argument("--latents", type=int, default=10)
+  p.add_argument("--name", default=None, help="write benchmarks/results/NAME.json (refused if it exists)")
+  p.add_argument("--out-dir", default=os.path.join(os.path.dirname(__file__), "results"))
   args = p.parse_args(argv)
-  load, out = os.getloadavg(), {}
+  path = os.path.join(args.out_dir, f"{args.name}.json") if args.name else None
+  if path and os.path.exists(path):
+    raise SystemExit(f"{path} exists: pick another --name (results are never overwritten).")
+  load, out, t0 = os.getloadavg(), {}, time.perf_counter()
   print(f"β-TCVAE q(z) estimate, value + gradient, {args.members} members vmapped, {args.latents} latents; "
         f"{args.rounds} rounds; {jax.devices()[0].device_kind}")
   print("| estimator | batch | direct ms (median) | blocked ms (median) | × direct | max grad diff / grad scale |")
@@ -83,7 +93,21 @@ def main(argv: list[str] | None = None) -> dict:
                                  "speedup": med["direct"] / med["blocked"], "grad_rel_diff": diff / scale}
       print(f"| {estimator} | {m} | {med['direct'] * 1e3:.0f} | {med['blocked'] * 1e3:.0f} | "
             f"{med['direct'] / med['blocked']:.2f} | {diff / scale:.1e} |", flush=True)
-  print(f"load average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+  end_load = os.getloadavg()
+  print(f"load average {load[0]:.1f} at the start, {end_load[0]:.1f} at the end")
+  if path:
+    from benchmarks import run  # noqa: PLC0415
+
+    record = {"name": args.name, "command": " ".join(shlex.quote(a) for a in [
+                  sys.executable, "-m", "benchmarks.tc_estimator", *(sys.argv[1:] if argv is None else argv)]),
+              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": {"processor": run._cpu_model(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
+                          "device": jax.devices()[0].device_kind, "loadavg_start": load, "loadavg_end": end_load},
+              "args": vars(args), "wall_s": time.perf_counter() - t0, "results": out}
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(path, "w") as f:
+      json.dump(record, f, indent=2)
+    print(f"wrote {path}")
   return out
 
 

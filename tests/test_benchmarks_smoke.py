@@ -206,6 +206,23 @@ def test_conv_xla_options_times_each_option_set(monkeypatch, capsys):
   assert "| XLA defaults |" in out and "| 1.00 |" in out
 
 
+def test_tc_estimator_benchmark_writes_its_table_and_never_overwrites(tmp_path, capsys):
+  """The β-TCVAE estimator benchmark times both forms for both estimators, checks they agree, writes the JSON once."""
+  import json
+
+  from benchmarks import tc_estimator
+
+  argv = ["--rounds", "1", "--members", "2", "--batches", "40", "--latents", "3", "--name", "t",
+          "--out-dir", str(tmp_path)]
+  out = tc_estimator.main(argv)
+  assert set(out) == {"mws@40", "mss@40"}
+  assert all(r["grad_rel_diff"] < 1e-5 and r["direct_ms"] > 0 and r["blocked_ms"] > 0 for r in out.values())
+  record = json.loads((tmp_path / "t.json").read_text())
+  assert record["results"] == out and "benchmarks.tc_estimator" in record["command"]
+  assert "| mss | 40 |" in capsys.readouterr().out
+  with pytest.raises(SystemExit, match="exists"):
+    tc_estimator.main(argv)
+
 def test_sweep_benchmark_times_the_programs_alone_and_tabulates_them():
   """The "program alone" contender (issue #15: how much of a sweep's gap is the vmapped update itself) runs the
   fused program of the single run and of the sweep without the loop; the table shows their ratio."""
