@@ -218,3 +218,18 @@ def test_blocked_estimate_matches_a_numpy_mixture_and_its_gradients(m):
     np.testing.assert_allclose(parts["log_prod_qzd"], np.sum(np.log(marg.sum(1)), -1), rtol=1e-5, atol=1e-5)
     for g, ref in zip(got, grads):
       np.testing.assert_allclose(np.asarray(g), ref, rtol=1e-4, atol=1e-4)
+
+
+def test_the_pairwise_tensor_is_never_built_whole():
+  """A speed property (``benchmarks/tc_estimator.py``): neither the value nor the gradient of the decomposition holds
+  an array of the ``[batch, batch, latent]`` pairwise densities; blocks of rows are built and rebuilt instead."""
+  import helpers
+
+  m, d = 256, 4
+  z, mean, logvar = _batch(m=m, d=d)
+  for estimator in losses.TC_ESTIMATORS:
+    fn = jax.value_and_grad(lambda z, mu, lv, e=estimator: jnp.sum(
+        losses.tc_decomposition(z, mu, lv, dataset_size=1000, estimator=e)["tc"]), argnums=(0, 1, 2))
+    jaxpr = jax.make_jaxpr(fn)(z, mean, logvar)
+    largest = max(v.aval.size for e in helpers.jaxpr_eqns(jaxpr.jaxpr) for v in e.outvars if hasattr(v.aval, "size"))
+    assert largest < m * m * d // 4, (estimator, largest)
