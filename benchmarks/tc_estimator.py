@@ -1,6 +1,7 @@
 """β-TCVAE's minibatch estimate of q(z): the library's blocked form against the direct ``[batch, batch, latent]`` one.
 
     .venv/bin/python -m benchmarks.tc_estimator [--rounds 5] [--members 5] [--batches 256 1024] [--name NAME]
+    .venv/bin/python -m benchmarks.tc_estimator --study-update --baseline /path/to/other/checkout [--rounds 3]
 
 Times the value and gradient (w.r.t. z, means and log-variances) of ``Σ (mi + tc + dwkl)`` from
 ``vae_jax.losses.tc_decomposition`` — the part of a β-TCVAE update that grows with the batch squared — vmapped over
@@ -10,6 +11,13 @@ interleave the contenders; prints the median ms per evaluation, the ratio, the l
 forms' gradients relative to their scale, and the load average; ``--name`` also writes them, with the command, date,
 CPU and versions, to ``benchmarks/results/NAME.json``. Codes: 10 latents, posterior means near the
 samples, log-variances near −2 (a trained code's scale).
+
+``--study-update``: the whole update instead — the fused program the sweep loop runs for the disentanglement
+study's β-TCVAE sweep (``--size``, default ``cpu1024_mss_beta2``: 5 members at batch 1,024, stratified
+estimator; forward, backward, Adam, sprites rendered inside), ``--steps`` updates per call, timed over 2 calls
+after a compiling one in a fresh process per round and contender: this checkout, and ``--baseline DIR`` (another
+checkout's ``vae_jax`` and ``experiments``, e.g. a ``git worktree`` of the commit before) in the same rounds; the
+ratio is the median of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import json
 import os
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 
@@ -54,19 +63,58 @@ def _objective(fn, estimator):
   return jax.jit(jax.vmap(jax.value_and_grad(total, argnums=(0, 1, 2))))
 
 
-def main(argv: list[str] | None = None) -> dict:
-  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("--rounds", type=int, default=5)
-  p.add_argument("--members", type=int, default=5)
-  p.add_argument("--batches", type=int, nargs="+", default=[256, 1024])
-  p.add_argument("--latents", type=int, default=10)
-  p.add_argument("--name", default=None, help="write benchmarks/results/NAME.json (refused if it exists)")
-  p.add_argument("--out-dir", default=os.path.join(os.path.dirname(__file__), "results"))
-  args = p.parse_args(argv)
-  path = os.path.join(args.out_dir, f"{args.name}.json") if args.name else None
-  if path and os.path.exists(path):
-    raise SystemExit(f"{path} exists: pick another --name (results are never overwritten).")
-  load, out, t0 = os.getloadavg(), {}, time.perf_counter()
+def study_update(steps: int, calls: int, size: str = "cpu1024_mss_beta2") -> dict:
+  """Images/s of the study's β-TCVAE sweep program (run in a worker process whose ``vae_jax`` is the checkout's)."""
+  from experiments.configs import disentanglement_study as study  # noqa: PLC0415
+  from vae_jax import sweep  # noqa: PLC0415
+  from vae_jax.sweep import engine  # noqa: PLC0415
+  from vae_jax.sweep.run import _Setup  # noqa: PLC0415
+
+  cfg = study.get_config(size)
+  _, _, base, grid = next(s for s in study.sweeps(cfg, ["beta_tcvae"]) if s[1] == "beta_tcvae")
+  spec = sweep.make_sweep(base, dict([grid]), seeds=range(cfg.seeds))
+  setup = _Setup(spec)
+  fn = engine.make_sweep_multi_step(spec.base, setup.model, setup.dataset_size, setup.mesh, num_steps=steps,
+                                    data_shared=True, loop="scan", mask=False)
+  state = setup.initial_state()
+  fixed = (setup.hparams(), setup.data, setup.source(0, steps * (calls + 1)), setup.key_data("train"))
+  times = []
+  for call in range(calls + 1):
+    t0 = time.perf_counter()
+    state = jax.block_until_ready(fn(state, *fixed, jnp.int32(call * steps))[0])
+    times.append(time.perf_counter() - t0)
+  images = steps * base.batch_size * len(spec.members())
+  return {"images_per_s": images / statistics.median(times[1:]), "first_call_s": times[0], "members":
+          len(spec.members()), "batch": base.batch_size, "estimator": spec.base.method.estimator}
+
+
+def _study_rounds(args) -> dict:
+  """``--study-update``: this checkout and the baseline, a fresh worker process each per round, order alternated."""
+  here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  trees = {"this checkout": here, **({"baseline": os.path.abspath(args.baseline)} if args.baseline else {})}
+  rates: dict[str, list[float]] = {name: [] for name in trees}
+  for r in range(args.rounds):
+    for name, tree in (list(trees.items()) if r % 2 == 0 else list(trees.items())[::-1]):
+      cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(args.steps), "--size", args.size]
+      proc = subprocess.run(cmd, cwd=tree, env={**os.environ, "PYTHONPATH": tree}, capture_output=True, text=True,
+                            check=False)
+      line = next((x for x in proc.stdout.splitlines() if x.startswith("@@tc ")), None)
+      if line is None:
+        raise SystemExit(f"the worker for {name} ({tree}) failed:\n{proc.stderr[-3000:]}")
+      rates[name].append(json.loads(line[5:])["images_per_s"])
+      print(f"round {r + 1}, {name}: {rates[name][-1]:,.0f} images/s", flush=True)
+  out = {name: {"images_per_s": rs, "median": statistics.median(rs)} for name, rs in rates.items()}
+  if args.baseline:
+    out["ratio_per_round"] = [a / b for a, b in zip(rates["this checkout"], rates["baseline"])]
+    out["ratio_median"] = statistics.median(out["ratio_per_round"])
+    print(f"this checkout × baseline: {out['ratio_median']:.2f} (per round "
+          f"{', '.join(f'{x:.2f}' for x in out['ratio_per_round'])})")
+  return out
+
+
+def _micro(args) -> dict:
+  """The decomposition alone: both forms, both estimators, each batch size (the table in the docstring)."""
+  out = {}
   print(f"β-TCVAE q(z) estimate, value + gradient, {args.members} members vmapped, {args.latents} latents; "
         f"{args.rounds} rounds; {jax.devices()[0].device_kind}")
   print("| estimator | batch | direct ms (median) | blocked ms (median) | × direct | max grad diff / grad scale |")
@@ -93,6 +141,33 @@ def main(argv: list[str] | None = None) -> dict:
                                  "speedup": med["direct"] / med["blocked"], "grad_rel_diff": diff / scale}
       print(f"| {estimator} | {m} | {med['direct'] * 1e3:.0f} | {med['blocked'] * 1e3:.0f} | "
             f"{med['direct'] / med['blocked']:.2f} | {diff / scale:.1e} |", flush=True)
+  return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--rounds", type=int, default=5)
+  p.add_argument("--members", type=int, default=5)
+  p.add_argument("--batches", type=int, nargs="+", default=[256, 1024])
+  p.add_argument("--latents", type=int, default=10)
+  p.add_argument("--name", default=None, help="write benchmarks/results/NAME.json (refused if it exists)")
+  p.add_argument("--out-dir", default=os.path.join(os.path.dirname(__file__), "results"))
+  p.add_argument("--study-update", action="store_true", help="time the study's whole β-TCVAE sweep update instead")
+  p.add_argument("--baseline", default=None, metavar="DIR", help="with --study-update: another checkout, same rounds")
+  p.add_argument("--steps", type=int, default=4, help="with --study-update: updates per timed call")
+  p.add_argument("--size", default="cpu1024_mss_beta2", help="with --study-update: the study size whose β-TCVAE "
+                 "sweep is timed")
+  p.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+  args = p.parse_args(argv)
+  if args.worker is not None:
+    record = study_update(args.worker, 2, args.size)
+    print("@@tc " + json.dumps(record), flush=True)
+    return record
+  path = os.path.join(args.out_dir, f"{args.name}.json") if args.name else None
+  if path and os.path.exists(path):
+    raise SystemExit(f"{path} exists: pick another --name (results are never overwritten).")
+  load, out, t0 = os.getloadavg(), {}, time.perf_counter()
+  out = _study_rounds(args) if args.study_update else _micro(args)
   end_load = os.getloadavg()
   print(f"load average {load[0]:.1f} at the start, {end_load[0]:.1f} at the end")
   if path:

@@ -223,6 +223,21 @@ def test_tc_estimator_benchmark_writes_its_table_and_never_overwrites(tmp_path, 
   with pytest.raises(SystemExit, match="exists"):
     tc_estimator.main(argv)
 
+
+def test_tc_estimator_benchmark_times_the_study_update_against_a_baseline(tmp_path):
+  """``--study-update`` times the study's β-TCVAE sweep program in a fresh process per round and checkout (here the
+  smoke size, this checkout as its own baseline) and writes both rates and their per-round ratios."""
+  import json
+  import os
+
+  from benchmarks import tc_estimator
+
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout
+  out = tc_estimator.main(["--study-update", "--size", "smoke", "--baseline", root, "--rounds", "1", "--steps", "2",
+                           "--name", "s", "--out-dir", str(tmp_path)])
+  assert out["this checkout"]["median"] > 0 and out["baseline"]["median"] > 0 and len(out["ratio_per_round"]) == 1
+  assert json.loads((tmp_path / "s.json").read_text())["results"]["ratio_median"] == out["ratio_median"]
+
 def test_sweep_benchmark_times_the_programs_alone_and_tabulates_them():
   """The "program alone" contender (issue #15: how much of a sweep's gap is the vmapped update itself) runs the
   fused program of the single run and of the sweep without the loop; the table shows their ratio."""
