@@ -98,11 +98,15 @@ def test_eight_devices_with_padding_equal_one_device(one_device, tmp_path):
   assert_close(host.members.params, sweep.load_sweep(str(tmp_path))[1].members.params, rtol=1e-4)
 
 
-def test_resume_is_bit_identical_and_rerun_changes_nothing(one_device, tmp_path):
+def test_resume_is_bit_identical_and_rerun_changes_nothing(one_device, tmp_path, caplog):
   _, _, host = one_device
-  sweep.train_sweep(four(num_devices=1, num_steps=4), str(tmp_path))
-  resumed = sweep.train_sweep(four(num_devices=1), str(tmp_path))
+  with caplog.at_level("INFO", logger="vae_jax.sweep"):
+    sweep.train_sweep(four(num_devices=1, num_steps=4), str(tmp_path))
+    resumed = sweep.train_sweep(four(num_devices=1), str(tmp_path))
   assert resumed["resumed_from"] == 4 and resumed["start_step"] == 4
+  progress = [r.getMessage() for r in caplog.records if "min left" in r.getMessage()]  # one line per checkpoint
+  assert [m.split(": step ")[1].split(" ")[0] for m in progress] == ["4/4", "8/8"], progress
+  assert all("(4 members)" in m and "images/s" in m for m in progress)
   assert_bitwise(jax.device_get(resumed["state"]), host)
 
   def snapshot():

@@ -32,6 +32,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import tqdm
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -257,6 +258,15 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
         writer.write(json.dumps(row) + "\n")
       writer.flush()
 
+  bar = tqdm.tqdm(total=config.num_steps, initial=start_step, unit="step", desc=f"sweep of {m}", dynamic_ncols=True,
+                  disable=not (config.progress and is_main))
+
+  def report(step):  # at each checkpoint: where the sweep stands, for logs that have no bar
+    steady = chunk_times[1:] or chunk_times
+    rate = sum(n for n, _ in steady) / max(sum(dt for _, dt in steady), 1e-9)  # updates/s after compiling
+    logger.info("Sweep %s: step %d/%d (%d members), %.0f images/s, about %.0f min left.", workdir, step,
+                config.num_steps, m, rate * m * config.batch_size, (config.num_steps - step) / rate / 60)
+
   # The fast (unmasked) program while every member is alive; from the first failure on, the masked one.
   masked = bool(np.any(engine.to_host(state.failed_at)[:m] >= 0))
   quiet_until = -1  # a replay recomputes chunks already logged: no rows, evaluations or checkpoints for them
@@ -296,14 +306,17 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
           rows.append({"step": step + n, **_tag(mb), **last_train[r]})
       write(rows)
       step += n
+      bar.update(n)
       if step % config.eval_every == 0 or step == config.num_steps:
         last_eval = _evaluate(setup, eval_fn, state.members, hp, eval_kd, step)
         write([{"step": step, **_tag(mb), **last_eval[r]} for r, mb in enumerate(setup.members)])
         logger.info("sweep step %d: eval/loss %s", step, [round(e.get("eval/loss", math.nan), 3) for e in last_eval])
       if step % config.checkpoint_every == 0 or step == config.num_steps:
         checkpoints.save(mgr, step, real_only(state))
+        report(step)
     mgr.wait_until_finished()
   finally:
+    bar.close()
     if writer is not None:
       writer.close()
   if not chunk_times and resumed_from is not None:  # restored at the end but results.json is missing: evaluate
