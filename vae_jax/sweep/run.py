@@ -265,7 +265,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
     steady = chunk_times[1:] or chunk_times
     rate = sum(n for n, _ in steady) / max(sum(dt for _, dt in steady), 1e-9)  # updates/s after compiling
     logger.info("Sweep %s: step %d/%d (%d members), %.0f images/s, about %.0f min left.", workdir, step,
-                config.num_steps, m, rate * m * config.batch_size, (config.num_steps - step) / rate / 60)
+                config.num_steps, m, rate * m * config.batch_size, (config.num_steps - step) / max(rate, 1e-9) / 60)
 
   # The fast (unmasked) program while every member is alive; from the first failure on, the masked one.
   masked = bool(np.any(engine.to_host(state.failed_at)[:m] >= 0))
