@@ -7,7 +7,11 @@
 The protocol, sizes and expected result: ``experiments/configs/fashion_likelihood.py``. Per-image estimates are
 cached in each sweep's folder (``vae_jax.sweep.scores``), so a rerun computes only what is missing. The results hold
 the models asked for and every other one trained in the runs root, rewritten after each model (a subset that would
-drop an earlier run's model stops at once and says so); models not run yet are named in the notes.
+drop an earlier run's model stops at once and says so); models not run yet are named in the notes. When the runs of
+earlier models are gone (a new machine), ``--keep-earlier`` keeps their rows of the results file, marked as carried
+with the command that computed them, beside the models this invocation trains:
+
+    python -m experiments.fashion_likelihood --models iwae50_burda --keep-earlier
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from vae_jax.sweep import scores
 
 NAME = "fashion_likelihood"
 LIKELIHOOD = "Test likelihood (nats; mean ± std over seeds)"
+PAIRED = "IWAE − VAE, per-image paired difference of IS-NLL (nats; ± standard error over images)"
+CURVE = "Test IS-NLL against updates (first seed)"
 
 
 def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve: bool = False):
@@ -44,6 +50,9 @@ def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve
 def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, NAME)
   p.add_argument("--models", nargs="*", default=None, help="a subset of the size's models (default: all)")
+  p.add_argument("--keep-earlier", action="store_true",
+                 help="keep the rows of models in the results file that this run neither trains nor finds in its "
+                      "runs root, marked as carried, instead of refusing to drop them")
   setup = sweeps.begin(p, NAME, argv, default_seeds=protocol.SEEDS)
   args, c, seeds = setup.args, sweeps.load_config(NAME, setup.args.size), setup.seeds
   asked, spec = args.models or list(c.models), lambda m: sweep.make_sweep(protocol.model_config(m, c), seeds=seeds)
@@ -51,8 +60,13 @@ def main(argv: list[str] | None = None) -> str:
   # every model asked for, and every other one already trained in the runs root (restored and scored, not retrained)
   models = [m for m in c.models if m in asked or sweep.finished(spec(m), workdir(m))]
   models += [m for m in asked if m not in models]
-  sweeps.keep_rows(setup.results_dir, NAME, LIKELIHOOD, models, "Add them to --models (a sweep retrains "
-                   "bit-for-bit, then is scored).")
+  earlier = sweeps.read_results(setup.results_dir, NAME) if args.keep_earlier else None
+  if earlier and earlier["size"] != args.size:
+    raise ValueError(f"{NAME}: --keep-earlier: {setup.results_dir}/{NAME}.json holds size {earlier['size']!r}, not "
+                     f"{args.size!r}; its rows cannot sit beside this size's. Write elsewhere with --results-dir.")
+  if earlier is None:
+    sweeps.keep_rows(setup.results_dir, NAME, LIKELIHOOD, models, "Add them to --models (a sweep retrains "
+                     "bit-for-bit, then is scored), or keep their rows with --keep-earlier.")
   grey, _ = fashion.test_set(c.is_nll_images)
   test = np.asarray(data.binarize_dynamic(jax.random.key(c.test_binarization_seed), grey))  # once, shared
   key, rows, per_image, curves, times = jax.random.key(c.eval_seed), [], {}, {}, []
@@ -69,21 +83,42 @@ def main(argv: list[str] | None = None) -> str:
     curves[name] = next(iter(_scores(spec_m, workdir_m, test[:c.curve_images], key, c.curve_samples, True).values()))
     times += [p.get("time_s") for p in curves[name]]
     done = models[:models.index(name) + 1]  # written after each model unless that would drop an old row for now
-    if done == models or not sweeps.dropped_rows(setup.results_dir, NAME, LIKELIHOOD, done):
-      path = _write(setup, c, done, seeds, rows, per_image, curves, len(test), times)
+    if done == models or earlier or not sweeps.dropped_rows(setup.results_dir, NAME, LIKELIHOOD, done):
+      path = _write(setup, c, done, seeds, rows, per_image, curves, len(test), times, earlier)
   return path
 
 
-def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times) -> str:
-  """The results file from the models done so far (written after each, so a stopped run keeps them); ``times``:
-  the seconds of every training and estimate behind them (:func:`sweeps.compute_time`)."""
+def _carry(earlier, c, models, rows, paired, curves) -> tuple[list, list, dict, dict[str, str], float]:
+  """Merges into this invocation's rows, paired differences and curves those of ``earlier`` (the results file as it
+  was before; None: nothing) for the models it does not produce, in the protocol's order. Also returns where each
+  kept model's numbers were computed and the training seconds behind them."""
+  if not earlier:
+    return rows, paired, curves, {}, 0.0
+  old = {caption: {"columns": ["model"], "rows": []} for caption in (LIKELIHOOD, PAIRED, CURVE)} | earlier["tables"]
+  kept = [r for r in old[LIKELIHOOD]["rows"] if r[0] not in models]
+  done = {r[0] for r in paired}
+  paired = [*paired, *(r for r in old[PAIRED]["rows"] if r[0] not in done)]
+  steps = old[CURVE]["columns"][1:]
+  curves = {**curves, **{r[0]: [{"step": int(s), "nll": v} for s, v in zip(steps, r[1:])]
+                         for r in old[CURVE]["rows"] if r[0] not in models}}
+  order = lambda name: list(c.models).index(name) if name in c.models else len(c.models)  # noqa: E731
+  return (sorted([*rows, *kept], key=lambda r: order(r[0])), paired,
+          dict(sorted(curves.items(), key=lambda kv: order(kv[0]))), sweeps.provenance(earlier, [r[0] for r in kept]),
+          sum(float(r[-1] or 0.0) for r in kept))
+
+
+def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, earlier=None) -> str:
+  """The results file from the models done so far (written after each, so a stopped run keeps them), with the
+  rows of ``earlier`` it keeps (:func:`_carry`); ``times``: the seconds of every training and estimate behind them
+  (:func:`sweeps.compute_time`)."""
   args, paired, notes = setup.args, [], []
   for name in models:
     method, _, arch = name.partition("_")
     if method != "vae" and f"vae_{arch}" in models:
       diffs = [evaluation.mean_difference(per_image[(name, s)], per_image[(f"vae_{arch}", s)]) for s in seeds]
       paired += [[f"{name} − vae_{arch}", s, d] for s, d in zip(seeds, diffs)]
-  if missing := [m for m in c.models if m not in models]:
+  rows, paired, curves, carried, carried_s = _carry(earlier, c, models, rows, paired, curves)
+  if missing := [m for m in c.models if m not in models and m not in carried]:
     notes.append(f"Not (yet) run in this invocation (size {args.size}): {', '.join(missing)}.")
   notes.append(f"IS-NLL with K = {c.is_nll_samples} on {num_test} test images binarized once (seed "
                f"{c.test_binarization_seed}), the same for every model; curve: K = {c.curve_samples} on the first "
@@ -95,15 +130,17 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times) ->
       LIKELIHOOD: sweeps.table(
           ["model", "seeds", "updates", f"IS-NLL (K = {c.is_nll_samples})", "−ELBO", "bits/dim",
            "sweep training (s)"], rows),
-      "IWAE − VAE, per-image paired difference of IS-NLL (nats; ± standard error over images)": sweeps.table(
-          ["comparison", "seed", "mean difference ± s.e."], paired),
-      "Test IS-NLL against updates (first seed)": sweeps.table(
-          ["model", *[str(p["step"]) for p in next(iter(curves.values()), [])]],
-          [[n, *[round(p["nll"], 2) for p in pts]] for n, pts in curves.items()]),
+      PAIRED: sweeps.table(["comparison", "seed", "mean difference ± s.e."], paired),
+      CURVE: sweeps.table(["model", *[str(p["step"]) for p in next(iter(curves.values()), [])]],
+                          [[n, *[round(p["nll"], 2) for p in pts]] for n, pts in curves.items()]),
   }
   compute_s, note = sweeps.compute_time(times, "training and IS-NLL estimates")
+  if carried:
+    compute_s += carried_s
+    note += f" With the carried models' training ({carried_s / 60:.1f} min; their estimates' times were not kept)."
   return sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
-                              tables=tables, figures=[fig], notes=[*notes, note], compute_s=compute_s)
+                              tables=tables, figures=[fig], notes=[*notes, note], compute_s=compute_s,
+                              carried=carried)
 
 
 if __name__ == "__main__":

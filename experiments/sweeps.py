@@ -259,12 +259,17 @@ def compute_time(times: Sequence[float | None], what: str = "training and scorin
 
 
 def write_results(results_dir: str, name: str, *, args, command: str, started: float, tables: dict[str, Any],
-                  figures: Sequence[str] = (), notes: Sequence[str] = (), compute_s: float | None = None) -> str:
+                  figures: Sequence[str] = (), notes: Sequence[str] = (), compute_s: float | None = None,
+                  carried: Mapping[str, str] | None = None) -> str:
   """Writes ``<results_dir>/<name>.json``: the command, size, seeds, environment, wall time, tables and figures.
 
   ``compute_s``: for a script that reuses trained runs and cached scores, the seconds of training and scoring behind
   its numbers as recorded by the invocations that did that work (``compute_time_s``); the wall time counts only this
   invocation, and the report shows both when they differ.
+
+  ``carried``: rows this invocation did not compute but copied from the file an earlier invocation wrote (their
+  runs are gone), each mapped to the invocation that computed it (:func:`provenance`); stored as ``carried`` and
+  said in a note, so a reader never takes them for this command's work.
 
   ``tables`` maps a caption to a :func:`table` (preferred), a list of row dicts, or a dict of row dicts;
   ``experiments/report.py`` renders all three, with :func:`mean_std` cells shown as ``mean ± std``.
@@ -282,7 +287,8 @@ def write_results(results_dir: str, name: str, *, args, command: str, started: f
       "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
       "tables": tables,
       "figures": [os.path.relpath(f, ROOT) for f in figures],
-      "notes": list(notes),
+      "notes": [*notes, *_carried_note(carried or {})],
+      **({"carried": dict(carried)} if carried else {}),
   }
   tmp = path + ".tmp"
   with open(tmp, "w") as f:
@@ -292,14 +298,34 @@ def write_results(results_dir: str, name: str, *, args, command: str, started: f
   return path
 
 
+def _carried_note(carried: Mapping[str, str]) -> list[str]:
+  by_source: dict[str, list[str]] = {}
+  for row, source in carried.items():
+    by_source.setdefault(source, []).append(row)
+  return [f"Carried, not computed by this command (their runs were not in its runs root): {', '.join(rows)}, from "
+          f"{source}." for source, rows in by_source.items()]
+
+
+def read_results(results_dir: str, name: str) -> dict[str, Any] | None:
+  """``<results_dir>/<name>.json`` as an earlier invocation wrote it; None when there is none."""
+  path = os.path.join(results_dir, f"{name}.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def provenance(results: Mapping[str, Any], rows: Iterable[str]) -> dict[str, str]:
+  """Which invocation computed each of ``rows`` of an earlier results file: the one its ``carried`` names for a row
+  that file had carried itself, else that file's own command and finish time (for :func:`write_results`)."""
+  own = f"`{results['command']}` (finished {results.get('finished', '?')})"
+  return {r: results.get("carried", {}).get(r, own) for r in rows}
+
+
 def dropped_rows(results_dir: str, name: str, caption: str, rows: Sequence[str]) -> list[str]:
   """The rows of table ``caption`` in ``<results_dir>/<name>.json`` (by first cell) that a results file holding only
   ``rows`` would drop; [] when there is no such file or table."""
-  path = os.path.join(results_dir, f"{name}.json")
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    table = json.load(f).get("tables", {}).get(caption, {})
+  table = (read_results(results_dir, name) or {}).get("tables", {}).get(caption, {})
   return [r[0] for r in table.get("rows", []) if r[0] not in rows]
 
 

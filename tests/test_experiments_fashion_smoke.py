@@ -153,4 +153,26 @@ def test_fashion_likelihood_smoke(tmp_path):
                              str(tmp_path), "--models", "iwae5_tiny"])
   assert not (tmp_path / "other").exists()
   with open(subset) as f:
-    assert json.load(f)["tables"] == results["tables"]
+    before = json.load(f)
+  assert before["tables"] == results["tables"]
+  # With --keep-earlier it keeps vae_tiny's rows instead, marked as carried from the invocation that computed them,
+  # beside the iwae5_tiny it trains in the other runs root (bit for bit the same numbers; only its time differs).
+  argv = ["--size", "smoke", "--runs-root", str(tmp_path / "other"), "--results-dir", str(tmp_path), "--models",
+          "iwae5_tiny", "--keep-earlier"]
+  with open(fashion_likelihood.main(argv)) as f:
+    kept = json.load(f)
+  for caption, t in results["tables"].items():
+    cut = -1 if caption == fashion_likelihood.LIKELIHOOD else None  # the training seconds of this run's sweep
+    assert [r[:cut] for r in kept["tables"][caption]["rows"]] == [r[:cut] for r in t["rows"]], caption
+  assert kept["carried"] == {"vae_tiny": f"`{before['command']}` (finished {before['finished']})"}
+  assert any(n.startswith("Carried") and "vae_tiny" in n and before["command"] in n for n in kept["notes"])
+  assert not any("Not (yet) run" in n for n in kept["notes"])
+  assert kept["compute_time_s"] >= _column(table, "sweep training (s)")[0]  # vae_tiny's training is counted
+  # Carried again by a later run, a row keeps the invocation that really computed it.
+  with open(fashion_likelihood.main(argv)) as f:
+    assert json.load(f)["carried"] == kept["carried"]
+  # Rows of another size never sit beside this size's.
+  with open(tmp_path / "fashion_likelihood.json", "w") as f:
+    json.dump({**kept, "size": "quick"}, f)
+  with pytest.raises(ValueError, match=r"holds size 'quick', not 'smoke'"):
+    fashion_likelihood.main(argv)
