@@ -64,7 +64,12 @@ def _objective(fn, estimator):
 
 
 def study_update(steps: int, calls: int, size: str = "cpu1024_mss_beta2") -> dict:
-  """Images/s of the study's β-TCVAE sweep program (run in a worker process whose ``vae_jax`` is the checkout's)."""
+  """Images/s of the study's β-TCVAE sweep program (run in a worker process whose ``vae_jax`` is the checkout's).
+
+  It builds the program as ``benchmarks.sweep._program`` does, from the library's ``_Setup`` and
+  ``engine.make_sweep_multi_step`` alone, instead of importing a helper shared with that module: the worker runs with
+  the baseline checkout first on ``PYTHONPATH``, and that checkout's ``benchmarks`` may predate any such helper,
+  while those two library entry points exist in every checkout since the sweep engine."""
   from experiments.configs import disentanglement_study as study  # noqa: PLC0415
   from vae_jax import sweep  # noqa: PLC0415
   from vae_jax.sweep import engine  # noqa: PLC0415
