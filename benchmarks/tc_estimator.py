@@ -23,10 +23,8 @@ ratio is the median of the per-round ratios.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -156,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
   p.add_argument("--batches", type=int, nargs="+", default=[256, 1024])
   p.add_argument("--latents", type=int, default=10)
   p.add_argument("--name", default=None, help="write benchmarks/results/NAME.json (refused if it exists)")
-  p.add_argument("--out-dir", default=os.path.join(os.path.dirname(__file__), "results"))
+  p.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
   p.add_argument("--study-update", action="store_true", help="time the study's whole β-TCVAE sweep update instead")
   p.add_argument("--baseline", default=None, metavar="DIR", help="with --study-update: another checkout, same rounds")
   p.add_argument("--steps", type=int, default=4, help="with --study-update: updates per timed call")
@@ -168,26 +166,15 @@ def main(argv: list[str] | None = None) -> dict:
     record = study_update(args.worker, 2, args.size)
     print("@@tc " + json.dumps(record), flush=True)
     return record
-  path = os.path.join(args.out_dir, f"{args.name}.json") if args.name else None
-  if path and os.path.exists(path):
-    raise SystemExit(f"{path} exists: pick another --name (results are never overwritten).")
-  load, out, t0 = os.getloadavg(), {}, time.perf_counter()
-  out = _study_rounds(args) if args.study_update else _micro(args)
-  end_load = os.getloadavg()
-  print(f"load average {load[0]:.1f} at the start, {end_load[0]:.1f} at the end")
-  if path:
-    from benchmarks import run  # noqa: PLC0415
+  from benchmarks import records  # noqa: PLC0415  (not at the top: a worker imports this file beside an older checkout)
 
-    record = {"name": args.name, "command": " ".join(shlex.quote(a) for a in [
-                  sys.executable, "-m", "benchmarks.tc_estimator", *(sys.argv[1:] if argv is None else argv)]),
-              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "machine": {"processor": run._cpu_model(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
-                          "device": jax.devices()[0].device_kind, "loadavg_start": load, "loadavg_end": end_load},
-              "args": vars(args), "wall_s": time.perf_counter() - t0, "results": out}
-    os.makedirs(args.out_dir, exist_ok=True)
-    with open(path, "w") as f:
-      json.dump(record, f, indent=2)
-    print(f"wrote {path}")
+  path = records.path(args)
+  load, t0 = os.getloadavg(), time.perf_counter()
+  out = _study_rounds(args) if args.study_update else _micro(args)
+  print(f"load average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+  if path:
+    records.write(path, module="benchmarks.tc_estimator", argv=argv, args=args, wall_s=time.perf_counter() - t0,
+                  load_start=load, results=out)
   return out
 
 

@@ -238,6 +238,29 @@ def test_tc_estimator_benchmark_times_the_study_update_against_a_baseline(tmp_pa
   assert out["this checkout"]["median"] > 0 and out["baseline"]["median"] > 0 and len(out["ratio_per_round"]) == 1
   assert json.loads((tmp_path / "s.json").read_text())["results"]["ratio_median"] == out["ratio_median"]
 
+def test_loop_parts_benchmark_times_the_loops_own_work_against_a_baseline(tmp_path, capsys):
+  """``benchmarks.loop_parts`` times the real loop's evaluation, finiteness check, saves and waits after its first
+  chunk, in a fresh process per checkout (here this one as its own baseline), and writes the JSON once."""
+  import json
+  import os
+
+  from benchmarks import loop_parts
+
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  argv = ["--smoke", "--batch", "16", "--steps", "8", "--repeats", "1", "--baseline", root, "--name", "p",
+          "--out-dir", str(tmp_path)]
+  out = loop_parts.main(argv)
+  for name in ("this checkout", "baseline"):
+    run, = out[name]["runs"]
+    # 8 steps in chunks of 2, evaluated and saved every 4: after the first chunk, 2 evaluations and 2 saves
+    assert run["calls"] == {"evaluate": 2, "all_finite": 2, "save": 2, "wait": 1}, run["calls"]
+    assert 0 <= sum(out[name]["parts_s"].values()) < out[name]["loop_s"]
+  assert json.loads((tmp_path / "p.json").read_text())["results"] == out
+  assert "chunks+host" in capsys.readouterr().out
+  with pytest.raises(SystemExit, match="exists"):
+    loop_parts.main(argv)
+
+
 def test_sweep_benchmark_times_the_programs_alone_and_tabulates_them():
   """The "program alone" contender (issue #15: how much of a sweep's gap is the vmapped update itself) runs the
   fused program of the single run and of the sweep without the loop; the table shows their ratio."""
