@@ -8,6 +8,7 @@ About 5–15 s per script on an idle 2-core CPU (most of it compilation and data
 import json
 import math
 import os
+import shutil
 
 import pytest
 
@@ -161,9 +162,14 @@ def test_fashion_likelihood_smoke(tmp_path):
           "iwae5_tiny", "--keep-earlier"]
   with open(fashion_likelihood.main(argv)) as f:
     kept = json.load(f)
-  for caption, t in results["tables"].items():
-    cut = -1 if caption == fashion_likelihood.LIKELIHOOD else None  # the training seconds of this run's sweep
-    assert [r[:cut] for r in kept["tables"][caption]["rows"]] == [r[:cut] for r in t["rows"]], caption
+  def same_numbers(new, old, paired=True):  # all but the training seconds; paired: the IWAE − VAE rows too
+    for caption, t in old["tables"].items():
+      cut = -1 if caption == fashion_likelihood.LIKELIHOOD else None
+      want = [r[:cut] for r in t["rows"]] if paired or caption != fashion_likelihood.PAIRED else []
+      assert [r[:cut] for r in new["tables"][caption]["rows"]] == want, caption
+
+  # A comparison of a carried model with one of this run is not carried (the new one might differ from the old).
+  same_numbers(kept, results, paired=False)
   assert kept["carried"] == {"vae_tiny": f"`{before['command']}` (finished {before['finished']})"}
   assert any(n.startswith("Carried") and "vae_tiny" in n and before["command"] in n for n in kept["notes"])
   assert not any("Not (yet) run" in n for n in kept["notes"])
@@ -171,6 +177,23 @@ def test_fashion_likelihood_smoke(tmp_path):
   # Carried again by a later run, a row keeps the invocation that really computed it.
   with open(fashion_likelihood.main(argv)) as f:
     assert json.load(f)["carried"] == kept["carried"]
+  # --partial scores an unfinished sweep's checkpoints and trains nothing: here iwae5_tiny in the other runs root as
+  # a run killed after its checkpoint at update 4 leaves it (no results file, no later checkpoint).
+  unfinished = tmp_path / "other" / "fashion_likelihood" / "smoke" / "iwae5_tiny"
+  shutil.rmtree(unfinished / "checkpoints" / str(cfg.num_steps))
+  (unfinished / "results.json").unlink()
+  with open(fashion_likelihood.main([*argv, "--partial"])) as f:
+    part = json.load(f)
+  assert _column(part["tables"][fashion_likelihood.LIKELIHOOD], "model") == ["vae_tiny"]  # carried; no iwae5 row
+  assert part["tables"][fashion_likelihood.PAIRED]["rows"] == []
+  curve_rows = {r[0]: r[1:] for r in part["tables"][fashion_likelihood.CURVE]["rows"]}
+  first_curve = {r[0]: r[1:] for r in results["tables"][fashion_likelihood.CURVE]["rows"]}
+  assert curve_rows == {"vae_tiny": first_curve["vae_tiny"], "iwae5_tiny": [first_curve["iwae5_tiny"][0], None]}
+  assert any(n.startswith("Partial: iwae5_tiny was trained to update 4 of 8 ") for n in part["notes"])
+  assert not (unfinished / "checkpoints" / str(cfg.num_steps)).exists()  # nothing trained
+  # The same command without --partial resumes it from update 4: the numbers of the uninterrupted run.
+  with open(fashion_likelihood.main(argv)) as f:
+    same_numbers(json.load(f), results, paired=False)
   # Rows of another size never sit beside this size's.
   with open(tmp_path / "fashion_likelihood.json", "w") as f:
     json.dump({**kept, "size": "quick"}, f)
