@@ -18,8 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 
 PARTS = (("evaluate", "evaluate"), ("checkpoints", "all_finite"), ("checkpoints", "save"), ("checkpoints", "wait"))
@@ -78,17 +76,6 @@ def measure(batch: int, steps: int, smoke: bool = False) -> dict:
           "calls": {n: len(ts) for n, ts in calls.items()}}
 
 
-def _worker(tree: str, batch: int, steps: int, smoke: bool) -> dict:
-  cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--batch", str(batch), "--steps", str(steps),
-         *(["--smoke"] if smoke else [])]
-  proc = subprocess.run(cmd, cwd=tree, env={**os.environ, "PYTHONPATH": tree}, capture_output=True, text=True,
-                        check=False)
-  line = next((x for x in proc.stdout.splitlines() if x.startswith("@@parts ")), None)
-  if line is None:
-    raise SystemExit(f"the worker for {tree} failed:\n{proc.stderr[-3000:]}")
-  return json.loads(line[8:])
-
-
 def main(argv: list[str] | None = None) -> dict:
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--batch", type=int, default=1024)
@@ -106,14 +93,10 @@ def main(argv: list[str] | None = None) -> dict:
   from benchmarks import records  # noqa: PLC0415
 
   path, t0 = records.path(args), time.perf_counter()
-  here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  trees = {"this checkout": here, **({"baseline": os.path.abspath(args.baseline)} if args.baseline else {})}
-  runs: dict[str, list[dict]] = {name: [] for name in trees}
   load = os.getloadavg()
-  for r in range(args.repeats):
-    for name, tree in (list(trees.items()) if r % 2 == 0 else list(trees.items())[::-1]):
-      runs[name].append(_worker(tree, args.batch, args.steps, args.smoke))
-      print(f"round {r + 1}, {name}: {runs[name][-1]['images_per_s']:,.0f} images/s", flush=True)
+  runs = records.checkout_rounds(__file__, ["--batch", str(args.batch), "--steps", str(args.steps),
+                                            *(["--smoke"] if args.smoke else [])], "parts", args.repeats,
+                                 args.baseline, lambda rec: f"{rec['images_per_s']:,.0f} images/s")
   print(f"\nreal loop, batch {args.batch}, {args.steps} updates; load average at start "
         f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; medians over {args.repeats} runs")
   out = {}

@@ -4,7 +4,8 @@
 ``loop_parts``) share this: the command, date, machine (CPU model, cores, jax, device, load average at the start
 and the end), the script's arguments (their ``--name`` and ``--out-dir``), its wall time and its results. A name
 already taken is refused before any work, so no run overwrites another's figures. Import it after a worker process
-has branched off: workers run beside other checkouts, whose ``benchmarks`` may not have this module.
+has branched off: workers run beside other checkouts, whose ``benchmarks`` may not have this module. Its
+:func:`checkout_rounds` runs such workers for this checkout and a baseline, interleaved.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import datetime
 import json
 import os
 import shlex
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -48,3 +50,23 @@ def write(out: str, *, module: str, argv: Sequence[str] | None, args, wall_s: fl
   with open(out, "w") as f:
     json.dump(record, f, indent=2)
   print(f"wrote {out}")
+
+
+def checkout_rounds(script: str, worker_flags: Sequence[str], tag: str, rounds: int, baseline: str | None,
+                    show: Callable[[dict], str]) -> dict[str, list[dict]]:
+  """Runs ``script --worker …`` in a fresh process per round for this checkout and ``baseline`` (another checkout,
+  first on ``PYTHONPATH``, so its ``vae_jax`` is timed), the order alternated each round; returns each checkout's
+  records (the JSON each worker prints after ``@@<tag> ``). ``show(record)``: the progress line's figure."""
+  here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  trees = {"this checkout": here, **({"baseline": os.path.abspath(baseline)} if baseline else {})}
+  out: dict[str, list[dict]] = {name: [] for name in trees}
+  for r in range(rounds):
+    for name, tree in (list(trees.items()) if r % 2 == 0 else list(trees.items())[::-1]):
+      proc = subprocess.run([sys.executable, os.path.abspath(script), "--worker", *worker_flags], cwd=tree,
+                            env={**os.environ, "PYTHONPATH": tree}, capture_output=True, text=True, check=False)
+      line = next((x for x in proc.stdout.splitlines() if x.startswith(f"@@{tag} ")), None)
+      if line is None:
+        raise SystemExit(f"the worker for {name} ({tree}) failed:\n{proc.stderr[-3000:]}")
+      out[name].append(json.loads(line[len(tag) + 3:]))
+      print(f"round {r + 1}, {name}: {show(out[name][-1])}", flush=True)
+  return out

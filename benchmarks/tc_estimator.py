@@ -26,8 +26,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 
 import jax
@@ -93,19 +91,11 @@ def study_update(steps: int, calls: int, size: str = "cpu1024_mss_beta2") -> dic
 
 def _study_rounds(args) -> dict:
   """``--study-update``: this checkout and the baseline, a fresh worker process each per round, order alternated."""
-  here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  trees = {"this checkout": here, **({"baseline": os.path.abspath(args.baseline)} if args.baseline else {})}
-  rates: dict[str, list[float]] = {name: [] for name in trees}
-  for r in range(args.rounds):
-    for name, tree in (list(trees.items()) if r % 2 == 0 else list(trees.items())[::-1]):
-      cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(args.steps), "--size", args.size]
-      proc = subprocess.run(cmd, cwd=tree, env={**os.environ, "PYTHONPATH": tree}, capture_output=True, text=True,
-                            check=False)
-      line = next((x for x in proc.stdout.splitlines() if x.startswith("@@tc ")), None)
-      if line is None:
-        raise SystemExit(f"the worker for {name} ({tree}) failed:\n{proc.stderr[-3000:]}")
-      rates[name].append(json.loads(line[5:])["images_per_s"])
-      print(f"round {r + 1}, {name}: {rates[name][-1]:,.0f} images/s", flush=True)
+  from benchmarks import records  # noqa: PLC0415
+
+  runs = records.checkout_rounds(__file__, [str(args.steps), "--size", args.size], "tc", args.rounds, args.baseline,
+                                 lambda rec: f"{rec['images_per_s']:,.0f} images/s")
+  rates = {name: [rec["images_per_s"] for rec in recs] for name, recs in runs.items()}
   out = {name: {"images_per_s": rs, "median": statistics.median(rs)} for name, rs in rates.items()}
   if args.baseline:
     out["ratio_per_round"] = [a / b for a, b in zip(rates["this checkout"], rates["baseline"])]
