@@ -4,24 +4,14 @@
     python -m experiments.fashion_likelihood --models vae_h500 iwae5_h500
     python -m experiments.fashion_likelihood --size quick            # minutes
 
-The protocol, sizes and expected result: ``experiments/configs/fashion_likelihood.py``. Per-image estimates are
-cached in each sweep's folder (``vae_jax.sweep.scores``), so a rerun computes only what is missing. The results hold
-the models asked for and every other one trained in the runs root, rewritten after each model (a subset that would
-drop an earlier run's model stops at once and says so); models not run yet are named in the notes. When the runs of
-earlier models are gone (a new machine), ``--keep-earlier`` keeps their rows of the results file, marked as carried
-with the command that computed them, beside the models this invocation trains:
-
-    python -m experiments.fashion_likelihood --models iwae50_burda --keep-earlier
-
-A sweep that cannot finish in one sitting (k = 50 takes hours on a 2-core CPU) can be reported as far as it got:
-``--partial`` trains nothing, scores the first seed's curve at the checkpoints an unfinished sweep has (while its
-training goes on in another process, or after it stopped) and notes the update each reached; without ``--partial``
-the same command resumes and finishes it.
+Protocol and sizes: ``experiments/configs/fashion_likelihood.py``. Estimates are cached per sweep. The results hold
+the models asked for and every one trained in the runs root, rewritten after each; a subset that would drop a model
+of the results file stops, unless ``--keep-earlier`` keeps its rows (marked carried). ``--partial`` trains nothing:
+an unfinished sweep (k = 50: hours on 2 cores) gets its curve so far, while it trains elsewhere.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 
@@ -31,19 +21,16 @@ import numpy as np
 from experiments import fashion, sweeps
 from experiments.configs import fashion_likelihood as protocol
 from vae_jax import data, evaluation, factory, plots, sweep
-from vae_jax.sweep import io as sweep_io
 from vae_jax.sweep import scores
 
 NAME = "fashion_likelihood"
 LIKELIHOOD = "Test likelihood (nats; mean ± std over seeds)"
 PAIRED = "IWAE − VAE, per-image paired difference of IS-NLL (nats; ± standard error over images)"
 CURVE = "Test IS-NLL against updates (first seed)"
-logger = logging.getLogger(__name__)
 
 
 def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve: bool = False):
-  """Per-image IS-NLL / ELBO / bits/dim of every member (cached in the sweep folder), or the first seed's mean
-  IS-NLL at every kept checkpoint (``curve``); each estimate records its seconds (``time_s``)."""
+  """Per-image IS-NLL / ELBO / bits/dim of every member, or the first seed's curve; cached, with their seconds."""
   model = factory.make_model(spec.base.model, images.shape[1:])
   def score(mb, params):
     t = time.perf_counter()
@@ -58,129 +45,65 @@ def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve
 def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, NAME)
   p.add_argument("--models", nargs="*", default=None, help="a subset of the size's models (default: all)")
-  p.add_argument("--partial", action="store_true",
-                 help="do not train unfinished sweeps: score the first seed's curve at the checkpoints they have (a "
-                      "training running elsewhere goes on) and say how far each got; rerun without it to finish")
-  p.add_argument("--keep-earlier", action="store_true",
-                 help="keep the rows of models in the results file that this run neither trains nor finds in its "
-                      "runs root, marked as carried, instead of refusing to drop them")
+  p.add_argument("--partial", action="store_true", help="score unfinished sweeps' checkpoints, train nothing")
+  p.add_argument("--keep-earlier", action="store_true", help="keep the results file's rows of models not run")
   setup = sweeps.begin(p, NAME, argv, default_seeds=protocol.SEEDS)
   args, c, seeds = setup.args, sweeps.load_config(NAME, setup.args.size), setup.seeds
   asked, spec = args.models or list(c.models), lambda m: sweep.make_sweep(protocol.model_config(m, c), seeds=seeds)
   workdir = lambda m: os.path.join(args.runs_root, NAME, args.size, m)  # noqa: E731
-  # every model asked for, and every other one already trained in the runs root (restored and scored, not retrained)
-  models = [m for m in c.models if m in asked or sweep.finished(spec(m), workdir(m))]
+  models = [m for m in c.models if m in asked or sweep.finished(spec(m), workdir(m))]  # + the trained ones: rescored
   models += [m for m in asked if m not in models]
-  earlier = sweeps.read_results(setup.results_dir, NAME) if args.keep_earlier else None
-  if earlier and earlier["size"] != args.size:
-    raise ValueError(f"{NAME}: --keep-earlier: {setup.results_dir}/{NAME}.json holds size {earlier['size']!r}, not "
-                     f"{args.size!r}; its rows cannot sit beside this size's. Write elsewhere with --results-dir.")
-  if earlier is None:
-    sweeps.keep_rows(setup.results_dir, NAME, LIKELIHOOD, models, "Add them to --models (a sweep retrains "
-                     "bit-for-bit, then is scored), or keep their rows with --keep-earlier.")
+  earlier = sweeps.earlier_results(setup, NAME, LIKELIHOOD, models, keep=args.keep_earlier)
   grey, _ = fashion.test_set(c.is_nll_images)
   test = np.asarray(data.binarize_dynamic(jax.random.key(c.test_binarization_seed), grey))  # once, shared
-  key, rows, per_image, curves, times, path = jax.random.key(c.eval_seed), [], {}, {}, [], None
-  partial: dict[str, int] = {}  # --partial: model -> the step its unfinished sweep had reached
+  key, rows, per_image, curves, times, partial, path = jax.random.key(c.eval_seed), [], {}, {}, [], {}, None
   for name in models:
     spec_m, workdir_m = spec(name), workdir(name)  # every seed one member
-    if args.partial and not sweep.finished(spec_m, workdir_m):
-      if not _has_checkpoints(spec_m, workdir_m):
-        continue
-      partial[name] = -1
+    if args.partial and not sweep.finished(spec_m, workdir_m):  # its curve so far (if it has a checkpoint), no row
+      partial[name] = sweep.checkpointed(spec_m, workdir_m)
     else:
       res = sweep.train_sweep(spec_m, workdir_m)
       est = [e for _, _, e in _scores(spec_m, workdir_m, test, key, c.is_nll_samples)]
       times += [res.get("train_time_s"), *(e.get("time_s") for e in est)]
       per_image |= {(name, m.seed): np.asarray(e["nll"]) for m, e in zip(spec_m.members(), est)}
-      stat = {f: sweeps.mean_std([sign * float(np.mean(e[f], dtype=np.float64)) for e in est])
-              for f, sign in (("nll", 1), ("elbo", -1), ("bits_per_dim", 1))}
-      rows.append([name, len(est), res["final_step"], stat["nll"], stat["elbo"], stat["bits_per_dim"],
+      stat = lambda f, sign=1: sweeps.mean_std([sign * float(np.mean(e[f], dtype=np.float64)) for e in est])  # noqa: E731
+      rows.append([name, len(est), res["final_step"], stat("nll"), stat("elbo", -1), stat("bits_per_dim"),
                    round(res.get("train_time_s") or 0.0)])
-    curves[name] = next(iter(_scores(spec_m, workdir_m, test[:c.curve_images], key, c.curve_samples, True).values()))
-    times += [p.get("time_s") for p in curves[name]]
-    if name in partial:
-      partial[name] = curves[name][-1]["step"]  # the newest checkpoint scored
-    done = [m for m in models[:models.index(name) + 1] if m in curves]  # written after each model unless that
-    # would drop an old row for now
+    if partial.get(name, 0) is not None:
+      curves[name] = [*_scores(spec_m, workdir_m, test[:c.curve_images], key, c.curve_samples, True).values()][0]
+      times += [p.get("time_s") for p in curves[name]]
+    done = [m for m in models[:models.index(name) + 1] if m in curves]  # written after each unless that drops rows
     if done == models or earlier or not sweeps.dropped_rows(setup.results_dir, NAME, LIKELIHOOD, done):
       path = _write(setup, c, done, seeds, rows, per_image, curves, len(test), times, earlier, partial)
-  if unscored := [m for m in models if m not in curves]:
-    logger.warning("--partial: %s has no checkpoint in %s yet; nothing of it to score.", ", ".join(unscored),
-                   os.path.join(args.runs_root, NAME, args.size))
-  if path is None:
-    raise ValueError(f"{NAME}: --partial: nothing to write — no model asked for is trained or has a checkpoint.")
   return path
 
 
-def _has_checkpoints(spec, workdir: str) -> bool:
-  """Whether ``workdir`` holds a checkpoint of this very sweep (an unfinished one, for ``--partial``)."""
-  ckpts = os.path.join(workdir, "checkpoints")
-  return (os.path.isdir(ckpts) and any(s.isdigit() for s in os.listdir(ckpts))
-          and sweep_io.read_sweep(workdir).to_dict() == spec.to_dict())
-
-
-def _carry(earlier, c, models, rows, paired, curves) -> tuple[list, list, dict, dict[str, str], float]:
-  """Merges into this invocation's rows, paired differences and curves those of ``earlier`` (the results file as it
-  was before; None: nothing) for the models it does not produce, in the protocol's order. Also returns where each
-  kept model's numbers were computed and the training seconds behind them."""
-  if not earlier:
-    return rows, paired, curves, {}, 0.0
-  old = {caption: {"columns": ["model"], "rows": []} for caption in (LIKELIHOOD, PAIRED, CURVE)} | earlier["tables"]
-  kept = [r for r in old[LIKELIHOOD]["rows"] if r[0] not in models]
-  names = {r[0] for r in kept}
-  # a comparison is carried only between two carried models (one of this run may differ from its old self)
-  paired = [*paired, *(r for r in old[PAIRED]["rows"] if set(r[0].split(" − ")) <= names)]
-  steps = old[CURVE]["columns"][1:]
-  curves = {**curves, **{r[0]: [{"step": int(s), "nll": v} for s, v in zip(steps, r[1:]) if v is not None]
-                         for r in old[CURVE]["rows"] if r[0] in names}}  # not a partial model's
-  order = lambda name: list(c.models).index(name) if name in c.models else len(c.models)  # noqa: E731
-  return (sorted([*rows, *kept], key=lambda r: order(r[0])), paired,
-          dict(sorted(curves.items(), key=lambda kv: order(kv[0]))), sweeps.provenance(earlier, [r[0] for r in kept]),
-          sum(float(r[-1] or 0.0) for r in kept))
-
-
-def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, earlier=None, partial=None) -> str:
-  """The results file from the models done so far (written after each, so a stopped run keeps them), with the
-  rows of ``earlier`` it keeps (:func:`_carry`); ``times``: the seconds of every training and estimate behind them
-  (:func:`sweeps.compute_time`); ``partial``: the models only partly trained (``--partial``) and the step each
-  reached — they have a curve, no row."""
-  args, paired, notes, partial = setup.args, [], [], partial or {}
-  for name in [m for m in models if m not in partial]:
-    method, _, arch = name.partition("_")
-    if method != "vae" and f"vae_{arch}" in models and f"vae_{arch}" not in partial:
-      diffs = [evaluation.mean_difference(per_image[(name, s)], per_image[(f"vae_{arch}", s)]) for s in seeds]
-      paired += [[f"{name} − vae_{arch}", s, d] for s, d in zip(seeds, diffs)]
-  rows, paired, curves, carried, carried_s = _carry(earlier, c, models, rows, paired, curves)
-  notes += [f"Partial: {name} was trained to update {step:,} of {c.num_steps:,} when this file was written (still "
-            "training, or stopped): its curve's points so far, no IS-NLL row yet. The same command without "
-            "--partial resumes and finishes it." for name, step in partial.items()]
-  longest = max((len(pts) for pts in curves.values()), default=0)
+def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, earlier, partial) -> str:
+  """The results file from the models done so far, with the rows of ``earlier`` it keeps (``--keep-earlier``);
+  ``times``: the seconds behind them (:func:`sweeps.compute_time`); ``partial``: model -> the update it reached."""
+  steps = max(([p["step"] for p in v] for v in curves.values()), key=len, default=[])
+  pairs = [(m, "vae_" + m.partition("_")[2]) for m in models if not m.startswith("vae_") and m not in partial]
+  paired = [[f"{a} − {b}", s, evaluation.mean_difference(per_image[(a, s)], per_image[(b, s)])]
+            for a, b in pairs if b in models and b not in partial for s in seeds]
+  tables, carried = sweeps.carry_rows(earlier, {
+      LIKELIHOOD: sweeps.table(["model", "seeds", "updates", f"IS-NLL (K = {c.is_nll_samples})", "−ELBO", "bits/dim",
+                                "sweep training (s)"], rows),
+      PAIRED: sweeps.table(["comparison", "seed", "mean difference ± s.e."], paired),
+      CURVE: sweeps.table(["model", *map(str, steps)], [[n, *[round(p["nll"], 2) for p in v]] for n, v in
+                                                         curves.items()], pad=True)}, LIKELIHOOD, models, c.models)
+  notes = [f"Partial: {m} was trained to update {curves[m][-1]['step']:,} of {c.num_steps:,} when this file was "
+           "written: its curve so far, no row yet; the command without --partial finishes it." for m in partial
+           if m in curves]
   if missing := [m for m in c.models if m not in models and m not in carried]:
-    notes.append(f"Not (yet) run in this invocation (size {args.size}): {', '.join(missing)}.")
-  notes.append(f"IS-NLL with K = {c.is_nll_samples} on {num_test} test images binarized once (seed "
-               f"{c.test_binarization_seed}), the same for every model; curve: K = {c.curve_samples} on the first "
-               f"{c.curve_images} images at every kept checkpoint of seed {seeds[0]}.")
-  fig = plots.metric_curves(curves, os.path.join(setup.figures_dir, "fashion_likelihood_curve.png"),
+    notes.append(f"Not (yet) run in this invocation (size {setup.args.size}): {', '.join(missing)}.")
+  notes.append(protocol.estimates_note(c, num_test, seeds[0]))
+  fig = plots.metric_curves(sweeps.table_series(tables[CURVE], "nll"), f"{setup.figures_dir}/{NAME}_curve.png",
                             metrics=[("nll", f"test IS-NLL (nats), K = {c.curve_samples}")],
                             title="Fashion-MNIST test NLL (468 updates = 1 epoch)")
-  tables = {
-      LIKELIHOOD: sweeps.table(
-          ["model", "seeds", "updates", f"IS-NLL (K = {c.is_nll_samples})", "−ELBO", "bits/dim",
-           "sweep training (s)"], rows),
-      PAIRED: sweeps.table(["comparison", "seed", "mean difference ± s.e."], paired),
-      CURVE: sweeps.table(["model", *[str(p["step"]) for p in next((v for v in curves.values() if len(v) == longest),
-                                                                     [])]],
-                          [[n, *[round(p["nll"], 2) for p in pts], *[None] * (longest - len(pts))]
-                           for n, pts in curves.items()]),
-  }
-  compute_s, note = sweeps.compute_time(times, "training and IS-NLL estimates")
-  if carried:
-    compute_s += carried_s
-    note += f" With the carried models' training ({carried_s / 60:.1f} min; their estimates' times were not kept)."
-  return sweeps.write_results(setup.results_dir, NAME, args=args, command=setup.command, started=setup.started,
-                              tables=tables, figures=[fig], notes=[*notes, note], compute_s=compute_s,
-                              carried=carried)
+  compute_s, note = sweeps.compute_time([*times, *(float(r[-1] or 0) for r in tables[LIKELIHOOD]["rows"] if r[0]
+                                                   in carried)], "training and IS-NLL estimates (carried: training)")
+  return sweeps.write_results(setup.results_dir, NAME, args=setup.args, command=setup.command, started=setup.started,
+                              tables=tables, figures=[fig], notes=[*notes, note], compute_s=compute_s, carried=carried)
 
 
 if __name__ == "__main__":

@@ -238,12 +238,20 @@ def fmt(stat: dict[str, float], digits: int = 2) -> str:
   return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
-  """A table for the report: ``{"columns": [...], "rows": [[...], ...]}``; a cell may be a :func:`mean_std`."""
-  rows = [list(r) for r in rows]
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, pad: bool = False) -> dict[str, Any]:
+  """A table for the report: ``{"columns": [...], "rows": [[...], ...]}``; a cell may be a :func:`mean_std`.
+  ``pad``: a short row is filled with ``None`` (shown empty), e.g. a curve that has fewer points so far."""
+  rows = [list(r) + [None] * (len(columns) - len(r)) * pad for r in rows]
   if any(len(r) != len(columns) for r in rows):
     raise ValueError(f"every row needs {len(columns)} cells ({list(columns)})")
   return {"columns": list(columns), "rows": rows}
+
+
+def table_series(t: Mapping[str, Any], key: str) -> dict[str, list[dict[str, float]]]:
+  """A curve table (first column a name, the others steps) as :func:`vae_jax.plots.metric_curves`' series: per row
+  ``[{"step": s, key: value}, …]``, empty cells left out."""
+  steps = [int(s) for s in t["columns"][1:]]
+  return {r[0]: [{"step": s, key: v} for s, v in zip(steps, r[1:]) if v is not None] for r in t["rows"]}
 
 
 def compute_time(times: Sequence[float | None], what: str = "training and scoring") -> tuple[float, str]:
@@ -320,6 +328,48 @@ def provenance(results: Mapping[str, Any], rows: Iterable[str]) -> dict[str, str
   that file had carried itself, else that file's own command and finish time (for :func:`write_results`)."""
   own = f"`{results['command']}` (finished {results.get('finished', '?')})"
   return {r: results.get("carried", {}).get(r, own) for r in rows}
+
+
+def earlier_results(setup: Setup, name: str, caption: str, produced: Sequence[str], *, keep: bool,
+                    hint: str = "Add them to --models (a run retrains bit-for-bit, then is scored)."
+                    ) -> dict[str, Any] | None:
+  """Before a run on a subset of models writes ``<results_dir>/<name>.json``. With ``keep`` (``--keep-earlier``):
+  that file as an earlier invocation of the same size left it (or None), whose rows of other models
+  :func:`carry_rows` keeps. Without: None, once :func:`keep_rows` has made sure that no row of table ``caption``
+  would be dropped (``hint``: how to keep them by rerunning)."""
+  if not keep:
+    keep_rows(setup.results_dir, name, caption, produced, hint + " Or keep their rows with --keep-earlier.")
+    return None
+  old = read_results(setup.results_dir, name)
+  if old and old["size"] != setup.args.size:
+    raise ValueError(f"{name}: --keep-earlier: {setup.results_dir}/{name}.json holds size {old['size']!r}, not "
+                     f"{setup.args.size!r}; its rows cannot sit beside this size's. Write elsewhere with "
+                     "--results-dir.")
+  return old
+
+
+def carry_rows(earlier: Mapping[str, Any] | None, tables: dict[str, Any], caption: str, produced: Sequence[str],
+               order: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
+  """``tables`` (this run's, caption → :func:`table`) with the rows of ``earlier`` (None: nothing) that belong to
+  models it did not produce, every table's rows in ``order`` (of their first model); and where each carried model's
+  numbers were computed (:func:`provenance`, for :func:`write_results`' ``carried``).
+
+  The carried models are those of table ``caption``'s earlier rows (by first cell) not in ``produced``. A row of any
+  table is carried when every model its first cell names is (``"a − b"`` names two: a comparison with a model of
+  this run is not, since that model may differ from its old self). A table takes the longer of the two column lists
+  (a curve with more points), the shorter rows filled with ``None``."""
+  if not earlier:
+    return tables, {}
+  names = {r[0] for r in earlier["tables"].get(caption, {}).get("rows", []) if r[0] not in produced}
+  rank = lambda row: min(list(order).index(m) if m in order else len(order) for m in row[0].split(" − "))  # noqa: E731
+  out = dict(tables)
+  for cap, old in earlier["tables"].items():
+    if cap not in tables or not isinstance(old, dict) or "columns" not in old:
+      continue
+    kept = [r for r in old["rows"] if set(str(r[0]).split(" − ")) <= names]
+    columns = max(tables[cap]["columns"], old["columns"], key=len)
+    out[cap] = table(columns, sorted([*tables[cap]["rows"], *kept], key=rank), pad=True)
+  return out, provenance(earlier, sorted(names, key=lambda m: rank([m])))
 
 
 def dropped_rows(results_dir: str, name: str, caption: str, rows: Sequence[str]) -> list[str]:

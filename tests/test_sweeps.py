@@ -34,3 +34,24 @@ def test_begin_without_flags_records_the_bare_command(tmp_path, monkeypatch):
   setup = sweeps.begin(sweeps.parser("test"), "stacked", [])
   assert setup.command == "python -m experiments.stacked" and setup.args.size == "full"
   assert setup.figures_dir == str(tmp_path / "figures") and os.path.isdir(setup.figures_dir)
+
+
+def test_carry_rows_keeps_only_the_rows_of_models_the_run_did_not_produce():
+  """``carry_rows``: an earlier file's rows of models this run did not produce are kept, in the protocol's order;
+  a comparison is kept only between two carried models; the longer column list wins, short rows padded; each carried
+  model names the invocation that computed it, also through a file that had carried it itself."""
+  t = sweeps.table
+  earlier = {"command": "python -m x --models a", "finished": "then", "carried": {"a": "`first` (finished long ago)"},
+             "tables": {"main": t(["model", "v"], [["a", 1], ["b", 2], ["c", 3]]),
+                        "pairs": t(["comparison", "d"], [["b − a", 0.5], ["c − a", 0.7], ["c − b", 0.1]]),
+                        "curve": t(["model", "10", "20"], [["a", 1.0, 0.9], ["b", 2.0, 1.8], ["c", 3.0, None]]),
+                        "prose": ["not a table: left alone"]}}
+  mine = {"main": t(["model", "v"], [["c", 30]]), "pairs": t(["comparison", "d"], []),
+          "curve": t(["model", "10"], [["c", 3.1]])}
+  tables, carried = sweeps.carry_rows(earlier, mine, "main", ["c"], ["a", "b", "c"])
+  assert tables["main"]["rows"] == [["a", 1], ["b", 2], ["c", 30]]
+  assert tables["pairs"]["rows"] == [["b − a", 0.5]]  # c was produced here: its old comparisons are not kept
+  assert tables["curve"] == t(["model", "10", "20"], [["a", 1.0, 0.9], ["b", 2.0, 1.8], ["c", 3.1, None]])
+  assert carried == {"a": "`first` (finished long ago)", "b": "`python -m x --models a` (finished then)"}
+  assert sweeps.table_series(tables["curve"], "nll")["c"] == [{"step": 10, "nll": 3.1}]
+  assert sweeps.carry_rows(None, mine, "main", ["c"], ["c"]) == (mine, {})

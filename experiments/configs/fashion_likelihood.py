@@ -73,5 +73,12 @@ def model_config(name: str, c: ml_collections.ConfigDict) -> Config:
       tensorboard=False, progress=False)
 
 
+def estimates_note(c: ml_collections.ConfigDict, num_test: int, first_seed: int) -> str:
+  """The results' note on how the likelihoods were estimated."""
+  return (f"IS-NLL with K = {c.is_nll_samples} on {num_test} test images binarized once (seed "
+          f"{c.test_binarization_seed}), the same for every model; curve: K = {c.curve_samples} on the first "
+          f"{c.curve_images} images at every kept checkpoint of seed {first_seed}.")
+
+
 def variants(c: ml_collections.ConfigDict) -> dict[str, Config]:
   return {name: model_config(name, c) for name in c.models}
