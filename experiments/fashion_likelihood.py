@@ -107,4 +107,4 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, ea
 
 
 if __name__ == "__main__":
-  sweeps.run_script(main)
+  sweeps.run_script(main, verbose=("vae_jax.sweep",))  # each sweep logs its progress at every checkpoint

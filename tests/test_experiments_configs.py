@@ -55,6 +55,8 @@ def test_script_is_short_and_imports_no_other_experiment(name):
   text = open(path).read()
   assert len(text.splitlines()) <= 110, f"{name}.py has {len(text.splitlines())} lines"
   assert "sys.path" not in text and "matplotlib" not in text
+  if "train_sweep(" in text:  # sweeps train for hours: their progress lines (step, images/s, time left) must show
+    assert 'verbose=("vae_jax.sweep",)' in text or 'verbose=("vae_jax",)' in text, f"{name}.py hides its progress"
   imported = set()
   for node in ast.walk(ast.parse(text)):
     if isinstance(node, ast.ImportFrom) and node.module == "experiments":
