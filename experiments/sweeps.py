@@ -361,7 +361,7 @@ def carry_rows(earlier: Mapping[str, Any] | None, tables: dict[str, Any], captio
   if not earlier:
     return tables, {}
   names = {r[0] for r in earlier["tables"].get(caption, {}).get("rows", []) if r[0] not in produced}
-  rank = lambda row: min(list(order).index(m) if m in order else len(order) for m in row[0].split(" − "))  # noqa: E731
+  rank = lambda row: min(list(order).index(m) if m in order else len(order) for m in str(row[0]).split(" − "))  # noqa: E731
   out = dict(tables)
   for cap, old in earlier["tables"].items():
     if cap not in tables or not isinstance(old, dict) or "columns" not in old:
