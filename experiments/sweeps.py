@@ -315,12 +315,20 @@ def _carried_note(carried: Mapping[str, str]) -> list[str]:
 
 
 def read_results(results_dir: str, name: str) -> dict[str, Any] | None:
-  """``<results_dir>/<name>.json`` as an earlier invocation wrote it; None when there is none."""
+  """``<results_dir>/<name>.json`` as an earlier invocation wrote it; None when there is none. A file that is not a
+  results file (cut short, edited by hand) raises a ValueError that says so before anything is computed."""
   path = os.path.join(results_dir, f"{name}.json")
   if not os.path.exists(path):
     return None
   with open(path) as f:
-    return json.load(f)
+    try:
+      results, why = json.load(f), "no tables or command"
+    except json.JSONDecodeError as e:
+      results, why = None, f"not JSON: {e}"
+  if not (isinstance(results, dict) and isinstance(results.get("tables"), dict) and "command" in results):
+    raise ValueError(f"{path} is not a results file of experiments/sweeps.py ({why}); restore it (e.g. `git "
+                     f"checkout -- {os.path.relpath(path)}`) or write elsewhere with --results-dir.")
+  return results
 
 
 def provenance(results: Mapping[str, Any], rows: Iterable[str]) -> dict[str, str]:

@@ -55,3 +55,17 @@ def test_carry_rows_keeps_only_the_rows_of_models_the_run_did_not_produce():
   assert carried == {"a": "`first` (finished long ago)", "b": "`python -m x --models a` (finished then)"}
   assert sweeps.table_series(tables["curve"], "nll")["c"] == [{"step": 10, "nll": 3.1}]
   assert sweeps.carry_rows(None, mine, "main", ["c"], ["c"]) == (mine, {})
+
+
+def test_a_damaged_results_file_is_refused_with_a_clear_error_before_any_work(tmp_path):
+  """A results file cut short or edited into something else stops a run that would read it (to keep or carry its
+  rows) at once, naming the file and how to restore it; no file at all is simply no earlier results."""
+  import pytest
+
+  assert sweeps.read_results(str(tmp_path), "x") is None and sweeps.dropped_rows(str(tmp_path), "x", "t", []) == []
+  (tmp_path / "x.json").write_text('{"command": "python -m experiments.x", "tables": {"t": {"col')
+  with pytest.raises(ValueError, match=r"x\.json is not a results file .*not JSON.*git checkout -- .*--results-dir"):
+    sweeps.dropped_rows(str(tmp_path), "x", "t", [])
+  (tmp_path / "x.json").write_text("[1, 2]")
+  with pytest.raises(ValueError, match=r"no tables or command"):
+    sweeps.read_results(str(tmp_path), "x")
