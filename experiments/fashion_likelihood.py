@@ -4,10 +4,9 @@
     python -m experiments.fashion_likelihood --models vae_h500 iwae5_h500
     python -m experiments.fashion_likelihood --size quick            # minutes
 
-Protocol and sizes: ``experiments/configs/fashion_likelihood.py``. Estimates are cached per sweep. The results hold
-the models asked for and every one trained in the runs root, rewritten after each; a subset that would drop a model
-of the results file stops, unless ``--keep-earlier`` keeps its rows (marked carried). ``--partial`` trains nothing:
-an unfinished sweep (k = 50: hours on 2 cores) gets its curve so far, while it trains elsewhere.
+Protocol: ``experiments/configs/fashion_likelihood.py``. The results hold the models asked for and every one trained
+in the runs root; a subset that would drop a model of the results file stops, unless ``--keep-earlier`` keeps its
+rows (marked carried). ``--partial`` trains nothing: an unfinished sweep gets its curve so far (it may train on).
 """
 
 from __future__ import annotations
@@ -35,8 +34,7 @@ def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve
   def score(mb, params):
     t = time.perf_counter()
     est = evaluation.importance_sampled_nll(key, model, params, images, num_samples=num_samples, progress=not curve)
-    out = ({"nll": float(est["nll_mean"])} if curve else
-           {k: np.asarray(est[k]) for k in ("nll", "elbo", "bits_per_dim")})
+    out = {"nll": float(est["nll_mean"])} if curve else {k: np.asarray(est[k]) for k in ("nll", "elbo", "bits_per_dim")}
     return {**out, "time_s": time.perf_counter() - t}
   fn = scores.score_checkpoints if curve else scores.score_members
   return fn(spec, workdir, score, tag=f"is_nll_K{num_samples}_N{len(images)}")
@@ -73,8 +71,10 @@ def main(argv: list[str] | None = None) -> str:
       curves[name] = [*_scores(spec_m, workdir_m, test[:c.curve_images], key, c.curve_samples, True).values()][0]
       times += [p.get("time_s") for p in curves[name]]
     done = [m for m in models[:models.index(name) + 1] if m in curves]  # written after each unless that drops rows
-    if done == models or earlier or not sweeps.dropped_rows(setup.results_dir, NAME, LIKELIHOOD, done):
+    if done and (done == models or earlier or not sweeps.dropped_rows(setup.results_dir, NAME, LIKELIHOOD, done)):
       path = _write(setup, c, done, seeds, rows, per_image, curves, len(test), times, earlier, partial)
+  if path is None:
+    raise ValueError(f"{NAME}: nothing to report: {', '.join(models)} not trained nor checkpointed in {workdir('')}")
   return path
 
 

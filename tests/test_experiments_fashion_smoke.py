@@ -194,6 +194,11 @@ def test_fashion_likelihood_smoke(tmp_path):
   # The same command without --partial resumes it from update 4: the numbers of the uninterrupted run.
   with open(fashion_likelihood.main(argv)) as f:
     same_numbers(json.load(f), results, paired=False)
+  # --partial with nothing trained or checkpointed says so instead of writing an empty file.
+  with pytest.raises(ValueError, match=r"nothing to report: iwae5_tiny not trained nor checkpointed"):
+    fashion_likelihood.main(["--size", "smoke", "--runs-root", str(tmp_path / "empty"), "--results-dir",
+                             str(tmp_path / "empty_res"), "--models", "iwae5_tiny", "--partial"])
+  assert not (tmp_path / "empty_res" / "fashion_likelihood.json").exists()
   # Rows of another size never sit beside this size's.
   with open(tmp_path / "fashion_likelihood.json", "w") as f:
     json.dump({**kept, "size": "quick"}, f)
