@@ -34,42 +34,27 @@ def measure(batch: int, steps: int, smoke: bool = False) -> dict:
 
   modules = {"evaluate": evaluate, "checkpoints": checkpoints}
   calls: dict[str, list[float]] = {name: [] for _, name in PARTS}
-  steady: list[float] = []
+  chunks: list[float] = []  # when each fused chunk was called (RealLoop's own watcher)
 
   def timed(fn, name):
     def call(*args, **kwargs):
       t0 = time.perf_counter()
       out = fn(*args, **kwargs)
-      # only calls after the first chunk: the steady part (earlier ones are the loop's warm-up)
-      (calls[name].append if steady else lambda _: None)(time.perf_counter() - t0)
+      if len(chunks) >= 2:  # only calls after the first chunk: the steady part (earlier ones are the warm-up)
+        calls[name].append(time.perf_counter() - t0)
       return out
     return call
-
-  from vae_jax.train import loop  # noqa: PLC0415
-
-  make = loop.make_multi_step
-
-  def watched(*args, **kwargs):
-    fn = make(*args, **kwargs)
-    seen = []
-
-    def chunk(*a, **k):
-      seen.append(1)
-      if len(seen) == 2 and not steady:
-        steady.append(time.perf_counter())
-      return fn(*a, **k)
-    return chunk
 
   originals = [(modules[m], n, getattr(modules[m], n)) for m, n in PARTS]
   for mod, name, fn in originals:
     setattr(mod, name, timed(fn, name))
-  loop.make_multi_step = watched
+  unwatch = mlp_jax.RealLoop._watch_calls(chunks)
   try:
     res = mlp_jax.RealLoop(batch, steps, **(SMOKE if smoke else {})).run()
   finally:
     for mod, name, fn in originals:
       setattr(mod, name, fn)
-    loop.make_multi_step = make
+    unwatch()
   parts = {name: sum(ts) for name, ts in calls.items()}
   parts["save"] -= parts["all_finite"]  # after the first chunk the check runs only inside save: counted once
   return {"loop_s": res["seconds"], "images_per_s": res["images_per_s"], "parts_s": parts,
