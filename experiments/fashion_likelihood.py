@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> str:
   earlier = sweeps.earlier_results(setup, NAME, LIKELIHOOD, models, keep=args.keep_earlier)
   grey, _ = fashion.test_set(c.is_nll_images)
   test = np.asarray(data.binarize_dynamic(jax.random.key(c.test_binarization_seed), grey))  # once, shared
-  key, rows, per_image, curves, times, partial, path = jax.random.key(c.eval_seed), [], {}, {}, [], {}, None
+  key, rows, per_image, curves, times, partial, path, timing = jax.random.key(c.eval_seed), [], {}, {}, [], {}, None, []
   for name in models:
     spec_m, workdir_m = spec(name), workdir(name)  # every seed one member
     if args.partial and not sweep.finished(spec_m, workdir_m):  # its curve so far (if it has a checkpoint), no row
@@ -62,25 +62,25 @@ def main(argv: list[str] | None = None) -> str:
     else:
       res = sweep.train_sweep(spec_m, workdir_m)
       est = [e for _, _, e in _scores(spec_m, workdir_m, test, key, c.is_nll_samples)]
-      times += [res.get("train_time_s"), *(e.get("time_s") for e in est)]
+      times += [t_train := sweeps.train_time(res, name, timing), *(e.get("time_s") for e in est)]
       per_image |= {(name, m.seed): np.asarray(e["nll"]) for m, e in zip(spec_m.members(), est)}
       stat = lambda f, sign=1: sweeps.mean_std([sign * float(np.mean(e[f], dtype=np.float64)) for e in est])  # noqa: E731
       rows.append([name, len(est), res["final_step"], stat("nll"), stat("elbo", -1), stat("bits_per_dim"),
-                   round(res.get("train_time_s") or 0.0)])
+                   round(t_train)])
     if partial.get(name, 0) is not None:
       curves[name] = [*_scores(spec_m, workdir_m, test[:c.curve_images], key, c.curve_samples, True).values()][0]
       times += [p.get("time_s") for p in curves[name]]
     done = [m for m in models[:models.index(name) + 1] if m in curves]  # written after each unless that drops rows
     if done and (done == models or earlier or not sweeps.dropped_rows(setup.results_dir, NAME, LIKELIHOOD, done)):
-      path = _write(setup, c, done, seeds, rows, per_image, curves, len(test), times, earlier, partial)
+      path = _write(setup, c, done, seeds, rows, per_image, curves, len(test), times, earlier, partial, timing)
   if path is None:
     raise ValueError(f"{NAME}: nothing to report: {', '.join(models)} not trained nor checkpointed in {workdir('')}")
   return path
 
 
-def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, earlier, partial) -> str:
+def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, earlier, partial, timing) -> str:
   """The results file from the models done so far, with the rows of ``earlier`` it keeps (``--keep-earlier``);
-  ``times``: the seconds behind them (:func:`sweeps.compute_time`); ``partial``: model -> the update it reached."""
+  ``times``: the seconds behind them; ``partial``: model -> the update it reached; ``timing``: notes on times."""
   steps = max(([p["step"] for p in v] for v in curves.values()), key=len, default=[])
   pairs = [(m, "vae_" + m.partition("_")[2]) for m in models if not m.startswith("vae_") and m not in partial]
   paired = [[f"{a} − {b}", s, evaluation.mean_difference(per_image[(a, s)], per_image[(b, s)])]
@@ -91,9 +91,9 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, ea
       PAIRED: sweeps.table(["comparison", "seed", "mean difference ± s.e."], paired),
       CURVE: sweeps.table(["model", *map(str, steps)], [[n, *[round(p["nll"], 2) for p in v]] for n, v in
                                                          curves.items()], pad=True)}, LIKELIHOOD, models, c.models)
-  notes = [f"Partial: {m} was trained to update {curves[m][-1]['step']:,} of {c.num_steps:,} when this file was "
-           "written: its curve so far, no row yet; the command without --partial finishes it." for m in partial
-           if m in curves]
+  notes = timing + [f"Partial: {m} was trained to update {curves[m][-1]['step']:,} of {c.num_steps:,} when this "
+                    "file was written: its curve so far, no row yet; the command without --partial finishes it."
+                    for m in partial if m in curves]
   if missing := [m for m in c.models if m not in models and m not in carried]:
     notes.append(f"Not (yet) run in this invocation (size {setup.args.size}): {', '.join(missing)}.")
   notes.append(protocol.estimates_note(c, num_test, seeds[0]))

@@ -254,6 +254,17 @@ def table_series(t: Mapping[str, Any], key: str) -> dict[str, list[dict[str, flo
   return {r[0]: [{"step": s, key: v} for s, v in zip(steps, r[1:]) if v is not None] for r in t["rows"]}
 
 
+def train_time(res: Mapping[str, Any], name: str, notes: list[str]) -> float:
+  """A run's or sweep's recorded training seconds (its results' ``train_time_s``: every invocation's, summed). When
+  they miss updates — a resume of a run from before each chunk's seconds were logged (``train_time_from_step``, or
+  the ``start_step`` of results older than that field) — appends a note to ``notes`` saying which they count."""
+  since = res.get("train_time_from_step", res.get("start_step") or 0)
+  if since:
+    notes.append(f"{name}: its training time, {res.get('train_time_s') or 0.0:.0f} s, counts updates {since:,}–"
+                 f"{res['final_step']:,} only: it was resumed, and the invocations before did not record theirs.")
+  return float(res.get("train_time_s") or 0.0)
+
+
 def compute_time(times: Sequence[float | None], what: str = "training and scoring") -> tuple[float, str]:
   """The seconds behind a script's numbers and the note that says so: ``times`` holds the recorded seconds of every
   training and estimate it reused or did (``None`` where an older invocation cached one without its time, counted

@@ -86,6 +86,67 @@ def test_outputs_are_written_atomically_leaving_no_temporary_files(finished):
     assert name in names
 
 
+# --- a killed run's history ------------------------------------------------------------------------------------------
+
+
+TIMES = ("train/seconds", "train/images_per_sec")
+
+
+def _history(workdir):
+  return [{k: v for k, v in r.items() if k not in TIMES} for r in train.run_dir.read_history(workdir)]
+
+
+def _killed_after_step_4(workdir, *, torn=True, strip_seconds=False):
+  """The workdir as a kill after step 8's metrics but before its checkpoint left it: checkpoint 4, records up to 8
+  (and a torn last line); ``strip_seconds``: records as a run from before ``train/seconds`` was logged wrote them."""
+  shutil.rmtree(os.path.join(workdir, "checkpoints", "8"))
+  os.remove(os.path.join(workdir, "results.json"))
+  path = os.path.join(workdir, "metrics.jsonl")
+  records = [json.loads(line) for line in open(path)]
+  with open(path, "w") as f:
+    f.writelines(json.dumps({k: v for k, v in r.items() if not (strip_seconds and k == "train/seconds")}) + "\n"
+                 for r in records)
+    if torn:
+      f.write('{"step": 10, "train/lo')
+
+
+def test_a_resumed_run_keeps_each_step_once_and_times_every_invocation(copy_of, finished):
+  _killed_after_step_4(copy_of)
+  res = train.train_and_evaluate(tiny(figures=True), copy_of)
+  assert res["resumed_from"] == 4
+  assert _history(copy_of) == _history(finished[0])  # the lost steps' records and the torn line are gone
+  seconds = [r["train/seconds"] for r in train.run_dir.read_history(copy_of) if "train/seconds" in r]
+  assert len(seconds) == 4 and res["train_time_from_step"] == 0
+  np.testing.assert_allclose(res["train_time_s"], sum(seconds), rtol=1e-12)
+  np.testing.assert_allclose(res["train_time_this_run_s"], sum(seconds[2:]), rtol=1e-12)
+  assert json.loads(open(os.path.join(copy_of, "results.json")).read())["train_time_s"] == res["train_time_s"]
+
+
+def test_a_run_from_before_seconds_were_logged_says_where_its_time_begins(copy_of, finished):
+  _killed_after_step_4(copy_of, torn=False, strip_seconds=True)
+  res = train.train_and_evaluate(tiny(figures=True), copy_of)
+  assert res["train_time_from_step"] == 4 and res["train_time_s"] == res["train_time_this_run_s"] > 0
+  assert _history(copy_of) == _history(finished[0])
+
+
+def test_a_damaged_history_is_a_clear_error_not_a_silent_loss(copy_of):
+  _killed_after_step_4(copy_of, torn=False)
+  path = os.path.join(copy_of, "metrics.jsonl")
+  lines = open(path).readlines()
+  lines[1] = "garbage\n"
+  open(path, "w").writelines(lines)
+  with pytest.raises(ValueError, match=r"metrics.jsonl, line 2: not a metrics record .*delete it"):
+    train.train_and_evaluate(tiny(figures=True), copy_of)
+  assert open(path).readlines() == lines  # left as it was
+
+
+def test_a_fresh_start_drops_the_records_of_a_run_killed_before_its_first_checkpoint(tmp_path, finished):
+  with open(tmp_path / "metrics.jsonl", "w") as f:
+    f.write(json.dumps({"step": 2, "train/loss": 1e9}) + "\n" + '{"step": 4, "tr')
+  train.train_and_evaluate(tiny(figures=True), str(tmp_path))
+  assert _history(tmp_path) == _history(finished[0])
+
+
 # --- corrupt checkpoints ----------------------------------------------------------------------------------------------
 
 

@@ -118,6 +118,24 @@ def test_resume_is_bit_identical_and_rerun_changes_nothing(one_device, tmp_path,
   assert snapshot() == before and again["final_step"] == 8 and "state" not in again
 
 
+def test_a_killed_sweep_keeps_each_step_once_and_times_every_invocation(one_device, tmp_path):
+  uninterrupted = one_device[0]
+  sweep.train_sweep(four(num_devices=1, num_steps=4), str(tmp_path))
+  with open(tmp_path / "metrics.jsonl", "a") as f:  # killed after step 6's first row, in the middle of the next
+    f.write(json.dumps({"step": 6, "member": 0, "train/loss": 1e9}) + "\n" + '{"step": 6, "mem')
+  resumed = sweep.train_sweep(four(num_devices=1), str(tmp_path))
+
+  def rows(workdir, drop=("train/seconds",)):
+    return [{k: v for k, v in r.items() if k not in drop} for r in train.run_dir.read_history(str(workdir))]
+
+  assert rows(tmp_path) == rows(uninterrupted)  # the lost step's rows and the torn line are gone, nothing doubled
+  seconds = {r["step"]: r["train/seconds"] for r in rows(tmp_path, drop=()) if "train/seconds" in r}
+  assert sorted(seconds) == [2, 4, 6, 8] and resumed["train_time_from_step"] == 0
+  np.testing.assert_allclose(resumed["train_time_s"], sum(seconds.values()), rtol=1e-12)
+  np.testing.assert_allclose(resumed["train_time_this_run_s"], seconds[6] + seconds[8], rtol=1e-12)
+  assert all(m["train_time_s"] == resumed["train_time_s"] for m in resumed["members"])
+
+
 def test_a_diverging_member_is_frozen_and_the_others_continue(one_device, tmp_path, monkeypatch):
   _, _, host = one_device
   real = engine.member_method

@@ -69,3 +69,16 @@ def test_a_damaged_results_file_is_refused_with_a_clear_error_before_any_work(tm
   (tmp_path / "x.json").write_text("[1, 2]")
   with pytest.raises(ValueError, match=r"no tables or command"):
     sweeps.read_results(str(tmp_path), "x")
+
+
+def test_train_time_says_which_updates_a_resumed_runs_seconds_count():
+  notes = []
+  assert sweeps.train_time({"train_time_s": 12.5, "train_time_from_step": 0, "start_step": 40, "final_step": 80},
+                           "a", notes) == 12.5 and notes == []  # every invocation timed: resumed or not, no note
+  assert sweeps.train_time({"train_time_s": 7.0, "train_time_from_step": 20, "final_step": 80}, "b", notes) == 7.0
+  assert sweeps.train_time({"train_time_s": 3.0, "start_step": 4680, "final_step": 46800}, "c", notes) == 3.0
+  assert sweeps.train_time({"train_time_s": None, "start_step": 0, "final_step": 8}, "d", notes) == 0.0
+  assert notes == ["b: its training time, 7 s, counts updates 20–80 only: it was resumed, and the invocations before "
+                   "did not record theirs.",
+                   "c: its training time, 3 s, counts updates 4,680–46,800 only: it was resumed, and the invocations "
+                   "before did not record theirs."]

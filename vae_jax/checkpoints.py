@@ -304,10 +304,16 @@ def check_config(workdir: str, config: configs.Config) -> None:
 
 def write_json_atomic(path: str, obj: Any, **kw) -> None:
   """Writes JSON to ``path`` through a temporary file and a rename: a reader sees the old file or the new one."""
+  write_text_atomic(path, json.dumps(obj, indent=2, **kw))
+
+
+def write_text_atomic(path: str, text: str) -> None:
+  """Writes ``text`` to ``path`` through a temporary file (flushed to disk) and a rename: a reader, or a kill at any
+  moment, sees the old file or the new one."""
   tmp = f"{path}.tmp{os.getpid()}"
   try:
     with open(tmp, "w") as f:
-      json.dump(obj, f, indent=2, **kw)
+      f.write(text)
       f.flush()
       os.fsync(f.fileno())
     os.replace(tmp, path)

@@ -71,18 +71,6 @@ def checkpointed(sweep: SweepConfig, workdir: str) -> int | None:
   return max(steps) if io.read_sweep(workdir).to_dict() == sweep.to_dict() else None
 
 
-def _truncate_metrics(workdir: str, step: int) -> None:
-  """Drops rows logged after the checkpoint a resumed sweep restarts from (a kill can leave a few)."""
-  path = os.path.join(workdir, "metrics.jsonl")
-  if not os.path.exists(path):
-    return
-  with open(path) as f:
-    rows = [line for line in f if line.strip() and json.loads(line)["step"] <= step]
-  with open(path + ".tmp", "w") as f:
-    f.writelines(rows)
-  os.replace(path + ".tmp", path)
-
-
 def _tag(member: Member) -> dict[str, Any]:
   return {"member": member.index, "name": member.name, "seed": member.seed, **member.hparams}
 
@@ -248,9 +236,10 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
   if resumed_from is not None:
     state = setup.pad(checkpoints.restore(mgr, real_only(state), resumed_from))
     logger.info("Resumed sweep %s from step %d.", workdir, resumed_from)
-    if is_main:
-      _truncate_metrics(workdir, resumed_from)
   start_step = step = resumed_from or 0
+  if is_main:  # rows of steps a kill lost (past the checkpoint resumed from, or all if none), a torn last line
+    run_dir.truncate_history(workdir, start_step)
+  earlier = run_dir.train_seconds(workdir, start_step)  # what the invocations before this one recorded
 
   if loop == "auto":
     loop = multi_step.choose_loop(has_convolution=config.model.architecture == "conv")
@@ -314,7 +303,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
                          mb.name, mb.seed, mb.hparams, failed[r])
         if valid.any():
           last_train[r] = {f"train/{k}": float(np.mean(np.asarray(v)[valid, r])) for k, v in metrics.items()}
-          rows.append({"step": step + n, **_tag(mb), **last_train[r]})
+          rows.append({"step": step + n, **_tag(mb), **last_train[r], "train/seconds": chunk_times[-1][1]})
       write(rows)
       step += n
       bar.update(n)
@@ -334,6 +323,9 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
     last_eval = _evaluate(setup, eval_fn, state.members, hp, eval_kd, step)
     failed = np.asarray(engine.to_host(state.failed_at))[:m]
 
+  this_run = float(sum(dt for _, dt in chunk_times))  # as the single run's results (Progress.timing)
+  train_time = {"train_time_s": earlier[0] + this_run, "train_time_from_step": earlier[1],
+                "train_time_this_run_s": this_run}
   steady = chunk_times[1:] or chunk_times
   total_ips = (m * config.batch_size * sum(n for n, _ in steady) / sum(dt for _, dt in steady)
                if steady else None)
@@ -349,7 +341,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
         "config": configs.to_dict(mb.config), "seed": mb.seed, "workdir": os.path.abspath(dest),
         "environment": env, "start_step": start_step, "final_step": int(member.step), "resumed_from": resumed_from,
         "train": last_train[r], "eval": last_eval[r], "wall_time_s": time.perf_counter() - t_start,
-        "train_time_s": float(sum(dt for _, dt in chunk_times)),
+        **train_time,
         "images_per_sec": total_ips / m if total_ips else None,
         "images_seen": int(member.step - start_step) * config.batch_size, "figures": [],
         "sweep": {"workdir": os.path.abspath(workdir), "member": r, "name": mb.name, "hparams": mb.hparams,
@@ -363,7 +355,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
       "sweep": sweep.to_dict(), "workdir": os.path.abspath(workdir), "environment": env,
       "mesh": dict(mesh.shape), "padding_rows": len(setup.rows) - m, "loop": loop,
       "start_step": start_step, "final_step": step, "resumed_from": resumed_from,
-      "wall_time_s": time.perf_counter() - t_start, "train_time_s": float(sum(dt for _, dt in chunk_times)),
+      "wall_time_s": time.perf_counter() - t_start, **train_time,
       "first_call_s": chunk_times[0][1] if chunk_times else None, "images_per_sec": total_ips,
       "members": records, "summary": summary, "notes": notes,
   }

@@ -86,6 +86,8 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
       return {**saved, "state": run.state, "model": run.model}
     if is_main:
       checkpoints.write_config(workdir, config)
+      run_dir.truncate_history(workdir, run.start_step)  # records of steps a kill lost, or a torn last line
+    earlier = run_dir.train_seconds(workdir, run.start_step)  # what the invocations before this one recorded
     if run.start_step > config.num_steps:
       logger.warning("The newest checkpoint (step %d) is past config.num_steps=%d; evaluating it as it is.",
                      run.start_step, config.num_steps)
@@ -97,7 +99,7 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
     history = progress.history
     if step == run.start_step and run.resumed_from is not None:  # stopped after its last checkpoint, before results
       history = [r for r in [run_dir.last_train_record(workdir, step)] if r]
-    timing = progress.timing(step, time.perf_counter())
+    timing = progress.timing(step, time.perf_counter(), earlier)
 
     figures = []
     if config.figures and is_main:

@@ -3,6 +3,12 @@
 A run directory (``train_and_evaluate``'s workdir, or a sweep member exported by :mod:`vae_jax.sweep.io`) holds
 ``config.json``, ``checkpoints/``, ``metrics.jsonl`` and ``results.json``. Everything that re-reads one goes through
 here, so the abstract state a checkpoint restores onto is built in one place.
+
+``metrics.jsonl`` after a kill: the writer appends whole lines and flushes each, so a kill leaves at most a torn
+last line (dropped by :func:`read_history`) and records of steps past the checkpoint the rerun resumes from (dropped
+by :func:`truncate_history`, which the loops call before they append). A resumed run's history then holds each step
+once, as an uninterrupted run's does, and each train record's ``train/seconds`` (the seconds of the fused call that
+ran its steps) adds up, over every invocation, to the training time behind the state (:func:`train_seconds`).
 """
 
 from __future__ import annotations
@@ -20,13 +26,71 @@ from vae_jax.configs import Config
 from vae_jax.train.splits import Split, load_splits, run_keys
 from vae_jax.train.state import TrainState, create_train_state
 
-__all__ = ["abstract_state", "last_train_record", "load_run", "read_history", "restore_state", "saved_results"]
+__all__ = ["abstract_state", "last_train_record", "load_run", "read_history", "restore_state", "saved_results",
+           "train_seconds", "truncate_history"]
+
+
+def _history_lines(path: str) -> list[tuple[str, dict[str, Any]]]:
+  """``(line, record)`` for every record of the file, without a torn last line (a kill mid-write); any other line
+  that is not a JSON object is an error naming the file and line."""
+  with open(path) as f:
+    lines = f.readlines()
+  out = []
+  for i, line in enumerate(lines):
+    if not line.strip():
+      continue
+    try:
+      record = json.loads(line)
+      if not isinstance(record, dict) or "step" not in record:
+        raise ValueError("not a record with a step")
+    except ValueError as e:
+      if i == len(lines) - 1 and not line.endswith("\n"):  # the unfinished write of a killed run
+        break
+      raise ValueError(f"{path}, line {i + 1}: not a metrics record ({e}); the file is damaged: restore it from a "
+                       "backup, or delete it to keep the checkpoints without their history.") from None
+    out.append((line if line.endswith("\n") else line + "\n", record))
+  return out
 
 
 def read_history(workdir: str) -> list[dict[str, float]]:
-  """Every record of ``metrics.jsonl`` (train and eval), in the order written."""
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  """Every record of ``metrics.jsonl`` (train and eval), in the order written (a torn last line is left out)."""
+  return [r for _, r in _history_lines(os.path.join(workdir, "metrics.jsonl"))]
+
+
+def truncate_history(workdir: str, step: int) -> None:
+  """Drops the records of ``metrics.jsonl`` logged after ``step`` and a torn last line, atomically (no file: no-op).
+
+  A run calls it before it trains from ``step`` (its resume point, 0 for a fresh start), so that records of the
+  work a kill lost are not kept beside the rerun's (main process only)."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return
+  kept = [line for line, r in _history_lines(path) if r["step"] <= step]
+  checkpoints.write_text_atomic(path, "".join(kept))
+
+
+def train_seconds(workdir: str, step: int) -> tuple[float, int]:
+  """``(seconds, from_step)``: the training time of steps ``from_step … step`` summed from the train records'
+  ``train/seconds`` in ``metrics.jsonl`` (per step once: a sweep writes one record per member), and the step it is
+  complete from — 0, or the newest train record up to ``step`` without its seconds (a run that began before they
+  were logged), or ``step`` itself when no train record ends there (a history missing, damaged or short)."""
+  if step == 0:
+    return 0.0, 0
+  try:
+    history = read_history(workdir)
+  except (OSError, ValueError):
+    return 0.0, step
+  seconds, missing, last = {}, [0], 0
+  for r in history:
+    if r["step"] > step or not any(k.startswith("train/") for k in r):
+      continue
+    last = max(last, r["step"])
+    if "train/seconds" in r:
+      seconds[r["step"]] = float(r["train/seconds"])
+    else:
+      missing.append(r["step"])
+  from_step = max(missing) if last == step else step  # no record of the last chunk: nothing before it is known
+  return float(sum(v for s, v in seconds.items() if s > from_step)), from_step
 
 
 def saved_results(workdir: str) -> dict[str, Any] | None:

@@ -111,18 +111,23 @@ class Progress:
     check_finite(metrics, first, stopped=self.stopped)
     self.record = {f"train/{k}": float(np.mean(v)) for k, v in metrics.items()}
     self.record["train/images_per_sec"] = n * self.batch_size / dt
+    self.record["train/seconds"] = dt  # summed over invocations by run_dir.train_seconds
     self.history.append({"step": first + n, **self.record})
     self.writer.write(first + n, self.record)
     self.bar.update(n)
     self.bar.set_postfix(loss=f"{self.record['train/loss']:.2f}",
                          img_s=f"{self.record['train/images_per_sec']:.0f}")
 
-  def timing(self, final_step: int, loop_end: float) -> dict[str, float | None]:
-    """The results' timing fields: seconds in fused calls, the first (compiling) call, and throughputs."""
+  def timing(self, final_step: int, loop_end: float, earlier: tuple[float, int] = (0.0, 0)) -> dict[str, float | None]:
+    """The results' timing fields: seconds in fused calls behind the final state (``earlier``: the seconds of the
+    invocations before this one and the step they are complete from, :func:`run_dir.train_seconds`), this
+    invocation's, the first (compiling) call's, and throughputs (this invocation's)."""
     times = self.chunk_times
     steady = times[1:] or times  # the first call includes compilation
     return {
-        "train_time_s": float(sum(dt for _, dt in times)),
+        "train_time_s": earlier[0] + float(sum(dt for _, dt in times)),
+        "train_time_from_step": earlier[1],  # 0 unless an invocation before this one did not record its seconds
+        "train_time_this_run_s": float(sum(dt for _, dt in times)),
         "first_call_s": times[0][1] if times else None,
         "images_per_sec": (self.batch_size * sum(n for n, _ in steady) / sum(dt for _, dt in steady)
                            if times else None),
