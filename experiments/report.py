@@ -3,6 +3,8 @@
     python -m experiments.report                 # reads experiments/results/*.json
     python -m experiments.report --results-dir runs/quick-results --out runs/quick-results/REPORT.md
 
+On the committed results (the default) it also rewrites the README's measured claims (:mod:`experiments.claims`).
+
 Every number in the report comes from a results JSON written by an experiment script (``experiments/<name>.py``),
 which also records the command that produced it, the seeds, the machine and the wall time; this script only
 formats them.
@@ -17,7 +19,7 @@ import math
 import os
 from typing import Any
 
-from experiments import sweeps
+from experiments import claims, sweeps
 
 ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "beta_vae_sprites",
          "beta_vae_sprites_higgins", "disentanglement_study_cpu", "disentanglement_study_cpu_beta",
@@ -139,6 +141,8 @@ def main(argv: list[str] | None = None) -> str:
   with open(args.out, "w") as f:
     f.write(text)
   print(f"wrote {args.out} ({len(names)} experiments)")
+  if os.path.abspath(args.results_dir) == os.path.abspath(sweeps.RESULTS_DIR):  # the committed results: the README too
+    claims.main([])
   return text
 
 

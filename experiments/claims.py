@@ -1,0 +1,181 @@
+"""The measured cells of the README's claims table, written from the committed results files.
+
+    python -m experiments.claims            # rewrites every marked cell of README.md
+    python -m experiments.claims --check    # exits 1 naming each marked cell that differs from its results file
+
+A cell (or the part of one) written from ``experiments/results/NAME.json`` is fenced in README.md by
+``<!-- claim:NAME -->`` … ``<!-- /claim:NAME -->`` on one line (a Markdown table row cannot span lines);
+``CLAIMS[NAME]`` renders it from the results dict. ``python -m experiments.report`` calls :func:`main` after it
+rewrites REPORT.md, and ``tests/test_claims.py`` fails when a marked cell and its file disagree, so the README cannot
+drift from the numbers. The verdict column stays written by hand: it is a judgement, the measured cell is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from experiments import sweeps
+
+README = os.path.join(sweeps.ROOT, "README.md")
+_FENCE = re.compile(r"<!-- claim:(\w+) -->(.*?)<!-- /claim:\1 -->")
+
+
+def _pm(stat: Any, digits: int = 2) -> str:
+  return sweeps.fmt(stat, digits) if isinstance(stat, Mapping) else f"{stat:.{digits}f}"
+
+
+def _signed(x: float, digits: int = 2) -> str:
+  return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def _score(row: list) -> str:
+  """``["VAE", "−ELBO", …]`` -> ``VAE −ELBO``; a score of no model (``"none"``) by its name alone."""
+  return row[1] if row[0] == "none" else f"{row[0]} {row[1]}"
+
+
+def _machine(res: Mapping[str, Any]) -> str:
+  env = res.get("environment", {})
+  return f"{env.get('cpu_count', '?')}-core {env.get('platform', '?')} `{env.get('host', '?')}`"
+
+
+def _minutes(seconds: float) -> str:
+  return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def _model_name(name: str) -> str:
+  """``iwae50_burda`` -> ``IWAE k = 50, 784-200-200-50``."""
+  kind, _, arch = name.partition("_")
+  k = kind[len("iwae"):]
+  label = f"IWAE k = {k}" if kind.startswith("iwae") else kind.upper()
+  return f"{label}, {'784-200-200-50' if arch == 'burda' else '784-500-20' if arch == 'h500' else arch}"
+
+
+def fashion_likelihood(res: Mapping[str, Any]) -> str:
+  tables = res["tables"]
+  lik = next(v for k, v in tables.items() if k.startswith("Test likelihood"))
+  paired = next((v for k, v in tables.items() if k.startswith("IWAE − VAE")), {"rows": []})
+  curve = next((v for k, v in tables.items() if k.startswith("Test IS-NLL against updates")), None)
+  nll_col = next(c for c in lik["columns"] if c.startswith("IS-NLL"))
+  col = {c: i for i, c in enumerate(lik["columns"])}
+  rows = sorted(lik["rows"], key=lambda r: r[col[nll_col]]["mean"])
+  estimates = next((n for n in res.get("notes", []) if n.startswith("IS-NLL with")), "").rstrip(".")
+  out = [f"`{res['command']}` (§3b, {res['size']} size; every model a sweep over seeds {res['seeds']}; {estimates}):"]
+  if rows:
+    best = rows[0]
+    out.append(f"best **{_model_name(best[0])}: IS-NLL {_pm(best[col[nll_col]])} nats** "
+               f"({best[col['bits/dim']]['mean']:.3f} bits/dim, {best[col['updates']]:,} updates) — the project's "
+               "Fashion-MNIST likelihood;")
+    out.append("; ".join(f"{_model_name(r[0])} {_pm(r[col[nll_col]])} (−ELBO {_pm(r[col['−ELBO']])}, "
+                         f"{_minutes(r[col['sweep training (s)']])} training)" for r in rows) + ".")
+  diffs: dict[str, list[str]] = {}
+  for comp, _, d in paired["rows"]:
+    diffs.setdefault(comp, []).append(_signed(d["mean"]))
+  if diffs:
+    out.append("IWAE − VAE per image, per seed: " + "; ".join(
+        f"{_model_name(c.split(' − ')[0])} {' / '.join(v)} nats" for c, v in diffs.items()) + ".")
+  for note in res.get("notes", []):
+    if note.startswith("Partial:") or note.startswith("Not (yet) run") or "counts updates" in note:
+      out.append(note.replace("Partial: ", "Unfinished: "))
+  if curve:
+    last = {r[0]: [(s, v) for s, v in zip(curve["columns"][1:], r[1:]) if v is not None][-1] for r in curve["rows"]}
+    unfinished = [n for n, (s, _) in last.items() if int(s) < max(int(s2) for s2, _ in last.values())]
+    for n in unfinished:
+      step = last[n][0]
+      others = ", ".join(f"{_model_name(m)} {v[step]:.2f}" for m, v in
+                         ((r[0], dict(zip(curve["columns"][1:], r[1:]))) for r in curve["rows"]) if m != n)
+      out.append(f"{_model_name(n)} at update {int(step):,} (first seed, curve estimate): {last[n][1]:.2f} nats vs "
+                 f"{others} at that update.")
+  carried = sorted(set((res.get("carried") or {}).values()))
+  if carried:
+    out.append(f"Rows of {', '.join(res['carried'])} carried from {'; '.join(carried)}.")
+  out.append(f"{_minutes(res.get('compute_time_s') or res['wall_time_s'])} of training and estimates on the "
+             f"{_machine(res)}, finished {res['finished']}.")
+  return " ".join(out)
+
+
+def outliers(res: Mapping[str, Any]) -> str:
+  t = next(v for k, v in res["tables"].items() if k.startswith("Outlier detection"))
+  c = {name: i for i, name in enumerate(t["columns"])}
+  auroc = lambda r, col: r[c[col]]["mean"] if isinstance(r[c[col]], Mapping) else r[c[col]]  # noqa: E731
+  b, a = next(k for k in c if k.startswith("(b) AUROC")), next(k for k in c if k.startswith("(a) AUROC"))
+  fpr_b = next(k for i, k in enumerate(t["columns"]) if i > c[b] and k.startswith("(b) FPR"))
+  rows = sorted(t["rows"], key=lambda r: -auroc(r, b))
+  held = max(t["rows"], key=lambda r: auroc(r, a))
+  trained = res["notes"][0].split(";")[0]  # "Models trained without … , N steps of batch B"
+  return (f"`{res['command']}` (seeds {res['seeds']}; {trained[0].lower() + trained[1:]}): Fashion vs MNIST AUROC — "
+          + ", ".join(f"{_score(r)} {_pm(r[c[b]], 3)} (FPR at 95 % TPR {_pm(r[c[fpr_b]])})" for r in rows)
+          + f"; held-out class ({a.split(': ')[1]}): best {_pm(held[c[a]], 3)} ({_score(held)}). "
+          f"{_minutes(res['wall_time_s'])} on the {_machine(res)}, finished {res['finished']}.")
+
+
+def semi_supervised(res: Mapping[str, Any]) -> str:
+  acc = next(v for k, v in res["tables"].items() if k.startswith("Test accuracy"))
+  diff = next(v for k, v in res["tables"].items() if k.startswith("Pre-trained minus random init"))
+  random = dict(zip(acc["columns"][1:], next(r for r in acc["rows"] if r[0] == "random init")[1:]))
+  counts = [col for col in acc["columns"][1:] if not col.startswith("all")]
+  parts = []
+  for count in counts:
+    d = diff["columns"].index(f"{count}: mean difference ± s.e.")
+    h = diff["columns"].index(f"{count}: pairs higher / pairs")
+    cells = [f"{r[0]} {_signed(100 * r[d]['mean'], 1)} ± {100 * r[d]['std']:.1f} points ({r[h]} draws higher)"
+             for r in diff["rows"]]
+    parts.append(f"{count} (random init {_pm(random[count], 3)}): " + ", ".join(cells))
+  return (f"`{res['command']}` (seeds {res['seeds']}; pre-trained minus random init on the same label draw, mean ± "
+          f"s.e. over draws): " + "; ".join(parts) + f". {_minutes(res['wall_time_s'])} on the {_machine(res)}, "
+          f"finished {res['finished']}.")
+
+
+CLAIMS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "fashion_likelihood": fashion_likelihood, "outliers": outliers, "semi_supervised": semi_supervised}
+
+
+def render(text: str, results_dir: str = sweeps.RESULTS_DIR) -> tuple[str, list[str]]:
+  """``text`` with every marked cell rendered from its results file, and the names of the cells that changed."""
+  changed: list[str] = []
+
+  def fill(m: re.Match) -> str:
+    name = m.group(1)
+    if name not in CLAIMS:
+      raise ValueError(f"README marks a claim {name!r} that experiments/claims.py does not know "
+                       f"(known: {', '.join(CLAIMS)}); fix the marker or add CLAIMS[{name!r}].")
+    res = sweeps.read_results(results_dir, name)
+    if res is None:
+      raise ValueError(f"README's claim {name!r} has no results file {results_dir}/{name}.json; run "
+                       f"`python -m experiments.{name}` first.")
+    body = " " + CLAIMS[name](res).replace("|", "\\|") + " "
+    if body != m.group(2):
+      changed.append(name)
+    return f"<!-- claim:{name} -->{body}<!-- /claim:{name} -->"
+
+  return _FENCE.sub(fill, text), changed
+
+
+def main(argv: list[str] | None = None) -> list[str]:
+  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--check", action="store_true", help="change nothing; exit 1 if a marked cell is stale")
+  p.add_argument("--readme", default=README)
+  p.add_argument("--results-dir", default=sweeps.RESULTS_DIR)
+  args = p.parse_args(argv)
+  with open(args.readme) as f:
+    text = f.read()
+  new, changed = render(text, args.results_dir)
+  if args.check:
+    if changed:
+      print(f"stale claims in {args.readme}: {', '.join(changed)} (run python -m experiments.claims)")
+      sys.exit(1)
+    return changed
+  if changed:
+    with open(args.readme + ".tmp", "w") as f:
+      f.write(new)
+    os.replace(args.readme + ".tmp", args.readme)
+  print(f"{args.readme}: {len(_FENCE.findall(new))} claims, {len(changed)} rewritten ({', '.join(changed) or '-'})")
+  return changed
+
+
+if __name__ == "__main__":
+  main()
