@@ -1,8 +1,7 @@
 """Fashion-MNIST likelihood of the VAE and the IWAE at 100 epochs, every model a sweep over seeds (issue #18).
 
     python -m experiments.fashion_likelihood                         # full (hours on a 2-core CPU; resumable)
-    python -m experiments.fashion_likelihood --models vae_h500 iwae5_h500
-    python -m experiments.fashion_likelihood --size quick            # minutes
+    python -m experiments.fashion_likelihood --models vae_h500 iwae5_h500 --size quick   # two models, minutes
 
 Protocol: ``experiments/configs/fashion_likelihood.py``. The results hold the models asked for and every one trained
 in the runs root; a subset that would drop a model of the results file stops, unless ``--keep-earlier`` keeps its
@@ -90,7 +89,8 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, ea
                                 "sweep training (s)"], rows),
       PAIRED: sweeps.table(["comparison", "seed", "mean difference ± s.e."], paired),
       CURVE: sweeps.table(["model", *map(str, steps)], [[n, *[round(p["nll"], 2) for p in v]] for n, v in
-                                                         curves.items()], pad=True)}, LIKELIHOOD, models, c.models)
+                                                         curves.items()], pad=True)},
+      LIKELIHOOD, models, c.models, timing)
   notes = timing + [f"Partial: {m} was trained to update {curves[m][-1]['step']:,} of {c.num_steps:,} when this "
                     "file was written: its curve so far, no row yet; the command without --partial finishes it."
                     for m in partial if m in curves]

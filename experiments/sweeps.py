@@ -368,7 +368,7 @@ def earlier_results(setup: Setup, name: str, caption: str, produced: Sequence[st
 
 
 def carry_rows(earlier: Mapping[str, Any] | None, tables: dict[str, Any], caption: str, produced: Sequence[str],
-               order: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
+               order: Sequence[str], notes: list[str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
   """``tables`` (this run's, caption → :func:`table`) with the rows of ``earlier`` (None: nothing) that belong to
   models it did not produce, every table's rows in ``order`` (of their first model); and where each carried model's
   numbers were computed (:func:`provenance`, for :func:`write_results`' ``carried``).
@@ -376,7 +376,9 @@ def carry_rows(earlier: Mapping[str, Any] | None, tables: dict[str, Any], captio
   The carried models are those of table ``caption``'s earlier rows (by first cell) not in ``produced``. A row of any
   table is carried when every model its first cell names is (``"a − b"`` names two: a comparison with a model of
   this run is not, since that model may differ from its old self). A table takes the longer of the two column lists
-  (a curve with more points), the shorter rows filled with ``None``."""
+  (a curve with more points), the shorter rows filled with ``None``. ``notes``: extended with the earlier file's
+  notes about one carried model (those that begin ``"model: "``, e.g. :func:`train_time`'s), which travel with its
+  rows."""
   if not earlier:
     return tables, {}
   names = {r[0] for r in earlier["tables"].get(caption, {}).get("rows", []) if r[0] not in produced}
@@ -388,6 +390,8 @@ def carry_rows(earlier: Mapping[str, Any] | None, tables: dict[str, Any], captio
     kept = [r for r in old["rows"] if set(str(r[0]).split(" − ")) <= names]
     columns = max(tables[cap]["columns"], old["columns"], key=len)
     out[cap] = table(columns, sorted([*tables[cap]["rows"], *kept], key=rank), pad=True)
+  if notes is not None:
+    notes += [n for n in earlier.get("notes", []) if n.split(": ", 1)[0] in names]
   return out, provenance(earlier, sorted(names, key=lambda m: rank([m])))
 
 

@@ -45,10 +45,13 @@ def test_carry_rows_keeps_only_the_rows_of_models_the_run_did_not_produce():
              "tables": {"main": t(["model", "v"], [["a", 1], ["b", 2], ["c", 3]]),
                         "pairs": t(["comparison", "d"], [["b − a", 0.5], ["c − a", 0.7], ["c − b", 0.1]]),
                         "curve": t(["model", "10", "20"], [["a", 1.0, 0.9], ["b", 2.0, 1.8], ["c", 3.0, None]]),
-                        "prose": ["not a table: left alone"]}}
+                        "prose": ["not a table: left alone"]},
+             "notes": ["b: its training time counts updates 9–10 only", "c: about c, recomputed here", "general"]}
   mine = {"main": t(["model", "v"], [["c", 30]]), "pairs": t(["comparison", "d"], []),
           "curve": t(["model", "10"], [["c", 3.1]])}
-  tables, carried = sweeps.carry_rows(earlier, mine, "main", ["c"], ["a", "b", "c"])
+  notes = ["mine"]
+  tables, carried = sweeps.carry_rows(earlier, mine, "main", ["c"], ["a", "b", "c"], notes)
+  assert notes == ["mine", "b: its training time counts updates 9–10 only"]  # a carried model's notes travel with it
   assert tables["main"]["rows"] == [["a", 1], ["b", 2], ["c", 30]]
   assert tables["pairs"]["rows"] == [["b − a", 0.5]]  # c was produced here: its old comparisons are not kept
   assert tables["curve"] == t(["model", "10", "20"], [["a", 1.0, 0.9], ["b", 2.0, 1.8], ["c", 3.1, None]])
