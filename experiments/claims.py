@@ -106,8 +106,7 @@ def outliers(res: Mapping[str, Any]) -> str:
   fpr_b = next(k for i, k in enumerate(t["columns"]) if i > c[b] and k.startswith("(b) FPR"))
   rows = sorted(t["rows"], key=lambda r: -auroc(r, b))
   held = max(t["rows"], key=lambda r: auroc(r, a))
-  trained = res["notes"][0].split(";")[0]  # "Models trained without … , N steps of batch B"
-  return (f"`{res['command']}` (seeds {res['seeds']}; {trained[0].lower() + trained[1:]}): Fashion vs MNIST AUROC — "
+  return (f"`{res['command']}` (seeds {res['seeds']}; {_trained(res)}): Fashion vs MNIST AUROC — "
           + ", ".join(f"{_score(r)} {_pm(r[c[b]], 3)} (FPR at 95 % TPR {_pm(r[c[fpr_b]])})" for r in rows)
           + f"; held-out class ({a.split(': ')[1]}): best {_pm(held[c[a]], 3)} ({_score(held)}). "
           f"{_minutes(res['wall_time_s'])} on the {_machine(res)}, finished {res['finished']}.")
@@ -130,8 +129,40 @@ def semi_supervised(res: Mapping[str, Any]) -> str:
           f"finished {res['finished']}.")
 
 
+def _mean(cell: Any) -> float:
+  return cell["mean"] if isinstance(cell, Mapping) else cell
+
+
+def _trained(res: Mapping[str, Any]) -> str:
+  """The first sentence of the results' first note (the model and its training), lower-cased."""
+  first = res["notes"][0].split(";")[0].rstrip(".") if res.get("notes") else ""
+  return first[:1].lower() + first[1:] if first[1:2].islower() else first  # "Models …" -> "models …", "MLP" stays
+
+
+def _tail(res: Mapping[str, Any]) -> str:
+  return f"{_minutes(res['wall_time_s'])} on the {_machine(res)}, finished {res['finished']}."
+
+
+def bottleneck(res: Mapping[str, Any]) -> str:
+  t = next(iter(res["tables"].values()))
+  mse, psnr = t["columns"].index(next(c for c in t["columns"] if c.startswith("MSE"))), t["columns"].index("PSNR (dB)")
+  return (f"`{res['command']}` ({_trained(res)}; seeds {res['seeds']}): AE test MSE ×10⁻³ "
+          + " → ".join(f"{_mean(r[mse]):.1f} (d={r[0]})" for r in t["rows"]) + ", PSNR "
+          + " → ".join(f"{_mean(r[psnr]):.1f}" for r in t["rows"]) + f" dB. {_tail(res)}")
+
+
+def stacked(res: Mapping[str, Any]) -> str:
+  t = next(iter(res["tables"].values()))
+  c = {name: i for i, name in enumerate(t["columns"])}
+  bce, probe = next(k for k in c if k.startswith("test BCE")), next(k for k in c if k.startswith("linear probe"))
+  return (f"`{res['command']}` ({_trained(res)}; seeds {res['seeds']}): test BCE (nats/image) / linear probe — "
+          + "; ".join(f"{r[0]} ({r[c['updates']]}): {_pm(r[c[bce]], 1)} / {_mean(r[c[probe]]):.3f}" for r in t["rows"])
+          + f". {_tail(res)}")
+
+
 CLAIMS: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "fashion_likelihood": fashion_likelihood, "outliers": outliers, "semi_supervised": semi_supervised}
+    "bottleneck": bottleneck, "fashion_likelihood": fashion_likelihood, "stacked": stacked, "outliers": outliers,
+    "semi_supervised": semi_supervised}
 
 
 def render(text: str, results_dir: str = sweeps.RESULTS_DIR) -> tuple[str, list[str]]:
