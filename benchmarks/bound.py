@@ -22,7 +22,8 @@ XLA does at any shape, so each is charged at whichever is faster, its own shape 
 Conv β-VAE (:func:`conv_step_bound`): each strided (or transposed) 4×4 convolution's three products — forward,
 input gradient (not for the first layer), weight gradient — each ``2·B·out_pixels·k²·C_in·C_out`` FLOP, charged
 at the fastest of: XLA's strided convolution of that layer's shape, the same product as one matmul of its
-patches' shape (``[B·out_pixels, k²·C_in] × [k²·C_in, C_out]`` and its two transposes), the 2048³ peak. Plus the
+patches' shape (``[B·out_pixels, k²·C_in] × [k²·C_in, C_out]`` and its two transposes), oneDNN's primitive for that
+product (:mod:`vae_jax.onednn_conv`, when built), the 2048³ peak. Plus the
 dense layers' matmuls (as the MLP's) and Adam's bytes. Activations, the loss, rendering and random numbers are
 left out.
 
@@ -163,6 +164,27 @@ def conv_seconds(batch: int, size: int, c_in: int, c_out: int, *, stack: int = 4
   return _median_call_seconds(fn, (x, w), stack, reps)
 
 
+def onednn_seconds(batch: int, size: int, c_in: int, c_out: int, product: str, *, stack: int = 4,
+                   reps: int = 3) -> float:
+  """Seconds for oneDNN's ``product`` (``fwd``, ``dx``, ``dW``) of the same convolution as :func:`conv_seconds`,
+  through :mod:`vae_jax.onednn_conv`; ``inf`` when the library is not available."""
+  import jax  # noqa: PLC0415
+  import jax.numpy as jnp  # noqa: PLC0415
+
+  from vae_jax import onednn_conv  # noqa: PLC0415
+
+  if not onednn_conv.available():
+    return math.inf
+  k1, k2 = jax.random.split(jax.random.key(1))
+  x = jax.random.normal(k1, (batch, size, size, c_in), jnp.float32)
+  w = jax.random.normal(k2, (4, 4, c_in, c_out), jnp.float32)
+  y = jax.random.normal(k2, (batch, size // 2, size // 2, c_out), jnp.float32)
+  fn, args = {"fwd": (lambda x, w: onednn_conv.forward(x, w, 2), (x, w)),
+              "dx": (lambda y, w: onednn_conv.backward_data(y, w, 2, x.shape), (y, w)),
+              "dW": (lambda x, y: onednn_conv.backward_weights(x, y, 2, w.shape), (x, y))}[product]
+  return _median_call_seconds(jax.jit(fn), args, stack, reps)
+
+
 def conv_step_bound(batch: int = 64, *, stack: int = 4, reps: int = 3, peak_n: int = 2048) -> dict:
   """The bound for one training step of the conv β-VAE at ``batch`` (see the module docstring)."""
   peak = peak_gflop_s(peak_n, reps=reps)
@@ -173,7 +195,8 @@ def conv_step_bound(batch: int = 64, *, stack: int = 4, reps: int = 3, peak_n: i
     products = [("fwd", "bi,io->bo"), ("dW", "bi,bo->io")] + ([("dx", "bo,io->bi")] if dx else [])
     for product, e in products:
       per[f"{name}.{product}"] = min(conv_s, best_matmul_seconds(e, rows, depth, co, peak=peak, stack=stack,
-                                                                 reps=reps))
+                                                                 reps=reps),
+                                     onednn_seconds(batch, size, ci, co, product, stack=stack, reps=reps))
   per.update(_charged(step_matmuls(batch, CONV_DENSE), peak, stack, reps))
   bw = bandwidth_gbs(ADAM_ARRAYS * CONV_PARAMS, reps)
   compute_s = sum(per.values())

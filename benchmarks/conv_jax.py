@@ -3,11 +3,12 @@
 Higgins et al.'s dSprites architecture (``ModelConfig(architecture="conv", conv_channels=(32, 32, 64, 64),
 conv_dense=(256,), latent_dim=10)``), Bernoulli likelihood, β = 4, Adam 1e-3 (as the PyTorch baseline).
 One repeat is one call of :func:`vae_jax.train.make_multi_step` over ``steps`` updates with ``loop="auto"``
-(on CPU a conv model is stepped from the host, as ``train_and_evaluate`` does: see that function); each update
+(on CPU a step with XLA convolutions is stepped from the host, one with oneDNN's runs as one scan, as
+``train_and_evaluate`` does: :func:`vae_jax.train.choose_loop`); each update
 draws fresh sprite factors from its data key and renders them (``GeneratedBatches``), as ``train_and_evaluate``
 does for ``data.name="sprites"``. ``flax_layers=True`` builds the same model from Flax's ``nn.Conv`` and
 ``nn.ConvTranspose`` instead of :mod:`vae_jax.space_to_depth` / :mod:`vae_jax.depth_to_space` (same parameters);
-``loop="scan"`` runs the steps as one ``lax.scan`` (is stepping from the host still the faster on CPU?).
+``loop="host"`` / ``"scan"`` force one way; ``VAE_JAX_ONEDNN=0`` in the environment keeps XLA's convolutions.
 """
 
 from __future__ import annotations

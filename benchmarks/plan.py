@@ -75,17 +75,21 @@ def _conv_group(mode: str) -> dict:
     kw, tkw = dict(batch=64, steps=steps), dict(batch=64, steps=steps)
   bkw = dict(batch=kw["batch"], stack=1, reps=1, peak_n=256) if mode == "smoke" else dict(batch=64)
   contenders = [
-      _c("conv_jax", "vae_jax conv β-VAE, sprites rendered in the step", "benchmarks.conv_jax", "conv_sprites",
-         kw["batch"], **kw),
-      _c("conv_jax_flax_layers", "the same with Flax's nn.Conv / nn.ConvTranspose (no rewrites)",
+      _c("conv_jax", "vae_jax conv β-VAE, sprites rendered in the step (loop=\"auto\"; oneDNN's convolutions "
+         "where built, vae_jax/onednn_conv.py)", "benchmarks.conv_jax", "conv_sprites", kw["batch"], **kw),
+      _c("conv_jax_xla", "the same with XLA's convolutions (VAE_JAX_ONEDNN=0: the space-to-depth rewrites, stepped "
+         "from the host as loop=\"auto\" does for XLA convolutions on CPU)", "benchmarks.conv_jax", "conv_sprites",
+         kw["batch"], env={"VAE_JAX_ONEDNN": "0"}, **kw),
+      _c("conv_jax_flax_layers", "the same with Flax's nn.Conv / nn.ConvTranspose (no rewrites, no oneDNN)",
          "benchmarks.conv_jax", "conv_sprites", kw["batch"], flax_layers=True, **kw),
-      _c("conv_jax_scan", "the same steps in one lax.scan (loop=\"scan\"; the default steps conv nets from the host "
-         "on CPU)", "benchmarks.conv_jax", "conv_sprites", kw["batch"], loop="scan", **kw),
+      _c("conv_jax_host", "oneDNN's convolutions stepped from the host (loop=\"host\")", "benchmarks.conv_jax",
+         "conv_sprites", kw["batch"], loop="host", **kw),
       _c("conv_torch", "PyTorch eager conv β-VAE, pre-rendered batches, Adam", "benchmarks.torch_models",
          "torch_conv", tkw["batch"], "torch", **tkw),
       _c("conv_torch_fused", "PyTorch eager conv β-VAE, Adam(fused=True)", "benchmarks.torch_models",
          "torch_conv", tkw["batch"], fused=True, **tkw),
-      _c("conv_bound", "conv step bound (each product's FLOP at XLA's best: conv, matmul or 2048³ peak; + Adam)",
+      _c("conv_bound", "conv step bound (each product's FLOP at the best of XLA's conv, a matmul, oneDNN, the 2048³ "
+         "peak; + Adam)",
          "benchmarks.bound", "conv_step_bound", kw["batch"], "bound", **bkw),
   ]
   return {"id": "conv", "title": "Conv β-VAE (Higgins: conv 32-32-64-64, FC 256, z=10) on 64×64 sprites",

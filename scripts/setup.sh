@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything vae_jax needs on a Debian machine with Python 3.11:
-#   the Debian data package (full Fashion-MNIST, offline), a virtualenv in .venv, the pinned requirements, and
-#   vae_jax itself (editable). Idempotent: a second run only checks.
+#   the Debian data package (full Fashion-MNIST, offline), oneDNN and g++ (CPU convolutions), a virtualenv in
+#   .venv, the pinned requirements, and vae_jax itself (editable). Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 need_apt=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
 python3 -c "import ensurepip, venv" 2>/dev/null || need_apt+=(python3-venv)
+# oneDNN's convolutions for XLA:CPU (vae_jax/onednn_conv.py builds its handlers with g++ on first use; without
+# them the CPU keeps XLA's slower convolutions).
+[ -f /usr/include/dnnl.hpp ] || need_apt+=(libdnnl-dev)
+command -v g++ >/dev/null || need_apt+=(g++)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "[setup] apt-get install ${need_apt[*]}"
   as_root apt-get update -qq

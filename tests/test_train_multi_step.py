@@ -4,8 +4,9 @@ import chex
 import jax
 import numpy as np
 import optax
+import pytest
 
-from vae_jax import factory, models, modules, train
+from vae_jax import factory, models, modules, onednn_conv, space_to_depth, train
 from vae_jax.methods import ae
 from vae_jax.train import multi_step
 
@@ -37,3 +38,13 @@ def test_auto_applies_the_rule_to_the_traced_step(monkeypatch):
   want = host if jax.default_backend() == "cpu" else scan
   chex.assert_trees_all_equal(_three_steps("auto"), want)
   assert np.isfinite(np.asarray(want[1]["loss"])).all()
+
+
+def test_onednn_convolutions_leave_no_xla_convolution_for_the_rule(monkeypatch):
+  if not onednn_conv.available():
+    pytest.skip(f"oneDNN handlers unavailable: {onednn_conv.why_unavailable()}")
+  x, kernel = jax.numpy.ones((2, 32, 32, 8)), jax.numpy.ones((4, 4, 8, 5))  # XLA: convolutions, not patches
+  for switch, convolves in (("1", False), ("0", True)):
+    monkeypatch.setenv("VAE_JAX_ONEDNN", switch)
+    grad = jax.jit(jax.grad(lambda x, k: space_to_depth.conv(x, k, 2).sum(), argnums=(0, 1)))
+    assert multi_step._has_convolution(grad, x, kernel) == convolves, switch

@@ -36,6 +36,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from vae_jax import onednn_conv
+
 __all__ = ["Conv", "conv", "conv_adjoint"]
 
 _DN = ("NHWC", "HWIO", "NHWC")
@@ -157,18 +159,43 @@ def _weight_grad(x: jax.Array, g: jax.Array, s: int, w_shape: tuple[int, ...], w
   return jax.linear_transpose(lambda w: _kernel_to_depth(w, s), spec)(dk)[0].astype(w_dtype)
 
 
+def _by_platform(library, xla, *args):
+  """``library(*args)`` on the CPU backend when oneDNN's convolutions are enabled (:func:`vae_jax.onednn_conv.enabled`)
+  and the operands are float32, else ``xla(*args)``; ``lax.platform_dependent`` lowers only the backend's branch."""
+  if not (all(a.dtype == jnp.float32 for a in args) and onednn_conv.enabled()):
+    return xla(*args)
+  return jax.lax.platform_dependent(*args, cpu=library, default=xla)
+
+
+def _S(x, w, stride):
+  """``S(x, w)`` on the fastest path of the backend."""
+  return _by_platform(lambda x, w: onednn_conv.forward(x, w, stride), lambda x, w: _forward(x, w, stride), x, w)
+
+
+def _S_adjoint(y, w, stride, in_shape):
+  """``Sᵀ(y, w)`` on the fastest path of the backend."""
+  return _by_platform(lambda y, w: onednn_conv.backward_data(y, w, stride, in_shape),
+                      lambda y, w: _adjoint(y, w, stride, in_shape), y, w)
+
+
+def _S_weight_grad(x, g, stride, w_shape, w_dtype):
+  """``∂⟨S(x, w), g⟩/∂w`` on the fastest path of the backend."""
+  return _by_platform(lambda x, g: onednn_conv.backward_weights(x, g, stride, w_shape),
+                      lambda x, g: _weight_grad(x, g, stride, w_shape, jnp.float32), x, g).astype(w_dtype)
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _conv(x, w, stride):
-  return _forward(x, w, stride)
+  return _S(x, w, stride)
 
 
 def _conv_fwd(x, w, stride):
-  return _forward(x, w, stride), (x, w)
+  return _S(x, w, stride), (x, w)
 
 
 def _conv_bwd(stride, res, g):
   x, w = res
-  return _adjoint(g, w, stride, x.shape), _weight_grad(x, g, stride, w.shape, w.dtype)
+  return _S_adjoint(g, w, stride, x.shape), _S_weight_grad(x, g, stride, w.shape, w.dtype)
 
 
 _conv.defvjp(_conv_fwd, _conv_bwd)
@@ -191,17 +218,17 @@ def conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def _conv_adjoint(y, w, stride, in_shape):
-  return _adjoint(y, w, stride, in_shape)
+  return _S_adjoint(y, w, stride, in_shape)
 
 
 def _adjoint_fwd(y, w, stride, in_shape):
-  return _adjoint(y, w, stride, in_shape), (y, w)
+  return _S_adjoint(y, w, stride, in_shape), (y, w)
 
 
 def _adjoint_bwd(stride, in_shape, res, g):
   y, w = res
   # ⟨Sᵀ(y, w), g⟩ = ⟨y, S(g, w)⟩: the input gradient is a strided convolution, the weight gradient S's with x = g.
-  return _forward(g, w, stride), _weight_grad(g, y, stride, w.shape, w.dtype)
+  return _S(g, w, stride), _S_weight_grad(g, y, stride, w.shape, w.dtype)
 
 
 _conv_adjoint.defvjp(_adjoint_fwd, _adjoint_bwd)

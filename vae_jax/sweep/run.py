@@ -36,7 +36,7 @@ import tqdm
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from vae_jax import checkpoints, configs, factory, train
+from vae_jax import checkpoints, configs, factory, onednn_conv, train
 from vae_jax.train import batches, multi_step, run_dir
 from vae_jax.sweep import engine, io
 from vae_jax.sweep.engine import MEMBER_AXIS, SweepState
@@ -242,7 +242,8 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
   earlier = run_dir.train_seconds(workdir, start_step)  # what the invocations before this one recorded
 
   if loop == "auto":
-    loop = multi_step.choose_loop(has_convolution=config.model.architecture == "conv")
+    # oneDNN's convolutions (vae_jax.onednn_conv) are custom calls: no XLA convolution for the rule to avoid.
+    loop = multi_step.choose_loop(has_convolution=config.model.architecture == "conv" and not onednn_conv.enabled())
   multi: dict[int, Any] = {}
   eval_fn = engine.make_sweep_eval(config, setup.model, setup.dataset_size, mesh, test_shared=setup.test_shared)
   writer = open(os.path.join(workdir, "metrics.jsonl"), "a") if is_main else None

@@ -18,17 +18,20 @@ MULTI_STEP_LOOPS = ("auto", "scan", "host")
 
 
 def choose_loop(has_convolution: bool) -> str:
-  """``"host"`` on CPU when the step holds convolutions, else ``"scan"``: the rule of ``loop="auto"``.
+  """``"host"`` on CPU when the step holds XLA convolutions, else ``"scan"``: the rule of ``loop="auto"``.
 
   Why: XLA:CPU runs the strided and transposed convolutions of a conv VAE's gradient on a much slower path inside a
   while loop than in straight-line code — for the conv β-VAE on 64×64 sprites a step in a scan took several times
   as long as stepped from the host (``benchmarks/README.md``, "Conv β-VAE") — while for an MLP the scan is faster.
+  oneDNN's convolutions (:mod:`vae_jax.onednn_conv`) are custom calls, not XLA convolutions: with them the conv
+  β-VAE's scan ran 1.2–1.6× its host-stepped loop (2026-12-04, ``benchmarks/README.md``), so it counts as none.
   """
   return "host" if has_convolution and jax.default_backend() == "cpu" else "scan"
 
 
-def _has_convolution(fn, *args) -> bool:
-  return "conv_general_dilated" in str(jax.make_jaxpr(fn)(*args))
+def _has_convolution(jitted, *args) -> bool:
+  """Whether ``jitted`` lowered for this backend holds XLA convolutions (``platform_dependent`` lowers one branch)."""
+  return "stablehlo.convolution" in jitted.lower(*args).as_text()
 
 
 def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_steps: int,
@@ -84,7 +87,7 @@ def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_st
   def run(state, data, source, train_key):
     if not chosen:
       # Tracing the step to look for convolutions matters only where the rule can say "host".
-      convolves = jax.default_backend() == "cpu" and _has_convolution(run_scan, state, data, source, train_key)
+      convolves = jax.default_backend() == "cpu" and _has_convolution(scanned, state, data, source, train_key)
       chosen.append(stepped if choose_loop(convolves) == "host" else scanned)
     return chosen[0](state, data, source, train_key)
 

@@ -1,0 +1,160 @@
+"""Strided "SAME" convolutions on XLA:CPU computed by oneDNN, through XLA FFI custom calls.
+
+XLA:CPU computes convolutions with Eigen; on the 2-core CPU its gradients of the conv β-VAE's strided 4×4
+convolutions, even rewritten (:mod:`vae_jax.space_to_depth`), left the training step at 0.90–0.95× PyTorch's, whose
+convolutions are oneDNN's (``benchmarks/README.md``). This module gives XLA:CPU the same library: the three products
+of a strided convolution — forward, input gradient (a transposed convolution) and weight gradient — as FFI handlers
+(``vae_jax/csrc/onednn_conv.cc``) that call oneDNN's convolution primitives on the NHWC / HWIO buffers.
+
+The handlers are compiled on first use with the system C++ compiler against oneDNN's headers and jaxlib's FFI
+headers, into ``$VAE_JAX_CACHE`` (default ``~/.cache/vae_jax``), once per source, jaxlib and oneDNN version.
+:func:`available` says whether that worked; when it did not (no compiler, no oneDNN: ``apt-get install
+libdnnl-dev g++``), :mod:`vae_jax.space_to_depth` keeps XLA's own convolutions and logs why once.
+:func:`enabled` says when the library path is taken (``VAE_JAX_ONEDNN``: ``0`` never, ``1`` always, default: on a
+single-device CPU process).
+
+Only float32 on the CPU backend; :mod:`vae_jax.space_to_depth` selects these functions with
+``lax.platform_dependent``, so the same model code lowers to XLA's convolutions on GPU and TPU. Values equal
+``lax.conv_general_dilated``'s up to float rounding (tests), so checkpoints are interchangeable.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import importlib.metadata
+import logging
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["enabled", "available", "why_unavailable", "forward", "backward_data", "backward_weights", "same_padding"]
+
+_log = logging.getLogger(__name__)
+_SOURCE = pathlib.Path(__file__).with_name("csrc") / "onednn_conv.cc"
+_TARGETS = {"forward": "VaeJaxConvForward", "backward_data": "VaeJaxConvBackwardData",
+            "backward_weights": "VaeJaxConvBackwardWeights"}
+
+
+def _include_dirs() -> list[str]:
+  """Where ``dnnl.hpp`` may be: ``$DNNL_ROOT/include``, the environment's prefix, the system."""
+  roots = [os.environ.get("DNNL_ROOT", ""), sys.prefix, "/usr/local", "/usr"]
+  return [str(pathlib.Path(r) / "include") for r in roots if r and (pathlib.Path(r) / "include" / "dnnl.hpp").exists()]
+
+
+def _build(cache: pathlib.Path) -> pathlib.Path:
+  """Compiles the handlers unless a build for this source and jaxlib is cached; returns the shared library."""
+  requested = os.environ.get("CXX")
+  cxx = shutil.which(requested) if requested else shutil.which("g++") or shutil.which("c++")
+  if not cxx:
+    raise RuntimeError(f"no C++ compiler ({'CXX=' + requested if requested else 'g++'} not found; install g++ "
+                       "or set CXX)")
+  includes = _include_dirs()
+  if not includes:
+    raise RuntimeError("oneDNN's headers (dnnl.hpp) were not found: install libdnnl-dev or set DNNL_ROOT")
+  libdirs = [str(pathlib.Path(i).parent / "lib") for i in includes]
+  version_h = pathlib.Path(includes[0]) / "oneapi" / "dnnl" / "dnnl_version.h"
+  digest = hashlib.sha256(_SOURCE.read_bytes() + importlib.metadata.version("jaxlib").encode()
+                          + (version_h.read_bytes() if version_h.exists() else includes[0].encode()))
+  out = cache / f"onednn_conv-{digest.hexdigest()[:16]}.so"
+  if out.exists():
+    return out
+  cache.mkdir(parents=True, exist_ok=True)
+  with tempfile.TemporaryDirectory(dir=cache) as tmp:
+    tmp_out = pathlib.Path(tmp) / out.name
+    cmd = [cxx, "-O2", "-std=c++17", "-shared", "-fPIC", "-w", str(_SOURCE), "-o", str(tmp_out),
+           f"-I{jax.ffi.include_dir()}", *(f"-I{i}" for i in includes), *(f"-L{d}" for d in libdirs),
+           *(f"-Wl,-rpath,{d}" for d in libdirs), "-ldnnl"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+      raise RuntimeError(f"compiling {_SOURCE.name} failed:\n{proc.stderr[-2000:]}")
+    os.replace(tmp_out, out)  # atomic: a concurrent build or a crash never leaves a half-written library
+  return out
+
+
+@functools.cache
+def _load() -> tuple[bool, str]:
+  """Builds, loads and registers the handlers once per process: ``(ok, reason it is not)``."""
+  try:
+    cache = pathlib.Path(os.environ.get("VAE_JAX_CACHE") or pathlib.Path.home() / ".cache" / "vae_jax")
+    lib = ctypes.CDLL(str(_build(cache)))
+    for name, symbol in _TARGETS.items():
+      jax.ffi.register_ffi_target(f"vae_jax_onednn_{name}", jax.ffi.pycapsule(getattr(lib, symbol)),
+                                  platform="cpu")
+  except (RuntimeError, OSError) as e:
+    _log.info("oneDNN convolutions unavailable (%s); XLA's convolutions are used on the CPU.", e)
+    return False, str(e)
+  return True, ""
+
+
+def enabled() -> bool:
+  """Whether :mod:`vae_jax.space_to_depth` computes CPU convolutions here, read when a function is traced.
+
+  ``VAE_JAX_ONEDNN``: ``0`` never; ``1`` always (an error if the handlers cannot be built); ``auto`` (default) when
+  they are :func:`available` and the process sees one device. XLA's partitioner cannot split a custom call: on a
+  multi-device mesh (``--xla_force_host_platform_device_count``, several processes) it would gather the whole batch
+  onto every device, so ``auto`` keeps XLA's own convolutions there.
+  """
+  switch = os.environ.get("VAE_JAX_ONEDNN", "auto")
+  if switch not in ("0", "1", "auto"):
+    raise ValueError(f"VAE_JAX_ONEDNN must be 0, 1 or auto, got {switch!r}.")
+  if switch == "0":
+    return False
+  if switch == "1":
+    if not available():
+      raise RuntimeError(f"VAE_JAX_ONEDNN=1 but oneDNN convolutions are unavailable: {why_unavailable()}")
+    return True
+  return jax.device_count() == 1 and available()
+
+
+def available() -> bool:
+  """Whether the oneDNN handlers are built and registered (builds them on the first call)."""
+  return _load()[0]
+
+
+def why_unavailable() -> str:
+  """Empty when :func:`available`; otherwise what was missing."""
+  return _load()[1]
+
+
+def same_padding(size: int, k: int, s: int) -> int:
+  """The padding XLA's ``"SAME"`` puts before an axis of ``size`` for a ``k``-tap, stride-``s`` window."""
+  out = -(-size // s)
+  return max((out - 1) * s + k - size, 0) // 2
+
+
+def _call(name: str, a: jax.Array, b: jax.Array, out_shape: tuple[int, ...], stride: int, in_hw: tuple[int, int],
+          k: int) -> jax.Array:
+  if not available():
+    raise RuntimeError(f"oneDNN convolutions are unavailable: {why_unavailable()}")
+  if a.dtype != jnp.float32 or b.dtype != jnp.float32:
+    raise TypeError(f"oneDNN convolutions take float32, got {a.dtype} and {b.dtype}.")
+  call = jax.ffi.ffi_call(f"vae_jax_onednn_{name}", jax.ShapeDtypeStruct(out_shape, jnp.float32),
+                          vmap_method="sequential")
+  return call(a, b, stride=np.int64(stride), pad_top=np.int64(same_padding(in_hw[0], k, stride)),
+              pad_left=np.int64(same_padding(in_hw[1], k, stride)))
+
+
+def forward(x: jax.Array, w: jax.Array, stride: int) -> jax.Array:
+  """``lax.conv_general_dilated(x, w, (stride,) * 2, "SAME")`` for x ``[b, H, W, C]``, w ``[k, k, C, O]``."""
+  b, h, wd, _ = x.shape
+  out = (b, -(-h // stride), -(-wd // stride), w.shape[3])
+  return _call("forward", x, w, out, stride, (h, wd), w.shape[0])
+
+
+def backward_data(dy: jax.Array, w: jax.Array, stride: int, in_shape: tuple[int, ...]) -> jax.Array:
+  """The adjoint of :func:`forward` in ``x`` (of shape ``in_shape``) applied to ``dy``: a transposed convolution."""
+  return _call("backward_data", dy, w, tuple(in_shape), stride, tuple(in_shape[1:3]), w.shape[0])
+
+
+def backward_weights(x: jax.Array, dy: jax.Array, stride: int, w_shape: tuple[int, ...]) -> jax.Array:
+  """The adjoint of :func:`forward` in ``w`` (of shape ``w_shape``) applied to ``dy``: the weight gradient."""
+  return _call("backward_weights", x, dy, tuple(w_shape), stride, tuple(x.shape[1:3]), w_shape[0])
