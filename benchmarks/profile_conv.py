@@ -6,8 +6,8 @@ Compiles one update of the benchmark's conv β-VAE (``benchmarks.conv_jax``: Hig
 rendered in the step, β = 4, Adam), the way ``make_multi_step(loop="host")`` calls it, runs ``steps`` of them
 under ``jax.profiler.trace`` and sums each kernel's time under the layer named in its HLO metadata
 (``encoder/conv_1``, ``decoder/deconv_2``, …; the optimizer; the rest: sprites, loss, KL) and its kind:
-``conv/matmul`` (convolutions, dots and the library fusions around them) or ``other`` (copies, transposes, pads,
-elementwise). Kernels of XLA:CPU's threads can overlap, so the sum can exceed the wall time.
+``conv/matmul`` (convolutions, dots, oneDNN's convolution custom calls, the library fusions around them) or
+``other`` (copies, transposes, pads, elementwise). Kernels of XLA:CPU's threads can overlap, so the sum can exceed the wall time.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def _hlo_index(hlo: str) -> dict[str, tuple[str, str]]:
       layer = "optimizer"
     else:
       layer = "other (sprites, loss, KL, heads)"
-    kind = "conv/matmul" if op in ("convolution", "dot") or "ynn_fusion" in name or "dot" in name else "other"
+    library = op == "custom-call" and "vae_jax_onednn" in line  # oneDNN's convolutions (vae_jax.onednn_conv)
+    kind = ("conv/matmul" if op in ("convolution", "dot") or library or "ynn_fusion" in name or "dot" in name
+            else "other")
     out[name] = (layer, kind)
   return out
 

@@ -173,13 +173,19 @@ def _S(x, w, stride):
 
 
 def _S_adjoint(y, w, stride, in_shape):
-  """``Sᵀ(y, w)`` on the fastest path of the backend."""
+  """``Sᵀ(y, w)`` on the fastest path of the backend: for few input channels the patches' overlap-add everywhere
+  (on the 2-core CPU it beat oneDNN's backward-data primitive for one channel, ``benchmarks/README.md``)."""
+  if _few_channels(in_shape[-1], stride):
+    return _adjoint(y, w, stride, in_shape)
   return _by_platform(lambda y, w: onednn_conv.backward_data(y, w, stride, in_shape),
                       lambda y, w: _adjoint(y, w, stride, in_shape), y, w)
 
 
 def _S_weight_grad(x, g, stride, w_shape, w_dtype):
-  """``∂⟨S(x, w), g⟩/∂w`` on the fastest path of the backend."""
+  """``∂⟨S(x, w), g⟩/∂w`` on the fastest path of the backend: for few input channels the per-tap matmuls everywhere
+  (they beat oneDNN's backward-weights primitive for one channel, as for :func:`_S_adjoint`)."""
+  if _few_channels(x.shape[-1], stride):
+    return _weight_grad(x, g, stride, w_shape, w_dtype)
   return _by_platform(lambda x, g: onednn_conv.backward_weights(x, g, stride, w_shape),
                       lambda x, g: _weight_grad(x, g, stride, w_shape, jnp.float32), x, g).astype(w_dtype)
 
