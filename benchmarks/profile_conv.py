@@ -7,7 +7,8 @@ rendered in the step, β = 4, Adam), the way ``make_multi_step(loop="host")`` ca
 under ``jax.profiler.trace`` and sums each kernel's time under the layer named in its HLO metadata
 (``encoder/conv_1``, ``decoder/deconv_2``, …; the optimizer; the rest: sprites, loss, KL) and its kind:
 ``conv/matmul`` (convolutions, dots, oneDNN's convolution custom calls, the library fusions around them) or
-``other`` (copies, transposes, pads, elementwise). Kernels of XLA:CPU's threads can overlap, so the sum can exceed the wall time.
+``other`` (copies, transposes, pads, elementwise). Kernels of XLA:CPU's threads can overlap, so the sum can exceed
+the wall time.
 """
 
 from __future__ import annotations
