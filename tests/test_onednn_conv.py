@@ -150,3 +150,25 @@ def test_the_build_is_cached(tmp_path, monkeypatch):
   monkeypatch.setattr(onednn_conv.subprocess, "run", lambda *a, **k: pytest.fail("compiled twice"))
   assert onednn_conv._build(tmp_path) == first and first.stat().st_size > 0
   assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary left
+
+
+@needs_library
+def test_a_conv_sweep_on_one_device_equals_its_xla_twin(monkeypatch, tmp_path):
+  """Members vmapped over oneDNN's handlers inside the sweep's scanned update (one device: what ``auto`` picks on a
+  single-device CPU) train as the same sweep on XLA's convolutions (host-stepped) does, up to float rounding."""
+  import dataclasses  # noqa: PLC0415
+
+  from experiments import main as cli  # noqa: PLC0415
+  from vae_jax import methods, sweep  # noqa: PLC0415
+
+  base = cli.load_config_file(helpers.TINY)
+  model = dataclasses.replace(base.model, architecture="conv", conv_channels=(8, 8), conv_dense=(16,))
+  grid = sweep.make_sweep(dataclasses.replace(base, model=model, method=methods.beta_vae.Config(), num_steps=4,
+                                              num_devices=1),
+                          {"method.beta": [1.0, 4.0]}, seeds=[0])
+  params = {}
+  for switch in ("1", "0"):
+    monkeypatch.setenv("VAE_JAX_ONEDNN", switch)
+    params[switch] = jax.device_get(sweep.train_sweep(grid, str(tmp_path / switch))["state"].members.params)
+  for a, b in zip(jax.tree.leaves(params["1"]), jax.tree.leaves(params["0"]), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
