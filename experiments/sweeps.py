@@ -375,24 +375,43 @@ def carry_rows(earlier: Mapping[str, Any] | None, tables: dict[str, Any], captio
 
   The carried models are those of table ``caption``'s earlier rows (by first cell) not in ``produced``. A row of any
   table is carried when every model its first cell names is (``"a − b"`` names two: a comparison with a model of
-  this run is not, since that model may differ from its old self). A table takes the longer of the two column lists
-  (a curve with more points), the shorter rows filled with ``None``. ``notes``: extended with the earlier file's
-  notes about one carried model (those that begin ``"model: "``, e.g. :func:`train_time`'s), which travel with its
-  rows."""
+  this run is not, since that model may differ from its old self — unless it reproduced its old self: its row of
+  ``caption`` has every per-seed value of every statistic (:func:`mean_std` cells) equal to the earlier row's, bit
+  for bit; then its comparisons with carried models stand, and a note says so). A table takes the longer of the two
+  column lists (a curve with more points), the shorter rows filled with ``None``. ``notes``: extended with the
+  earlier file's notes about one carried model (those that begin ``"model: "``, e.g. :func:`train_time`'s), which
+  travel with its rows."""
   if not earlier:
     return tables, {}
-  names = {r[0] for r in earlier["tables"].get(caption, {}).get("rows", []) if r[0] not in produced}
+  old_rows = {r[0]: r for r in earlier["tables"].get(caption, {}).get("rows", [])}
+  names = {m for m in old_rows if m not in produced}
+  same = {r[0] for r in tables.get(caption, {}).get("rows", [])
+          if r[0] in produced and _same_values(r, old_rows.get(r[0]))}
   rank = lambda row: min(list(order).index(m) if m in order else len(order) for m in str(row[0]).split(" − "))  # noqa: E731
-  out = dict(tables)
+  out, stood = dict(tables), set()
   for cap, old in earlier["tables"].items():
     if cap not in tables or not isinstance(old, dict) or "columns" not in old:
       continue
-    kept = [r for r in old["rows"] if set(str(r[0]).split(" − ")) <= names]
+    have = {r[0] for r in tables[cap]["rows"]}
+    kept = [r for r in old["rows"] if (ms := set(str(r[0]).split(" − "))) <= names | same and ms & names
+            and r[0] not in have]
+    stood |= {m for r in kept for m in str(r[0]).split(" − ") if m in same}
     columns = max(tables[cap]["columns"], old["columns"], key=len)
     out[cap] = table(columns, sorted([*tables[cap]["rows"], *kept], key=rank), pad=True)
   if notes is not None:
     notes += [n for n in earlier.get("notes", []) if n.split(": ", 1)[0] in names]
+    notes += [f"{m}: retrained here and equal to its earlier row bit for bit (every seed's value of every statistic), "
+              "so its earlier comparisons with carried models stand." for m in sorted(stood, key=lambda m: rank([m]))]
   return out, provenance(earlier, sorted(names, key=lambda m: rank([m])))
+
+
+def _same_values(row: Sequence[Any], old: Sequence[Any] | None) -> bool:
+  """Whether two rows of a results table hold the same per-seed values in every :func:`mean_std` cell (and have at
+  least one): the same models, evaluated the same way, whatever their other cells (e.g. times) say."""
+  if old is None or len(row) != len(old):
+    return False
+  pairs = [(a, b) for a, b in zip(row, old) if isinstance(a, dict) and "values" in a]
+  return bool(pairs) and all(isinstance(b, dict) and a["values"] == b.get("values") for a, b in pairs)
 
 
 def dropped_rows(results_dir: str, name: str, caption: str, rows: Sequence[str]) -> list[str]:

@@ -3,6 +3,8 @@
 import os
 import sys
 
+import numpy as np
+
 from experiments import sweeps
 
 
@@ -85,3 +87,20 @@ def test_train_time_says_which_updates_a_resumed_runs_seconds_count():
                    "did not record theirs.",
                    "c: its training time, 3 s, counts updates 4,680–46,800 only: it was resumed, and the invocations "
                    "before did not record theirs."]
+
+
+def test_carry_rows_keeps_the_comparisons_of_a_model_that_reproduced_its_old_row_bit_for_bit():
+  """A model retrained here whose every per-seed statistic equals its earlier row's (times may differ) is its old
+  self: its comparisons with carried models stand, with a note; one that moved by one ulp is not."""
+  t, ms = sweeps.table, sweeps.mean_std
+  earlier = {"command": "python -m x", "finished": "then",
+             "tables": {"main": t(["model", "nll", "s"], [["a", ms([1.0, 2.0]), 9], ["b", ms([3.0, 4.0]), 9]]),
+                        "pairs": t(["comparison", "d"], [["b − a", 0.5]])}, "notes": []}
+  for a_values, stands in (([1.0, 2.0], True), ([1.0, float(np.nextafter(2.0, 3.0))], False)):
+    mine = {"main": t(["model", "nll", "s"], [["a", ms(a_values), 5]]), "pairs": t(["comparison", "d"], [])}
+    notes = []
+    tables, carried = sweeps.carry_rows(earlier, mine, "main", ["a"], ["a", "b"], notes)
+    assert tables["main"]["rows"][1][0] == "b" and set(carried) == {"b"}
+    assert tables["pairs"]["rows"] == ([["b − a", 0.5]] if stands else [])
+    assert notes == (["a: retrained here and equal to its earlier row bit for bit (every seed's value of every "
+                      "statistic), so its earlier comparisons with carried models stand."] if stands else [])
