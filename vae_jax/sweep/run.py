@@ -324,9 +324,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
     last_eval = _evaluate(setup, eval_fn, state.members, hp, eval_kd, step)
     failed = np.asarray(engine.to_host(state.failed_at))[:m]
 
-  this_run = float(sum(dt for _, dt in chunk_times))  # as the single run's results (Progress.timing)
-  train_time = {"train_time_s": earlier[0] + this_run, "train_time_from_step": earlier[1],
-                "train_time_this_run_s": this_run}
+  train_time = run_dir.train_time(earlier, float(sum(dt for _, dt in chunk_times)))  # as a single run's results
   steady = chunk_times[1:] or chunk_times
   total_ips = (m * config.batch_size * sum(n for n, _ in steady) / sum(dt for _, dt in steady)
                if steady else None)

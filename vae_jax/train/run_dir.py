@@ -93,6 +93,15 @@ def train_seconds(workdir: str, step: int) -> tuple[float, int]:
   return float(sum(v for s, v in seconds.items() if s > from_step)), from_step
 
 
+def train_time(earlier: tuple[float, int], this_run_s: float) -> dict[str, float]:
+  """The results' training-time fields, the same for single runs and sweeps: ``train_time_s`` (every invocation
+  behind the final state: ``earlier`` from :func:`train_seconds` plus this one's ``this_run_s``),
+  ``train_time_from_step`` (0 unless an invocation before this one did not record its seconds) and
+  ``train_time_this_run_s``."""
+  return {"train_time_s": earlier[0] + this_run_s, "train_time_from_step": earlier[1],
+          "train_time_this_run_s": this_run_s}
+
+
 def saved_results(workdir: str) -> dict[str, Any] | None:
   """``results.json`` as written, or None when it is missing or unreadable."""
   try:

@@ -13,6 +13,7 @@ import jax
 import numpy as np
 import tqdm
 
+from vae_jax.train import run_dir
 from vae_jax.train.finite import check_finite
 
 __all__ = ["MetricWriter", "Progress"]
@@ -125,9 +126,7 @@ class Progress:
     times = self.chunk_times
     steady = times[1:] or times  # the first call includes compilation
     return {
-        "train_time_s": earlier[0] + float(sum(dt for _, dt in times)),
-        "train_time_from_step": earlier[1],  # 0 unless an invocation before this one did not record its seconds
-        "train_time_this_run_s": float(sum(dt for _, dt in times)),
+        **run_dir.train_time(earlier, float(sum(dt for _, dt in times))),
         "first_call_s": times[0][1] if times else None,
         "images_per_sec": (self.batch_size * sum(n for n, _ in steady) / sum(dt for _, dt in steady)
                            if times else None),
