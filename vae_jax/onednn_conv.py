@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -80,9 +81,18 @@ def _build(cache: pathlib.Path) -> pathlib.Path:
   return out
 
 
-@functools.cache
+_LOCK = threading.Lock()
+
+
 def _load() -> tuple[bool, str]:
-  """Builds, loads and registers the handlers once per process: ``(ok, reason it is not)``."""
+  """Builds, loads and registers the handlers once per process: ``(ok, reason it is not)``; thread-safe (the
+  experiments train models on several threads, and a target must not be registered twice)."""
+  with _LOCK:
+    return _load_once()
+
+
+@functools.cache
+def _load_once() -> tuple[bool, str]:
   try:
     cache = pathlib.Path(os.environ.get("VAE_JAX_CACHE") or pathlib.Path.home() / ".cache" / "vae_jax")
     lib = ctypes.CDLL(str(_build(cache)))
