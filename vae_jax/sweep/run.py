@@ -209,7 +209,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
   Args:
     sweep: the :class:`SweepConfig` (e.g. from :func:`vae_jax.sweep.make_sweep`).
     workdir: the sweep directory (layout in :mod:`vae_jax.sweep.io`).
-    loop: ``"scan"``, ``"host"`` or ``"auto"`` (the single run's choice: host-stepped for conv nets on CPU).
+    loop: ``"scan"``, ``"host"`` or ``"auto"`` (the single run's rule: host-stepped for XLA convolutions on CPU).
 
   Returns:
     The results dict written to ``workdir/results.json`` (a record per member and a summary over seeds), plus
