@@ -58,7 +58,7 @@ def _build(cache: pathlib.Path) -> pathlib.Path:
   if not cxx:
     raise RuntimeError(f"no C++ compiler ({'CXX=' + requested if requested else 'g++'} not found; install g++ "
                        "or set CXX)")
-  includes = _include_dirs()
+  includes = _include_dirs()[:1]  # one oneDNN: its headers, its library (the handlers use the 2.x API)
   if not includes:
     raise RuntimeError("oneDNN's headers (dnnl.hpp) were not found: install libdnnl-dev or set DNNL_ROOT")
   libdirs = [str(pathlib.Path(i).parent / "lib") for i in includes]
@@ -76,6 +76,8 @@ def _build(cache: pathlib.Path) -> pathlib.Path:
            *(f"-Wl,-rpath,{d}" for d in libdirs), "-ldnnl"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
+      _log.warning("compiling %s against oneDNN in %s failed; XLA's convolutions are used on the CPU:\n%s",
+                   _SOURCE.name, includes[0], proc.stderr[-2000:])
       raise RuntimeError(f"compiling {_SOURCE.name} failed:\n{proc.stderr[-2000:]}")
     os.replace(tmp_out, out)  # atomic: a concurrent build or a crash never leaves a half-written library
   return out
