@@ -90,10 +90,10 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, ea
       PAIRED: sweeps.table(["comparison", "seed", "mean difference ± s.e."], paired),
       CURVE: sweeps.table(["model", *map(str, steps)], [[n, *[round(p["nll"], 2) for p in v]] for n, v in
                                                          curves.items()], pad=True)},
-      LIKELIHOOD, models, c.models, timing)
-  notes = timing + [f"Partial: {m} was trained to update {curves[m][-1]['step']:,} of {c.num_steps:,} when this "
-                    "file was written: its curve so far, no row yet; the command without --partial finishes it."
-                    for m in partial if m in curves]
+      LIKELIHOOD, models, c.models, (notes := list(timing)))  # a copy: _write runs after every model
+  notes += [f"Partial: {m} was trained to update {curves[m][-1]['step']:,} of {c.num_steps:,} when this "
+            "file was written: its curve so far, no row yet; the command without --partial finishes it."
+            for m in partial if m in curves]
   if missing := [m for m in c.models if m not in models and m not in carried]:
     notes.append(f"Not (yet) run in this invocation (size {setup.args.size}): {', '.join(missing)}.")
   notes.append(protocol.estimates_note(c, num_test, seeds[0]))
