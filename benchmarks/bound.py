@@ -151,14 +151,21 @@ CONV_PARAMS = (sum(16 * ci * co + (ci if name.startswith(("deconv", "out")) else
                    for name, _, ci, co, _ in CONV_LAYERS) + sum(i * o + o for _, i, o, _ in CONV_DENSE))
 
 
-def conv_seconds(batch: int, size: int, c_in: int, c_out: int, *, stack: int = 4, reps: int = 3) -> float:
-  """Seconds for XLA's SAME 4×4 stride-2 convolution ``[B, size, size, C_in] → [B, size/2, size/2, C_out]``."""
+def _conv_operands(batch: int, size: int, c_in: int, c_out: int):
+  """Random ``[B, size, size, C_in]`` input and ``[4, 4, C_in, C_out]`` kernel for the conv timings."""
   import jax  # noqa: PLC0415
   import jax.numpy as jnp  # noqa: PLC0415
 
   k1, k2 = jax.random.split(jax.random.key(1))
-  x = jax.random.normal(k1, (batch, size, size, c_in), jnp.float32)
-  w = jax.random.normal(k2, (4, 4, c_in, c_out), jnp.float32)
+  return (jax.random.normal(k1, (batch, size, size, c_in), jnp.float32),
+          jax.random.normal(k2, (4, 4, c_in, c_out), jnp.float32))
+
+
+def conv_seconds(batch: int, size: int, c_in: int, c_out: int, *, stack: int = 4, reps: int = 3) -> float:
+  """Seconds for XLA's SAME 4×4 stride-2 convolution ``[B, size, size, C_in] → [B, size/2, size/2, C_out]``."""
+  import jax  # noqa: PLC0415
+
+  x, w = _conv_operands(batch, size, c_in, c_out)
   fn = jax.jit(lambda x, w: jax.lax.conv_general_dilated(x, w, (2, 2), "SAME",
                                                          dimension_numbers=("NHWC", "HWIO", "NHWC")))
   return _median_call_seconds(fn, (x, w), stack, reps)
@@ -175,10 +182,8 @@ def onednn_seconds(batch: int, size: int, c_in: int, c_out: int, product: str, *
 
   if not onednn_conv.available():
     return math.inf
-  k1, k2 = jax.random.split(jax.random.key(1))
-  x = jax.random.normal(k1, (batch, size, size, c_in), jnp.float32)
-  w = jax.random.normal(k2, (4, 4, c_in, c_out), jnp.float32)
-  y = jax.random.normal(k2, (batch, size // 2, size // 2, c_out), jnp.float32)
+  x, w = _conv_operands(batch, size, c_in, c_out)
+  y = jax.random.normal(jax.random.key(2), (batch, size // 2, size // 2, c_out), jnp.float32)
   fn, args = {"fwd": (lambda x, w: onednn_conv.forward(x, w, 2), (x, w)),
               "dx": (lambda y, w: onednn_conv.backward_data(y, w, 2, x.shape), (y, w)),
               "dW": (lambda x, y: onednn_conv.backward_weights(x, y, 2, w.shape), (x, y))}[product]

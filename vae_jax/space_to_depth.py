@@ -66,8 +66,7 @@ def _space_to_depth(x: jax.Array, k: int, s: int) -> jax.Array:
   m = -(-k // s)  # taps per axis after space-to-depth
   pads = []
   for size in (h, wd):
-    out = -(-size // s)
-    lo = max((out - 1) * s + k - size, 0) // 2  # XLA's SAME: the smaller half below
+    out, lo = -(-size // s), onednn_conv.same_padding(size, k, s)  # XLA's SAME: the smaller half below
     pads.append((lo, s * (out + m - 1) - size - lo, 0))  # may be negative: rows only zero taps would read
   xp = jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), pads[0], pads[1], (0, 0, 0)))
   hs, ws = xp.shape[1] // s, xp.shape[2] // s
