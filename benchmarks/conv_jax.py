@@ -14,6 +14,7 @@ does for ``data.name="sprites"``. ``flax_layers=True`` builds the same model fro
 from __future__ import annotations
 
 import functools
+import resource
 
 from benchmarks import timing
 
@@ -55,16 +56,20 @@ def one_update(batch: int, *, flax_layers: bool = False, resolution: int = 64):
 class ConvSprites:
   def __init__(self, batch: int, steps: int, resolution: int = 64, channels=(32, 32, 64, 64), dense=(256,),
                latent: int = 10, depth_to_space: bool = True, flax_layers: bool = False,
-               loop: str = "auto"):
+               loop: str = "auto", one_arena: bool = False):
     self.batch, self.steps, self.resolution = batch, steps, resolution
     self.depth_to_space, self.flax_layers = depth_to_space and not flax_layers, flax_layers
     self.channels, self.dense, self.latent, self.loop = tuple(channels), tuple(dense), latent, loop
+    self.one_arena = one_arena
 
   def setup(self):
     import jax  # noqa: PLC0415
     import jax.numpy as jnp  # noqa: PLC0415
 
-    from vae_jax import configs, factory, methods, train  # noqa: PLC0415
+    from vae_jax import configs, factory, host_memory, methods, train  # noqa: PLC0415
+
+    if self.one_arena:  # before this process's first computation, as experiments/main.py does
+      host_memory.one_arena()
 
     shape = (self.resolution, self.resolution, 1)
     model = factory.make_model(configs.ModelConfig(kind="vae", architecture="conv", conv_channels=self.channels,
@@ -84,9 +89,11 @@ class ConvSprites:
     return {"compile_s": compile_s, "platform": jax.devices()[0].platform}
 
   def run(self):
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     (self.state, _), wall, cpu = timing.timed(
         lambda: timing.block(self.multi(self.state, {}, self.source, self.key)))
-    return timing.throughput(self.steps * self.batch, wall, cpu)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults  # vae_jax/host_memory.py says why
+    return timing.throughput(self.steps * self.batch, wall, cpu, page_faults_per_update=faults / self.steps)
 
 
 CONTENDERS = {"conv_sprites": ConvSprites}

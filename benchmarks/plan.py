@@ -80,6 +80,9 @@ def _conv_group(mode: str) -> dict:
       _c("conv_jax_xla", "the same with XLA's convolutions (VAE_JAX_ONEDNN=0: the space-to-depth rewrites, stepped "
          "from the host as loop=\"auto\" does for XLA convolutions on CPU)", "benchmarks.conv_jax", "conv_sprites",
          kw["batch"], env={"VAE_JAX_ONEDNN": "0"}, **kw),
+      _c("conv_jax_xla_one_arena", "the same as the experiments' command lines run it: one malloc arena from the "
+         "start (vae_jax.host_memory.one_arena), so XLA's buffers stop page-faulting", "benchmarks.conv_jax",
+         "conv_sprites", kw["batch"], env={"VAE_JAX_ONEDNN": "0"}, one_arena=True, **kw),
       _c("conv_jax_flax_layers", "the same with Flax's nn.Conv / nn.ConvTranspose (no rewrites, no oneDNN)",
          "benchmarks.conv_jax", "conv_sprites", kw["batch"], flax_layers=True, **kw),
       _c("conv_jax_host", "oneDNN's convolutions stepped from the host (loop=\"host\")", "benchmarks.conv_jax",
@@ -125,14 +128,15 @@ GROUPS = {"mlp128": lambda m: _mlp_group("mlp128", 16 if m == "smoke" else 128, 
           "mlp1024": lambda m: _mlp_group("mlp1024", 1024, m),
           "conv": _conv_group, "is_nll": _likelihood_group, "scaling": _scaling_group}
 REPEATS = {"full": 5, "quick": 3, "smoke": 2}
+_BASELINE_ROWS = ("conv_jax", "conv_jax_xla", "conv_jax_host", "is_nll")  # besides the MLP real loops, fused epochs
 
 
 def build(mode: str, only: list[str] | None = None, baseline: str | None = None) -> list[dict]:
   """The groups to run, in order (``only``: a subset of ``GROUPS`` names); smoke skips the second MLP size.
 
   ``baseline``: a directory holding another checkout of vae_jax (e.g. the last commit); the MLP groups then also
-  run its real loop and fused epoch, the conv group its conv β-VAE and the IS-NLL group its IS-NLL, interleaved
-  with this checkout's, for a before/after in one run.
+  run its real loop and fused epoch, the conv group its conv β-VAE (scanned, on XLA's convolutions and
+  host-stepped) and the IS-NLL group its IS-NLL, interleaved with this checkout's, for a before/after in one run.
   """
   names = [g for g in GROUPS if (not only or g in only) and not (mode == "smoke" and g == "mlp1024")]
   groups = [GROUPS[g](mode) for g in names]
@@ -141,6 +145,6 @@ def build(mode: str, only: list[str] | None = None, baseline: str | None = None)
       if g["id"].startswith("mlp") or g["id"] in ("conv", "is_nll"):
         extra = [dict(c, id=c["id"] + ":baseline", label=c["label"] + " [baseline]", role="",
                       env={**c["env"], "BENCH_TREE": baseline})
-                 for c in g["contenders"] if c["role"] in ("real", "fused") or c["id"] in ("conv_jax", "is_nll")]
+                 for c in g["contenders"] if c["role"] in ("real", "fused") or c["id"] in _BASELINE_ROWS]
         g["contenders"] = g["contenders"][:2] + extra + g["contenders"][2:]
   return groups

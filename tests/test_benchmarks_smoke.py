@@ -66,7 +66,8 @@ def test_benchmark_plan_baseline_adds_the_other_checkouts_rows():
   from benchmarks import plan
 
   groups = {g["id"]: [c["id"] for c in g["contenders"]] for g in plan.build("smoke", baseline="/other/checkout")}
-  assert "conv_jax:baseline" in groups["conv"] and "is_nll:baseline" in groups["is_nll"]
+  assert {"conv_jax:baseline", "conv_jax_xla:baseline", "conv_jax_host:baseline"} <= set(groups["conv"])
+  assert "is_nll:baseline" in groups["is_nll"] and "conv_jax_flax_layers:baseline" not in groups["conv"]
   assert "is_nll_fast_key:baseline" not in groups["is_nll"] and "scaling" in groups
   base = next(c for g in plan.build("smoke", ["is_nll"], "/other/checkout") for c in g["contenders"]
               if c["id"] == "is_nll:baseline")

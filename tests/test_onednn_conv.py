@@ -155,7 +155,8 @@ def test_the_build_is_cached(tmp_path, monkeypatch):
 @needs_library
 def test_a_conv_sweep_on_one_device_equals_its_xla_twin(monkeypatch, tmp_path):
   """Members vmapped over oneDNN's handlers inside the sweep's scanned update (one device: what ``auto`` picks on a
-  single-device CPU) train as the same sweep on XLA's convolutions (host-stepped) does, up to float rounding."""
+  single-device CPU, read from the lowered program) train as the same sweep on XLA's convolutions (host-stepped,
+  as ``auto`` picks for them) does, up to float rounding."""
   import dataclasses  # noqa: PLC0415
 
   from experiments import main as cli  # noqa: PLC0415
@@ -167,9 +168,11 @@ def test_a_conv_sweep_on_one_device_equals_its_xla_twin(monkeypatch, tmp_path):
                                               num_devices=1),
                           {"method.beta": [1.0, 4.0]}, seeds=[0])
   params = {}
-  for switch in ("1", "0"):
+  for switch, loop in (("1", "scan"), ("0", "host")):  # the single run's rule, applied to the lowered program
     monkeypatch.setenv("VAE_JAX_ONEDNN", switch)
-    params[switch] = jax.device_get(sweep.train_sweep(grid, str(tmp_path / switch))["state"].members.params)
+    res = sweep.train_sweep(grid, str(tmp_path / switch))
+    assert res["loop"] == loop, switch
+    params[switch] = jax.device_get(res["state"].members.params)
   for a, b in zip(jax.tree.leaves(params["1"]), jax.tree.leaves(params["0"]), strict=True):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 

@@ -31,6 +31,7 @@ from jax.sharding import PartitionSpec as P
 
 from vae_jax import factory, train
 from vae_jax.configs import Config
+from vae_jax.train import multi_step
 from vae_jax.train import step as step_lib
 
 MEMBER_AXIS = "member"
@@ -159,9 +160,12 @@ def make_sweep_multi_step(config: Config, model, dataset_size: int, mesh: Mesh, 
   ``source`` is the single run's batch source with every leaf stacked ``[M, …]``; ``data`` is shared
   (``data_shared``) or stacked; ``train_key_data`` ``[M, 2]`` uint32 (``jax.random.key_data`` of each member's
   train key); ``start`` the sweep's global step (each live member's ``state.step``). ``loop``: ``"scan"`` fuses
-  the steps into one ``lax.scan``; ``"host"`` calls one jitted vmapped update per step (what the single run does
-  for conv nets on CPU, where XLA's convolutions inside a while loop are slow).
+  the steps into one ``lax.scan``; ``"host"`` calls one jitted vmapped update per step; ``"auto"`` chooses between
+  them by the single run's rule on the lowered program (:class:`vae_jax.train.multi_step.AutoLoop`: host-stepped
+  where XLA's convolutions on CPU would run inside a while loop, which is slow).
   """
+  if loop not in multi_step.MULTI_STEP_LOOPS:
+    raise ValueError(f"make_sweep_multi_step: loop must be one of {multi_step.MULTI_STEP_LOOPS}, got {loop!r}.")
   member_spec = NamedSharding(mesh, P(MEMBER_AXIS))
   everywhere = NamedSharding(mesh, P())
   update = functools.partial(_member_update, config, model, dataset_size, NamedSharding(mesh, P(DATA_AXIS)), mask)
@@ -187,8 +191,9 @@ def make_sweep_multi_step(config: Config, model, dataset_size: int, mesh: Mesh, 
     st, metrics = lax.scan(lambda s, r: one(s, hp, r, data, source, keys), st, rows)
     return finish(st, metrics)
 
+  scanned = jax.jit(run_scan, donate_argnums=0)
   if loop == "scan":
-    return jax.jit(run_scan, donate_argnums=0)
+    return scanned
   one_step = jax.jit(lambda st, hp, r, data, source, kd: one(st, hp, r, data, source, _train_keys(kd)),
                      donate_argnums=0)
   finish_jit = jax.jit(finish, donate_argnums=(0, 1))
@@ -202,7 +207,8 @@ def make_sweep_multi_step(config: Config, model, dataset_size: int, mesh: Mesh, 
       metrics.append(m)
     return finish_jit(st, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *metrics))
 
-  return stepped
+  stepped = multi_step.host_stepped(stepped)
+  return stepped if loop == "host" else multi_step.AutoLoop(scanned, stepped)
 
 
 def make_sweep_eval(config: Config, model, dataset_size: int, mesh: Mesh, *, test_shared: bool):

@@ -36,8 +36,8 @@ import tqdm
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from vae_jax import checkpoints, configs, factory, onednn_conv, train
-from vae_jax.train import batches, multi_step, run_dir
+from vae_jax import checkpoints, configs, factory, train
+from vae_jax.train import batches, run_dir
 from vae_jax.sweep import engine, io
 from vae_jax.sweep.engine import MEMBER_AXIS, SweepState
 from vae_jax.sweep.grid import Member, SweepConfig
@@ -215,6 +215,8 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
     The results dict written to ``workdir/results.json`` (a record per member and a summary over seeds), plus
     ``"state"`` (the stacked :class:`SweepState`, padding rows included) and ``"model"`` when it trained.
   """
+  if loop not in train.MULTI_STEP_LOOPS:
+    raise ValueError(f"train_sweep: loop must be one of {train.MULTI_STEP_LOOPS}, got {loop!r}.")
   t_start = time.perf_counter()
   done = finished(sweep, workdir)
   if done is not None:
@@ -241,9 +243,6 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
     run_dir.truncate_history(workdir, start_step)
   earlier = run_dir.train_seconds(workdir, start_step)  # what the invocations before this one recorded
 
-  if loop == "auto":
-    # oneDNN's convolutions (vae_jax.onednn_conv) are custom calls: no XLA convolution for the rule to avoid.
-    loop = multi_step.choose_loop(has_convolution=config.model.architecture == "conv" and not onednn_conv.enabled())
   multi: dict[int, Any] = {}
   eval_fn = engine.make_sweep_eval(config, setup.model, setup.dataset_size, mesh, test_shared=setup.test_shared)
   writer = open(os.path.join(workdir, "metrics.jsonl"), "a") if is_main else None
@@ -352,7 +351,8 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
   summary, notes = _summary(setup.members, records)
   results = {
       "sweep": sweep.to_dict(), "workdir": os.path.abspath(workdir), "environment": env,
-      "mesh": dict(mesh.shape), "padding_rows": len(setup.rows) - m, "loop": loop,
+      "mesh": dict(mesh.shape), "padding_rows": len(setup.rows) - m,
+      "loop": next((p.loop for p in multi.values() if getattr(p, "loop", None)), loop),  # "auto": what it chose
       "start_step": start_step, "final_step": step, "resumed_from": resumed_from,
       "wall_time_s": time.perf_counter() - t_start, **train_time,
       "first_call_s": chunk_times[0][1] if chunk_times else None, "images_per_sec": total_ips,

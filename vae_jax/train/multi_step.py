@@ -8,11 +8,12 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import NamedSharding
 
+from vae_jax import host_memory
 from vae_jax.methods import Extra, LossFn
 from vae_jax.train.prng import fast_key
 from vae_jax.train.step import step_keys, update
 
-__all__ = ["MULTI_STEP_LOOPS", "choose_loop", "make_multi_step"]
+__all__ = ["MULTI_STEP_LOOPS", "AutoLoop", "choose_loop", "host_stepped", "make_multi_step"]
 
 MULTI_STEP_LOOPS = ("auto", "scan", "host")
 
@@ -24,7 +25,8 @@ def choose_loop(has_convolution: bool) -> str:
   while loop than in straight-line code — for the conv β-VAE on 64×64 sprites a step in a scan took several times
   as long as stepped from the host (``benchmarks/README.md``, "Conv β-VAE") — while for an MLP the scan is faster.
   oneDNN's convolutions (:mod:`vae_jax.onednn_conv`) are custom calls, not XLA convolutions: with them the conv
-  β-VAE's scan ran 1.2–1.6× its host-stepped loop (2026-12-04, ``benchmarks/README.md``), so it counts as none.
+  β-VAE's scan ran 1.2–1.6× its host-stepped loop (2026-12-04, ``benchmarks/README.md``), so it counts as none;
+  since the host-stepped loop keeps its freed buffers mapped (:func:`host_stepped`) the two ran about even.
   """
   return "host" if has_convolution and jax.default_backend() == "cpu" else "scan"
 
@@ -32,6 +34,34 @@ def choose_loop(has_convolution: bool) -> str:
 def _has_convolution(jitted, *args) -> bool:
   """Whether ``jitted`` lowered for this backend holds XLA convolutions (``platform_dependent`` lowers one branch)."""
   return "stablehlo.convolution" in jitted.lower(*args).as_text()
+
+
+def host_stepped(stepped):
+  """``stepped`` (a loop that calls one jitted update per step) that first keeps freed host memory mapped on a CPU
+  backend: each call's buffers then reuse the last call's pages instead of page-faulting fresh ones
+  (:mod:`vae_jax.host_memory` says why and how to turn it off)."""
+
+  def run(*args):
+    if jax.default_backend() == "cpu":
+      host_memory.keep_freed_memory()
+    return stepped(*args)
+
+  return run
+
+
+class AutoLoop:
+  """``loop="auto"``: on the first call, :func:`choose_loop` applied to the lowered ``scanned`` program for these
+  arguments; that call and every later one go to ``scanned`` or ``stepped``. ``loop`` is the choice (``None``
+  before the first call). The single run's :func:`make_multi_step` and the sweep engine use it alike."""
+
+  def __init__(self, scanned, stepped):
+    self.scanned, self.stepped, self.loop = scanned, stepped, None
+
+  def __call__(self, *args):
+    if self.loop is None:
+      # Tracing the step to look for convolutions matters only where the rule can say "host".
+      self.loop = choose_loop(jax.default_backend() == "cpu" and _has_convolution(self.scanned, *args))
+    return (self.stepped if self.loop == "host" else self.scanned)(*args)
 
 
 def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_steps: int,
@@ -45,8 +75,8 @@ def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_st
 
   ``loop``: ``"scan"`` (default) runs the steps as one ``lax.scan`` inside one jit (the host is not involved
   between steps) and returns that jitted function; ``"host"`` returns a plain function that calls one jitted
-  update per step from Python (the same update, dispatched asynchronously); ``"auto"`` applies
-  :func:`choose_loop` to the traced step on its first call.
+  update per step from Python (the same update, dispatched asynchronously; :func:`host_stepped`); ``"auto"``
+  returns an :class:`AutoLoop`, which applies :func:`choose_loop` to the lowered step on its first call.
   """
   if num_steps < 1:
     raise ValueError(f"make_multi_step: num_steps must be >= 1, got {num_steps}.")
@@ -80,15 +110,4 @@ def make_multi_step(loss_fn: LossFn, tx: optax.GradientTransformation, *, num_st
       metrics.append(m)
     return state, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *metrics)
 
-  if loop == "host":
-    return stepped
-  chosen = []
-
-  def run(state, data, source, train_key):
-    if not chosen:
-      # Tracing the step to look for convolutions matters only where the rule can say "host".
-      convolves = jax.default_backend() == "cpu" and _has_convolution(scanned, state, data, source, train_key)
-      chosen.append(stepped if choose_loop(convolves) == "host" else scanned)
-    return chosen[0](state, data, source, train_key)
-
-  return run
+  return host_stepped(stepped) if loop == "host" else AutoLoop(scanned, host_stepped(stepped))
