@@ -125,19 +125,13 @@ def parse(argv: list[str]):
 
 
 def start(args):
-  """Logging, host memory (:func:`vae_jax.host_memory.one_arena`) and (multi-host) JAX set-up; returns ``jax``."""
+  """Logging and (multi-host) JAX set-up; returns the ``jax`` module."""
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
   logging.getLogger("absl").setLevel(logging.WARNING)  # Orbax logs every save step at INFO
   # A failed checkpoint write (full disk) is reported in one line by vae_jax.checkpoints; Orbax's async writers
   # would add one "Task exception was never retrieved" traceback per array.
   logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-  import jax
-
-  from vae_jax import host_memory
-
-  # Before JAX's first computation, so that XLA's threads share the heap whose freed buffers are kept: a
-  # host-stepped conv update then stops page-faulting its buffers in every step (vae_jax/host_memory.py).
-  host_memory.one_arena()
+  import jax  # the package's import has kept freed host memory mapped (experiments/__init__.py)
 
   if args.cpu_collectives:
     jax.config.update("jax_cpu_collectives_implementation", args.cpu_collectives)

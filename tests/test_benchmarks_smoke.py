@@ -280,3 +280,18 @@ def test_sweep_benchmark_times_the_programs_alone_and_tabulates_them():
   row = next(line for line in sweep_bench.table(record).splitlines() if line.startswith("| 4 |"))
   cells = [c.strip() for c in row.strip("|").split("|")]
   assert cells == ["4", "–", "–", "–", "–", "80 (80–80) / 100 (100–100)", "0.80 (0.80–0.80)", "–", "2"]
+
+
+def test_host_memory_benchmark_runs_both_processes_and_never_overwrites(tmp_path):
+  """Both modes run in their own process; with glibc the one-arena process has its setting in force."""
+  from benchmarks import host_memory
+  from vae_jax import host_memory as library
+
+  argv = ["--images", "6", "--batch", "4", "--rounds", "1", "--name", "h", "--out-dir", str(tmp_path)]
+  out = host_memory.main(argv)
+  assert out["one_arena"]["runs"][0]["one_arena"] == (library._mallopt() is not None)
+  assert out["glibc_default"]["runs"][0]["one_arena"] is False
+  assert all(out[m]["pass_s"] > 0 and out[m]["faults_per_call"] >= 0 for m in host_memory.MODES)
+  assert json.loads((tmp_path / "h.json").read_text())["results"]["speedup_one_arena"] == out["speedup_one_arena"]
+  with pytest.raises(SystemExit, match="exists"):
+    host_memory.main(argv)

@@ -13,11 +13,15 @@ import pytest
 from vae_jax import host_memory
 from vae_jax.train import multi_step
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _FAULTS = textwrap.dedent("""
     import ctypes, resource, sys, threading
     from vae_jax import host_memory
     mode, where, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    applied = {"keep": host_memory.keep_freed_memory, "arena": host_memory.one_arena, "default": lambda: None}[mode]()
+    if mode == "experiments":
+      import experiments  # noqa: F401
+    applied = {"keep": host_memory.keep_freed_memory, "arena": host_memory.one_arena, "default": lambda: None,
+               "experiments": lambda: host_memory._done.get("one_arena")}[mode]()
     libc = ctypes.CDLL("libc.so.6")
     libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
@@ -54,7 +58,7 @@ def _huge_pages_always() -> bool:
 def _faults(mode, where, mib, env=None):
   """(whether the setting is in force, the fewest page faults of one buffer's round after the first)."""
   out = subprocess.run([sys.executable, "-c", _FAULTS, mode, where, str(mib)], capture_output=True, text=True,
-                       check=True, env={**os.environ, **(env or {})}).stdout.split()
+                       check=True, env={**os.environ, **(env or {})}, cwd=ROOT).stdout.split()
   return out[0], int(out[1])
 
 
@@ -96,11 +100,8 @@ def test_the_host_stepped_loop_asks_for_it_on_a_cpu_backend(monkeypatch):
   assert calls == ([1] if jax.default_backend() == "cpu" else [])
 
 
-def test_the_command_lines_ask_for_one_arena_before_jax_computes(monkeypatch):
-  from experiments import main as cli  # noqa: PLC0415
-
-  calls = []
-  monkeypatch.setattr(host_memory, "one_arena", lambda: calls.append(1) or True)
-  fv, _ = cli.parse(["--config", "experiments/configs/tiny.py", "--workdir", "/nonexistent"])
-  cli.start(fv)
-  assert calls == [1]
+@needs_glibc
+def test_the_experiments_package_sets_one_arena_on_import():
+  """Every ``python -m experiments.…`` imports the package before computing: its threads' buffers are kept."""
+  applied, kept = _faults("experiments", "thread", 96)
+  assert applied == "True" and kept < 96 * 2**20 // 4096 // 100, kept
