@@ -4,24 +4,23 @@ XLA:CPU allocates each execution's output and temporary buffers with the C libra
 the execution ends. glibc serves requests above its mmap threshold (128 KiB, raised dynamically up to 32 MiB) with
 a fresh ``mmap`` and returns them with ``munmap``, trims the heap's top above 128 KiB, and serves a request above
 64 MiB made in a thread with its own arena (whose heaps are at most that) by ``mmap`` whatever it is told: every
-host-stepped update of the conv β-VAE touched 16,000–20,000 fresh pages on the
-2-core dev VM, each a minor page fault that the kernel zero-fills (``benchmarks/README.md``, 2026-12-04, "Host
-memory"). TensorFlow and PyTorch users get the same effect by preloading tcmalloc; a library can't preload
-anything, but it can set glibc's knobs with ``mallopt``:
+host-stepped update of the conv β-VAE touched thousands of fresh pages, each a minor page fault that the kernel
+zero-fills (counts and timings: ``benchmarks/README.md``, "Host memory"). TensorFlow and PyTorch users get the same
+effect by preloading tcmalloc; a library can't preload anything, but it can set glibc's knobs with ``mallopt``:
 
 * :func:`keep_freed_memory` — ``M_MMAP_MAX = 0`` (no request is served by ``mmap``: large buffers come from a
   heap, where the next call of the same size reuses the freed block) and ``M_TRIM_THRESHOLD = 2³¹ − 1`` bytes
   (the largest ``mallopt`` takes: a heap's freed top below 2 GiB is not handed back to the kernel). The
-  host-stepped training loops call it on a CPU backend (:func:`vae_jax.train.multi_step.host_stepped`): with
-  oneDNN's convolutions they ran 1.37× faster.
+  host-stepped training loops call it on a CPU backend (:func:`vae_jax.train.multi_step.host_stepped`); that is
+  enough where the buffers come from the main heap (oneDNN's convolutions).
 * :func:`one_arena` — ``M_ARENA_MAX = 1``: threads that have not allocated yet share the main heap, which grows
-  to any size and whose top the setting above keeps, instead of per-thread arenas. XLA:CPU's own convolutions run in
-  such threads, so they kept faulting until the process started with one arena (1.3× faster then). It only
-  reaches threads that have not called ``malloc`` yet, so it is called at start-up, before JAX's first
-  computation: the ``experiments`` package does it on import (every ``python -m experiments.…``; batched conv
-  inference then ran 1.8× faster); in your own program call it first, or set ``MALLOC_ARENA_MAX=1`` in the
-  environment, or preload tcmalloc. One arena means one lock for every thread's
-  ``malloc``: XLA's executions allocate a few buffers each, but a program whose threads allocate heavily may lose.
+  to any size and whose top the setting above keeps, instead of per-thread arenas. XLA:CPU's own convolutions run
+  in such threads, so they kept faulting until the process started with one arena. It only reaches threads that
+  have not called ``malloc`` yet, so it is called at start-up, before JAX's first computation: the ``experiments``
+  package does it on import (every ``python -m experiments.…``, whose batched conv inference it speeds up too);
+  in your own program call it first, or set ``MALLOC_ARENA_MAX=1`` in the environment, or preload tcmalloc. One
+  arena means one lock for every thread's ``malloc``: XLA's executions allocate a few buffers each, but a program
+  whose threads allocate heavily may lose.
 
 The cost of both: the process's resident size no longer shrinks after a peak (a training loop reuses the same
 buffers, so its peak is what it holds anyway). ``VAE_JAX_KEEP_FREED_MEMORY=0`` turns both off. Where the C library
