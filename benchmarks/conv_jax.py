@@ -68,7 +68,7 @@ class ConvSprites:
 
     from vae_jax import configs, factory, host_memory, methods, train  # noqa: PLC0415
 
-    if self.one_arena:  # before this process's first computation, as experiments/main.py does
+    if self.one_arena:  # before this process's first computation, as importing experiments does
       host_memory.one_arena()
 
     shape = (self.resolution, self.resolution, 1)
