@@ -16,7 +16,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from experiments import sweeps
@@ -55,30 +55,52 @@ def _model_name(name: str) -> str:
   return f"{label}, {'784-200-200-50' if arch == 'burda' else '784-500-20' if arch == 'h500' else arch}"
 
 
-def fashion_likelihood(res: Mapping[str, Any]) -> str:
-  tables = res["tables"]
-  lik = next(v for k, v in tables.items() if k.startswith("Test likelihood"))
-  paired = next((v for k, v in tables.items() if k.startswith("IWAE − VAE")), {"rows": []})
-  curve = next((v for k, v in tables.items() if k.startswith("Test IS-NLL against updates")), None)
+def _likelihood_rows(res: Mapping[str, Any]) -> tuple[list[list], dict[str, int], str]:
+  """The likelihood table's rows, best (lowest IS-NLL) first, its column index, and the IS-NLL column's name."""
+  lik = next(v for k, v in res["tables"].items() if k.startswith("Test likelihood"))
   nll_col = next(c for c in lik["columns"] if c.startswith("IS-NLL"))
   col = {c: i for i, c in enumerate(lik["columns"])}
-  rows = sorted(lik["rows"], key=lambda r: r[col[nll_col]]["mean"])
-  estimates = next((n for n in res.get("notes", []) if n.startswith("IS-NLL with")), "").rstrip(".")
-  out = [f"`{res['command']}` (§3b, {res['size']} size; every model a sweep over seeds {res['seeds']}; {estimates}):"]
-  if rows:
-    best = rows[0]
-    out.append(f"best **{_model_name(best[0])}: IS-NLL {_pm(best[col[nll_col]])} nats** "
-               f"({best[col['bits/dim']]['mean']:.3f} bits/dim, {best[col['updates']]:,} updates) — the project's "
-               "Fashion-MNIST likelihood;")
-    out.append("; ".join(f"{_model_name(r[0])} {_pm(r[col[nll_col]])} (−ELBO {_pm(r[col['−ELBO']])}, "
-                         f"{_minutes(r[col['sweep training (s)']])} training)" for r in rows) + ".")
+  return sorted(lik["rows"], key=lambda r: r[col[nll_col]]["mean"]), col, nll_col
+
+
+def _likelihood_list(res: Mapping[str, Any]) -> list[str]:
+  """Every model's IS-NLL and −ELBO, then the IWAE − VAE paired differences per seed."""
+  rows, col, nll_col = _likelihood_rows(res)
+  out = ["; ".join(f"{_model_name(r[0])} {_pm(r[col[nll_col]])} (−ELBO {_pm(r[col['−ELBO']])}, "
+                   f"{_minutes(r[col['sweep training (s)']])} training)" for r in rows) + "."] if rows else []
+  paired = next((v for k, v in res["tables"].items() if k.startswith("IWAE − VAE")), {"rows": []})
   diffs: dict[str, list[str]] = {}
   for comp, _, d in paired["rows"]:
     diffs.setdefault(comp, []).append(_signed(d["mean"]))
   if diffs:
     out.append("IWAE − VAE per image, per seed: " + "; ".join(
         f"{_model_name(c.split(' − ')[0])} {' / '.join(v)} nats" for c, v in diffs.items()) + ".")
+  return out
+
+
+def _device(res: Mapping[str, Any]) -> str:
+  env = res.get("environment", {})
+  return f"{env['device_kind']} ({_machine(res)})" if env.get("platform") == "gpu" else _machine(res)
+
+
+def fashion_likelihood(res: Mapping[str, Any], others: Sequence[Mapping[str, Any]] = ()) -> str:
+  """``others``: the same protocol's results from other machines (``--tag``, e.g. an H200's), quoted after this
+  file's; the best row of them all is named the project's likelihood."""
+  rows, col, nll_col = _likelihood_rows(res)
+  curve = next((v for k, v in res["tables"].items() if k.startswith("Test IS-NLL against updates")), None)
+  estimates = next((n for n in res.get("notes", []) if n.startswith("IS-NLL with")), "").rstrip(".")
+  out = [f"`{res['command']}` (§3b, {res['size']} size; every model a sweep over seeds {res['seeds']}; {estimates}):"]
+  candidates = [(r, c, n, o) for o in (res, *others) for r, c, n in [_likelihood_rows(o)] for r in r[:1]]
+  if candidates:
+    best, c, n, where = min(candidates, key=lambda t: t[0][t[1][t[2]]]["mean"])
+    on = "" if where is res else f" on the {_device(where)}"
+    out.append(f"best **{_model_name(best[0])}{on}: IS-NLL {_pm(best[c[n]])} nats** ({best[c['bits/dim']]['mean']:.3f} "
+               f"bits/dim, {best[c['updates']]:,} updates) — the project's Fashion-MNIST likelihood;")
+  out += _likelihood_list(res)
+  elsewhere = {r[0] for o in others for r in _likelihood_rows(o)[0]}
   for note in res.get("notes", []):
+    if note.startswith("Not (yet) run") and set(note.rstrip(".").split(": ", 1)[1].split(", ")) <= elsewhere:
+      continue  # run on another machine: quoted below
     if note.startswith("Partial:") or note.startswith("Not (yet) run") or "counts updates" in note:
       out.append(note.replace("Partial: ", "Unfinished: "))
   if curve:
@@ -86,15 +108,21 @@ def fashion_likelihood(res: Mapping[str, Any]) -> str:
     unfinished = [n for n, (s, _) in last.items() if int(s) < max(int(s2) for s2, _ in last.values())]
     for n in unfinished:
       step = last[n][0]
-      others = ", ".join(f"{_model_name(m)} {v[step]:.2f}" for m, v in
-                         ((r[0], dict(zip(curve["columns"][1:], r[1:]))) for r in curve["rows"]) if m != n)
+      others_now = ", ".join(f"{_model_name(m)} {v[step]:.2f}" for m, v in
+                             ((r[0], dict(zip(curve["columns"][1:], r[1:]))) for r in curve["rows"]) if m != n)
       out.append(f"{_model_name(n)} at update {int(step):,} (first seed, curve estimate): {last[n][1]:.2f} nats vs "
-                 f"{others} at that update.")
+                 f"{others_now} at that update.")
   carried = sorted(set((res.get("carried") or {}).values()))
   if carried:
     out.append(f"Rows of {', '.join(res['carried'])} carried from {'; '.join(carried)}.")
   out.append(f"{_minutes(res.get('compute_time_s') or res['wall_time_s'])} of training and estimates on the "
              f"{_machine(res)}, finished {res['finished']}.")
+  for o in others:
+    out.append(f"On the {_device(o)}, `{o['command']}` (§{SECTIONS.get(o['experiment'], o['experiment'])}, seeds "
+               f"{o['seeds']}):")
+    out += _likelihood_list(o)
+    out.append(f"{_minutes(o.get('compute_time_s') or o['wall_time_s'])} of training and estimates, finished "
+               f"{o['finished']}.")
   return " ".join(out)
 
 
@@ -160,7 +188,11 @@ def stacked(res: Mapping[str, Any]) -> str:
           + f". {_tail(res)}")
 
 
-CLAIMS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+# A claim may also quote the same protocol's results from another machine (``--tag``: a GPU lease's), when present.
+COMPANIONS = {"fashion_likelihood": ("fashion_likelihood_h200",)}
+SECTIONS = {"fashion_likelihood_h200": "3b′"}  # REPORT.md's section of a companion
+
+CLAIMS: dict[str, Callable[..., str]] = {
     "bottleneck": bottleneck, "fashion_likelihood": fashion_likelihood, "stacked": stacked, "outliers": outliers,
     "semi_supervised": semi_supervised}
 
@@ -178,7 +210,8 @@ def render(text: str, results_dir: str = sweeps.RESULTS_DIR) -> tuple[str, list[
     if res is None:
       raise ValueError(f"README's claim {name!r} has no results file {results_dir}/{name}.json; run "
                        f"`python -m experiments.{name}` first.")
-    body = " " + CLAIMS[name](res).replace("|", "\\|") + " "
+    others = [o for c in COMPANIONS.get(name, ()) if (o := sweeps.read_results(results_dir, c))]
+    body = " " + (CLAIMS[name](res, others) if others else CLAIMS[name](res)).replace("|", "\\|") + " "
     if body != m.group(2):
       changed.append(name)
     return f"<!-- claim:{name} -->{body}<!-- /claim:{name} -->"

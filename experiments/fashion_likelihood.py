@@ -40,17 +40,17 @@ def _scores(spec, workdir: str, images: np.ndarray, key, num_samples: int, curve
 
 
 def main(argv: list[str] | None = None) -> str:
-  p = sweeps.parser(__doc__, NAME)
+  p = sweeps.parser(__doc__, NAME, tag=True)
   p.add_argument("--models", nargs="*", default=None, help="a subset of the size's models (default: all)")
   p.add_argument("--partial", action="store_true", help="score unfinished sweeps' checkpoints, train nothing")
   p.add_argument("--keep-earlier", action="store_true", help="keep the results file's rows of models not run")
   setup = sweeps.begin(p, NAME, argv, default_seeds=protocol.SEEDS)
-  args, c, seeds = setup.args, sweeps.load_config(NAME, setup.args.size), setup.seeds
+  args, c, seeds, out = setup.args, sweeps.load_config(NAME, setup.args.size), setup.seeds, sweeps.tagged(NAME, setup)
   asked, spec = args.models or list(c.models), lambda m: sweep.make_sweep(protocol.model_config(m, c), seeds=seeds)
   workdir = lambda m: os.path.join(args.runs_root, NAME, args.size, m)  # noqa: E731
   models = [m for m in c.models if m in asked or sweep.finished(spec(m), workdir(m))]  # + the trained ones: rescored
   models += [m for m in asked if m not in models]
-  earlier = sweeps.earlier_results(setup, NAME, LIKELIHOOD, models, keep=args.keep_earlier)
+  earlier = sweeps.earlier_results(setup, out, LIKELIHOOD, models, keep=args.keep_earlier)
   grey, _ = fashion.test_set(c.is_nll_images)
   test = np.asarray(data.binarize_dynamic(jax.random.key(c.test_binarization_seed), grey))  # once, shared
   key, rows, per_image, curves, times, partial, path, timing = jax.random.key(c.eval_seed), [], {}, {}, [], {}, None, []
@@ -70,15 +70,15 @@ def main(argv: list[str] | None = None) -> str:
       curves[name] = [*_scores(spec_m, workdir_m, test[:c.curve_images], key, c.curve_samples, True).values()][0]
       times += [p.get("time_s") for p in curves[name]]
     done = [m for m in models[:models.index(name) + 1] if m in curves]  # written after each unless that drops rows
-    if done and (done == models or earlier or not sweeps.dropped_rows(setup.results_dir, NAME, LIKELIHOOD, done)):
-      path = _write(setup, c, done, seeds, rows, per_image, curves, len(test), times, earlier, partial, timing)
+    if done and (done == models or earlier or not sweeps.dropped_rows(setup.results_dir, out, LIKELIHOOD, done)):
+      path = _write(setup, out, c, done, seeds, rows, per_image, curves, len(test), times, earlier, partial, timing)
   if path is None:
     raise ValueError(f"{NAME}: nothing to report: {', '.join(models)} not trained nor checkpointed in {workdir('')}")
   return path
 
 
-def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, earlier, partial, timing) -> str:
-  """The results file from the models done so far, with the rows of ``earlier`` it keeps (``--keep-earlier``);
+def _write(setup, out, c, models, seeds, rows, per_image, curves, num_test, times, earlier, partial, timing) -> str:
+  """The results file ``out`` from the models done so far, with the rows of ``earlier`` it keeps (``--keep-earlier``);
   ``times``: the seconds behind them; ``partial``: model -> the update it reached; ``timing``: notes on times."""
   steps = max(([p["step"] for p in v] for v in curves.values()), key=len, default=[])
   pairs = [(m, "vae_" + m.partition("_")[2]) for m in models if not m.startswith("vae_") and m not in partial]
@@ -97,12 +97,12 @@ def _write(setup, c, models, seeds, rows, per_image, curves, num_test, times, ea
   if missing := [m for m in c.models if m not in models and m not in carried]:
     notes.append(f"Not (yet) run in this invocation (size {setup.args.size}): {', '.join(missing)}.")
   notes.append(protocol.estimates_note(c, num_test, seeds[0]))
-  fig = plots.metric_curves(sweeps.table_series(tables[CURVE], "nll"), f"{setup.figures_dir}/{NAME}_curve.png",
+  fig = plots.metric_curves(sweeps.table_series(tables[CURVE], "nll"), f"{setup.figures_dir}/{out}_curve.png",
                             metrics=[("nll", f"test IS-NLL (nats), K = {c.curve_samples}")],
                             title="Fashion-MNIST test NLL (468 updates = 1 epoch)")
   compute_s, note = sweeps.compute_time([*times, *(float(r[-1] or 0) for r in tables[LIKELIHOOD]["rows"] if r[0]
                                                    in carried)], "training and IS-NLL estimates (carried: training)")
-  return sweeps.write_results(setup.results_dir, NAME, args=setup.args, command=setup.command, started=setup.started,
+  return sweeps.write_results(setup.results_dir, out, args=setup.args, command=setup.command, started=setup.started,
                               tables=tables, figures=[fig], notes=[*notes, note], compute_s=compute_s, carried=carried)
 
 

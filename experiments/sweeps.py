@@ -78,13 +78,15 @@ def variants(name: str, cfg: ml_collections.ConfigDict) -> dict[str, Config]:
   return config_module(name).variants(cfg)
 
 
-def parser(description: str, name: str | None = None, extra_sizes: Sequence[str] = ()) -> argparse.ArgumentParser:
+def parser(description: str, name: str | None = None, extra_sizes: Sequence[str] = (), *,
+           tag: bool = False) -> argparse.ArgumentParser:
   """The flags every experiment script shares.
 
   Args:
     description: the script's usage docstring.
     name: the experiment; its config module's ``SIZES`` are the ``--size`` choices. Without it the choices are
       full, quick, smoke and ``extra_sizes`` (the sizes only that script has).
+    tag: add ``--tag T`` (see :func:`tagged`): results named ``<name>_T``.
   """
   choices = sizes(name) if name is not None else (*SIZES, *extra_sizes)
   p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,7 +101,20 @@ def parser(description: str, name: str | None = None, extra_sizes: Sequence[str]
   p.add_argument("--results-dir", default=None,
                  help="where the results JSON and figures go (default: experiments/results and experiments/figures "
                       "for full runs, <runs-root>/<size>-results otherwise)")
+  if tag:
+    p.add_argument("--tag", default="", help="name the results <experiment>_<tag> (e.g. h200): a run on another "
+                   "machine sits beside this one's results instead of replacing them")
   return p
+
+
+def tagged(name: str, setup: Setup) -> str:
+  """The results' name: ``name``, or ``name_<tag>`` with ``--tag`` — its own file, report section and figures, so a
+  run on another machine (a GPU lease) sits beside the committed CPU results. Kept apart, not merged into one table:
+  two backends do not train bit-identical models, and a paired comparison must pair models of one machine."""
+  t = getattr(setup.args, "tag", "")
+  if t and not (t.isascii() and t.isalnum()):
+    raise ValueError(f"--tag: letters and digits only (it becomes part of a file name, e.g. h200); got {t!r}")
+  return f"{name}_{t}" if t else name
 
 
 def output_dirs(args, name: str) -> tuple[str, str]:

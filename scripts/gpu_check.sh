@@ -13,9 +13,11 @@
 #   bash scripts/gpu_check.sh likelihood     # issue #18 part 1: the Fashion-MNIST likelihood study (VAE, IWAE k=5, 50;
 #                                            # 784-500-20 and Burda's 784-200-200-50; 100 epochs, 3 seeds as sweeps;
 #                                            # IS-NLL K=5000 on all 10,000 test images); $MODELS picks models,
-#                                            # $LIKELIHOOD_TIMEOUT caps it (540 s); resumable like `study`
-#   bash scripts/gpu_check.sh sweep          # benchmarks/sweep.py: M ∈ {1, 16, 64} members as one program vs one
-#                                            # after another (issue #15's GPU target: ≥ 20× at M = 64), ≈ 6 min
+#                                            # $LIKELIHOOD_TIMEOUT caps it (540 s), $LIKELIHOOD_TAG names the
+#                                            # results fashion_likelihood_<tag>.json (default gpu)
+#   bash scripts/gpu_check.sh sweep          # benchmarks/sweep.py: M = 64 sprites β-VAEs (Higgins MLP, conv) as one
+#                                            # program vs one after another (issue #15's GPU target: ≥ 20× at
+#                                            # M = 64); $SWEEP_CASES, $SWEEP_MEMBERS, $SWEEP_SCALE, $SWEEP_TIMEOUT
 #
 # Needs a Python with jax[cuda], flax, optax, orbax-checkpoint, chex, matplotlib, tqdm, pytest ($PYTHON, default
 # python3); tensorflow-datasets is not needed. Fashion-MNIST is read from $VAE_JAX_DATA_DIR (IDX .gz files);
@@ -101,15 +103,31 @@ study)
   ;;
 likelihood)
   models=${MODELS:-vae_h500 iwae5_h500 iwae50_h500 vae_burda iwae5_burda iwae50_burda}
-  stamp "Fashion-MNIST likelihood study, full size, models: $models (needs \$VAE_JAX_DATA_DIR)"
-  timeout -s INT "${LIKELIHOOD_TIMEOUT:-540}" $PY -m experiments.fashion_likelihood --size full --models $models \
-    --runs-root /tmp/likelihood_runs --results-dir /tmp/likelihood_res 2>&1 | grep -v "^\s*$" | tail -40
-  tar czf "$OUT/likelihood_gpu.tgz" -C /tmp likelihood_res
+  size=${LIKELIHOOD_SIZE:-full} tag=${LIKELIHOOD_TAG:-gpu}  # results: fashion_likelihood_<tag>.json
+  stamp "Fashion-MNIST likelihood study, size $size, models: $models, float32 matmuls (the CPU's arithmetic, not
+  TF32), needs \$VAE_JAX_DATA_DIR"
+  JAX_DEFAULT_MATMUL_PRECISION=highest timeout -s INT "${LIKELIHOOD_TIMEOUT:-540}" \
+    $PY -m experiments.fashion_likelihood --size "$size" --models $models --tag "$tag" \
+    --runs-root /tmp/likelihood_runs --results-dir "$OUT/likelihood_res" 2>&1 | grep -v "^\s*$" \
+    | tee "$OUT/likelihood.log" | tail -40
+  # A model cut off by the timeout: its trained members (parameters, cached scores), to finish the estimates elsewhere.
+  for m in $models; do
+    $PY -c "import json, sys; t = json.load(open(sys.argv[1]))['tables']; sys.exit(all(r[0] != sys.argv[2] for r in
+      next(iter(t.values()))['rows']))" "$OUT/likelihood_res/fashion_likelihood_$tag.json" "$m" 2>/dev/null \
+      && continue
+    d=/tmp/likelihood_runs/fashion_likelihood/$size/$m
+    [ -d "$d/members" ] && tar czf - -C "$(dirname "$d")" --exclude="$m/checkpoints" "$m" \
+      | split -b 15m - "$OUT/unfinished_$m.tgz."
+  done
   ;;
 sweep)
-  stamp "benchmarks/sweep.py on the GPU (sprites β-VAE, Higgins MLP and conv; MLP VAE on Fashion-MNIST)"
-  timeout "${SWEEP_TIMEOUT:-420}" $PY -m benchmarks.sweep --members 1,16,64 --repeats 1 --tag gpu 2>&1 | tail -40
-  cp benchmarks/results/sweep_gpu.* "$OUT/" 2>/dev/null
+  # The CPU-sized runs last milliseconds here: --steps-scale gives each timed chunk seconds of updates.
+  tag=gpu-$(date -u +%Y%m%d-%H%M)  # a new results file per run (benchmarks/results/sweep_<tag>.json)
+  stamp "benchmarks/sweep.py on the GPU: ${SWEEP_CASES:=higgins_sprites,conv_sprites}, M = ${SWEEP_MEMBERS:=64}"
+  timeout "${SWEEP_TIMEOUT:-420}" $PY -m benchmarks.sweep --only "$SWEEP_CASES" --members "$SWEEP_MEMBERS" \
+    --contenders loop --repeats "${SWEEP_REPEATS:-1}" --steps-scale "${SWEEP_SCALE:-100}" --no-memory --tag "$tag" \
+    --timeout 200 2>&1 | tee "$OUT/sweep.log" | tail -40
+  cp benchmarks/results/sweep_"$tag".* "$OUT/" 2>/dev/null
   ;;
 *)
   echo "unknown stage $stage (probe | tests | quickstart | evaluate | beta STEPS | bench | study [STEPS] | likelihood | sweep)" >&2; exit 2 ;;

@@ -59,3 +59,34 @@ def test_a_pipe_in_a_rendered_cell_cannot_split_the_table_row(monkeypatch, tmp_p
   monkeypatch.setitem(claims.CLAIMS, "outliers", lambda res: "a | b")
   text, _ = claims.render("| <!-- claim:outliers --> x <!-- /claim:outliers --> |", str(tmp_path))
   assert text == "| <!-- claim:outliers --> a \\| b <!-- /claim:outliers --> |"
+
+
+def test_the_likelihood_claim_quotes_another_machines_file_and_names_the_best_of_both(tmp_path):
+  """The same protocol run elsewhere (``--tag h200``, a GPU lease) is quoted after this CPU's results, its rows and
+  paired differences with its own command; the best row of both files is the project's likelihood, and the CPU
+  file's "not run" note goes once the other file holds that model."""
+  cpu = copy.deepcopy(sweeps.read_results(sweeps.RESULTS_DIR, "fashion_likelihood"))
+  caption = "Test likelihood (nats; mean ± std over seeds)"
+  best_cpu = min(cpu["tables"][caption]["rows"], key=lambda r: r[3]["mean"])
+  gpu = copy.deepcopy(cpu)
+  gpu.update(experiment="fashion_likelihood_h200", command="python -m experiments.fashion_likelihood --tag h200",
+             finished="2026-12-04 15:31:52 UTC", environment={**cpu["environment"], "platform": "gpu",
+                                                              "device_kind": "NVIDIA H200"})
+  better = [*best_cpu[:3], {**best_cpu[3], "mean": best_cpu[3]["mean"] - 1.0}, *best_cpu[4:]]
+  gpu["tables"] = {caption: {"columns": cpu["tables"][caption]["columns"], "rows": [["iwae50_h500", *better[1:]]]},
+                   "IWAE − VAE, per-image": {"columns": ["comparison", "seed", "d"],
+                                             "rows": [["iwae50_h500 − vae_h500", 0, {"mean": -1.6, "std": 0.03}]]}}
+  cpu["notes"].append("Not (yet) run in this invocation (size full): iwae50_h500.")
+  text = claims.fashion_likelihood(cpu, [gpu])
+  assert "best **IWAE k = 50, 784-500-20 on the NVIDIA H200 (" in text
+  assert text.count("the project's Fashion-MNIST likelihood") == 1
+  assert text.index(cpu["command"]) < text.index(gpu["command"]) and "§3b′" in text and "−1.60 nats" in text
+  assert "Not (yet) run in this invocation (size full): iwae50_h500." not in text
+  assert f"best **{claims._model_name(best_cpu[0])}" in claims.fashion_likelihood(cpu)  # alone: the CPU's best
+  # render() reads the companion file beside the claim's own, when there is one.
+  (tmp_path / "fashion_likelihood.json").write_text(json.dumps(cpu))
+  cell = "<!-- claim:fashion_likelihood --> x <!-- /claim:fashion_likelihood -->"
+  assert "NVIDIA H200" not in claims.render(cell, str(tmp_path))[0]
+  (tmp_path / "fashion_likelihood_h200.json").write_text(json.dumps(gpu))
+  assert claims.render(cell, str(tmp_path))[0] == f"<!-- claim:fashion_likelihood --> {text} " \
+      "<!-- /claim:fashion_likelihood -->"

@@ -207,3 +207,15 @@ def test_fashion_likelihood_smoke(tmp_path):
     json.dump({**kept, "size": "quick"}, f)
   with pytest.raises(ValueError, match=r"holds size 'quick', not 'smoke'"):
     fashion_likelihood.main(argv)
+  # --tag (a GPU lease's run): its own file, report section and figure beside the untouched untagged results; the
+  # same numbers, since it rescored the same runs.
+  untagged = (tmp_path / "fashion_likelihood.json").read_text()
+  tagged_path = fashion_likelihood.main(["--size", "smoke", "--runs-root", str(tmp_path / "runs"), "--results-dir",
+                                         str(tmp_path), "--tag", "h200"])
+  assert tagged_path == str(tmp_path / "fashion_likelihood_h200.json")
+  with open(tagged_path) as f:
+    tagged = json.load(f)
+  assert tagged["experiment"] == "fashion_likelihood_h200" and tagged["tables"] == results["tables"]
+  assert tagged["figures"][0].endswith("fashion_likelihood_h200_curve.png")
+  assert (tmp_path / "figures" / "fashion_likelihood_h200_curve.png").exists()
+  assert (tmp_path / "fashion_likelihood.json").read_text() == untagged

@@ -4,6 +4,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 
 from experiments import sweeps
 
@@ -36,6 +37,21 @@ def test_begin_without_flags_records_the_bare_command(tmp_path, monkeypatch):
   setup = sweeps.begin(sweeps.parser("test"), "stacked", [])
   assert setup.command == "python -m experiments.stacked" and setup.args.size == "full"
   assert setup.figures_dir == str(tmp_path / "figures") and os.path.isdir(setup.figures_dir)
+
+
+def test_a_tag_names_the_results_apart_and_only_letters_and_digits_pass(tmp_path):
+  """--tag (a run on another machine, e.g. a GPU lease) gives the results their own name, so they sit beside the
+  committed ones; a tag that would change the path is refused before any work."""
+  argv = ["--size", "smoke", "--results-dir", str(tmp_path)]
+  assert sweeps.tagged("fashion_likelihood", sweeps.begin(sweeps.parser("t", tag=True), "x", argv)) == \
+      "fashion_likelihood"
+  setup = sweeps.begin(sweeps.parser("t", tag=True), "x", [*argv, "--tag", "h200"])
+  assert sweeps.tagged("fashion_likelihood", setup) == "fashion_likelihood_h200"
+  for bad in ("../x", "h 200", "gpu-1", "é"):
+    with pytest.raises(ValueError, match="--tag: letters and digits only"):
+      sweeps.tagged("fashion_likelihood", sweeps.begin(sweeps.parser("t", tag=True), "x", [*argv, "--tag", bad]))
+  with pytest.raises(SystemExit):  # scripts that do not name their results by tag have no such flag
+    sweeps.parser("t").parse_args(["--tag", "h200"])
 
 
 def test_carry_rows_keeps_only_the_rows_of_models_the_run_did_not_produce():
