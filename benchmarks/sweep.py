@@ -4,9 +4,11 @@
     .venv/bin/python -m benchmarks.sweep --only mlp_fashion --members 1,4,16 --repeats 3
     .venv/bin/python -m benchmarks.sweep --quick                  # short runs, M ∈ {1, 4}: checks it works
     .venv/bin/python -m benchmarks.sweep --contenders program     # the fused programs alone, no training loop
+    python -m benchmarks.sweep --only higgins_sprites,conv_sprites --members 1,64 --steps-scale 100 --no-memory
+                                                                  # a GPU (scripts/gpu_check.sh sweep)
 
-Writes ``benchmarks/results/sweep_<tag>.json`` (machine, command, every repeat) and ``benchmarks/SWEEP.md``-style
-markdown (``benchmarks/results/sweep_<tag>.md``). The same command runs on a GPU.
+Writes ``benchmarks/results/sweep_<tag>.json`` (machine, command, every repeat; refused if it exists) and
+``benchmarks/SWEEP.md``-style markdown (``benchmarks/results/sweep_<tag>.md``). The same command runs on a GPU.
 
 Method (as ``benchmarks/run.py``): every contender is a fresh process (``--worker``) running the real loop —
 ``train.train_and_evaluate`` for one run, ``sweep.train_sweep`` for a sweep of M members — with evaluation and a
@@ -55,8 +57,10 @@ CASES = {
     "higgins_sprites": ("β-VAE, Higgins MLP (1200-1200, z=10) on 64×64 sprites, batch 64",
                         {1: 40, 4: 20, 16: 16, 64: 4}),
     "conv_sprites": ("β-VAE, conv net (32-32-64-64, FC 256, z=10) on 64×64 sprites, batch 64",
-                     {1: 8, 4: 4, 16: 4}),  # M = 64 conv members: too slow per step on a CPU (SWEEP.md), left out
+                     {1: 8, 4: 4, 16: 4, 64: 4}),  # M = 64 conv members: minutes per step on a CPU (SWEEP.md)
 }
+# --steps-scale multiplies every case's steps: the CPU-sized runs above last milliseconds on a GPU, where a timed
+# chunk of a few updates would measure the loop's per-chunk host sync instead of the updates.
 BETAS = (1.0, 2.0, 4.0, 8.0)
 
 
@@ -200,7 +204,8 @@ def _spawn(flags: list[str], timeout: float) -> dict:
   """Runs this module in a fresh process with ``flags`` (``--worker …`` or ``--memory-worker …``): its result."""
   cmd = [sys.executable, "-m", "benchmarks.sweep", *flags]
   proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                        env={**os.environ, "PYTHONPATH": ROOT})
+                        env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                            [ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])})
   lines = [l for l in proc.stdout.splitlines() if l.startswith("@@sweep ")]
   if proc.returncode or not lines:
     return {"error": (proc.stderr or proc.stdout)[-2000:]}
@@ -265,7 +270,11 @@ def main(argv: list[str] | None = None) -> None:
   p.add_argument("--quick", action="store_true")
   p.add_argument("--tag", default=None)
   p.add_argument("--timeout", type=float, default=1800)
+  p.add_argument("--steps-scale", type=int, default=1, help="multiply every case's updates (a GPU: 100)")
+  p.add_argument("--no-memory", action="store_true", help="skip the memory rows (one compile per case and M)")
   args = p.parse_args(argv)
+  if args.steps_scale < 1:
+    p.error(f"--steps-scale: a positive integer (the factor on every case's updates); got {args.steps_scale}")
   if args.worker:
     case, kind, m, steps = args.worker
     print("@@sweep " + json.dumps(worker(case, kind, int(m), int(steps))), flush=True)
@@ -295,6 +304,8 @@ def main(argv: list[str] | None = None) -> None:
   tag = args.tag or ("quick" if args.quick else jax.default_backend())
   os.makedirs(RESULTS, exist_ok=True)
   path = os.path.join(RESULTS, f"sweep_{tag}")
+  if os.path.exists(path + ".json"):
+    raise SystemExit(f"{path}.json exists: pick another --tag (results are never overwritten).")
 
   def save():
     record["load_average_end"] = os.getloadavg()
@@ -312,8 +323,8 @@ def main(argv: list[str] | None = None) -> None:
       for m in order:
         if m not in steps_by_m:
           continue
-        steps = steps_by_m[m] if not args.quick else 8
-        single_steps = steps_by_m[1] if not args.quick else 8
+        steps = (steps_by_m[m] if not args.quick else 8) * args.steps_scale
+        single_steps = (steps_by_m[1] if not args.quick else 8) * args.steps_scale
         row = {"case": case, "members": m, "round": rep, "load_average": os.getloadavg()}
         pairs = {"loop": [("single", ["--worker", case, "single", "1", str(single_steps)]),
                           ("sweep", ["--worker", case, "sweep", str(m), str(steps)])],
@@ -332,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
                  | {"errors": failed})
         record["rounds"].append(row)
         save()
-  for case in cases:  # after the timed rounds: compiling these is slow, and they need no quiet machine
+  for case in cases if not args.no_memory else []:  # after the timed rounds: slow to compile, need no quiet machine
     record["memory"][case] = {str(m): _spawn(["--memory-worker", case, str(m)], args.timeout)
                               for m in [0, *members] if m == 0 or m in CASES[case][1]}
     print(case, "memory", record["memory"][case], flush=True)

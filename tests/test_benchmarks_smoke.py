@@ -295,3 +295,31 @@ def test_host_memory_benchmark_runs_both_processes_and_never_overwrites(tmp_path
   assert json.loads((tmp_path / "h.json").read_text())["results"]["speedup_one_arena"] == out["speedup_one_arena"]
   with pytest.raises(SystemExit, match="exists"):
     host_memory.main(argv)
+
+
+def test_sweep_benchmark_scales_its_updates_skips_memory_and_never_overwrites(tmp_path, monkeypatch):
+  """--steps-scale multiplies every case's updates (the CPU sizes last milliseconds on a GPU), --no-memory skips the
+  memory workers, and a second run under the same tag is refused instead of replacing the first's results."""
+  from benchmarks import sweep as sweep_bench
+
+  calls = []
+
+  def spawn(flags, timeout):
+    calls.append(flags)
+    return {"steady_images_per_s": 1.0, "wall_s": 1.0, "peak_rss_mb": 1.0}
+
+  monkeypatch.setattr(sweep_bench, "_spawn", spawn)
+  monkeypatch.setattr(sweep_bench, "RESULTS", str(tmp_path))
+  argv = ["--only", "conv_sprites", "--members", "64", "--contenders", "loop", "--repeats", "1", "--steps-scale",
+          "100", "--no-memory", "--tag", "t"]
+  sweep_bench.main(argv)
+  steps = sweep_bench.CASES["conv_sprites"][1]
+  assert sorted(c[1:] for c in calls) == sorted([["conv_sprites", "single", "1", str(100 * steps[1])],
+                                                 ["conv_sprites", "sweep", "64", str(100 * steps[64])]])
+  assert not any(c[0] == "--memory-worker" for c in calls)
+  assert json.loads((tmp_path / "sweep_t.json").read_text())["memory"] == {}
+  with pytest.raises(SystemExit, match="sweep_t.json exists: pick another --tag"):
+    sweep_bench.main(argv)
+  with pytest.raises(SystemExit):
+    sweep_bench.main([*argv[:-1], "u", "--steps-scale", "0"])
+  assert len(calls) == 2 and not (tmp_path / "sweep_u.json").exists()
