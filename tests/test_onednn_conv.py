@@ -115,9 +115,11 @@ def test_vmapped_members_equal_each_member_and_runs_repeat_bit_for_bit(monkeypat
 
 
 def test_a_bad_switch_is_a_clear_error(monkeypatch):
-  monkeypatch.setenv("VAE_JAX_ONEDNN", "yes")
-  with pytest.raises(ValueError, match="VAE_JAX_ONEDNN must be 0, 1 or auto"):
+  monkeypatch.setenv("VAE_JAX_ONEDNN", "sometimes")
+  with pytest.raises(ValueError, match="VAE_JAX_ONEDNN='sometimes': must be 0, 1 or auto"):
     onednn_conv.enabled()
+  monkeypatch.setenv("VAE_JAX_ONEDNN", " Off ")  # the library's one switch vocabulary (vae_jax.env_switch)
+  assert onednn_conv.enabled() is False
 
 
 def test_without_a_compiler_xla_convolutions_are_used_and_the_reason_is_given(tmp_path):

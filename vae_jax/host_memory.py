@@ -32,8 +32,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-import os
 import threading
+
+from vae_jax import env_switch
 
 __all__ = ["ENV", "keep_freed_memory", "one_arena"]
 
@@ -59,12 +60,8 @@ def _mallopt():
 
 
 def _enabled() -> bool:
-  setting = os.environ.get(ENV, "1").strip().lower()
-  if setting in ("0", "false", "no", "off"):
-    return False
-  if setting not in ("1", "true", "yes", "on"):
-    raise ValueError(f"{ENV}={os.environ[ENV]!r}: use 1 (keep freed host memory mapped, the default) or 0.")
-  return True
+  return env_switch.read(ENV, "1", meaning=" (1: keep freed host memory mapped, the default; 0: glibc's own "
+                         "settings)") == "1"
 
 
 def _once(name: str, options: tuple[tuple[int, int], ...]) -> bool:

@@ -37,6 +37,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from vae_jax import env_switch
+
 __all__ = ["enabled", "available", "why_unavailable", "forward", "backward_data", "backward_weights", "same_padding"]
 
 _log = logging.getLogger(__name__)
@@ -115,9 +117,7 @@ def enabled() -> bool:
   multi-device mesh (``--xla_force_host_platform_device_count``, several processes) it would gather the whole batch
   onto every device, so ``auto`` keeps XLA's own convolutions there.
   """
-  switch = os.environ.get("VAE_JAX_ONEDNN", "auto")
-  if switch not in ("0", "1", "auto"):
-    raise ValueError(f"VAE_JAX_ONEDNN must be 0, 1 or auto, got {switch!r}.")
+  switch = env_switch.read("VAE_JAX_ONEDNN", "auto", auto=True)
   if switch == "0":
     return False
   if switch == "1":
