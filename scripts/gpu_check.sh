@@ -9,7 +9,10 @@
 #   bash scripts/gpu_check.sh bench          # benchmarks/run.py --quick (MLP at batch 128, conv β-VAE) on the GPU
 #   bash scripts/gpu_check.sh study [STEPS]  # the disentanglement study (issue #17) at Locatello et al.'s setup: 64×64
 #                                            # conv VAE, batch 64, every method's grid as sweeps, 5 seeds; STEPS
-#                                            # default 300000; $METHODS picks methods, $STUDY_TIMEOUT caps it (660 s)
+#                                            # default 300000; $METHODS picks methods, $STUDY_TIMEOUT caps it (660 s).
+#                                            # Resumable. Sizing from the H200's sweep benchmark (199 k images/s for
+#                                            # 64 conv members): the full grid at 300k updates is ≈ 4.8 h of GPU, a
+#                                            # 12-minute lease ≈ 7 models' worth (e.g. STEPS=30000 for ≈ 70)
 #   bash scripts/gpu_check.sh likelihood     # issue #18 part 1: the Fashion-MNIST likelihood study (VAE, IWAE k=5, 50;
 #                                            # 784-500-20 and Burda's 784-200-200-50; 100 epochs, 3 seeds as sweeps;
 #                                            # IS-NLL K=5000 on all 10,000 test images); $MODELS picks models,
