@@ -90,9 +90,10 @@ def fashion_likelihood(res: Mapping[str, Any], others: Sequence[Mapping[str, Any
   curve = next((v for k, v in res["tables"].items() if k.startswith("Test IS-NLL against updates")), None)
   estimates = next((n for n in res.get("notes", []) if n.startswith("IS-NLL with")), "").rstrip(".")
   out = [f"`{res['command']}` (§3b, {res['size']} size; every model a sweep over seeds {res['seeds']}; {estimates}):"]
-  candidates = [(r, c, n, o) for o in (res, *others) for r, c, n in [_likelihood_rows(o)] for r in r[:1]]
-  if candidates:
-    best, c, n, where = min(candidates, key=lambda t: t[0][t[1][t[2]]]["mean"])
+  tops = [(o_rows[0], o_col, o_nll, o) for o in (res, *others) for o_rows, o_col, o_nll in [_likelihood_rows(o)]
+          if o_rows]  # each file's best row
+  if tops:
+    best, c, n, where = min(tops, key=lambda t: t[0][t[1][t[2]]]["mean"])
     on = "" if where is res else f" on the {_device(where)}"
     out.append(f"best **{_model_name(best[0])}{on}: IS-NLL {_pm(best[c[n]])} nats** ({best[c['bits/dim']]['mean']:.3f} "
                f"bits/dim, {best[c['updates']]:,} updates) — the project's Fashion-MNIST likelihood;")
