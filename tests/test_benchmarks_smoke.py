@@ -323,3 +323,15 @@ def test_sweep_benchmark_scales_its_updates_skips_memory_and_never_overwrites(tm
   with pytest.raises(SystemExit):
     sweep_bench.main([*argv[:-1], "u", "--steps-scale", "0"])
   assert len(calls) == 2 and not (tmp_path / "sweep_u.json").exists()
+
+
+def test_dci_benchmark_times_both_ways_checks_equal_scores_and_never_overwrites(tmp_path):
+  from benchmarks import dci as dci_bench
+
+  argv = ["--train", "200", "--test", "100", "--estimators", "2", "--rounds", "2", "--name", "d", "--out-dir",
+          str(tmp_path)]
+  out = dci_bench.main(argv)
+  assert out["scores_equal"] and len(out["seconds"]["threads"]) == 2 and out["speedup_threads"] > 0
+  assert json.loads((tmp_path / "d.json").read_text())["results"]["median_s"] == out["median_s"]
+  with pytest.raises(SystemExit, match="exists"):
+    dci_bench.main(argv)

@@ -213,6 +213,19 @@ def test_dci():
   assert rotated["informativeness_test"] > 0.9  # all the information is there, just not axis-aligned
 
 
+def test_dci_fits_its_classifiers_in_threads_with_the_same_scores_bit_for_bit():
+  """The K classifiers are independent: fitted one after another or in threads, every score is the same float."""
+  train_codes, train_factors = _codes("rotated", 400, seed=0)
+  test_codes, test_factors = _codes("rotated", 200, seed=1)
+  runs = [dci(train_codes, train_factors, test_codes, test_factors, n_estimators=5, workers=w) for w in (1, 2, 8, None)]
+  for other in runs[1:]:
+    assert other.keys() == runs[0].keys()
+    for k, v in runs[0].items():
+      assert np.array_equal(np.asarray(other[k]), np.asarray(v)), k
+  with pytest.raises(ValueError, match="workers must be a positive number of threads"):
+    dci(train_codes, train_factors, test_codes, test_factors, workers=0)
+
+
 def test_dci_shape_errors():
   with pytest.raises(ValueError, match=r"test_codes\[4, 2\]"):
     dci(np.zeros((5, 3)), np.zeros((5, 2), int), np.zeros((4, 2)), np.zeros((4, 2), int))

@@ -9,6 +9,8 @@ the factors can be predicted at all (classification accuracy).
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from jax.typing import ArrayLike
@@ -60,12 +62,14 @@ def disentanglement_completeness(importance_matrix: ArrayLike) -> dict[str, np.n
 
 
 def dci(train_codes: ArrayLike, train_factors: ArrayLike, test_codes: ArrayLike, test_factors: ArrayLike, *,
-        seed: int = 0, n_estimators: int = 100) -> dict[str, np.ndarray | float]:
+        seed: int = 0, n_estimators: int = 100, workers: int | None = None) -> dict[str, np.ndarray | float]:
   """DCI scores from one ``GradientBoostingClassifier`` per factor.
 
   disentanglement_lib fits sklearn's default ``GradientBoostingClassifier()`` (``n_estimators=100``, depth 3) on
   10000 training and 5000 test samples. That costs ``K × n_estimators × (values per factor)`` trees, minutes on
-  dSprites; fewer samples (a few thousand) or fewer estimators are a reasonable, documented speed-up.
+  dSprites; fewer samples (a few thousand) or fewer estimators are a reasonable, documented speed-up. The K
+  classifiers are independent, so they are fitted in threads (sklearn builds its trees without holding the GIL):
+  the same scores, bit for bit, in a fraction of the time on a machine with several cores.
 
   Args:
     train_codes: ``[N, D]`` representations, ``D >= 2``.
@@ -74,6 +78,8 @@ def dci(train_codes: ArrayLike, train_factors: ArrayLike, test_codes: ArrayLike,
     test_factors: ``[M, K]`` held-out factors.
     seed: ``random_state`` of the classifiers (it only breaks ties between equally good splits).
     n_estimators: boosting stages per classifier.
+    workers: classifiers fitted at once, in threads; default one per factor, at most one per CPU this process may
+      use. The scores do not depend on it.
 
   Returns:
     ``disentanglement``, ``completeness``, ``informativeness_train``, ``informativeness_test`` (mean
@@ -91,19 +97,34 @@ def dci(train_codes: ArrayLike, train_factors: ArrayLike, test_codes: ArrayLike,
     raise ValueError(f"dci: expected codes [N, D] and factors [N, K] for train and test, got "
                      f"train_codes{list(train_codes.shape)}, train_factors{list(train_factors.shape)}, "
                      f"test_codes{list(test_codes.shape)}, test_factors{list(test_factors.shape)}.")
+  if workers is not None and workers < 1:
+    raise ValueError(f"dci: workers must be a positive number of threads (or None: one per factor), got {workers}.")
   num_factors = train_factors.shape[1]
-  importance = np.zeros((train_codes.shape[1], num_factors))
-  train_accuracy, test_accuracy = [], []
-  for k in range(num_factors):
+
+  def fit(k: int) -> tuple[np.ndarray, float, float]:
     logger.info("dci: fitting gradient-boosted trees for factor %d/%d.", k + 1, num_factors)
     model = GradientBoostingClassifier(n_estimators=n_estimators, random_state=seed)
     model.fit(train_codes, train_factors[:, k])
-    importance[:, k] = np.abs(model.feature_importances_)
-    train_accuracy.append(np.mean(model.predict(train_codes) == train_factors[:, k]))
-    test_accuracy.append(np.mean(model.predict(test_codes) == test_factors[:, k]))
+    return (np.abs(model.feature_importances_), np.mean(model.predict(train_codes) == train_factors[:, k]),
+            np.mean(model.predict(test_codes) == test_factors[:, k]))
+
+  threads = min(num_factors, workers or _usable_cpus())
+  if threads > 1:
+    with ThreadPoolExecutor(threads, thread_name_prefix="dci") as pool:
+      fits = list(pool.map(fit, range(num_factors)))
+  else:
+    fits = [fit(k) for k in range(num_factors)]
+  importance = np.stack([f[0] for f in fits], axis=1)
   return {
       **disentanglement_completeness(importance),
-      "informativeness_train": float(np.mean(train_accuracy)),
-      "informativeness_test": float(np.mean(test_accuracy)),
+      "informativeness_train": float(np.mean([f[1] for f in fits])),
+      "informativeness_test": float(np.mean([f[2] for f in fits])),
       "importance_matrix": importance,
   }
+
+
+def _usable_cpus() -> int:
+  try:
+    return len(os.sched_getaffinity(0))
+  except AttributeError:  # not Linux
+    return os.cpu_count() or 1
