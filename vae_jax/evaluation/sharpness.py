@@ -10,6 +10,8 @@ real sprites).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 from jax.typing import ArrayLike
@@ -61,10 +63,25 @@ def frechet_distance(features_a: ArrayLike, features_b: ArrayLike) -> float:
     raise ValueError("frechet_distance: features hold non-finite values.")
   mu_a, mu_b = a.mean(0), b.mean(0)
   cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-  root = scipy.linalg.sqrtm(cov_a @ cov_b)
-  if np.iscomplexobj(root):  # numerical noise from a near-singular product: the imaginary part is spurious
-    root = root.real
-  return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root))
+  with warnings.catch_warnings():
+    warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+    try:
+      root = scipy.linalg.sqrtm(cov_a @ cov_b)
+      if np.iscomplexobj(root):  # numerical noise from a near-singular product: the imaginary part is spurious
+        root = root.real
+      trace_root = np.trace(root)
+    except scipy.linalg.LinAlgWarning:  # a singular product (a constant feature, say): sqrtm is unreliable there
+      trace_root = _trace_sqrt_of_product(cov_a, cov_b)
+  return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b) - 2.0 * trace_root)
+
+
+def _trace_sqrt_of_product(cov_a: np.ndarray, cov_b: np.ndarray) -> float:
+  """``Tr((Σa Σb)^½)`` for covariances (symmetric, positive semi-definite), also singular ones: the eigenvalues of
+  ``Σa Σb`` are those of the symmetric ``Σa^½ Σb Σa^½``, so the trace is the sum of their square roots."""
+  w, v = np.linalg.eigh(cov_a)
+  root_a = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+  inner = root_a @ cov_b @ root_a
+  return float(np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2.0), 0.0, None))))
 
 
 def relative_sharpness(key, model, params, real: ArrayLike, *, batch_size: int = 500) -> dict[str, float]:
