@@ -24,9 +24,11 @@ from helpers import ENV, ROOT, tiny
 
 # Orbax restores on an event loop that it closes when a read fails; the other reads of a truncated checkpoint finish
 # later on tensorstore's threads, find that loop closed, and Python reports "Exception ignored … Event loop is
-# closed" in whichever test is running then. Nothing of ours is lost or leaks (the tests below check the checkpoints
-# and the runs); the noise (≈ 30 such reports) is filtered so that other warnings stand out in CI's output.
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+# closed" (or "coroutine … was never awaited") in whichever test is running then. Nothing of ours is lost or leaks
+# (the tests below check the checkpoints and the runs); the noise (≈ 30 such reports) is filtered so that other
+# warnings stand out in CI's output.
+pytestmark = [pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+              pytest.mark.filterwarnings("ignore:coroutine '_read_array_index_and_device_put' was never awaited")]
 
 
 def _leaves(tree):
