@@ -25,7 +25,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "beta_vae_sprites", "beta_vae_sprites_higgins", "disentanglement_study_cpu", "disentanglement_study_cpu_beta",
          "disentanglement_study_cpu64", "disentanglement_study_cpu64_mss", "disentanglement_study_cpu_mss",
          "disentanglement_study_cpu_mss_beta2", "disentanglement_study_cpu1024",
-         "disentanglement_study_cpu1024_mss_beta2",
+         "disentanglement_study_cpu1024_mss_beta2", "disentanglement_study_cpu1024_long",
          "disentanglement_study_gpu", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
 REQUIRED = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "outliers", "pretraining"]
@@ -46,6 +46,7 @@ TITLES = {
     "disentanglement_study_cpu_mss_beta2": "4c-MSS′. The stratified β-TCVAE at β = 2 (a lighter TC weight, batch 256)",
     "disentanglement_study_cpu1024": "4c‴. The study at batch 1,024 (β-TCVAE's estimator): 6,250 updates per model",
     "disentanglement_study_cpu1024_mss_beta2": "4c‴-MSS′. The stratified β-TCVAE at β = 2 at batch 1,024",
+    "disentanglement_study_cpu1024_long": "4c⁗. β-TCVAE at batch 1,024 for twice the updates (12,500 of 1,024)",
     "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
     "outliers": "5. Outlier detection",
     "pretraining": "6. Pre-training: linear probes on the codes",

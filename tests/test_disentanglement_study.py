@@ -1,6 +1,7 @@
 """The disentanglement study end to end at its smoke size: every method trained as a sweep, scored, paired against
 β = 1, drawn; a rerun reuses the sweeps and the cached scores."""
 
+import dataclasses
 import json
 import math
 import os
@@ -159,13 +160,22 @@ def test_a_size_reads_the_sweeps_it_shares_and_sets_its_method_overrides():
       "/r/disentanglement_study/cpu1024_mss_beta2/beta_tcvae")
   tc = dict((n, c) for n, _, c, _ in configs.sweeps(big))["beta_tcvae"]
   assert tc.method.estimator == "mss" and tc.method.beta == 2.0 and tc.batch_size == 1024
+  long = configs.get_config("cpu1024_long")  # cpu1024's β-TCVAE (weighted, β = 6) and β = 1 at twice the updates
+  assert [(m, v) for m, _, v in long.grids] == [("beta_vae", (1.0,)), ("beta_tcvae", (6.0,))]
+  assert (long.batch_size, long.num_steps, long.learning_rate) == (1024, 12_500, 1e-3)
+  tc_long = dict((n, c) for n, _, c, _ in configs.sweeps(long))["beta_tcvae"]
+  tc_1024 = dict((n, c) for n, _, c, _ in configs.sweeps(configs.get_config("cpu1024")))["beta_tcvae"]
+  assert tc_long == dataclasses.replace(tc_1024, num_steps=12_500, log_every=tc_long.log_every,
+                                        eval_every=tc_long.eval_every, checkpoint_every=tc_long.checkpoint_every,
+                                        keep_checkpoints=tc_long.keep_checkpoints)
+  assert configs.sweep_dir(long, "/r", "beta_tcvae", "beta_tcvae") == "/r/disentanglement_study/cpu1024_long/beta_tcvae"
 
 
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
-                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, quick, smoke"):
+                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

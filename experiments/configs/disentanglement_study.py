@@ -51,6 +51,10 @@ Sizes:
     256 — do the two add up? Its reference is β = 1 alone (5 members in its own folder: cpu1024's β-VAE sweep also
     holds β = 4, which the question does not need — half the reference's training; the same configs as cpu1024's
     β = 1 members). Results ``disentanglement_study_cpu1024_mss_beta2.json``.
+  * ``cpu1024_long`` — cpu1024's β-TCVAE (weighted sampling, β = 6: the best median MIG of the CPU studies, 0.166,
+    its first seed's curve still rising at 6,250 updates) and its β = 1 reference at twice the updates: 12,500 of
+    1,024 (12.8 M images per model, 17 passes over the 737,280 combinations). Does MIG keep rising with the images
+    — what budget would reach issue #17's 0.25? Results ``disentanglement_study_cpu1024_long.json``.
   * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
   * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
 
@@ -115,7 +119,7 @@ TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
-         "cpu1024_mss_beta2")
+         "cpu1024_mss_beta2", "cpu1024_long")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -165,9 +169,10 @@ CPU_BETA_GRIDS = {"beta_vae": ("beta", (0.25, 0.5, 1.0, 2.0))}
 # Sizes cpu_mss_beta2 and cpu1024_mss_beta2: a lighter TC weight (the latter against β = 1 alone).
 CPU_TC2_GRIDS = {**CPU_GRIDS, "beta_tcvae": ("beta", (2.0,))}
 CPU_TC2_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (2.0,))}
+CPU_TC_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (6.0,))}  # size cpu1024_long
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
           "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS,
-          "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "quick": CPU_GRIDS,
+          "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
 
@@ -204,6 +209,7 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu_mss=dict(_CPU_MSS, tag="cpu_mss"),
       cpu_mss_beta2=dict(_CPU_MSS, tag="cpu_mss_beta2"),  # its β-TCVAE value from _GRIDS
       cpu1024_mss_beta2=dict(_CPU_1024, tag="cpu1024_mss_beta2", method_overrides=_MSS),  # its grids: β = 1, TC β = 2
+      cpu1024_long=dict(_CPU_1024, num_steps=12_500, tag="cpu1024_long"),  # β = 1 and β-TCVAE β = 6, 2× the updates
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
