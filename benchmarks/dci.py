@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> dict:
   args = p.parse_args(argv)
   from benchmarks import records  # noqa: PLC0415
   from vae_jax.evaluation import dci  # noqa: PLC0415
+  from vae_jax.evaluation.dci import default_workers  # noqa: PLC0415
 
   path, t0, load = records.path(args), time.perf_counter(), os.getloadavg()
   (tr, ftr), (te, fte) = codes(args.train, 0), codes(args.test, 1)
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     raise SystemExit("dci: the threaded scores differ from the sequential ones")
   ratio = statistics.median(a / b for a, b in zip(seconds["one after another"], seconds["threads"], strict=True))
   result = {"seconds": seconds, "median_s": {m: statistics.median(s) for m, s in seconds.items()},
-            "speedup_threads": ratio, "threads": min(len(FACTOR_SIZES), len(os.sched_getaffinity(0))),
+            "speedup_threads": ratio, "threads": default_workers(len(FACTOR_SIZES)),
             "scores_equal": True, "disentanglement": scores["threads"]["disentanglement"]}
   print(f"\n{args.train}/{args.test} codes, {args.estimators} stages, {result['threads']} threads, load average at "
         f"start {load[0]:.2f}: one after another {result['median_s']['one after another']:.2f} s, threads "

@@ -63,6 +63,12 @@ def _likelihood_rows(res: Mapping[str, Any]) -> tuple[list[list], dict[str, int]
   return sorted(lik["rows"], key=lambda r: r[col[nll_col]]["mean"]), col, nll_col
 
 
+def _best_row(res: Mapping[str, Any]) -> tuple[Mapping[str, Any], list, dict[str, int]] | None:
+  """The file's lowest-IS-NLL row as (its IS-NLL cell, the row, the column index); None without rows."""
+  rows, col, nll_col = _likelihood_rows(res)
+  return (rows[0][col[nll_col]], rows[0], col) if rows else None
+
+
 def _likelihood_list(res: Mapping[str, Any]) -> list[str]:
   """Every model's IS-NLL and −ELBO, then the IWAE − VAE paired differences per seed."""
   rows, col, nll_col = _likelihood_rows(res)
@@ -86,16 +92,14 @@ def _device(res: Mapping[str, Any]) -> str:
 def fashion_likelihood(res: Mapping[str, Any], others: Sequence[Mapping[str, Any]] = ()) -> str:
   """``others``: the same protocol's results from other machines (``--tag``, e.g. an H200's), quoted after this
   file's; the best row of them all is named the project's likelihood."""
-  rows, col, nll_col = _likelihood_rows(res)
   curve = next((v for k, v in res["tables"].items() if k.startswith("Test IS-NLL against updates")), None)
   estimates = next((n for n in res.get("notes", []) if n.startswith("IS-NLL with")), "").rstrip(".")
   out = [f"`{res['command']}` (§3b, {res['size']} size; every model a sweep over seeds {res['seeds']}; {estimates}):"]
-  tops = [(o_rows[0], o_col, o_nll, o) for o in (res, *others) for o_rows, o_col, o_nll in [_likelihood_rows(o)]
-          if o_rows]  # each file's best row
-  if tops:
-    best, c, n, where = min(tops, key=lambda t: t[0][t[1][t[2]]]["mean"])
+  bests = [(b, o) for o in (res, *others) if (b := _best_row(o))]
+  if bests:
+    (nll, best, c), where = min(bests, key=lambda b: b[0][0]["mean"])
     on = "" if where is res else f" on the {_device(where)}"
-    out.append(f"best **{_model_name(best[0])}{on}: IS-NLL {_pm(best[c[n]])} nats** ({best[c['bits/dim']]['mean']:.3f} "
+    out.append(f"best **{_model_name(best[0])}{on}: IS-NLL {_pm(nll)} nats** ({best[c['bits/dim']]['mean']:.3f} "
                f"bits/dim, {best[c['updates']]:,} updates) — the project's Fashion-MNIST likelihood;")
   out += _likelihood_list(res)
   elsewhere = {r[0] for o in others for r in _likelihood_rows(o)[0]}

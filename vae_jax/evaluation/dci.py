@@ -108,7 +108,7 @@ def dci(train_codes: ArrayLike, train_factors: ArrayLike, test_codes: ArrayLike,
     return (np.abs(model.feature_importances_), np.mean(model.predict(train_codes) == train_factors[:, k]),
             np.mean(model.predict(test_codes) == test_factors[:, k]))
 
-  threads = min(num_factors, workers or _usable_cpus())
+  threads = min(num_factors, workers) if workers else default_workers(num_factors)
   if threads > 1:
     with ThreadPoolExecutor(threads, thread_name_prefix="dci") as pool:
       fits = list(pool.map(fit, range(num_factors)))
@@ -123,8 +123,10 @@ def dci(train_codes: ArrayLike, train_factors: ArrayLike, test_codes: ArrayLike,
   }
 
 
-def _usable_cpus() -> int:
+def default_workers(num_factors: int) -> int:
+  """The threads :func:`dci` uses without ``workers``: one per factor, at most one per CPU this process may use."""
   try:
-    return len(os.sched_getaffinity(0))
+    cpus = len(os.sched_getaffinity(0))
   except AttributeError:  # not Linux
-    return os.cpu_count() or 1
+    cpus = os.cpu_count() or 1
+  return min(num_factors, cpus)
