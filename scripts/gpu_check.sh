@@ -7,12 +7,16 @@
 #   bash scripts/gpu_check.sh beta STEPS     # the β-VAE sprites comparison at Higgins et al.'s 64×64 MLP setup
 #                                            # ($VARIANTS: which models, default all 7; $WORKERS threads)
 #   bash scripts/gpu_check.sh bench          # benchmarks/run.py --quick (MLP at batch 128, conv β-VAE) on the GPU
-#   bash scripts/gpu_check.sh study [STEPS]  # the disentanglement study (issue #17) at Locatello et al.'s setup: 64×64
-#                                            # conv VAE, batch 64, every method's grid as sweeps, 5 seeds; STEPS
-#                                            # default 300000; $METHODS picks methods, $STUDY_TIMEOUT caps it (660 s).
-#                                            # Resumable. Sizing from the H200's sweep benchmark (199 k images/s for
-#                                            # 64 conv members): the full grid at 300k updates is ≈ 4.8 h of GPU, a
-#                                            # 12-minute lease ≈ 7 models' worth (e.g. STEPS=30000 for ≈ 70)
+#   bash scripts/gpu_check.sh study [STEPS]  # the disentanglement study (issue #17), size $STUDY_SIZE (default
+#                                            # gpu_lease: Locatello et al.'s 64×64 conv VAE, batch 64, β = 1, β = 8 and
+#                                            # β-TCVAE β = 6, 5 seeds, 20,000 updates; `full`: every method's grid at
+#                                            # 300,000). Two passes: the β-VAE sweep (which holds β = 1) is trained,
+#                                            # scored and packed first, then the size's other methods, so a lease cut
+#                                            # short still returns a result. $METHODS, $STUDY_TIMEOUT (540 s for both).
+#                                            # Sizing: one 5-to-10-member conv sweep compiles in ≈ 70 s on the H200 (the
+#                                            # sweep benchmark's first call) and trains ≈ 140-200 k images/s, so
+#                                            # gpu_lease (15 models × 1.28 M images) fits one 10-minute call with its
+#                                            # scoring; the full grid at 300k updates is ≈ 4.8 h of that GPU.
 #   bash scripts/gpu_check.sh likelihood     # issue #18 part 1: the Fashion-MNIST likelihood study (VAE, IWAE k=5, 50;
 #                                            # 784-500-20 and Burda's 784-200-200-50; 100 epochs, 3 seeds as sweeps;
 #                                            # IS-NLL K=5000 on all 10,000 test images); $MODELS picks models,
@@ -96,13 +100,26 @@ bench)
   tar czf "$OUT/bench.tgz" -C /tmp bench
   ;;
 study)
-  steps=${2:-300000}
-  methods=${METHODS:-beta_vae beta_tcvae factor_vae dip_vae_i dip_vae_ii annealed_vae}
-  stamp "disentanglement study, full size, $steps updates, methods: $methods"
-  # Resumable: a rerun with the same steps continues the sweeps from their checkpoints and reuses cached scores.
-  timeout -s INT "${STUDY_TIMEOUT:-660}" $PY -m experiments.disentanglement_study --size full --steps "$steps" \
-    --methods $methods --runs-root /tmp/study_runs --results-dir /tmp/study_res 2>&1 | grep -v "^\s*$" | tail -40
-  tar czf "$OUT/study_gpu.tgz" -C /tmp study_res
+  size=${STUDY_SIZE:-gpu_lease} steps=${2:-} end=$((t0 + ${STUDY_TIMEOUT:-540}))
+  args="--size $size ${steps:+--steps $steps} --runs-root /tmp/study_runs"
+  # What a pass wrote into the checkout (a committed size's results, members' scores and figures) and the runs'
+  # logs and score caches (not their checkpoints), so a cut second pass still returns the first's result.
+  pack() {
+    tar czf "$OUT/study_$1.tgz" experiments/results/disentanglement_study_"$size"*.json \
+      experiments/results/disentanglement_study/"$size"*_members.json experiments/figures/disentanglement_study_"$size"* \
+      2>/dev/null
+    tar czf "$OUT/study_runs_$1.tgz" --exclude=checkpoints -C /tmp study_runs 2>/dev/null
+  }
+  stamp "disentanglement study, size $size${steps:+, $steps updates}: pass 1, the β-VAE sweep (it holds β = 1)"
+  timeout -s INT $((end - $(date +%s))) $PY -m experiments.disentanglement_study $args --methods beta_vae 2>&1 \
+    | grep -v "^\s*$" | tee "$OUT/study_1.log" | tail -25
+  pack 1
+  if [ $((end - $(date +%s))) -gt 60 ]; then
+    stamp "pass 2: the size's other methods${METHODS:+ ($METHODS)}"
+    timeout -s INT $((end - $(date +%s))) $PY -m experiments.disentanglement_study $args ${METHODS:+--methods $METHODS} \
+      2>&1 | grep -v "^\s*$" | tee "$OUT/study_2.log" | tail -30
+    pack 2
+  fi
   ;;
 likelihood)
   models=${MODELS:-vae_h500 iwae5_h500 iwae50_h500 vae_burda iwae5_burda iwae50_burda}

@@ -55,6 +55,12 @@ Sizes:
     its first seed's curve still rising at 6,250 updates) and its β = 1 reference at twice the updates: 12,500 of
     1,024 (12.8 M images per model, 17 passes over the 737,280 combinations). Does MIG keep rising with the images
     — what budget would reach issue #17's 0.25? Results ``disentanglement_study_cpu1024_long.json``.
+  * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut to what one
+    15-minute GPU lease holds (``scripts/gpu_check.sh study``; its sizing in that script): β = 1, β-VAE β = 8 (the
+    best β of the 64×64 Higgins MLP run on the H200, REPORT §4b) and β-TCVAE β = 6, 5 seeds, 20,000 updates — a
+    fifteenth of Locatello et al.'s 300,000, so Adam 5e-4 (Burgess et al. 2018's rate on dSprites) rather than their
+    1e-4; DCI reduced as in the cpu study (3,000/1,500 codes, 20 stages), the other metrics at disentanglement_lib's
+    sizes. Results ``disentanglement_study_gpu_lease.json``.
   * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
   * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
 
@@ -119,7 +125,7 @@ TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
-         "cpu1024_mss_beta2", "cpu1024_long")
+         "cpu1024_mss_beta2", "cpu1024_long", "gpu_lease")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -170,9 +176,11 @@ CPU_BETA_GRIDS = {"beta_vae": ("beta", (0.25, 0.5, 1.0, 2.0))}
 CPU_TC2_GRIDS = {**CPU_GRIDS, "beta_tcvae": ("beta", (2.0,))}
 CPU_TC2_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (2.0,))}
 CPU_TC_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (6.0,))}  # size cpu1024_long
+GPU_LEASE_GRIDS = {"beta_vae": ("beta", (1.0, 8.0)), "beta_tcvae": ("beta", (6.0,))}  # size gpu_lease
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
           "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS,
-          "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "quick": CPU_GRIDS,
+          "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
+          "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
 
@@ -210,6 +218,9 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu_mss_beta2=dict(_CPU_MSS, tag="cpu_mss_beta2"),  # its β-TCVAE value from _GRIDS
       cpu1024_mss_beta2=dict(_CPU_1024, tag="cpu1024_mss_beta2", method_overrides=_MSS),  # its grids: β = 1, TC β = 2
       cpu1024_long=dict(_CPU_1024, num_steps=12_500, tag="cpu1024_long"),  # β = 1 and β-TCVAE β = 6, 2× the updates
+      # Locatello et al.'s setup cut to one GPU lease (GPU_LEASE_GRIDS): 20,000 updates of 64 at Adam 5e-4.
+      gpu_lease=dict(num_steps=20_000, learning_rate=5e-4, tag="gpu_lease",
+                     metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20)),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
