@@ -13,10 +13,13 @@
 #                                            # 300,000). Two passes: the β-VAE sweep (which holds β = 1) is trained,
 #                                            # scored and packed first, then the size's other methods, so a lease cut
 #                                            # short still returns a result. $METHODS, $STUDY_TIMEOUT (540 s for both).
-#                                            # Sizing: one 5-to-10-member conv sweep compiles in ≈ 70 s on the H200 (the
-#                                            # sweep benchmark's first call) and trains ≈ 140-200 k images/s, so
-#                                            # gpu_lease (15 models × 1.28 M images) fits one 10-minute call with its
-#                                            # scoring; the full grid at 300k updates is ≈ 4.8 h of that GPU.
+#                                            # Sizing, measured on the H200 (experiments/results/gpu/README.md, third
+#                                            # lease): gpu_lease's 10-member β-VAE sweep spent ≈ 100 s in its first
+#                                            # chunk (compiling), trained at 139 k images/s (≈ 90 s more), and its
+#                                            # scoring did not finish in the 560 s call (interventions at 256 images
+#                                            # per call: 31-44 s per model; now 4,096 on a GPU, not yet timed there:
+#                                            # `python -m benchmarks.study_startup`). Pass 1 alone needs most of a
+#                                            # lease; the full grid at 300k updates is ≈ 4.8 h of that GPU.
 #   bash scripts/gpu_check.sh likelihood     # issue #18 part 1: the Fashion-MNIST likelihood study (VAE, IWAE k=5, 50;
 #                                            # 784-500-20 and Burda's 784-200-200-50; 100 epochs, 3 seeds as sweeps;
 #                                            # IS-NLL K=5000 on all 10,000 test images); $MODELS picks models,

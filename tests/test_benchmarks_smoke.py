@@ -335,3 +335,15 @@ def test_dci_benchmark_times_both_ways_checks_equal_scores_and_never_overwrites(
   assert json.loads((tmp_path / "d.json").read_text())["results"]["median_s"] == out["median_s"]
   with pytest.raises(SystemExit, match="exists"):
     dci_bench.main(argv)
+
+
+def test_study_startup_records_the_first_chunk_the_rate_and_equal_scores_per_chunk_size(tmp_path):
+  from benchmarks import study_startup
+
+  out = tmp_path / "startup.json"
+  rec = study_startup.main(["--size", "smoke", "--steps", "10", "--seeds", "1", "--points", "40", "--chunks", "32",
+                            "128", "--out", str(out)])
+  assert json.loads(out.read_text())["members"] == rec["members"] == 2  # β ∈ {1, 4} × one seed
+  assert rec["first_call_s"] > 0 and rec["images_per_sec"] > 0
+  assert [(r["round"], r["chunk"]) for r in rec["interventions"]] == [(0, 32), (0, 128), (1, 32), (1, 128)]
+  assert len({(r["beta_vae_metric"], r["factor_vae_metric"]) for r in rec["interventions"]}) == 1  # same draws

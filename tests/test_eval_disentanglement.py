@@ -229,3 +229,30 @@ def test_dci_fits_its_classifiers_in_threads_with_the_same_scores_bit_for_bit():
 def test_dci_shape_errors():
   with pytest.raises(ValueError, match=r"test_codes\[4, 2\]"):
     dci(np.zeros((5, 3)), np.zeros((5, 2), int), np.zeros((4, 2)), np.zeros((4, 2), int))
+
+
+# --- every score of a model -----------------------------------------------------------------------------------
+
+
+def test_evaluate_disentanglement_chunk_size_changes_the_speed_not_the_scores(monkeypatch):
+  import functools
+
+  from vae_jax import factory
+  from vae_jax.configs import ModelConfig
+  from vae_jax.data import sprites
+  from vae_jax.evaluation import disentanglement
+
+  model = factory.make_model(ModelConfig(kind="vae", architecture="mlp", hidden=(32,), latent_dim=4), (16, 16, 1))
+  params = model.init(jax.random.key(0), np.zeros((1, 16, 16, 1), np.float32))["params"]
+  sampler = _sampling.GroundTruthSampler(sprites.FACTOR_SIZES, functools.partial(sprites.render, resolution=16))
+  sizes = disentanglement.MetricSizes(bvae_batch=8, bvae_train=64, bvae_eval=32, fvae_batch=8, fvae_train=64,
+                                      fvae_eval=32, fvae_var=256, num_codes=256, dci_train=128, dci_test=64,
+                                      dci_estimators=2, sap_train=128, sap_test=64)
+  scores = [disentanglement.evaluate_disentanglement(jax.random.key(1), model, params, sampler, sizes, chunk_size=c)
+            for c in (16, 512)]
+  for k in ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d", "dci_i", "sap", "kl"):
+    np.testing.assert_allclose(scores[0][k], scores[1][k], rtol=1e-5, atol=1e-6, err_msg=k)
+  # The default: small chunks on the CPU, large ones where each call's fixed cost dominates (an accelerator).
+  assert (disentanglement.default_chunk_size("cpu"), disentanglement.default_chunk_size("gpu")) == (256, 4096)
+  monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+  assert disentanglement.default_chunk_size() == 4096

@@ -55,8 +55,9 @@ Sizes:
     its first seed's curve still rising at 6,250 updates) and its β = 1 reference at twice the updates: 12,500 of
     1,024 (12.8 M images per model, 17 passes over the 737,280 combinations). Does MIG keep rising with the images
     — what budget would reach issue #17's 0.25? Results ``disentanglement_study_cpu1024_long.json``.
-  * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut to what one
-    15-minute GPU lease holds (``scripts/gpu_check.sh study``; its sizing in that script): β = 1, β-VAE β = 8 (the
+  * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
+    15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
+    ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the
     best β of the 64×64 Higgins MLP run on the H200, REPORT §4b) and β-TCVAE β = 6, 5 seeds, 20,000 updates — a
     fifteenth of Locatello et al.'s 300,000, so Adam 5e-4 (Burgess et al. 2018's rate on dSprites) rather than their
     1e-4; DCI reduced as in the cpu study (3,000/1,500 codes, 20 stages), the other metrics at disentanglement_lib's

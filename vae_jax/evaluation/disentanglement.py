@@ -1,7 +1,8 @@
 """Every disentanglement score of one trained model, at stated sample sizes.
 
-:func:`evaluate_disentanglement` runs the β-VAE metric, the FactorVAE metric, MIG, DCI and SAP (each its own module here) on the
-posterior mean of a model, plus the KL of each latent, so that an experiment scores each model the same way.
+:func:`evaluate_disentanglement` runs the β-VAE metric, the FactorVAE metric, MIG, DCI and SAP (each its own module
+here) on the posterior mean of a model, plus the KL of each latent, so that an experiment scores each model the same
+way.
 :class:`MetricSizes` holds the sample sizes; ``MetricSizes()`` is disentanglement_lib's (Locatello et al. 2019):
 β-VAE and FactorVAE metrics 10,000 train / 5,000 eval points of batch 64 (FactorVAE's variances from 10,000
 codes), MIG on 10,000 codes with 20 bins, DCI with sklearn's default gradient-boosted trees (100 stages) on
@@ -72,8 +73,19 @@ def kl_per_dim(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
   return np.mean(0.5 * (np.exp(logvar) + mean**2 - 1.0 - logvar), axis=0)
 
 
+def default_chunk_size(backend: str | None = None) -> int:
+  """Images rendered and encoded per call by :func:`evaluate_disentanglement` on ``backend`` (default: JAX's).
+
+  On the CPU 256: larger chunks were slower there (the conv encoder's activations at 64×64 outgrow the caches). On
+  an accelerator 4,096: each call has a fixed cost (the factors' transfer and range check, two dispatches, the codes'
+  way back) that at 256 images per call made the β-VAE and FactorVAE metrics take most of a model's scoring time on
+  the H200 (``experiments/results/gpu/README.md``, third lease).
+  """
+  return 256 if (backend or jax.default_backend()) == "cpu" else 4096
+
+
 def evaluate_disentanglement(key: jax.Array, model, params, sampler: _sampling.GroundTruthSampler,
-                             sizes: MetricSizes = MetricSizes()) -> dict:
+                             sizes: MetricSizes = MetricSizes(), *, chunk_size: int | None = None) -> dict:
   """All disentanglement scores of a VAE-family model (representation: the posterior mean).
 
   Args:
@@ -82,6 +94,8 @@ def evaluate_disentanglement(key: jax.Array, model, params, sampler: _sampling.G
     model, params: the trained model (anything :func:`vae_jax.inference.code_fn` accepts).
     sampler: the ground-truth model (its ``observe`` renders factors to images).
     sizes: the sample sizes.
+    chunk_size: images per render-and-encode call (:func:`default_chunk_size` if ``None``); the scores do not
+      depend on it beyond float rounding.
 
   Returns:
     Scalars ``beta_vae``, ``factor_vae`` (eval accuracies), ``mig``, ``dci_d``, ``dci_c``, ``dci_i`` (test
@@ -92,7 +106,7 @@ def evaluate_disentanglement(key: jax.Array, model, params, sampler: _sampling.G
   m = sizes
   represent = inference.code_fn(model, params)
   k_bvae, k_fvae, k_codes, k_test = jax.random.split(key, 4)
-  chunk = max(m.bvae_batch * 2, 256)
+  chunk = max(m.bvae_batch * 2, chunk_size or default_chunk_size())
   out: dict = {}
   t = time.perf_counter()
   out["beta_vae_metric"] = beta_vae_metric(k_bvae, represent, sampler, batch_size=m.bvae_batch, num_train=m.bvae_train,
