@@ -23,8 +23,14 @@ from benchmarks import timing, worker
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def python_path(*first: str) -> str:
+  """A worker's ``PYTHONPATH``: ``first`` ahead of the caller's entries, and no empty entry (which would put the
+  worker's working directory on ``sys.path``)."""
+  return os.pathsep.join([*first, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
+
+
 def _env(contender: dict) -> dict:
-  env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+  env = {**os.environ, "PYTHONPATH": python_path(ROOT),
          "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # several JAX workers share one GPU
          "JAX_COMPILATION_CACHE_DIR": os.environ.get("JAX_COMPILATION_CACHE_DIR", ""),
          "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -40,7 +46,7 @@ def _env(contender: dict) -> dict:
     env.pop("JAX_COMPILATION_CACHE_DIR")
   tree = extra.pop("BENCH_TREE", None)
   if tree:  # another checkout's vae_jax (a baseline), this checkout's benchmarks package
-    env["PYTHONPATH"] = os.pathsep.join([tree, ROOT, os.environ.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = python_path(tree, ROOT)
   env.update(extra)
   return env
 

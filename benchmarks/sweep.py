@@ -43,7 +43,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks import timing
+from benchmarks import driver, timing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
@@ -204,8 +204,7 @@ def _spawn(flags: list[str], timeout: float) -> dict:
   """Runs this module in a fresh process with ``flags`` (``--worker …`` or ``--memory-worker …``): its result."""
   cmd = [sys.executable, "-m", "benchmarks.sweep", *flags]
   proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                        env={**os.environ, "PYTHONPATH": os.pathsep.join(
-                            [ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])})
+                        env={**os.environ, "PYTHONPATH": driver.python_path(ROOT)})
   lines = [l for l in proc.stdout.splitlines() if l.startswith("@@sweep ")]
   if proc.returncode or not lines:
     return {"error": (proc.stderr or proc.stdout)[-2000:]}

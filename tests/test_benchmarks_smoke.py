@@ -2,6 +2,7 @@
 step's speed-ups rely on: the unrolled threefry keys and the cached epoch shuffles change no result."""
 
 import json
+import os
 import statistics
 
 import jax
@@ -347,3 +348,12 @@ def test_study_startup_records_the_first_chunk_the_rate_and_equal_scores_per_chu
   assert rec["first_call_s"] > 0 and rec["images_per_sec"] > 0
   assert [(r["round"], r["chunk"]) for r in rec["interventions"]] == [(0, 32), (0, 128), (1, 32), (1, 128)]
   assert len({(r["beta_vae_metric"], r["factor_vae_metric"]) for r in rec["interventions"]}) == 1  # same draws
+
+
+def test_workers_python_path_puts_the_checkout_first_and_never_an_empty_entry(monkeypatch):
+  from benchmarks import driver
+
+  monkeypatch.delenv("PYTHONPATH", raising=False)
+  assert driver.python_path("/a") == "/a"  # not "/a:" (an empty entry is the working directory)
+  monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["/x", "", "/y"]))
+  assert driver.python_path("/t", "/a") == os.pathsep.join(["/t", "/a", "/x", "/y"])

@@ -118,7 +118,28 @@ def test_beta_vae_metric():
   assert scores["rotated"] < 0.9
   # Known weakness (Kim & Mnih 2018): the last factor is found by elimination, so K-1 disentangled factors suffice.
   assert scores["two_of_three"] > 0.95
-  assert set(_beta_vae("identity")) == {"train_accuracy", "eval_accuracy"}
+  assert set(_beta_vae("identity")) == {"train_accuracy", "eval_accuracy", "converged"}
+
+
+def test_beta_vae_metric_says_when_its_classifier_hits_the_iteration_limit_without_warnings(caplog, monkeypatch):
+  import functools
+  import importlib
+  import logging
+  import warnings
+
+  from sklearn.linear_model import LogisticRegression
+
+  module = importlib.import_module("vae_jax.evaluation.beta_vae_metric")  # the module, not the function it exports
+
+  assert _beta_vae("rotated")["converged"] is True
+  # The study's codes (10 unstandardised latents, 10,000 points) stop at sklearn's 100 iterations; here the limit is
+  # lowered so that these small codes stop at it too.
+  monkeypatch.setattr(module, "LogisticRegression", functools.partial(LogisticRegression, max_iter=2))
+  with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.INFO):
+    warnings.simplefilter("always")
+    out = _beta_vae("rotated")
+  assert out["converged"] is False and not [w for w in caught if "converge" in str(w.message)]
+  assert "2-iteration limit" in caplog.text
 
 
 # --- FactorVAE --------------------------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ scores 1; an uninformative one scores chance, ``1 / K``.
 from __future__ import annotations
 
 import logging
+import warnings
 
 import jax
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from vae_jax.evaluation._sampling import GroundTruthSampler, RepresentationFn, represent, sample_fixed_factor_groups
@@ -48,7 +50,9 @@ def beta_vae_metric(key: jax.Array, representation_fn: RepresentationFn, sampler
     chunk_size: observations rendered and encoded per ``representation_fn`` call.
 
   Returns:
-    ``train_accuracy`` and ``eval_accuracy`` in ``[0, 1]``.
+    ``train_accuracy`` and ``eval_accuracy`` in ``[0, 1]``, and ``converged``: whether the classifier converged
+    within its default iteration limit (on unstandardised features it often does not; the score keeps the
+    limit, as disentanglement_lib does, and a log line says so instead of one warning per model).
 
   References:
     Higgins et al., "β-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework",
@@ -65,8 +69,15 @@ def beta_vae_metric(key: jax.Array, representation_fn: RepresentationFn, sampler
   eval_x, eval_y = _features(eval_key, representation_fn, sampler, num_points=num_eval, **sizes)
   if np.unique(train_y).size < 2:
     raise ValueError(f"beta_vae_metric: num_train={num_train} drew a single fixed factor; use more points.")
-  model = LogisticRegression().fit(train_x, train_y)
+  with warnings.catch_warnings():  # a log line below instead of sklearn's many-line warning per model
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    model = LogisticRegression().fit(train_x, train_y)
+  converged = bool(np.all(model.n_iter_ < model.max_iter))
+  if not converged:
+    logger.info("beta_vae_metric: the classifier stopped at its %d-iteration limit (sklearn's default, as in "
+                "disentanglement_lib); the score is that classifier's accuracy.", model.max_iter)
   return {
+      "converged": converged,
       "train_accuracy": float(np.mean(model.predict(train_x) == train_y)),
       "eval_accuracy": float(np.mean(model.predict(eval_x) == eval_y)),
   }
