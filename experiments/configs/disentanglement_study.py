@@ -92,6 +92,7 @@ import dataclasses
 import functools
 import json
 import os
+import threading
 
 import jax
 import ml_collections
@@ -373,10 +374,14 @@ class Judge:
   """
 
   def __init__(self, cfg, cache_dir: str):
-    self.cfg, self.cache_dir, self._judge = cfg, cache_dir, None
+    self.cfg, self.cache_dir, self._judge, self._lock = cfg, cache_dir, None, threading.Lock()
     self.tag = scores.tag((sorted(cfg.judge.to_dict().items()), cfg.resolution, cfg.num_sharpness))
 
   def __call__(self) -> evaluation.SpriteJudge:
+    with self._lock:  # members scored in threads (vae_jax.sweep.scores.cached_rows) train it once
+      return self._trained()
+
+  def _trained(self) -> evaluation.SpriteJudge:
     if self._judge is None:
       j = self.cfg.judge
       self._judge = evaluation.train_sprite_judge(
@@ -416,8 +421,8 @@ def factor_edits(cfg, judge: Judge, model, rows: list[dict]) -> tuple[list[list]
   edit = lambda r: evaluation.factor_edits(  # noqa: E731
       jax.random.fold_in(jax.random.key(r["member"].seed), 17), judge(), model, r["params"], r["eval"]["importance"],
       **cfg.edits.to_dict())
-  return evaluation.summarize_factor_edits([scores.ScoreCache(r["workdir"]).get(
-      f"edits/{r['member'].name}/{tag}", lambda r=r: edit(r)) for r in rows])
+  return evaluation.summarize_factor_edits(scores.cached_rows(rows, lambda r: f"edits/{r['member'].name}/{tag}", edit,
+                                                              workers=scores.default_workers()))
 
 
 def training_row(sweep_name: str, num_members: int, res: dict) -> list:

@@ -11,12 +11,13 @@ A score is computed once per (member, ``tag``): the tag fingerprints what the sc
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -25,7 +26,8 @@ import numpy as np
 from vae_jax.sweep.grid import Member, SweepConfig
 from vae_jax.sweep.io import load_sweep, member_state
 
-__all__ = ["ScoreCache", "disentanglement_scores", "frechet_scores", "score_checkpoints", "score_members", "tag"]
+__all__ = ["ScoreCache", "cached_rows", "default_workers", "disentanglement_scores", "frechet_scores",
+           "score_checkpoints", "score_members", "tag"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,16 @@ ScoreFn = Callable[[Member, Any], dict]  # (member, params) -> scores
 def tag(obj: Any) -> str:
   """A short fingerprint of ``repr(obj)`` (e.g. a ``MetricSizes``), part of every cache key."""
   return hashlib.sha1(repr(obj).encode()).hexdigest()[:10]
+
+
+def default_workers(backend: str | None = None) -> int:
+  """Members scored at once by :meth:`ScoreCache.get_many` on ``backend`` (default: JAX's): 1 on the CPU, whose cores
+  the scores' own work already fills (XLA's threads, DCI's classifiers in threads); on an accelerator a quarter of
+  the host's cores (at most 8), because there a member's scoring is mostly single-threaded host work (the metrics'
+  classifiers, NumPy) between short device calls."""
+  if (backend or jax.default_backend()) == "cpu":
+    return 1
+  return max(1, min(8, (os.cpu_count() or 1) // 4))
 
 
 def _json_ready(scores: dict) -> dict:
@@ -54,25 +66,61 @@ class ScoreCache:
   def get(self, key: str, fn: Callable[[], dict]) -> dict:
     """The scores under ``key``, computed by ``fn()`` (arrays stored as lists) if not cached yet."""
     if key not in self.data:
-      self.data[key] = _json_ready(fn())
-      tmp = self.path + ".tmp"
-      with open(tmp, "w") as f:
-        json.dump(self.data, f)
-      os.replace(tmp, self.path)
+      self._put(key, fn())
     return self.data[key]
+
+  def get_many(self, fns: Mapping[str, Callable[[], dict]], *, workers: int = 1) -> dict[str, dict]:
+    """``{key: scores}`` for every key of ``fns``, the missing ones computed by their ``fn()`` — ``workers`` at a time
+    in threads (each written to the file as it finishes, by this thread alone; the first error is raised after the
+    running ones finish, and what finished is kept). The scores do not depend on ``workers``."""
+    if int(workers) != workers or workers < 1:
+      raise ValueError(f"ScoreCache.get_many: workers must be an integer >= 1, got {workers!r}.")
+    missing = [k for k in fns if k not in self.data]
+    if workers == 1 or len(missing) < 2:
+      return {k: self.get(k, fns[k]) for k in fns}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=int(workers)) as pool:
+      futures = {pool.submit(fns[k]): k for k in missing}
+      error = None
+      for done in concurrent.futures.as_completed(futures):
+        if done.exception() is not None:
+          error = error or done.exception()
+          for f in futures:
+            f.cancel()  # those not started yet
+        else:
+          self._put(futures[done], done.result())
+      if error is not None:
+        raise error
+    return {k: self.data[k] for k in fns}
+
+  def _put(self, key: str, scores: dict) -> None:
+    self.data[key] = _json_ready(scores)
+    tmp = self.path + ".tmp"
+    with open(tmp, "w") as f:
+      json.dump(self.data, f)
+    os.replace(tmp, self.path)
+
+
+def cached_rows(rows: list[dict], key: Callable[[dict], str], fn: Callable[[dict], dict], *,
+                workers: int = 1) -> list[dict]:
+  """``fn(row)`` of every row, cached in the row's own folder (``row["workdir"]``'s ``study_evals.json``) under
+  ``key(row)``, ``workers`` at a time (:meth:`ScoreCache.get_many`), in the order of ``rows``."""
+  out: dict[tuple[str, str], dict] = {}
+  for workdir in dict.fromkeys(r["workdir"] for r in rows):
+    mine = {key(r): (lambda r=r: fn(r)) for r in rows if r["workdir"] == workdir}
+    out.update({(workdir, k): v for k, v in ScoreCache(workdir).get_many(mine, workers=workers).items()})
+  return [out[r["workdir"], key(r)] for r in rows]
 
 
 def score_members(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag: str,
-                  cache: ScoreCache | None = None) -> list[tuple[Member, Any, dict]]:
+                  cache: ScoreCache | None = None, workers: int = 1) -> list[tuple[Member, Any, dict]]:
   """``[(member, params, scores)]`` of every member at the sweep's last checkpoint; scores cached under
-  ``<member name>/<tag>``."""
+  ``<member name>/<tag>``, ``workers`` members at a time (:meth:`ScoreCache.get_many`)."""
   cache = cache or ScoreCache(workdir)
   _, state = load_sweep(workdir)
-  out = []
-  for mb in spec.members():
-    params = member_state(state, mb.index).params
-    out.append((mb, params, dict(cache.get(f"{mb.name}/{tag}", lambda mb=mb, params=params: score_fn(mb, params)))))
-  return out
+  params = {mb.name: member_state(state, mb.index).params for mb in spec.members()}
+  got = cache.get_many({f"{mb.name}/{tag}": lambda mb=mb: score_fn(mb, params[mb.name]) for mb in spec.members()},
+                       workers=workers)
+  return [(mb, params[mb.name], dict(got[f"{mb.name}/{tag}"])) for mb in spec.members()]
 
 
 def score_checkpoints(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag: str,
@@ -92,8 +140,8 @@ def score_checkpoints(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag
 
 
 def disentanglement_scores(spec: SweepConfig, workdir: str, model, sampler, sizes, curve_sizes,
-                           real_images: Callable[[Any], Any], *, cache: ScoreCache | None = None
-                           ) -> tuple[list[tuple[Member, Any, dict]], dict[str, list[dict]]]:
+                           real_images: Callable[[Any], Any], *, cache: ScoreCache | None = None,
+                           workers: int | None = None) -> tuple[list[tuple[Member, Any, dict]], dict[str, list[dict]]]:
   """Every member's disentanglement and sharpness scores, and the first seed's metric-vs-updates curve (MIG and the
   β-VAE metric at every kept checkpoint), cached.
 
@@ -105,6 +153,7 @@ def disentanglement_scores(spec: SweepConfig, workdir: str, model, sampler, size
     model: the sweep's model; sampler: its ground-truth model (:class:`vae_jax.evaluation.GroundTruthSampler`).
     sizes, curve_sizes: ``MetricSizes`` of the members' scores and of the curve's.
     real_images: ``key -> [N, H, W, C]`` real images, the reference of :func:`vae_jax.evaluation.relative_sharpness`.
+    workers: members scored at once (:func:`default_workers` if ``None``); the scores do not depend on it.
 
   Returns:
     ``(score_members(...) rows, score_checkpoints(...) curves)``; a member's scores add ``eval_time_s``.
@@ -127,7 +176,8 @@ def disentanglement_scores(spec: SweepConfig, workdir: str, model, sampler, size
   curves = score_checkpoints(spec, workdir, lambda mb, p: {k: v for k, v in metrics(mb, p, curve_sizes).items()
                                                             if k in ("beta_vae_metric", "mig")},
                              tag=tag(curve_sizes), cache=cache)
-  return score_members(spec, workdir, score, tag=tag(sizes), cache=cache), curves
+  return score_members(spec, workdir, score, tag=tag(sizes), cache=cache,
+                       workers=default_workers() if workers is None else workers), curves
 
 
 def frechet_scores(rows: list[tuple[Member, Any, dict]], workdir: str, model, judge: Callable[[], Any],
