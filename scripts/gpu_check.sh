@@ -8,18 +8,20 @@
 #                                            # ($VARIANTS: which models, default all 7; $WORKERS threads)
 #   bash scripts/gpu_check.sh bench          # benchmarks/run.py --quick (MLP at batch 128, conv β-VAE) on the GPU
 #   bash scripts/gpu_check.sh study [STEPS]  # the disentanglement study (issue #17), size $STUDY_SIZE (default
-#                                            # gpu_lease: Locatello et al.'s 64×64 conv VAE, batch 64, β = 1, β = 8 and
-#                                            # β-TCVAE β = 6, 5 seeds, 20,000 updates; `full`: every method's grid at
-#                                            # 300,000). Two passes: the β-VAE sweep (which holds β = 1) is trained,
-#                                            # scored and packed first, then the size's other methods, so a lease cut
-#                                            # short still returns a result. $METHODS, $STUDY_TIMEOUT (540 s for both).
+#                                            # gpu_lease_tc: Locatello et al.'s 64×64 conv VAE, batch 64, β-TCVAE
+#                                            # β ∈ {1, 6} as one sweep — at β = 1 it is the VAE — 5 seeds, 20,000
+#                                            # updates; gpu_lease adds β-VAE β = 8 in a second sweep; `full`: every
+#                                            # method's grid at 300,000). Two passes: the reference's sweep is trained,
+#                                            # scored and packed first, then the size's other methods (skipped when it
+#                                            # has none), so a cut call still returns a result. $METHODS,
+#                                            # $STUDY_TIMEOUT (540 s for both).
 #                                            # Sizing, measured on the H200 (experiments/results/gpu/README.md, third
-#                                            # lease): gpu_lease's 10-member β-VAE sweep spent ≈ 100 s in its first
-#                                            # chunk (compiling), trained at 139 k images/s (≈ 90 s more), and its
-#                                            # scoring did not finish in the 560 s call (interventions at 256 images
-#                                            # per call: 31-44 s per model; now 4,096 on a GPU, not yet timed there:
-#                                            # `python -m benchmarks.study_startup`). Pass 1 alone needs most of a
-#                                            # lease; the full grid at 300k updates is ≈ 4.8 h of that GPU.
+#                                            # lease): a 10-member conv sweep spent ≈ 100 s in its first chunk
+#                                            # (compiling) and trained at 139 k images/s (≈ 90 s for 20,000 updates);
+#                                            # its scoring did not finish in that 560 s call (the interventions at 256
+#                                            # images per call: 31-44 s per model; now 4,096 per call and members in
+#                                            # threads on a GPU, not yet timed there: `python -m
+#                                            # benchmarks.study_startup`). The full grid at 300k updates is ≈ 4.8 h.
 #   bash scripts/gpu_check.sh likelihood     # issue #18 part 1: the Fashion-MNIST likelihood study (VAE, IWAE k=5, 50;
 #                                            # 784-500-20 and Burda's 784-200-200-50; 100 epochs, 3 seeds as sweeps;
 #                                            # IS-NLL K=5000 on all 10,000 test images); $MODELS picks models,
@@ -103,7 +105,7 @@ bench)
   tar czf "$OUT/bench.tgz" -C /tmp bench
   ;;
 study)
-  size=${STUDY_SIZE:-gpu_lease} steps=${2:-} end=$((t0 + ${STUDY_TIMEOUT:-540}))
+  size=${STUDY_SIZE:-gpu_lease_tc} steps=${2:-} end=$((t0 + ${STUDY_TIMEOUT:-540}))
   args="--size $size ${steps:+--steps $steps} --runs-root /tmp/study_runs"
   # What a pass wrote into the checkout (a committed size's results, members' scores and figures) and the runs'
   # logs and score caches (not their checkpoints), so a cut second pass still returns the first's result.
@@ -113,11 +115,13 @@ study)
       2>/dev/null
     tar czf "$OUT/study_runs_$1.tgz" --exclude=checkpoints -C /tmp study_runs 2>/dev/null
   }
-  stamp "disentanglement study, size $size${steps:+, $steps updates}: pass 1, the β-VAE sweep (it holds β = 1)"
-  timeout -s INT $((end - $(date +%s))) $PY -m experiments.disentanglement_study $args --methods beta_vae 2>&1 \
+  read -r ref sweeps < <($PY -c "from experiments.configs import disentanglement_study as s; c = s.get_config('$size')
+print(c.reference[0], len(s.sweeps(c)))")
+  stamp "disentanglement study, size $size${steps:+, $steps updates}: pass 1, the reference's sweep ($ref)"
+  timeout -s INT $((end - $(date +%s))) $PY -m experiments.disentanglement_study $args --methods "$ref" 2>&1 \
     | grep -v "^\s*$" | tee "$OUT/study_1.log" | tail -25
   pack 1
-  if [ $((end - $(date +%s))) -gt 60 ]; then
+  if [ "${sweeps:-2}" -gt 1 ] && [ $((end - $(date +%s))) -gt 60 ]; then
     stamp "pass 2: the size's other methods${METHODS:+ ($METHODS)}"
     timeout -s INT $((end - $(date +%s))) $PY -m experiments.disentanglement_study $args ${METHODS:+--methods $METHODS} \
       2>&1 | grep -v "^\s*$" | tee "$OUT/study_2.log" | tail -30

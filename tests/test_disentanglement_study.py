@@ -96,14 +96,16 @@ def test_every_method_of_the_grids_has_a_setting_label_and_config():
   for method, (field, values) in configs.GRIDS.items():
     for v in values:
       assert getattr(configs.method_config(method, v), field) == v
-      assert configs.setting_label(method, v).endswith(f"={v:g}") or (method, v) == configs.REFERENCE
+      assert configs.setting_label(method, v).endswith(f"={v:g}") or (method, v) in (configs.REFERENCE,
+                                                                                      ("beta_tcvae", 1.0))
   assert configs.method_config("dip_vae_i", 5.0).lambda_d == 50.0  # tied: λ_d = 10 λ_od
   assert configs.method_config("dip_vae_ii", 5.0).lambda_d == 5.0
   assert configs.setting_label(*configs.REFERENCE) == "β-VAE β=1 (VAE)"
+  assert configs.setting_label("beta_tcvae", 1.0) == "β-TCVAE β=1 (VAE, sampled KL)"  # α = γ = 1: the VAE's terms
   names = [name for name, *_ in configs.sweeps(configs.get_config("full"))]
   assert len(names) == len(set(names)) == 4 + 2 * 6  # four swept methods + DIP-VAE-I/II one sweep per λ_od
-  for size in configs.SIZES:
-    assert configs.sweeps(configs.get_config(size))[0][1] == configs.REFERENCE[0]  # β-VAE (β = 1) first
+  for size in configs.SIZES:  # the reference's sweep first (β-VAE's, β-TCVAE's in gpu_lease_tc)
+    assert configs.sweeps(configs.get_config(size))[0][1] == configs.get_config(size).reference[0]
   # the per-pixel β grid: β-VAE only, paired against β = 0.25 (the per-pixel plain VAE); every other size
   # against β = 1, and the reference is always one of the trained settings
   cfg = configs.get_config("cpu_beta")
@@ -111,7 +113,7 @@ def test_every_method_of_the_grids_has_a_setting_label_and_config():
   assert (method, field, values) == ("beta_vae", "method.beta", (0.25, 0.5, 1.0, 2.0))
   assert cfg.reference == ("beta_vae", 0.25) and configs.reference_words(cfg) == "β = 0.25"
   for size in configs.SIZES:
-    if size != "cpu_beta":
+    if size not in ("cpu_beta", "gpu_lease_tc"):
       assert configs.get_config(size).reference == configs.REFERENCE
   assert configs.time_notes([], [], "β = 0.25")[0].startswith("Paired table: setting − β=0.25 on the same seed")
   with pytest.raises(ValueError, match=r"reference setting \('beta_vae', 3.0\) is not in its grids"):
@@ -171,12 +173,26 @@ def test_a_size_reads_the_sweeps_it_shares_and_sets_its_method_overrides():
   assert configs.sweep_dir(long, "/r", "beta_tcvae", "beta_tcvae") == "/r/disentanglement_study/cpu1024_long/beta_tcvae"
 
 
+def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
+  full = configs.get_config("full")
+  for size, grids, ref in (("gpu_lease", (("beta_vae", "beta", (1.0, 8.0)), ("beta_tcvae", "beta", (6.0,))),
+                            ("beta_vae", 1.0)),
+                           ("gpu_lease_tc", (("beta_tcvae", "beta", (1.0, 6.0)),), ("beta_tcvae", 1.0))):
+    cfg = configs.get_config(size)
+    assert (cfg.resolution, cfg.architecture, cfg.batch_size, cfg.seeds) == (full.resolution, "conv", 64, 5)
+    assert (cfg.num_steps, cfg.learning_rate, cfg.grids, cfg.reference) == (20_000, 5e-4, grids, ref)
+    assert (cfg.metrics.dci_train, cfg.metrics.dci_estimators) == (3000, 20) and cfg.committed
+  # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
+  (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
+  assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
+
+
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
-                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, gpu_lease, quick, "
-                     "smoke"):
+                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, gpu_lease, gpu_lease_tc, "
+                     "quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
