@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, NAME)
   p.add_argument("--steps", type=int, default=None, help="training updates (default: the size's)")
   p.add_argument("--methods", nargs="+", default=None, choices=sorted(study.GRIDS),
-                 help="only these methods (β-VAE, which holds β = 1, is always trained)")
+                 help="only these methods (the reference's, e.g. β-VAE holding β = 1, is always trained)")
   p.add_argument("--dci-check", action="store_true", help="also score DCI at disentanglement_lib's full size on the "
                  "first seed of β = 1 and of the best setting, to compare with the reduced size (minutes per model)")
   p.set_defaults(size="cpu")
