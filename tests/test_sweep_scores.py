@@ -54,6 +54,14 @@ def test_get_many_computes_the_missing_in_threads_keeps_what_finished_and_raises
   with pytest.raises(RuntimeError, match="scoring failed"):
     cache.get_many({"d": lambda: {"v": 3}, "e": boom}, workers=2)
   assert scores.ScoreCache(str(tmp_path)).data["d"] == {"v": 3}  # finished before the error was raised: kept
+  import time
+
+  def slow(v):
+    return lambda: time.sleep(0.3) or {"v": v}
+
+  with pytest.raises(RuntimeError, match="scoring failed"):  # the queued ones are cancelled; the error is raised
+    cache.get_many({"x": boom, "y": slow(1), "z": slow(2), "w": slow(3)}, workers=2)
+  assert "w" not in scores.ScoreCache(str(tmp_path)).data  # never started
   with pytest.raises(ValueError, match="workers"):
     cache.get_many({"f": boom}, workers=0)
   assert scores.default_workers("cpu") == 1 and scores.default_workers("gpu") >= 1

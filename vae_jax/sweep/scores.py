@@ -82,6 +82,8 @@ class ScoreCache:
       futures = {pool.submit(fns[k]): k for k in missing}
       error = None
       for done in concurrent.futures.as_completed(futures):
+        if done.cancelled():
+          continue
         if done.exception() is not None:
           error = error or done.exception()
           for f in futures:
