@@ -164,3 +164,29 @@ def test_pmap_step_equals_single_device_for_deterministic_objective():
 def test_indivisible_global_batch_is_a_clear_error():
   with pytest.raises(ValueError, match=r"global batch size 30 is not divisible by the number of devices \(8\)"):
     train.shard_batch({"image": _data(30)}, train.data_mesh())
+
+
+def test_grad_norm_is_optax_tree_norm_bit_for_bit_also_beside_adam():
+  from vae_jax.train.step import grad_norm
+
+  keys = jax.random.split(jax.random.key(3), 4)
+  for i, scale in enumerate((1e-6, 1e-2, 1.0, 1e3)):
+    tree = {"w": scale * jax.random.normal(keys[i], (784, 500)), "b": scale * jax.random.normal(keys[i], (500,)),
+            "v": [scale * jax.random.laplace(keys[i], (20, 3))]}
+    np.testing.assert_array_equal(jax.jit(grad_norm)(tree), jax.jit(optax.tree.norm)(tree))
+    np.testing.assert_array_equal(grad_norm(tree), optax.tree.norm(tree))  # eager too
+  assert float(grad_norm({})) == 0.0
+
+  # in the fused form it exists for: next to Adam's update of the same gradients
+  tx = optax.adam(1e-3)
+  params = {"w": jnp.ones((784, 500)), "b": jnp.zeros((500,))}
+  grads = jax.tree_util.tree_map(lambda p: jax.random.normal(keys[0], p.shape), params)
+
+  def step(norm):
+    with jax.numpy_dtype_promotion("standard"):  # optax's step count meets Python floats (as in apply_optimizer)
+      return jax.jit(lambda g, s: (tx.update(g, s, params), norm(g)))(grads, tx.init(params))
+
+  (upd_a, _), norm_a = step(grad_norm)
+  (upd_b, _), norm_b = step(optax.tree.norm)
+  np.testing.assert_array_equal(norm_a, norm_b)
+  jax.tree_util.tree_map(np.testing.assert_array_equal, upd_a, upd_b)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import optax
 
 from vae_jax.methods import Extra, LossFn
@@ -26,6 +27,19 @@ __all__ = ["Preprocess", "apply_optimizer", "loss_kwargs", "make_eval_step", "ma
 Preprocess = Callable[[jax.Array, dict], dict]  # (key, batch) -> batch, e.g. dynamic binarization
 
 
+def grad_norm(grads) -> jax.Array:
+  """The global L2 norm of ``grads`` — ``optax.tree.norm``'s value, bit for bit — as ``sqrt(4·Σ (g/2)²)``.
+
+  Why the halves: in the fused step XLA:CPU merges ``optax.tree.norm``'s ``g²`` with Adam's and writes it out as a
+  parameter-sized buffer per leaf, read back by the norm's reduction; the scaled square is not merged, and the
+  fused epoch runs faster (``benchmarks/README.md``, "The gradient norm's square"). Scaling by a power of two is exact
+  (short of subnormal squares), so the norm is the same number.
+  """
+  leaves = jax.tree_util.tree_leaves(grads)
+  total = sum(jnp.sum(jnp.square(0.5 * g)) for g in leaves) if leaves else jnp.zeros((), jnp.float32)
+  return jnp.sqrt(4.0 * total)
+
+
 def apply_optimizer(tx: optax.GradientTransformation, state: TrainState, grads, metrics):
   """``tx``'s update of ``state`` from ``grads``; adds ``grad_norm`` to ``metrics`` and counts the step."""
   # optax mixes Python floats with its int32 step count; run it under standard promotion so that callers (and our
@@ -33,7 +47,7 @@ def apply_optimizer(tx: optax.GradientTransformation, state: TrainState, grads, 
   with jax.numpy_dtype_promotion("standard"):
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    metrics = {**metrics, "grad_norm": optax.tree.norm(grads)}
+    metrics = {**metrics, "grad_norm": grad_norm(grads)}
   return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
 
