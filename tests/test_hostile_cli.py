@@ -128,8 +128,16 @@ def reference(tmp_path_factory):
 
 
 def _start(workdir, *extra):
+  """The run in a child process that SIGINT interrupts. A shell that starts pytest in the background (``cmd &``,
+  ``nohup``) makes it ignore SIGINT, an ignored signal stays ignored across exec, and Python then installs no
+  KeyboardInterrupt handler: the run would not be interruptible and the signal tests would test nothing. So the
+  child is started while this process *handles* SIGINT — exec resets a handled signal to its default."""
   cmd = [sys.executable, "-m", "experiments.main", "--config", TINY, "--workdir", str(workdir), *RUN_FLAGS, *extra]
-  return cmd, subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+  try:
+    return cmd, subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  finally:
+    signal.signal(signal.SIGINT, previous)
 
 
 def _wait_for_checkpoint(proc, workdir, timeout=240):
