@@ -26,7 +26,8 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu64", "disentanglement_study_cpu64_mss", "disentanglement_study_cpu_mss",
          "disentanglement_study_cpu_mss_beta2", "disentanglement_study_cpu1024",
          "disentanglement_study_cpu1024_mss_beta2", "disentanglement_study_cpu1024_long",
-         "disentanglement_study_gpu", "outliers", "pretraining", "stacked",
+         "disentanglement_study_cpu1024_tc1", "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
+         "disentanglement_study_gpu_lease_tc", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
 REQUIRED = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "outliers", "pretraining"]
 TITLES = {
@@ -47,7 +48,10 @@ TITLES = {
     "disentanglement_study_cpu1024": "4c‴. The study at batch 1,024 (β-TCVAE's estimator): 6,250 updates per model",
     "disentanglement_study_cpu1024_mss_beta2": "4c‴-MSS′. The stratified β-TCVAE at β = 2 at batch 1,024",
     "disentanglement_study_cpu1024_long": "4c⁗. β-TCVAE at batch 1,024 for twice the updates (12,500 of 1,024)",
+    "disentanglement_study_cpu1024_tc1": "4c⁗′. Is β-TCVAE at β = 1 the plain VAE? Both at batch 1,024, 5 seeds",
     "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
+    "disentanglement_study_gpu_lease": "4d′. Locatello et al.'s conv setup cut to one GPU lease (20,000 updates)",
+    "disentanglement_study_gpu_lease_tc": "4d″. β-TCVAE β ∈ {1, 6} at Locatello et al.'s conv setup, one GPU lease",
     "outliers": "5. Outlier detection",
     "pretraining": "6. Pre-training: linear probes on the codes",
     "stacked": "Stacked autoencoder: greedy pre-training vs end-to-end",

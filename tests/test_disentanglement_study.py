@@ -12,7 +12,7 @@ import pytest
 
 from experiments import disentanglement_study as study
 from experiments.configs import disentanglement_study as configs
-from vae_jax import evaluation
+from vae_jax import evaluation, sweep
 from vae_jax.evaluation.factor_edits import EDITED_FACTORS
 
 
@@ -187,12 +187,24 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
 
 
+def test_cpu1024_tc1_trains_both_plain_vaes_at_cpu1024s_setup():
+  cfg, ref = configs.get_config("cpu1024_tc1"), configs.get_config("cpu1024")
+  assert cfg.grids == (("beta_vae", "beta", (1.0,)), ("beta_tcvae", "beta", (1.0,)))
+  assert cfg.reference == ("beta_vae", 1.0)
+  assert (cfg.batch_size, cfg.learning_rate, cfg.resolution, cfg.num_steps) == (1024, 1e-3, 32, 3750)
+  assert (cfg.batch_size, cfg.learning_rate, cfg.resolution, cfg.seeds) == (ref.batch_size, ref.learning_rate,
+                                                                             ref.resolution, ref.seeds)
+  assert [configs.member_label(mb) for _, _, c, g in configs.sweeps(cfg)
+          for mb in sweep.make_sweep(c, dict([g]), seeds=[0]).members()] == ["β-VAE β=1 (VAE)",
+                                                                           "β-TCVAE β=1 (VAE, sampled KL)"]
+
+
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
-                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, gpu_lease, gpu_lease_tc, "
-                     "quick, smoke"):
+                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, gpu_lease, "
+                     "gpu_lease_tc, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

@@ -67,6 +67,11 @@ Sizes:
     add up to log q(z|x) − log p(z) exactly (``tests/test_losses.py``), the KL estimated from the sample instead of
     in closed form — so it is the reference every seed is paired against. Results
     ``disentanglement_study_gpu_lease_tc.json``.
+  * ``cpu1024_tc1`` — is β-TCVAE at β = 1 the plain VAE in practice? gpu_lease_tc pairs its β-TCVAE against β-TCVAE
+    β = 1, whose terms add up to the VAE's KL exactly but estimated from the sample (``log q(z|x) − log p(z)``) rather
+    than in closed form, so its gradient is noisier. This size trains it beside the β-VAE β = 1 (analytic KL) at
+    cpu1024's setup for 3,750 updates of 1,024 (3.8 M images; cpu1024's curves flatten by then), 5 seeds: the two
+    should agree within their seed spread. Results ``disentanglement_study_cpu1024_tc1.json``.
   * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
   * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
 
@@ -132,7 +137,7 @@ TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
-         "cpu1024_mss_beta2", "cpu1024_long", "gpu_lease", "gpu_lease_tc")
+         "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "gpu_lease", "gpu_lease_tc")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -185,9 +190,11 @@ CPU_TC2_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (2.0,)
 CPU_TC_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (6.0,))}  # size cpu1024_long
 GPU_LEASE_GRIDS = {"beta_vae": ("beta", (1.0, 8.0)), "beta_tcvae": ("beta", (6.0,))}  # size gpu_lease
 GPU_LEASE_TC_GRIDS = {"beta_tcvae": ("beta", (1.0, 6.0))}  # size gpu_lease_tc: β = 1 is the VAE (sampled KL)
+CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  # size cpu1024_tc1: the two VAEs
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
           "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS,
-          "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
+          "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "cpu1024_tc1": CPU_TC1_GRIDS,
+          "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
@@ -226,6 +233,7 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu_mss_beta2=dict(_CPU_MSS, tag="cpu_mss_beta2"),  # its β-TCVAE value from _GRIDS
       cpu1024_mss_beta2=dict(_CPU_1024, tag="cpu1024_mss_beta2", method_overrides=_MSS),  # its grids: β = 1, TC β = 2
       cpu1024_long=dict(_CPU_1024, num_steps=12_500, tag="cpu1024_long"),  # β = 1 and β-TCVAE β = 6, 2× the updates
+      cpu1024_tc1=dict(_CPU_1024, num_steps=3750, tag="cpu1024_tc1"),  # β-VAE β = 1 beside β-TCVAE β = 1
       # Locatello et al.'s setup cut to one GPU lease (GPU_LEASE_GRIDS): 20,000 updates of 64 at Adam 5e-4.
       gpu_lease=dict(num_steps=20_000, learning_rate=5e-4, tag="gpu_lease",
                      metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20)),
