@@ -57,11 +57,11 @@ Sizes:
     — what budget would reach issue #17's 0.25? Results ``disentanglement_study_cpu1024_long.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
-    ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the
-    best β of the 64×64 Higgins MLP run on the H200, REPORT §4b) and β-TCVAE β = 6, 5 seeds, 20,000 updates — a
-    fifteenth of Locatello et al.'s 300,000, so Adam 5e-4 (Burgess et al. 2018's rate on dSprites) rather than their
-    1e-4; DCI reduced as in the cpu study (3,000/1,500 codes, 20 stages), the other metrics at disentanglement_lib's
-    sizes. Results ``disentanglement_study_gpu_lease.json``.
+    ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
+    H200, REPORT §4b) and β-TCVAE β = 6, 5 seeds, 20,000 updates — a fifteenth of Locatello et al.'s 300,000, so Adam
+    5e-4 (Burgess et al. 2018's rate on dSprites) rather than their 1e-4; DCI reduced as in the cpu study (3,000/1,500
+    codes, 20 stages), the other metrics at disentanglement_lib's sizes. Results
+    ``disentanglement_study_gpu_lease.json``.
   * ``gpu_lease_tc`` — gpu_lease's setup with β-TCVAE β ∈ {1, 6} as *one* sweep (10 members: one compilation, which
     cost ≈ 100 s per sweep on the H200): at β = 1 (α = γ = 1) β-TCVAE's objective is the VAE's — its three terms
     add up to log q(z|x) − log p(z) exactly (``tests/test_losses.py``), the KL estimated from the sample instead of
@@ -70,8 +70,9 @@ Sizes:
   * ``cpu1024_tc1`` — is β-TCVAE at β = 1 the plain VAE in practice? gpu_lease_tc pairs its β-TCVAE against β-TCVAE
     β = 1, whose terms add up to the VAE's KL exactly but estimated from the sample (``log q(z|x) − log p(z)``) rather
     than in closed form, so its gradient is noisier. This size trains it beside the β-VAE β = 1 (analytic KL) at
-    cpu1024's setup for 3,750 updates of 1,024 (3.8 M images; cpu1024's curves flatten by then), 5 seeds: the two
-    should agree within their seed spread. Results ``disentanglement_study_cpu1024_tc1.json``.
+    cpu1024's setup for 3,750 updates of 1,024 (3.8 M images, three times the 1.28 M from which the cpu study's
+    β-VAE curves are flat), 5 seeds: the two should agree within their seed spread. Results
+    ``disentanglement_study_cpu1024_tc1.json``.
   * ``quick`` — the cpu setup at 1,000 updates, 2 seeds and small metric samples (minutes).
   * ``smoke`` — seconds (CI): 16×16, a 32-unit MLP, a few updates, 2 seeds, one or two values per method.
 
