@@ -85,8 +85,7 @@ def main(argv: list[str] | None = None) -> str:
   swap = lambda r: {k: v for k, v in evaluation.factor_swap(  # noqa: E731  (the article's style transfer)
       jax.random.fold_in(jax.random.key(r["member"].seed), 13), model, r["params"], resolution=cfg.resolution,
       **cfg.swap.to_dict()).items() if k != "examples"}
-  swaps = {g: evaluation.summarize_swaps(scores.cached_rows(groups[g], lambda r: f"swap/{r['member'].name}", swap,
-                                                            workers=scores.default_workers()),
+  swaps = {g: evaluation.summarize_swaps(scores.cached_rows(groups[g], lambda r: f"swap/{r['member'].name}", swap),
                                          sprites.FACTOR_NAMES) for g in dict.fromkeys([reference, best_beta, best_any])}
   check = [pick[g] for g in dict.fromkeys([reference, best_any])] if args.dci_check and study.dci_reduced(cfg) else []
   dci = [(r, scores.ScoreCache(os.path.join(args.runs_root, NAME)).get(f"dci_full/{r['member'].name}", lambda r=r: {

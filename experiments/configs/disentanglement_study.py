@@ -166,8 +166,8 @@ _JUDGE = dict(hidden=(512, 256), num_steps=3000, batch_size=256, learning_rate=1
 _CPU = dict(resolution=32, architecture="mlp", hidden=(512, 256), batch_size=64, learning_rate=5e-4, seeds=5,
             log_every=500, num_test=2048, num_sharpness=2000, committed=True, judge=_JUDGE)
 # The cpu study's setup (sizes cpu and cpu_beta): batch 256, Adam 1e-3, DCI reduced to 3,000/1,500 codes and 20 stages.
-_CPU_STUDY = dict(_CPU, batch_size=256, learning_rate=1e-3,
-                  metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20))
+_REDUCED_DCI = dict(dci_train=3000, dci_test=1500, dci_estimators=20)  # the other metrics at disentanglement_lib's
+_CPU_STUDY = dict(_CPU, batch_size=256, learning_rate=1e-3, metrics=_REDUCED_DCI)
 # The cpu study with β-TCVAE's stratified estimator (sizes cpu_mss, cpu_mss_beta2): its β-VAE sweep is cpu's.
 _MSS = {"beta_tcvae": {"estimator": "mss"}}  # β-TCVAE's q(z) by minibatch stratified sampling (the *_mss sizes)
 _CPU_MSS = dict(_CPU_STUDY, num_steps=25_000, method_overrides=_MSS,
@@ -175,6 +175,9 @@ _CPU_MSS = dict(_CPU_STUDY, num_steps=25_000, method_overrides=_MSS,
 # β-TCVAE's estimator at a large batch (sizes cpu1024, cpu1024_mss_beta2): the cpu study's images in 6,250 updates of
 # 1,024, Adam 1e-3.
 _CPU_1024 = dict(_CPU_STUDY, batch_size=1024, num_steps=6250, log_every=250)
+# Locatello et al.'s setup (``full``) cut to one GPU lease (sizes gpu_lease, gpu_lease_tc): 20,000 updates of 64 at
+# Adam 5e-4, the cpu study's reduced DCI.
+_GPU_LEASE = dict(num_steps=20_000, learning_rate=5e-4, metrics=_REDUCED_DCI)
 _SMOKE_METRICS = dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
                       fvae_var=128, num_codes=128, dci_train=128, dci_test=128)
 # The curve's β-VAE metric: fewer points (it is computed at every kept checkpoint); the other scores minimal.
@@ -235,11 +238,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu1024_mss_beta2=dict(_CPU_1024, tag="cpu1024_mss_beta2", method_overrides=_MSS),  # its grids: β = 1, TC β = 2
       cpu1024_long=dict(_CPU_1024, num_steps=12_500, tag="cpu1024_long"),  # β = 1 and β-TCVAE β = 6, 2× the updates
       cpu1024_tc1=dict(_CPU_1024, num_steps=3750, tag="cpu1024_tc1"),  # β-VAE β = 1 beside β-TCVAE β = 1
-      # Locatello et al.'s setup cut to one GPU lease (GPU_LEASE_GRIDS): 20,000 updates of 64 at Adam 5e-4.
-      gpu_lease=dict(num_steps=20_000, learning_rate=5e-4, tag="gpu_lease",
-                     metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20)),
-      gpu_lease_tc=dict(num_steps=20_000, learning_rate=5e-4, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0),
-                        metrics=dict(dci_train=3000, dci_test=1500, dci_estimators=20)),
+      gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
+      gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
@@ -440,8 +440,7 @@ def factor_edits(cfg, judge: Judge, model, rows: list[dict]) -> tuple[list[list]
   edit = lambda r: evaluation.factor_edits(  # noqa: E731
       jax.random.fold_in(jax.random.key(r["member"].seed), 17), judge(), model, r["params"], r["eval"]["importance"],
       **cfg.edits.to_dict())
-  return evaluation.summarize_factor_edits(scores.cached_rows(rows, lambda r: f"edits/{r['member'].name}/{tag}", edit,
-                                                              workers=scores.default_workers()))
+  return evaluation.summarize_factor_edits(scores.cached_rows(rows, lambda r: f"edits/{r['member'].name}/{tag}", edit))
 
 
 def training_row(sweep_name: str, num_members: int, res: dict) -> list:

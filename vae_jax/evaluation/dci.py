@@ -125,8 +125,12 @@ def dci(train_codes: ArrayLike, train_factors: ArrayLike, test_codes: ArrayLike,
 
 def default_workers(num_factors: int) -> int:
   """The threads :func:`dci` uses without ``workers``: one per factor, at most one per CPU this process may use."""
+  return min(num_factors, usable_cpus())
+
+
+def usable_cpus() -> int:
+  """The CPUs this process may run on (its affinity where the OS says, else all of them)."""
   try:
-    cpus = len(os.sched_getaffinity(0))
+    return len(os.sched_getaffinity(0))
   except AttributeError:  # not Linux
-    cpus = os.cpu_count() or 1
-  return min(num_factors, cpus)
+    return os.cpu_count() or 1

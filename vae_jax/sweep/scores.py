@@ -46,7 +46,8 @@ def default_workers(backend: str | None = None) -> int:
   classifiers, NumPy) between short device calls."""
   if (backend or jax.default_backend()) == "cpu":
     return 1
-  return max(1, min(8, (os.cpu_count() or 1) // 4))
+  from vae_jax.evaluation.dci import usable_cpus  # deferred: the cache needs no metric
+  return max(1, min(8, usable_cpus() // 4))
 
 
 def _json_ready(scores: dict) -> dict:
@@ -103,9 +104,11 @@ class ScoreCache:
 
 
 def cached_rows(rows: list[dict], key: Callable[[dict], str], fn: Callable[[dict], dict], *,
-                workers: int = 1) -> list[dict]:
+                workers: int | None = None) -> list[dict]:
   """``fn(row)`` of every row, cached in the row's own folder (``row["workdir"]``'s ``study_evals.json``) under
-  ``key(row)``, ``workers`` at a time (:meth:`ScoreCache.get_many`), in the order of ``rows``."""
+  ``key(row)``, ``workers`` at a time (:meth:`ScoreCache.get_many`; :func:`default_workers` if ``None``), in the
+  order of ``rows``."""
+  workers = default_workers() if workers is None else workers
   out: dict[tuple[str, str], dict] = {}
   for workdir in dict.fromkeys(r["workdir"] for r in rows):
     mine = {key(r): (lambda r=r: fn(r)) for r in rows if r["workdir"] == workdir}
