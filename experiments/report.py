@@ -26,7 +26,8 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu64", "disentanglement_study_cpu64_mss", "disentanglement_study_cpu_mss",
          "disentanglement_study_cpu_mss_beta2", "disentanglement_study_cpu1024",
          "disentanglement_study_cpu1024_mss_beta2", "disentanglement_study_cpu1024_long",
-         "disentanglement_study_cpu1024_tc1", "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
+         "disentanglement_study_cpu1024_tc1", "disentanglement_study_cpu1024_methods", "factor_response_cpu1024_long",
+         "factor_response_cpu1024_methods", "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
          "disentanglement_study_gpu_lease_tc", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
 REQUIRED = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "outliers", "pretraining"]
@@ -49,6 +50,12 @@ TITLES = {
     "disentanglement_study_cpu1024_mss_beta2": "4c‴-MSS′. The stratified β-TCVAE at β = 2 at batch 1,024",
     "disentanglement_study_cpu1024_long": "4c⁗. β-TCVAE at batch 1,024 for twice the updates (12,500 of 1,024)",
     "disentanglement_study_cpu1024_tc1": "4c⁗′. Is β-TCVAE at β = 1 the plain VAE? Both at batch 1,024, 5 seeds",
+    "disentanglement_study_cpu1024_methods": "4c⁗″. AnnealedVAE and DIP-VAE-I/II at batch 1,024 against the same "
+                                             "β = 1, 5 seeds",
+    "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
+                                    "β-TCVAE β = 6, 12,500 updates of 1,024)",
+    "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "
+                                       "1,024)",
     "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
     "disentanglement_study_gpu_lease": "4d′. Locatello et al.'s conv setup cut to one GPU lease (20,000 updates)",
     "disentanglement_study_gpu_lease_tc": "4d″. β-TCVAE β ∈ {1, 6} at Locatello et al.'s conv setup, one GPU lease",
@@ -76,8 +83,9 @@ def _cell(v: Any) -> str:
 
 
 def _markdown_table(columns: list[str], rows: list[list[Any]]) -> str:
-  out = ["| " + " | ".join(str(c) for c in columns) + " |", "|" + "---|" * len(columns)]
-  out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+  esc = lambda text: str(text).replace("|", "\\|")  # noqa: E731  (a "|" in a cell would split it)
+  out = ["| " + " | ".join(esc(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+  out += ["| " + " | ".join(esc(_cell(c)) for c in row) + " |" for row in rows]
   return "\n".join(out)
 
 

@@ -11,6 +11,7 @@ import helpers
 import pytest
 
 from experiments import disentanglement_study as study
+from experiments import factor_response
 from experiments.configs import disentanglement_study as configs
 from vae_jax import evaluation, sweep
 from vae_jax.evaluation.factor_edits import EDITED_FACTORS
@@ -90,6 +91,22 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   assert no_time(now) == no_time(cached)  # the judge is a pure function of its key: the same distances
   with open(third) as f:
     assert json.load(f)["tables"] == tables
+
+  # The factor response curves of the same trained sweeps: every setting × ordinal factor, counted over both seeds.
+  fr_path = factor_response.main(["--size", "smoke", "--methods", "beta_vae", "--runs-root", str(tmp_path / "runs"),
+                                  "--results-dir", str(tmp_path / "out"), "--per-value", "4"])
+  assert os.path.basename(fr_path) == "factor_response_smoke.json"
+  with open(fr_path) as f:
+    fr = json.load(f)
+  mono = fr["tables"]["Ordinal factors: is the latent that moves most with the factor monotonic in it?"]
+  assert [(row[0], row[1]) for row in mono["rows"]] == [(lab, f) for lab in labels for f in ("scale", "pos_x", "pos_y")]
+  for row in mono["rows"]:
+    assert row[2] in ("0/2", "1/2", "2/2") and 0.0 <= row[3]["mean"] <= 1.0 and 0.0 <= row[4]["mean"] <= 1.0
+    assert len(row[5].split(", ")) == 2  # the latent and ρ of each seed
+  assert fr["figures"] and all(os.path.exists(os.path.join(study.sweeps.ROOT, fig)) for fig in fr["figures"])
+  with pytest.raises(FileNotFoundError, match="train the study first"):  # the other methods' sweeps were not trained
+    factor_response.main(["--size", "smoke", "--runs-root", str(tmp_path / "runs"), "--results-dir",
+                          str(tmp_path / "out2")])
 
 
 def test_every_method_of_the_grids_has_a_setting_label_and_config():
@@ -203,8 +220,8 @@ def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
-                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, gpu_lease, "
-                     "gpu_lease_tc, quick, smoke"):
+                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, cpu1024_methods, "
+                     "gpu_lease, gpu_lease_tc, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

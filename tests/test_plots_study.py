@@ -31,3 +31,15 @@ def test_traversal_panels_side_by_side_and_bad_input(tmp_path):
     plots.traversal_panels([("VAE", a, ["z0"])], tmp_path / "bad.png")
   with pytest.raises(ValueError, match="no panel"):
     plots.traversal_panels([], tmp_path / "bad.png")
+
+
+def test_factor_responses_one_row_per_model_and_bad_input(tmp_path):
+  rng = np.random.default_rng(0)
+  model = [rng.normal(size=(n, 4)) for n in (3, 8, 8)]
+  path = plots.factor_responses([("VAE", model), ("β-TCVAE", model)], ("shape", "pos_x", "pos_y"), tmp_path / "r.png",
+                                shown=[1, 2], title="responses")
+  assert Image.open(path).size == (600, 490)  # two rows (2.3 in each, 0.3 for the title) of two panels (3 in each)
+  with pytest.raises(ValueError, match="2 responses for 3 factors"):
+    plots.factor_responses([("VAE", model[:2])], ("shape", "pos_x", "pos_y"), tmp_path / "bad.png")
+  with pytest.raises(ValueError, match="no row"):
+    plots.factor_responses([], ("a",), tmp_path / "bad.png")

@@ -36,6 +36,12 @@ def test_reused_work_is_shown_beside_the_wall_time(tmp_path):
   assert "wall time: 0.4 min on" in second and "rest on" not in second
 
 
+def test_a_pipe_in_a_header_or_cell_does_not_split_the_markdown_column():
+  # "−log p(x|z)" once split its column of REPORT.md's rate–distortion table in two
+  text = report.render_table(sweeps.table(["β", "−log p(x|z)"], [["a|b", 1.0]]))
+  assert text.splitlines() == ["| β | −log p(x\\|z) |", "|---|---|", "| a\\|b | 1.000 |"]
+
+
 def test_table_checks_row_length():
   import pytest
 

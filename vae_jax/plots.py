@@ -419,6 +419,50 @@ def traversal_panels(panels: Sequence[tuple[str, Any, Sequence[str]]], path: Pat
   return _save(fig, path)
 
 
+def factor_responses(rows: Sequence[tuple[str, Sequence[Any]]], factor_names: Sequence[str], path: PathLike, *,
+                     shown: Sequence[int] | None = None, title: str | None = None,
+                     min_share: float = 0.1) -> PathLike:
+  """The mean code of every latent against each factor's value, a row of panels per model
+  (:func:`vae_jax.evaluation.factor_response`): a monotonic line is a factor carried in order, a U a radial code, a
+  zigzag with a second latent stepping at the middle a folded one.
+
+  Args:
+    rows: ``(row label, per-factor responses [values, D])`` per model.
+    factor_names: the factors' names; shown: the indices of the factors drawn (default: all).
+    path: the PNG to write.
+    min_share: latents whose range over a factor is below this share of the largest are drawn faint, unlabelled.
+  """
+  if not rows:
+    raise ValueError("factor_responses: no row.")
+  shown = list(range(len(factor_names))) if shown is None else list(shown)
+  fig = Figure(figsize=(3.0 * len(shown), 2.3 * len(rows) + (0.3 if title else 0.0)), dpi=100)
+  axes = fig.subplots(len(rows), len(shown), squeeze=False)
+  colours = matplotlib.colormaps["tab10"]
+  for r, (label, responses) in enumerate(rows):
+    if len(responses) != len(factor_names):
+      raise ValueError(f"factor_responses: row {label!r} has {len(responses)} responses for "
+                       f"{len(factor_names)} factors.")
+    for ax, k in zip(axes[r], shown):
+      resp = np.asarray(responses[k], np.float32)
+      span = np.ptp(resp, axis=0)
+      for d in np.argsort(-span):
+        strong = span[d] >= min_share * max(float(span.max()), 1e-12)
+        ax.plot(np.arange(len(resp)), resp[:, d], color=colours(d % 10) if strong else "0.8",
+                lw=1.6 if strong else 0.7, label=f"z{d}" if strong else None, zorder=2 if strong else 1)
+      ax.set_title(f"{label}: {factor_names[k]}" if k == shown[0] else factor_names[k], fontsize=8)
+      ax.tick_params(labelsize=6)
+      ax.grid(alpha=0.3)
+      if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6, loc="best")
+    axes[r][0].set_ylabel("mean code", fontsize=7)
+  for ax in axes[-1]:
+    ax.set_xlabel("factor value (index)", fontsize=7)
+  if title:
+    fig.suptitle(title, fontsize=10)
+  fig.tight_layout()
+  return _save(fig, path)
+
+
 def mean_std_lines(series: Mapping[str, Sequence[Mapping[str, float]]], xticklabels: Sequence[str], path: PathLike, *,
                    xlabel: str, ylabel: str, title: str | None = None, groups: Mapping[str, str] | None = None,
                    dashed: Sequence[str] = ()) -> PathLike:

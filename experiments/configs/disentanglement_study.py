@@ -138,7 +138,7 @@ TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
-         "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "gpu_lease", "gpu_lease_tc")
+         "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "gpu_lease", "gpu_lease_tc")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -156,7 +156,7 @@ DCI_CHECK_SIZES = evaluation.MetricSizes(bvae_train=16, bvae_eval=16, fvae_train
                                          sap_train=0, sap_test=0)
 REFERENCE = ("beta_vae", 1.0)  # the plain VAE: every setting is paired against it (a size may name another)
 # The verdict names the best setting of the reference's method (the best β) and every setting of these methods.
-VERDICT_METHODS = ("beta_tcvae",)
+VERDICT_METHODS = ("beta_tcvae", "annealed_vae", "factor_vae", "dip_vae_i", "dip_vae_ii")
 NUM_CURVE_POINTS = 5  # checkpoints kept for the metric-vs-updates curve
 
 # The sprites judge of the Fréchet distances (vae_jax.evaluation.train_sprite_judge): an MLP on real sprites drawn
@@ -195,10 +195,15 @@ CPU_TC_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (6.0,))
 GPU_LEASE_GRIDS = {"beta_vae": ("beta", (1.0, 8.0)), "beta_tcvae": ("beta", (6.0,))}  # size gpu_lease
 GPU_LEASE_TC_GRIDS = {"beta_tcvae": ("beta", (1.0, 6.0))}  # size gpu_lease_tc: β = 1 is the VAE (sampled KL)
 CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  # size cpu1024_tc1: the two VAEs
+# Size cpu1024_methods: the methods the CPU had not trained, against cpu1024_tc1's β = 1 (the same runs). AnnealedVAE's
+# capacities where a 32×32 VAE's own KL lies (β = 1 uses ≈ 15 nats; the factors hold ≈ 13.5 nats), and Locatello's
+# default 25; DIP-VAE-I/II at Kumar et al.'s λ_od = 10. FactorVAE's discriminator would cost ≈ 4× a VAE here.
+CPU_METHODS_GRIDS = {"beta_vae": ("beta", (1.0,)), "annealed_vae": ("c_max", (5.0, 10.0, 25.0)),
+                     "dip_vae_i": ("lambda_od", (10.0,)), "dip_vae_ii": ("lambda_od", (10.0,))}
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
           "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS,
           "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "cpu1024_tc1": CPU_TC1_GRIDS,
-          "gpu_lease": GPU_LEASE_GRIDS,
+          "cpu1024_methods": CPU_METHODS_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
@@ -238,6 +243,10 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu1024_mss_beta2=dict(_CPU_1024, tag="cpu1024_mss_beta2", method_overrides=_MSS),  # its grids: β = 1, TC β = 2
       cpu1024_long=dict(_CPU_1024, num_steps=12_500, tag="cpu1024_long"),  # β = 1 and β-TCVAE β = 6, 2× the updates
       cpu1024_tc1=dict(_CPU_1024, num_steps=3750, tag="cpu1024_tc1"),  # β-VAE β = 1 beside β-TCVAE β = 1
+      # AnnealedVAE and DIP-VAE-I/II beside cpu1024_tc1's β = 1 (read from its runs); C reaches C_max after a third of
+      # the updates, Locatello's 100,000 of 300,000.
+      cpu1024_methods=dict(_CPU_1024, num_steps=3750, tag="cpu1024_methods", shared_runs={"beta_vae": "cpu1024_tc1"},
+                           method_overrides={"annealed_vae": {"iteration_threshold": 1250}}),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",

@@ -21,6 +21,9 @@ from vae_jax.evaluation.disentanglement import MetricSizes as MetricSizes
 from vae_jax.evaluation.disentanglement import evaluate_disentanglement as evaluate_disentanglement
 from vae_jax.evaluation.disentanglement import kl_per_dim as kl_per_dim
 from vae_jax.evaluation.dci import disentanglement_completeness as disentanglement_completeness
+from vae_jax.evaluation.factor_response import MONOTONIC as MONOTONIC
+from vae_jax.evaluation.factor_response import factor_response as factor_response
+from vae_jax.evaluation.factor_response import response_summary as response_summary
 from vae_jax.evaluation.factor_swap import factor_swap as factor_swap
 from vae_jax.evaluation.factor_swap import summarize_swaps as summarize_swaps
 from vae_jax.evaluation.factor_vae_metric import factor_vae_metric as factor_vae_metric
