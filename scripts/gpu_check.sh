@@ -112,7 +112,7 @@ study)
   pack() {
     tar czf "$OUT/study_$1.tgz" experiments/results/disentanglement_study_"$size"*.json \
       experiments/results/disentanglement_study/"$size"*_members.json experiments/figures/disentanglement_study_"$size"* \
-      2>/dev/null
+      experiments/results/factor_response_"$size".json experiments/figures/factor_response_"$size".png 2>/dev/null
     tar czf "$OUT/study_runs_$1.tgz" --exclude=checkpoints -C /tmp study_runs 2>/dev/null
   }
   read -r ref sweeps < <($PY -c "from experiments.configs import disentanglement_study as s; c = s.get_config('$size')
@@ -126,6 +126,12 @@ print(c.reference[0], len(s.sweeps(c)))")
     timeout -s INT $((end - $(date +%s))) $PY -m experiments.disentanglement_study $args ${METHODS:+--methods $METHODS} \
       2>&1 | grep -v "^\s*$" | tee "$OUT/study_2.log" | tail -30
     pack 2
+  fi
+  if [ -z "$steps" ] && [ $((end - $(date +%s))) -gt 30 ]; then  # how the trained models encode each factor (s)
+    stamp "factor responses of the trained sweeps (experiments.factor_response)"
+    timeout -s INT $((end - $(date +%s))) $PY -m experiments.factor_response --size "$size" --runs-root /tmp/study_runs \
+      2>&1 | tee "$OUT/study_response.log" | tail -12
+    pack 3
   fi
   ;;
 likelihood)
