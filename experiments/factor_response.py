@@ -27,9 +27,9 @@ SHOWN = ("scale", "pos_x", "pos_y")  # the figure's factors
 logger = logging.getLogger(__name__)
 
 
-def member_rows(cfg, runs_root: str, seeds: list[int], only: list[str] | None = None) -> list[dict]:
+def member_rows(cfg, runs_root: str, seeds: list[int], only: list[str] | None, step: int) -> list[dict]:
   """Every member of the study at ``cfg`` trained with ``seeds`` (as the study's ``--seeds``) of the methods ``only``
-  (default: all): label, seed, params."""
+  (default: all), at checkpoint ``step``: label, seed, params."""
   rows = []
   for sweep_name, method, base, grid in study.sweeps(cfg, only):
     spec = sweep.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=seeds)
@@ -37,10 +37,24 @@ def member_rows(cfg, runs_root: str, seeds: list[int], only: list[str] | None = 
     if sweep.finished(spec, workdir) is None:
       raise FileNotFoundError(f"{workdir} holds no finished sweep of seeds {seeds}: train the study first (python "
                               f"-m experiments.{STUDY} --size {cfg.size} --runs-root {runs_root}).")
-    _, state = sweep.load_sweep(workdir)
+    _, state = sweep.load_sweep(workdir, step)
     rows += [{"label": study.member_label(mb), "seed": mb.seed, "params": sweep.member_state(state, i).params}
              for i, mb in enumerate(spec.members())]
   return rows
+
+
+def respond(rows: list[dict], model, sampler, per_value: int, step: int) -> dict[str, list[dict]]:
+  """Adds each member's responses (key ``fold_in(key(seed), 17)``) and their summary; the members by setting."""
+  groups = {}
+  for r in rows:
+    resp = evaluation.factor_response(jax.random.fold_in(jax.random.key(r["seed"]), 17),
+                                      inference.code_fn(model, jax.device_put(r["params"])), sampler,
+                                      num_per_value=per_value)
+    r |= {"responses": resp, "summary": evaluation.response_summary(resp, sprites.FACTOR_NAMES, ordinal=ORDINAL)}
+    groups.setdefault(r["label"], []).append(r)
+    logger.info("%s seed %d, step %d: %s", r["label"], r["seed"], step,
+                {f: (s["latent"], round(s["rho"], 2)) for f, s in r["summary"].items() if s["monotonic"] is not None})
+  return groups
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -54,26 +68,20 @@ def main(argv: list[str] | None = None) -> str:
   results_dir, figures_dir = ((sweeps.RESULTS_DIR, sweeps.FIGURES_DIR) if cfg.committed and not args.results_dir
                               else (setup.results_dir, setup.figures_dir))
   model = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1))
-  sampler, groups = study.sampler(cfg), {}
   only = None if args.methods is None else [cfg.reference[0], *args.methods]
-  for r in member_rows(cfg, args.runs_root, setup.seeds, only):
-    key = jax.random.fold_in(jax.random.key(r["seed"]), 17)
-    resp = evaluation.factor_response(key, inference.code_fn(model, jax.device_put(r["params"])), sampler,
-                                      num_per_value=args.per_value)
-    r |= {"responses": resp, "summary": evaluation.response_summary(resp, sprites.FACTOR_NAMES, ordinal=ORDINAL)}
-    groups.setdefault(r["label"], []).append(r)
-    logger.info("%s seed %d: %s", r["label"], r["seed"],
-                {f: (s["latent"], round(s["rho"], 2)) for f, s in r["summary"].items() if s["monotonic"] is not None})
-  ordinal = [f for f, o in zip(sprites.FACTOR_NAMES, ORDINAL) if o]
-  rows = [[g, f, f"{sum(r['summary'][f]['monotonic'] for r in rs)}/{len(rs)}",
+  every = cfg.num_steps // study.NUM_CURVE_POINTS  # the study keeps these checkpoints (its curves')
+  by_step = {s: respond(member_rows(cfg, args.runs_root, setup.seeds, only, s), model, study.sampler(cfg),
+                        args.per_value, s) for s in range(every, cfg.num_steps + 1, every)}
+  groups, ordinal = by_step[cfg.num_steps], [f for f, o in zip(sprites.FACTOR_NAMES, ORDINAL) if o]
+  count = lambda rs, f: f"{sum(r['summary'][f]['monotonic'] for r in rs)}/{len(rs)}"  # noqa: E731
+  rows = [[g, f, count(rs, f),
            sweeps.mean_std([abs(r["summary"][f]["rho"]) for r in rs]),
            sweeps.mean_std([r["summary"][f]["share"] for r in rs]),
            ", ".join(f"z{r['summary'][f]['latent']} ({r['summary'][f]['rho']:+.2f})" for r in rs)]
           for g, rs in groups.items() for f in ordinal]
   per_factor = [[g, f, sweeps.mean_std([r["summary"][f]["share"] for r in rs])]
                 for g, rs in groups.items() for f, o in zip(sprites.FACTOR_NAMES, ORDINAL) if not o]
-  first = setup.seeds[0]
-  name = f"{NAME}_{cfg.run_tag}"
+  first, name = setup.seeds[0], f"{NAME}_{cfg.run_tag}"
   fig = plots.factor_responses(
       [(g, next(r for r in rs if r["seed"] == first)["responses"]) for g, rs in groups.items()], sprites.FACTOR_NAMES,
       os.path.join(figures_dir, f"{name}.png"), shown=[sprites.FACTOR_NAMES.index(f) for f in SHOWN],
@@ -83,7 +91,10 @@ def main(argv: list[str] | None = None) -> str:
           ["setting", "factor", f"seeds monotonic (abs. ρ ≥ {evaluation.MONOTONIC})", "abs. Spearman ρ",
            "share of the latents' movement", "latent (ρ) per seed"], rows),
       "Shape and orientation: share of the latents' movement in the one that moves most": sweeps.table(
-          ["setting", "factor", "share"], per_factor)}
+          ["setting", "factor", "share"], per_factor),
+      "Seeds with a monotonic code at every kept checkpoint": sweeps.table(
+          ["setting", "updates", *ordinal], [[g, s, *(count(gs[g], f) for f in ordinal)] for g in groups
+                                             for s, gs in by_step.items()])}
   notes = [f"Models: the trained sweeps of `python -m experiments.{STUDY} --size {cfg.size}` ({cfg.num_steps} updates "
            f"of {cfg.batch_size}, {cfg.resolution}×{cfg.resolution}); codes are posterior means; each factor value "
            f"averaged over {args.per_value} sprites with the other factors uniform (key fold_in(key(seed), 17)).",
@@ -91,9 +102,8 @@ def main(argv: list[str] | None = None) -> str:
            "that mean code with the value. A folded code (the latent sweeps half the range twice, another latent "
            "telling the halves apart) or a radial one (distance from the centre) has |ρ| well below 1 and no total "
            "correlation for β-TCVAE to penalise."]
-  path = sweeps.write_results(results_dir, name, args=args, command=setup.command, started=setup.started,
+  return sweeps.write_results(results_dir, name, args=args, command=setup.command, started=setup.started,
                               tables=tables, figures=[fig], notes=notes)
-  return path
 
 
 if __name__ == "__main__":

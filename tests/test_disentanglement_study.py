@@ -103,6 +103,10 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   for row in mono["rows"]:
     assert row[2] in ("0/2", "1/2", "2/2") and 0.0 <= row[3]["mean"] <= 1.0 and 0.0 <= row[4]["mean"] <= 1.0
     assert len(row[5].split(", ")) == 2  # the latent and ρ of each seed
+  at = fr["tables"]["Seeds with a monotonic code at every kept checkpoint"]
+  assert [(row[0], row[1]) for row in at["rows"]] == [(lab, s) for lab in labels for s in (2, 4, 6, 8, 10)]
+  assert [row[2:] for row in at["rows"] if row[1] == 10] == [[row[2] for row in mono["rows"] if row[0] == lab]
+                                                             for lab in labels]  # the last checkpoint is the table's
   assert fr["figures"] and all(os.path.exists(os.path.join(study.sweeps.ROOT, fig)) for fig in fr["figures"])
   with pytest.raises(FileNotFoundError, match="train the study first"):  # the other methods' sweeps were not trained
     factor_response.main(["--size", "smoke", "--runs-root", str(tmp_path / "runs"), "--results-dir",
