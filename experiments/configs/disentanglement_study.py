@@ -138,7 +138,8 @@ TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
-         "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "gpu_lease", "gpu_lease_tc")
+         "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "gpu_lease",
+         "gpu_lease_tc")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -203,7 +204,7 @@ CPU_METHODS_GRIDS = {"beta_vae": ("beta", (1.0,)), "annealed_vae": ("c_max", (5.
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
           "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS,
           "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "cpu1024_tc1": CPU_TC1_GRIDS,
-          "cpu1024_methods": CPU_METHODS_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
+          "cpu1024_methods": CPU_METHODS_GRIDS, "cpu1024_wide": CPU_TC_REF_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
@@ -247,6 +248,10 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       # the updates, Locatello's 100,000 of 300,000.
       cpu1024_methods=dict(_CPU_1024, num_steps=3750, tag="cpu1024_methods", shared_runs={"beta_vae": "cpu1024_tc1"},
                            method_overrides={"annealed_vae": {"iteration_threshold": 1250}}),
+      # Chen et al.'s and Higgins et al.'s MLP width (1200-1200, ≈ 4× the cpu MLP's products) at cpu1024's setup, β = 1
+      # and β-TCVAE β = 6 for 2,000 updates: does the wider MLP carry position in order (experiments.factor_response)?
+      # cpu1024_long's models had their position codes' shape from their first kept checkpoint (2,500 updates) on.
+      cpu1024_wide=dict(_CPU_1024, hidden=(1200, 1200), num_steps=2000, log_every=200, tag="cpu1024_wide"),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
