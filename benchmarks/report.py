@@ -109,7 +109,8 @@ def markdown(title: str, rows: list[dict]) -> str:
            "|---|---|---|---|---|---|"]
   for r in rows:
     if r["error"] and not r["images_per_s"]:
-      lines.append(f"| {r['label']} | skipped: {r['error'][:90]} | | | | |")
+      why = " ".join(r["error"].split())[:90].replace("|", "\\|")  # one line, and a "|" must not end the cell
+      lines.append(f"| {r['label']} | skipped: {why} | | | | |")
       continue
     vs_torch = _fmt(r["vs_torch"], digits=2) if r["vs_torch"] else "–"
     frac = _fmt(r["fraction_of_bound"], pct=True) if r["fraction_of_bound"] else "–"

@@ -147,6 +147,14 @@ def test_benchmark_pythae_row_says_how_to_install_pythae_when_it_is_missing(monk
   assert out["error"] == pythae_vae.INSTALL_HINT and out["runs"] == [None]
 
 
+def test_a_skipped_rows_reason_stays_in_its_cell():
+  from benchmarks import report
+
+  row = {"label": "pytorch", "error": "ImportError: no torch\n  try: pip install torch | tail", "images_per_s": None}
+  line = report.markdown("MLP", [row]).splitlines()[-1]
+  assert line == "| pytorch | skipped: ImportError: no torch try: pip install torch \\| tail | | | | |"
+
+
 def test_benchmark_bare_epoch_trains():
   from benchmarks import bare_epoch
 
