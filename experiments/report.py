@@ -26,8 +26,10 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu64", "disentanglement_study_cpu64_mss", "disentanglement_study_cpu_mss",
          "disentanglement_study_cpu_mss_beta2", "disentanglement_study_cpu1024",
          "disentanglement_study_cpu1024_mss_beta2", "disentanglement_study_cpu1024_long",
-         "disentanglement_study_cpu1024_tc1", "disentanglement_study_cpu1024_methods", "factor_response_cpu1024_long",
-         "factor_response_cpu1024_methods", "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
+         "disentanglement_study_cpu1024_tc1", "disentanglement_study_cpu1024_methods",
+         "disentanglement_study_cpu1024_wide",
+         "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
+         "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
          "disentanglement_study_gpu_lease_tc", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
 REQUIRED = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "outliers", "pretraining"]
@@ -52,10 +54,13 @@ TITLES = {
     "disentanglement_study_cpu1024_tc1": "4c⁗′. Is β-TCVAE at β = 1 the plain VAE? Both at batch 1,024, 5 seeds",
     "disentanglement_study_cpu1024_methods": "4c⁗″. AnnealedVAE and DIP-VAE-I/II at batch 1,024 against the same "
                                              "β = 1, 5 seeds",
+    "disentanglement_study_cpu1024_wide": "4c⁗‴. The literature's 1200-1200 MLP at batch 1,024: β = 1 and β-TCVAE "
+                                          "β = 6, 2,000 updates, 5 seeds",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
                                     "β-TCVAE β = 6, 12,500 updates of 1,024)",
     "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "
                                        "1,024)",
+    "factor_response_cpu1024_wide": "4c-R″. How the 1200-1200 MLP encodes the factors (2,000 updates of 1,024)",
     "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
     "disentanglement_study_gpu_lease": "4d′. Locatello et al.'s conv setup cut to one GPU lease (20,000 updates)",
     "disentanglement_study_gpu_lease_tc": "4d″. β-TCVAE β ∈ {1, 6} at Locatello et al.'s conv setup, one GPU lease",

@@ -13,8 +13,10 @@
 #                                            # updates; gpu_lease adds β-VAE β = 8 in a second sweep; `full`: every
 #                                            # method's grid at 300,000). Two passes: the reference's sweep is trained,
 #                                            # scored and packed first, then the size's other methods (skipped when it
-#                                            # has none), so a cut call still returns a result. $METHODS,
-#                                            # $STUDY_TIMEOUT (540 s for both).
+#                                            # has none), so a cut call still returns a result; then, if time is
+#                                            # left, experiments.factor_response on the trained sweeps (how each
+#                                            # latent responds to position and scale). $METHODS, $STUDY_TIMEOUT (540 s
+#                                            # for all).
 #                                            # Sizing, measured on the H200 (experiments/results/gpu/README.md, third
 #                                            # lease): a 10-member conv sweep spent ≈ 100 s in its first chunk
 #                                            # (compiling) and trained at 139 k images/s (≈ 90 s for 20,000 updates);
