@@ -459,7 +459,7 @@ def factor_responses(rows: Sequence[tuple[str, Sequence[Any]]], factor_names: Se
     ax.set_xlabel("factor value (index)", fontsize=7)
   if title:
     fig.suptitle(title, fontsize=10)
-  fig.tight_layout()
+  fig.tight_layout(rect=(0, 0, 1, 1 - (0.3 / fig.get_figheight() if title else 0)))  # the title above the panels
   return _save(fig, path)
 
 
