@@ -224,8 +224,8 @@ def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
-                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, cpu1024_methods, "
-                     "cpu1024_wide, gpu_lease, gpu_lease_tc, quick, smoke"):
+                     "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
+                     "cpu1024_methods, cpu1024_wide, gpu_lease, gpu_lease_tc, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
