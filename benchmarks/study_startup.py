@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
   t0 = time.perf_counter()
   cfg = study.get_config(args.size, args.steps)
   name, method, base, grid = study.sweeps(cfg, [cfg.reference[0]])[0]
-  spec = sweep.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=range(args.seeds))
+  spec = study.sweep_spec(base, grid, range(args.seeds))
   with tempfile.TemporaryDirectory() as tmp:
     res = sweep.train_sweep(spec, os.path.join(tmp, name))
   record = {"size": args.size, "sweep": name, "members": len(spec.members()), "steps": args.steps,

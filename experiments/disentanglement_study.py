@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> str:
   judge = study.Judge(cfg, os.path.join(args.runs_root, NAME, cfg.run_tag))  # trained when a Fréchet score is new
   for sweep_name, method, base, grid in study.sweeps(cfg, None if args.methods is None else [cfg.reference[0],
                                                                                          *args.methods]):
-    spec = sweep.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=setup.seeds)
+    spec = study.sweep_spec(base, grid, setup.seeds)
     workdir = study.sweep_dir(cfg, args.runs_root, sweep_name, method)
     res = sweep.train_sweep(spec, workdir)
     model = factory.make_model(base.model, (cfg.resolution, cfg.resolution, 1))

@@ -27,33 +27,33 @@ SHOWN = ("scale", "pos_x", "pos_y")  # the figure's factors
 logger = logging.getLogger(__name__)
 
 
-def member_rows(cfg, runs_root: str, seeds: list[int], only: list[str] | None, step: int) -> list[dict]:
-  """Every member of the study at ``cfg`` trained with ``seeds`` (as the study's ``--seeds``) of the methods ``only``
-  (default: all), at checkpoint ``step``: label, seed, params."""
-  rows = []
+def trained_sweeps(cfg, runs_root: str, seeds: list[int], only: list[str] | None) -> list[tuple]:
+  """``(spec, workdir)`` of every sweep of the study at ``cfg`` (of the methods ``only``; default all) trained with
+  ``seeds`` (as the study's ``--seeds``); a clear error naming the command for one that is not."""
+  out = []
   for sweep_name, method, base, grid in study.sweeps(cfg, only):
-    spec = sweep.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=seeds)
-    workdir = study.sweep_dir(cfg, runs_root, sweep_name, method)
+    spec, workdir = study.sweep_spec(base, grid, seeds), study.sweep_dir(cfg, runs_root, sweep_name, method)
     if sweep.finished(spec, workdir) is None:
       raise FileNotFoundError(f"{workdir} holds no finished sweep of seeds {seeds}: train the study first (python "
                               f"-m experiments.{STUDY} --size {cfg.size} --runs-root {runs_root}).")
-    _, state = sweep.load_sweep(workdir, step)
-    rows += [{"label": study.member_label(mb), "seed": mb.seed, "params": sweep.member_state(state, i).params}
-             for i, mb in enumerate(spec.members())]
-  return rows
+    out.append((spec, workdir))
+  return out
 
 
-def respond(rows: list[dict], model, sampler, per_value: int, step: int) -> dict[str, list[dict]]:
-  """Adds each member's responses (key ``fold_in(key(seed), 17)``) and their summary; the members by setting."""
+def respond(trained: list[tuple], step: int, model, sampler, per_value: int) -> dict[str, list[dict]]:
+  """The members of ``trained`` (:func:`trained_sweeps`) at checkpoint ``step`` by setting: each one's seed, responses
+  (key ``fold_in(key(seed), 17)``) and their summary — not its parameters, which are dropped once read."""
   groups = {}
-  for r in rows:
-    resp = evaluation.factor_response(jax.random.fold_in(jax.random.key(r["seed"]), 17),
-                                      inference.code_fn(model, jax.device_put(r["params"])), sampler,
-                                      num_per_value=per_value)
-    r |= {"responses": resp, "summary": evaluation.response_summary(resp, sprites.FACTOR_NAMES, ordinal=ORDINAL)}
-    groups.setdefault(r["label"], []).append(r)
-    logger.info("%s seed %d, step %d: %s", r["label"], r["seed"], step,
-                {f: (s["latent"], round(s["rho"], 2)) for f, s in r["summary"].items() if s["monotonic"] is not None})
+  for spec, workdir in trained:
+    state = sweep.load_sweep(workdir, step)[1]
+    for i, mb in enumerate(spec.members()):
+      code_fn = inference.code_fn(model, jax.device_put(sweep.member_state(state, i).params))
+      resp = evaluation.factor_response(jax.random.fold_in(jax.random.key(mb.seed), 17), code_fn, sampler,
+                                        num_per_value=per_value)
+      summary = evaluation.response_summary(resp, sprites.FACTOR_NAMES, ordinal=ORDINAL)
+      groups.setdefault(study.member_label(mb), []).append({"seed": mb.seed, "responses": resp, "summary": summary})
+      logger.info("%s seed %d, step %d: %s", study.member_label(mb), mb.seed, step,
+                  {f: (v["latent"], round(v["rho"], 2)) for f, v in summary.items() if v["monotonic"] is not None})
   return groups
 
 
@@ -67,11 +67,11 @@ def main(argv: list[str] | None = None) -> str:
   args, cfg = setup.args, study.get_config(setup.args.size)
   results_dir, figures_dir = ((sweeps.RESULTS_DIR, sweeps.FIGURES_DIR) if cfg.committed and not args.results_dir
                               else (setup.results_dir, setup.figures_dir))
-  model = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1))
-  only = None if args.methods is None else [cfg.reference[0], *args.methods]
+  model, sampler = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1)), study.sampler(cfg)
+  trained = trained_sweeps(cfg, args.runs_root, setup.seeds,
+                           None if args.methods is None else [cfg.reference[0], *args.methods])
   every = cfg.num_steps // study.NUM_CURVE_POINTS  # the study keeps these checkpoints (its curves')
-  by_step = {s: respond(member_rows(cfg, args.runs_root, setup.seeds, only, s), model, study.sampler(cfg),
-                        args.per_value, s) for s in range(every, cfg.num_steps + 1, every)}
+  by_step = {s: respond(trained, s, model, sampler, args.per_value) for s in range(every, cfg.num_steps + 1, every)}
   groups, ordinal = by_step[cfg.num_steps], [f for f, o in zip(sprites.FACTOR_NAMES, ORDINAL) if o]
   count = lambda rs, f: f"{sum(r['summary'][f]['monotonic'] for r in rs)}/{len(rs)}"  # noqa: E731
   rows = [[g, f, count(rs, f),

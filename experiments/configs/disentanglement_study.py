@@ -113,6 +113,7 @@ from experiments import configs
 from vae_jax import evaluation, methods
 from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig
 from vae_jax.data import sprites
+from vae_jax import sweep as sweep_lib
 from vae_jax.sweep import scores
 
 # Locatello et al. 2019, Table 2 (the regularisation strength of each method; 50 seeds per value there).
@@ -350,6 +351,12 @@ def sweeps(cfg, only: list[str] | None = None) -> list[tuple[str, str, Config, t
       out.append((method, method, dataclasses.replace(b, method=method_config(method, values[0], **over)),
                   (f"method.{field}", tuple(values))))
   return out
+
+
+def sweep_spec(base: Config, grid: tuple[str, tuple[float, ...]], seeds) -> sweep_lib.SweepConfig:
+  """The sweep of one of :func:`sweeps`' rows (its base config and grid) over ``seeds``: the swept values × seeds,
+  or the seeds alone for a tied method's ``("", ())``."""
+  return sweep_lib.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=seeds)
 
 
 def notes(cfg, seeds: list[int], *, dci_check: bool, judge: Judge | None = None) -> list[str]:
