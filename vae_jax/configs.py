@@ -22,6 +22,7 @@ from vae_jax import methods
 
 MODELS = ("ae", "vae", "stacked_ae")
 ARCHITECTURES = ("mlp", "conv")
+DECODERS = ("mirror", "broadcast")
 ACTIVATIONS = ("relu", "elu", "tanh", "sigmoid", "gelu", "leaky_relu")  # the names of modules.ACTIVATIONS
 LIKELIHOOD_NAMES = ("bernoulli", "gaussian", "squared_error")
 SCALE_MODES = ("fixed", "scalar", "per_pixel")
@@ -52,7 +53,9 @@ class ModelConfig:
   stacked AE's layer widths after the input. ``conv_depth_to_space`` computes the conv decoder's hidden
   transposed convolutions as stride-1 convolutions plus depth-to-space (:mod:`vae_jax.depth_to_space`: the same
   function and parameters, faster conv β-VAE training on XLA:CPU: ``benchmarks/README.md``); ``False`` uses Flax's
-  ``ConvTranspose``.
+  ``ConvTranspose``. ``decoder="broadcast"`` replaces the decoder that mirrors the encoder with Watters et al.'s
+  spatial broadcast decoder (:class:`vae_jax.modules.BroadcastDecoder`: the code tiled beside x/y coordinate channels,
+  ``broadcast_channels`` wide, ``broadcast_kernel``² stride-1 convolutions; 1 = a per-pixel MLP).
   ``stacked_activate_code``/``stacked_activate_output`` apply the
   activation to a stacked AE's code/output: the one-stage models of greedy pre-training set them
   (:func:`vae_jax.stacked.stage_config`), a full stacked AE leaves them off."""
@@ -64,6 +67,9 @@ class ModelConfig:
   conv_channels: tuple[int, ...] = (32, 32, 64, 64)
   conv_dense: tuple[int, ...] = (256,)
   conv_depth_to_space: bool = True
+  decoder: str = "mirror"
+  broadcast_channels: tuple[int, ...] = (64, 64)
+  broadcast_kernel: int = 1
   latent_dim: int = 20
   activation: str = "relu"
   likelihood: str = "bernoulli"
@@ -76,15 +82,27 @@ class ModelConfig:
   def __post_init__(self):
     _choice("model", "kind", self.kind, MODELS)
     _choice("model", "architecture", self.architecture, ARCHITECTURES)
+    _choice("model", "decoder", self.decoder, DECODERS)
     _choice("model", "activation", self.activation, ACTIVATIONS)
     _choice("model", "likelihood", self.likelihood, LIKELIHOOD_NAMES)
     _choice("model", "scale_mode", self.scale_mode, SCALE_MODES)
     _positive("model", "latent_dim", self.latent_dim)
-    for name in ("hidden", "conv_channels", "conv_dense", "stacked_sizes"):
+    for name in ("hidden", "conv_channels", "conv_dense", "stacked_sizes", "broadcast_channels"):
       if any(w <= 0 for w in getattr(self, name)):
         raise ValueError(f"model.{name} must hold positive widths, got {getattr(self, name)}.")
     if self.kind == "stacked_ae" and self.architecture != "mlp":
       raise ValueError("model.kind='stacked_ae' is an MLP model; set model.architecture='mlp'.")
+    if self.decoder == "broadcast":
+      if self.kind == "stacked_ae":
+        raise ValueError("model.decoder='broadcast' is for kind 'vae' or 'ae'; a stacked AE's decoder mirrors its "
+                         "encoder (set model.decoder='mirror').")
+      if not self.broadcast_channels:
+        raise ValueError("model.broadcast_channels must hold at least one width for model.decoder='broadcast', "
+                         "got ().")
+      if isinstance(self.broadcast_kernel, bool) or not isinstance(self.broadcast_kernel, int) or (
+          self.broadcast_kernel < 1 or self.broadcast_kernel % 2 == 0):
+        raise ValueError(f"model.broadcast_kernel must be an odd positive int (1, 3, 5, ...: SAME padding keeps the "
+                         f"image size), got {self.broadcast_kernel!r}.")
     if (self.stacked_activate_code or self.stacked_activate_output) and self.kind != "stacked_ae":
       raise ValueError("model.stacked_activate_code/stacked_activate_output are for model.kind='stacked_ae', "
                        f"got kind={self.kind!r}.")

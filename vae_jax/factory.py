@@ -32,6 +32,8 @@ def make_model(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> nn.Module
     encoder = modules.ConvEncoder(cfg.conv_channels, cfg.conv_dense, activation=act)
     decoder = modules.ConvDecoder(image_shape, tuple(reversed(cfg.conv_channels))[1:], tuple(reversed(cfg.conv_dense)),
                                   activation=act, depth_to_space=cfg.conv_depth_to_space)
+  if cfg.decoder == "broadcast":
+    decoder = modules.BroadcastDecoder(image_shape, cfg.broadcast_channels, cfg.broadcast_kernel, activation=act)
   cls = models.VAE if cfg.kind == "vae" else models.AutoEncoder
   return cls(encoder, decoder, cfg.latent_dim, image_shape, likelihood=cfg.likelihood, scale_mode=cfg.scale_mode,
              log_scale_init=cfg.log_scale_init)

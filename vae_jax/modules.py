@@ -126,6 +126,56 @@ class ConvDecoder(nn.Module):
     return h[:, :height, :width, :]
 
 
+class BroadcastDecoder(nn.Module):
+  """Watters et al.'s spatial broadcast decoder: the code tiled over the image grid beside two coordinate channels,
+  then stride-1 convolutions — every pixel's output a function of (z, x, y).
+
+  Why: a decoder that must *draw* a sprite at the position a latent names has to turn one number into a moving
+  pattern; MLP and transposed-convolution decoders do it by superposing learned pieces, and the VAEs trained with
+  them here encode position in folded or radial codes (``experiments.factor_response``). With the coordinates as
+  inputs, moving a sprite is a shift of (x, y) against the latents — the decoder Watters et al. found gives
+  position its own ordered latents (Spatial Broadcast Decoder, arXiv:1901.07017, 2019).
+
+  The first layer is a 1×1 convolution of ``[z, x, y]``, computed as ``Dense(z)`` broadcast over the grid plus
+  ``Dense(x, y)`` per pixel (the same function, without materialising the tiled code); the later layers are
+  ``kernel_size``² convolutions with SAME padding (1: a per-pixel MLP), the last one to ``output_shape[-1]``
+  channels, no activation (logits or means, as the likelihood says). Coordinates run over [-1, 1]: x along the width
+  (axis 2, left to right), y along the height (axis 1, top to bottom).
+  """
+
+  output_shape: tuple[int, int, int]
+  channels: Sequence[int] = (64, 64)
+  kernel_size: int = 1
+  activation: Activation = nn.relu
+
+  @nn.compact
+  def __call__(self, z: jax.Array) -> jax.Array:
+    if z.ndim != 2:
+      raise ValueError(f"BroadcastDecoder expects codes [batch, latent], got shape {list(z.shape)}.")
+    if not self.channels:
+      raise ValueError("BroadcastDecoder needs at least one hidden layer (channels), got ().")
+    height, width, out_ch = self.output_shape
+    grid = coordinate_grid(height, width)
+    h = (Dense(self.channels[0], name="from_code")(z)[:, None, None, :]
+         + Dense(self.channels[0], use_bias=False, name="from_coords")(grid)[None])
+    h = self.activation(h)
+    size = (self.kernel_size,) * 2
+    for i, ch in enumerate([*self.channels[1:], out_ch]):
+      last = i == len(self.channels) - 1
+      layer = (Dense(ch, name="out" if last else f"conv_{i}") if self.kernel_size == 1 else
+               nn.Conv(ch, size, padding="SAME", name="out" if last else f"conv_{i}"))
+      h = layer(h) if last else self.activation(layer(h))
+    return h
+
+
+def coordinate_grid(height: int, width: int) -> jax.Array:
+  """``[height, width, 2]`` float32: channel 0 is x (over the width), channel 1 is y (over the height), each
+  running linearly from -1 to 1 (a one-pixel side is 0)."""
+  ys = jnp.linspace(-1.0, 1.0, height) if height > 1 else jnp.zeros((1,))
+  xs = jnp.linspace(-1.0, 1.0, width) if width > 1 else jnp.zeros((1,))
+  return jnp.stack(jnp.meshgrid(xs, ys, indexing="xy"), axis=-1).astype(jnp.float32)
+
+
 class ObservationScale(nn.Module):
   """Log standard deviation of a Gaussian observation model: fixed, or learned as a scalar or per pixel."""
 
