@@ -220,12 +220,29 @@ def test_cpu1024_tc1_trains_both_plain_vaes_at_cpu1024s_setup():
                                                                            "β-TCVAE β=1 (VAE, sampled KL)"]
 
 
+def test_decoder_sizes_change_only_the_decoder_or_the_net():
+  """cpu1024_sbd is cpu1024's setup with the spatial broadcast decoder; cpu_conv the conv net at 32×32; every other
+  size keeps the decoder that mirrors its encoder (its sweeps' configs, and so its trained runs, unchanged)."""
+  ref = configs.get_config("cpu1024")
+  sbd, conv = configs.get_config("cpu1024_sbd"), configs.get_config("cpu_conv")
+  m = configs.base(sbd).model
+  assert (m.decoder, m.broadcast_channels, m.broadcast_kernel, m.architecture, m.hidden) == (
+      "broadcast", (64, 64), 1, "mlp", (512, 256))
+  assert (sbd.batch_size, sbd.learning_rate, sbd.resolution, sbd.num_steps) == (1024, 1e-3, 32, 1000)
+  assert sbd.grids == conv.grids == (("beta_vae", "beta", (1.0,)), ("beta_tcvae", "beta", (6.0,)))
+  assert (conv.architecture, conv.resolution, conv.batch_size, conv.num_steps, conv.learning_rate) == (
+      "conv", 32, 64, 20_000, 5e-4)
+  assert configs.base(conv).model.decoder == configs.base(ref).model.decoder == "mirror"
+  assert any("spatial broadcast decoder" in n for n in configs.notes(sbd, [0], dci_check=False))
+  assert not any("broadcast" in n for n in configs.notes(ref, [0], dci_check=False))
+
+
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
-                     "cpu1024_methods, cpu1024_wide, gpu_lease, gpu_lease_tc, quick, smoke"):
+                     "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, gpu_lease, gpu_lease_tc, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

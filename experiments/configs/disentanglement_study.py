@@ -55,6 +55,18 @@ Sizes:
     its first seed's curve still rising at 6,250 updates) and its β = 1 reference at twice the updates: 12,500 of
     1,024 (12.8 M images per model, 17 passes over the 737,280 combinations). Does MIG keep rising with the images
     — what budget would reach issue #17's 0.25? Results ``disentanglement_study_cpu1024_long.json``.
+  * ``cpu_conv`` — Locatello et al.'s conv encoder/decoder (``full``'s net) on the CPU's 32×32 sprites, with
+    gpu_lease's schedule (20,000 updates of 64, Adam 5e-4; 1.28 M images per model), β = 1 and β-TCVAE β = 6, 5 seeds,
+    the cpu study's metric sizes. Every MLP trained on the CPU folded its position codes (a latent sweeping the left
+    half of the canvas, then again the right: ``experiments.factor_response``, REPORT §4c-R); convolutions are
+    translation-equivariant — do they keep position in order, and does MIG follow? Results
+    ``disentanglement_study_cpu_conv.json``.
+  * ``cpu1024_sbd`` — cpu1024's setup (the 512-256 MLP encoder, batch 1,024, Adam 1e-3) with Watters et al.'s spatial
+    broadcast decoder (``model.decoder="broadcast"``: the code tiled beside x/y coordinate channels, 64-64 channels,
+    1×1 kernels), β = 1 and β-TCVAE β = 6, 5 seeds, 1,000 updates of 1,024 (1.02 M images per model; the decoder
+    has ≈ 6× the MLP decoder's products). The MLP and conv decoders trained here folded their position codes on most
+    seeds (REPORT §4c-R); a decoder given the pixel's coordinates draws a moved sprite by shifting them — Watters et
+    al. (2019) found it gives position its own ordered latents. Results ``disentanglement_study_cpu1024_sbd.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
@@ -139,8 +151,8 @@ TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 # Row labels: the method's title (``vae_jax.methods``) and its swept field's symbol.
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
-         "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "gpu_lease",
-         "gpu_lease_tc")
+         "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
+         "cpu1024_sbd", "gpu_lease", "gpu_lease_tc")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -205,7 +217,8 @@ CPU_METHODS_GRIDS = {"beta_vae": ("beta", (1.0,)), "annealed_vae": ("c_max", (5.
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
           "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS,
           "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "cpu1024_tc1": CPU_TC1_GRIDS,
-          "cpu1024_methods": CPU_METHODS_GRIDS, "cpu1024_wide": CPU_TC_REF_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
+          "cpu1024_methods": CPU_METHODS_GRIDS, "cpu1024_wide": CPU_TC_REF_GRIDS, "cpu_conv": CPU_TC_REF_GRIDS,
+          "cpu1024_sbd": CPU_TC_REF_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
@@ -214,7 +227,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
   """The study at ``size`` (one of :data:`SIZES`); ``num_steps`` overrides its updates."""
   cfg = configs.sized(
       size,
-      full=dict(resolution=64, architecture="conv", hidden=(), batch_size=64, num_steps=300_000, learning_rate=1e-4,
+      full=dict(resolution=64, architecture="conv", hidden=(), decoder="mirror", broadcast_channels=(64, 64),
+                broadcast_kernel=1, batch_size=64, num_steps=300_000, learning_rate=1e-4,
                 seeds=5, log_every=1000, num_test=2048, num_sharpness=2000, metrics={}, curve=_CURVE, swap=_SWAP,
                 committed=True,  # its results go to experiments/results (unless --results-dir)
                 tag="gpu",  # the name of its results and runs (the accelerator size was called gpu)
@@ -253,6 +267,14 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       # and β-TCVAE β = 6 for 2,000 updates: does the wider MLP carry position in order (experiments.factor_response)?
       # cpu1024_long's models had their position codes' shape from their first kept checkpoint (2,500 updates) on.
       cpu1024_wide=dict(_CPU_1024, hidden=(1200, 1200), num_steps=2000, log_every=200, tag="cpu1024_wide"),
+      # Locatello et al.'s conv net at 32×32 with gpu_lease's schedule (20,000 updates of 64, Adam 5e-4), β = 1 and
+      # β-TCVAE β = 6: do convolutions keep the position codes ordered where the MLPs fold them?
+      cpu_conv=dict(_CPU_STUDY, architecture="conv", hidden=(), batch_size=64, learning_rate=5e-4, num_steps=20_000,
+                    log_every=400, tag="cpu_conv"),
+      # cpu1024's setup with Watters et al.'s spatial broadcast decoder (64-64 channels, 1×1 kernels: a per-pixel MLP of
+      # the code and the pixel's coordinates) behind the same MLP encoder, β = 1 and β-TCVAE β = 6, 1,000 updates of
+      # 1,024: does a decoder that draws at coordinates keep the position codes ordered (experiments.factor_response)?
+      cpu1024_sbd=dict(_CPU_1024, decoder="broadcast", num_steps=1000, log_every=200, tag="cpu1024_sbd"),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
@@ -327,7 +349,8 @@ def base(cfg) -> Config:
   every = cfg.num_steps // NUM_CURVE_POINTS
   return Config(
       model=ModelConfig(kind="vae", architecture=cfg.architecture, hidden=tuple(cfg.hidden) or (256,),
-                        latent_dim=cfg.latent_dim, likelihood="bernoulli"),
+                        latent_dim=cfg.latent_dim, likelihood="bernoulli", decoder=cfg.decoder,
+                        broadcast_channels=tuple(cfg.broadcast_channels), broadcast_kernel=cfg.broadcast_kernel),
       method=method_config(*REFERENCE),
       optimizer=OptimizerConfig(name="adam", learning_rate=cfg.learning_rate),
       data=DataConfig(name="sprites", resolution=cfg.resolution, num_test=cfg.num_test),
@@ -367,6 +390,10 @@ def notes(cfg, seeds: list[int], *, dci_check: bool, judge: Judge | None = None)
           if b.model.architecture == "mlp" else
           f"conv {'-'.join(map(str, b.model.conv_channels))} (4×4 stride 2), dense "
           f"{'-'.join(map(str, b.model.conv_dense))}, latent {b.model.latent_dim}")
+  if b.model.decoder == "broadcast":
+    arch += (f" encoder, Watters et al.'s spatial broadcast decoder (code tiled beside x/y coordinates, "
+             f"{'-'.join(map(str, b.model.broadcast_channels))} channels, {b.model.broadcast_kernel}×"
+             f"{b.model.broadcast_kernel} kernels)")
   images = b.num_steps * b.batch_size
   return [
       f"Setup ({cfg.tag}): {res}×{res} procedural sprites drawn fresh every step; {arch}, Bernoulli; Adam "
