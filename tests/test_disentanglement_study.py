@@ -233,6 +233,9 @@ def test_decoder_sizes_change_only_the_decoder_or_the_net():
   assert (conv.architecture, conv.resolution, conv.batch_size, conv.num_steps, conv.learning_rate) == (
       "conv", 32, 64, 20_000, 5e-4)
   assert configs.base(conv).model.decoder == configs.base(ref).model.decoder == "mirror"
+  gpu, tc = configs.get_config("gpu_lease_sbd"), configs.get_config("gpu_lease_tc")  # gpu_lease_tc, new decoder
+  assert configs.base(gpu).model == dataclasses.replace(configs.base(tc).model, decoder="broadcast")
+  assert (gpu.grids, gpu.reference, gpu.num_steps, gpu.resolution) == (tc.grids, tc.reference, 20_000, 64)
   assert any("spatial broadcast decoder" in n for n in configs.notes(sbd, [0], dci_check=False))
   assert not any("broadcast" in n for n in configs.notes(ref, [0], dci_check=False))
 
@@ -242,7 +245,8 @@ def test_sizes_are_validated():
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
-                     "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, gpu_lease, gpu_lease_tc, quick, smoke"):
+                     "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, gpu_lease, gpu_lease_tc, gpu_lease_sbd, "
+                     "quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

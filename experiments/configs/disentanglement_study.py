@@ -79,6 +79,10 @@ Sizes:
     add up to log q(z|x) − log p(z) exactly (``tests/test_losses.py``), the KL estimated from the sample instead of
     in closed form — so it is the reference every seed is paired against. Results
     ``disentanglement_study_gpu_lease_tc.json``.
+  * ``gpu_lease_sbd`` — gpu_lease_tc with the spatial broadcast decoder (64-64, 1×1) behind Locatello et al.'s conv
+    encoder: does cpu1024_sbd's finding (position and scale in one ordered latent each on every seed) hold at the
+    literature's 64×64 setup? Prepared for a GPU lease (``STUDY_SIZE=gpu_lease_sbd bash scripts/gpu_check.sh study``);
+    not yet run. Results ``disentanglement_study_gpu_lease_sbd.json``.
   * ``cpu1024_tc1`` — is β-TCVAE at β = 1 the plain VAE in practice? gpu_lease_tc pairs its β-TCVAE against β-TCVAE
     β = 1, whose terms add up to the VAE's KL exactly but estimated from the sample (``log q(z|x) − log p(z)``) rather
     than in closed form, so its gradient is noisier. This size trains it beside the β-VAE β = 1 (analytic KL) at
@@ -152,7 +156,7 @@ TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
          "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
-         "cpu1024_sbd", "gpu_lease", "gpu_lease_tc")
+         "cpu1024_sbd", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -219,7 +223,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "cpu1024_tc1": CPU_TC1_GRIDS,
           "cpu1024_methods": CPU_METHODS_GRIDS, "cpu1024_wide": CPU_TC_REF_GRIDS, "cpu_conv": CPU_TC_REF_GRIDS,
           "cpu1024_sbd": CPU_TC_REF_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
-          "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "quick": CPU_GRIDS,
+          "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
 
@@ -277,6 +281,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu1024_sbd=dict(_CPU_1024, decoder="broadcast", num_steps=1000, log_every=200, tag="cpu1024_sbd"),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
+      # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
+      gpu_lease_sbd=dict(_GPU_LEASE, decoder="broadcast", tag="gpu_lease_sbd", reference=("beta_tcvae", 1.0)),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
