@@ -125,7 +125,7 @@ def test_every_method_of_the_grids_has_a_setting_label_and_config():
   assert configs.setting_label("beta_tcvae", 1.0) == "β-TCVAE β=1 (VAE, sampled KL)"  # α = γ = 1: the VAE's terms
   names = [name for name, *_ in configs.sweeps(configs.get_config("full"))]
   assert len(names) == len(set(names)) == 4 + 2 * 6  # four swept methods + DIP-VAE-I/II one sweep per λ_od
-  for size in configs.SIZES:  # the reference's sweep first (β-VAE's, β-TCVAE's in gpu_lease_tc)
+  for size in configs.SIZES:  # the reference's sweep first (β-VAE's, β-TCVAE's in gpu_lease_tc and gpu_lease_sbd)
     assert configs.sweeps(configs.get_config(size))[0][1] == configs.get_config(size).reference[0]
   # the per-pixel β grid: β-VAE only, paired against β = 0.25 (the per-pixel plain VAE); every other size
   # against β = 1, and the reference is always one of the trained settings
@@ -134,7 +134,7 @@ def test_every_method_of_the_grids_has_a_setting_label_and_config():
   assert (method, field, values) == ("beta_vae", "method.beta", (0.25, 0.5, 1.0, 2.0))
   assert cfg.reference == ("beta_vae", 0.25) and configs.reference_words(cfg) == "β = 0.25"
   for size in configs.SIZES:
-    if size not in ("cpu_beta", "gpu_lease_tc"):
+    if size not in ("cpu_beta", "gpu_lease_tc", "gpu_lease_sbd"):
       assert configs.get_config(size).reference == configs.REFERENCE
   assert configs.time_notes([], [], "β = 0.25")[0].startswith("Paired table: setting − β=0.25 on the same seed")
   with pytest.raises(ValueError, match=r"reference setting \('beta_vae', 3.0\) is not in its grids"):
