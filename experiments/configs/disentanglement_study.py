@@ -65,8 +65,9 @@ Sizes:
     broadcast decoder (``model.decoder="broadcast"``: the code tiled beside x/y coordinate channels, 64-64 channels,
     1×1 kernels), β = 1 and β-TCVAE β = 6, 5 seeds, 1,000 updates of 1,024 (1.02 M images per model; the decoder
     has ≈ 6× the MLP decoder's products). The MLP and conv decoders trained here folded their position codes on most
-    seeds (REPORT §4c-R); a decoder given the pixel's coordinates draws a moved sprite by shifting them — Watters et
-    al. (2019) found it gives position its own ordered latents. Results ``disentanglement_study_cpu1024_sbd.json``.
+    seeds at β = 1 (REPORT §4c-R, §4c-R‴); a decoder given the pixel's coordinates draws a moved sprite by shifting
+    them — Watters et al. (2019) found it gives position its own ordered latents. Results
+    ``disentanglement_study_cpu1024_sbd.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
