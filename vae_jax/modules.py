@@ -131,8 +131,8 @@ class BroadcastDecoder(nn.Module):
   then stride-1 convolutions — every pixel's output a function of (z, x, y).
 
   Why: a decoder that must *draw* a sprite at the position a latent names has to turn one number into a moving
-  pattern; MLP and transposed-convolution decoders do it by superposing learned pieces, and the VAEs trained with
-  them here encode position in folded or radial codes (``experiments.factor_response``). With the coordinates as
+  pattern; MLP and transposed-convolution decoders do it by superposing learned pieces, and most VAEs trained with
+  them here encoded position in folded or radial codes (``experiments.factor_response``). With the coordinates as
   inputs, moving a sprite is a shift of (x, y) against the latents — the decoder Watters et al. found gives
   position its own ordered latents (Spatial Broadcast Decoder, arXiv:1901.07017, 2019).
 
