@@ -25,15 +25,17 @@ def make_model(cfg: ModelConfig, image_shape: tuple[int, int, int]) -> nn.Module
                                      activate_output=cfg.stacked_activate_output)
   act = modules.ACTIVATIONS[cfg.activation]
   if cfg.architecture == "mlp":
-    dec_hidden = tuple(reversed(cfg.hidden)) if cfg.decoder_hidden is None else cfg.decoder_hidden
     encoder = modules.MLPEncoder(cfg.hidden, activation=act)
-    decoder = modules.MLPDecoder(dec_hidden, image_shape, activation=act)
   else:
     encoder = modules.ConvEncoder(cfg.conv_channels, cfg.conv_dense, activation=act)
-    decoder = modules.ConvDecoder(image_shape, tuple(reversed(cfg.conv_channels))[1:], tuple(reversed(cfg.conv_dense)),
-                                  activation=act, depth_to_space=cfg.conv_depth_to_space)
   if cfg.decoder == "broadcast":
     decoder = modules.BroadcastDecoder(image_shape, cfg.broadcast_channels, cfg.broadcast_kernel, activation=act)
+  elif cfg.architecture == "mlp":  # the decoder that mirrors the encoder
+    dec_hidden = tuple(reversed(cfg.hidden)) if cfg.decoder_hidden is None else cfg.decoder_hidden
+    decoder = modules.MLPDecoder(dec_hidden, image_shape, activation=act)
+  else:
+    decoder = modules.ConvDecoder(image_shape, tuple(reversed(cfg.conv_channels))[1:], tuple(reversed(cfg.conv_dense)),
+                                  activation=act, depth_to_space=cfg.conv_depth_to_space)
   cls = models.VAE if cfg.kind == "vae" else models.AutoEncoder
   return cls(encoder, decoder, cfg.latent_dim, image_shape, likelihood=cfg.likelihood, scale_mode=cfg.scale_mode,
              log_scale_init=cfg.log_scale_init)

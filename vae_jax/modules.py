@@ -159,13 +159,11 @@ class BroadcastDecoder(nn.Module):
     h = (Dense(self.channels[0], name="from_code")(z)[:, None, None, :]
          + Dense(self.channels[0], use_bias=False, name="from_coords")(grid)[None])
     h = self.activation(h)
-    size = (self.kernel_size,) * 2
-    for i, ch in enumerate([*self.channels[1:], out_ch]):
-      last = i == len(self.channels) - 1
-      layer = (Dense(ch, name="out" if last else f"conv_{i}") if self.kernel_size == 1 else
-               nn.Conv(ch, size, padding="SAME", name="out" if last else f"conv_{i}"))
-      h = layer(h) if last else self.activation(layer(h))
-    return h
+    layer = lambda ch, name: (Dense(ch, name=name) if self.kernel_size == 1 else  # noqa: E731
+                              nn.Conv(ch, (self.kernel_size,) * 2, padding="SAME", name=name))
+    for i, ch in enumerate(self.channels[1:]):
+      h = self.activation(layer(ch, f"conv_{i}")(h))
+    return layer(out_ch, "out")(h)
 
 
 def coordinate_grid(height: int, width: int) -> jax.Array:
