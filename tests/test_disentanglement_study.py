@@ -245,10 +245,44 @@ def test_sizes_are_validated():
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
-                     "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, gpu_lease, gpu_lease_tc, gpu_lease_sbd, "
+                     "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, gpu_lease, gpu_lease_tc, "
+                     "gpu_lease_sbd, "
                      "quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
   with pytest.raises(ValueError, match="both"):
     evaluation.MetricSizes(sap_train=0)
+
+
+def test_a_size_may_list_a_method_in_several_rows_and_read_one_of_them_from_another_size():
+  """cpu1024_sbd_grid widens cpu1024_sbd's grid: each row a sweep of its own, named after its values; the two rows
+  that are cpu1024_sbd's settings are its sweeps (the same base config, grid and folder: trained once), the new ones
+  train in the size's own folder, in the rows' order."""
+  grid, sbd = configs.get_config("cpu1024_sbd_grid"), configs.get_config("cpu1024_sbd")
+  ours = {name: (method, base, g) for name, method, base, g in configs.sweeps(grid)}
+  theirs = {name: (method, base, g) for name, method, base, g in configs.sweeps(sbd)}
+  assert list(ours) == ["beta_vae_beta1", "beta_vae_beta2", "beta_tcvae_beta6", "beta_tcvae_beta3", "beta_vae_beta4"]
+  assert ours["beta_vae_beta1"] == theirs["beta_vae"] and ours["beta_tcvae_beta6"] == theirs["beta_tcvae"]
+  root = "/r/disentanglement_study"
+  assert [configs.sweep_dir(grid, "/r", n, m) for n, (m, _, _) in ours.items()] == [
+      f"{root}/cpu1024_sbd/beta_vae", f"{root}/cpu1024_sbd_grid/beta_vae_beta2", f"{root}/cpu1024_sbd/beta_tcvae",
+      f"{root}/cpu1024_sbd_grid/beta_tcvae_beta3", f"{root}/cpu1024_sbd_grid/beta_vae_beta4"]
+  assert configs.sweep_dir(configs.get_config("cpu1024_sbd_grid", 2000), "/r", "beta_vae_beta1", "beta_vae") == (
+      f"{root}/cpu1024_sbd-2000steps/beta_vae")  # a --steps override reads the other size's run at those steps
+  assert [(g, b.method.beta) for _, b, g in ours.values()] == [(("method.beta", (v,)), v) for v in (1, 2, 6, 3, 4)]
+  assert {b.model for _, b, _ in ours.values()} == {configs.base(sbd).model}
+  assert grid.reference == ("beta_vae", 1.0) and grid.num_steps == sbd.num_steps
+  labels = [configs.member_label(mb) for _, (_, b, g) in ours.items()
+            for mb in sweep.make_sweep(b, dict([g]), seeds=[0]).members()]
+  assert labels == ["β-VAE β=1 (VAE)", "β-VAE β=2", "β-TCVAE β=6", "β-TCVAE β=3", "β-VAE β=4"]
+
+
+def test_a_setting_listed_twice_is_refused(monkeypatch):
+  rows = (("beta_vae", "beta", (1.0,)), ("beta_vae", "beta", (2.0,)), ("beta_vae", "beta", (2.0,)))
+  monkeypatch.setitem(configs._GRIDS, "cpu1024_sbd_grid", rows)
+  with pytest.raises(ValueError, match="list each setting once"):
+    configs.get_config("cpu1024_sbd_grid")
+  monkeypatch.setitem(configs._GRIDS, "cpu1024_sbd_grid", rows[1:2])  # β = 1, the reference, not trained
+  with pytest.raises(ValueError, match="reference setting"):
+    configs.get_config("cpu1024_sbd_grid")

@@ -68,6 +68,11 @@ Sizes:
     seeds at β = 1 (REPORT §4c-R, §4c-R‴); a decoder given the pixel's coordinates draws a moved sprite by shifting
     them — Watters et al. (2019) found it gives position its own ordered latents. Results
     ``disentanglement_study_cpu1024_sbd.json``.
+  * ``cpu1024_sbd_grid`` — cpu1024_sbd's grid widened: the article's β-VAE at β = 2 and 4 and β-TCVAE at a lighter
+    β = 3 (at β = 6 it kept no latent for shape or orientation, and its FactorVAE metric fell below β = 1's on every
+    seed), each a sweep of 5 seeds, beside cpu1024_sbd's β = 1 and β-TCVAE β = 6 (read from its runs: the same
+    configs, trained once). Does a β > 1 beat β = 1 on every seed for all four headline scores once position is in
+    order? Results ``disentanglement_study_cpu1024_sbd_grid.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
@@ -116,6 +121,7 @@ seed.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import json
@@ -157,7 +163,7 @@ TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
          "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
-         "cpu1024_sbd", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd")
+         "cpu1024_sbd", "cpu1024_sbd_grid", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -219,11 +225,17 @@ CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  
 # default 25; DIP-VAE-I/II at Kumar et al.'s λ_od = 10. FactorVAE's discriminator would cost ≈ 4× a VAE here.
 CPU_METHODS_GRIDS = {"beta_vae": ("beta", (1.0,)), "annealed_vae": ("c_max", (5.0, 10.0, 25.0)),
                      "dip_vae_i": ("lambda_od", (10.0,)), "dip_vae_ii": ("lambda_od", (10.0,))}
+# Size cpu1024_sbd_grid: cpu1024_sbd's two settings (its trained sweeps) and, each a sweep of its own, the article's
+# β-VAE at β = 2 and 4 and a lighter β-TCVAE (β = 3: at β = 6 it dropped shape and orientation). Rows, not a dict: a
+# method in several rows is one sweep per row (``sweeps``), so β = 1 and β-TCVAE β = 6 are cpu1024_sbd's. Their order
+# is the training order (the value most likely to help first) and the tables'.
+CPU_SBD_GRID_ROWS = (("beta_vae", "beta", (1.0,)), ("beta_vae", "beta", (2.0,)), ("beta_tcvae", "beta", (6.0,)),
+                     ("beta_tcvae", "beta", (3.0,)), ("beta_vae", "beta", (4.0,)))
 _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": CPU_GRIDS, "cpu1024": CPU_GRIDS,
           "cpu64_mss": CPU_GRIDS, "cpu_mss": CPU_GRIDS, "cpu_mss_beta2": CPU_TC2_GRIDS,
           "cpu1024_mss_beta2": CPU_TC2_REF_GRIDS, "cpu1024_long": CPU_TC_REF_GRIDS, "cpu1024_tc1": CPU_TC1_GRIDS,
           "cpu1024_methods": CPU_METHODS_GRIDS, "cpu1024_wide": CPU_TC_REF_GRIDS, "cpu_conv": CPU_TC_REF_GRIDS,
-          "cpu1024_sbd": CPU_TC_REF_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
+          "cpu1024_sbd": CPU_TC_REF_GRIDS, "cpu1024_sbd_grid": CPU_SBD_GRID_ROWS, "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
@@ -280,6 +292,11 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       # the code and the pixel's coordinates) behind the same MLP encoder, β = 1 and β-TCVAE β = 6, 1,000 updates of
       # 1,024: does a decoder that draws at coordinates keep the position codes ordered (experiments.factor_response)?
       cpu1024_sbd=dict(_CPU_1024, decoder="broadcast", num_steps=1000, log_every=200, tag="cpu1024_sbd"),
+      # cpu1024_sbd's grid widened (CPU_SBD_GRID_ROWS): β-VAE β ∈ {2, 4}, β-TCVAE β = 3 beside its β = 1 and β-TCVAE
+      # β = 6, which are read from its runs (the same configs).
+      cpu1024_sbd_grid=dict(_CPU_1024, decoder="broadcast", num_steps=1000, log_every=200, tag="cpu1024_sbd_grid",
+                            shared_runs={"beta_vae_beta1": "cpu1024_sbd/beta_vae",
+                                         "beta_tcvae_beta6": "cpu1024_sbd/beta_tcvae"}),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
@@ -303,11 +320,17 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                      f"({NUM_CURVE_POINTS * cfg.log_every}) so the curve's checkpoints fall on host syncs.")
   with cfg.unlocked():
     # The grids as (method, field, values) rows: a ConfigDict would sort a dict's keys, and their order is the tables'.
-    cfg.grids = tuple((m, f, v) for m, (f, v) in _GRIDS[size].items())
+    # A size may give rows itself, a method in several (one sweep each: see ``sweeps``).
+    grids = _GRIDS[size]
+    cfg.grids = tuple((m, f, tuple(v)) for m, (f, v) in grids.items()) if isinstance(grids, dict) else tuple(grids)
     cfg.num_steps, cfg.num_curve_points = steps, NUM_CURVE_POINTS
     cfg.reference = tuple(cfg.reference)
     cfg.run_tag = cfg.tag if num_steps is None else f"{cfg.tag}-{num_steps}steps"  # the runs' folder
-  if cfg.reference[1] not in dict((m, v) for m, _, v in cfg.grids).get(cfg.reference[0], ()):
+  names = [name for name, *_ in sweeps(cfg)]
+  if len(set(names)) < len(names):
+    raise ValueError(f"size {size!r}: its grids {cfg.grids} give a method the same values in two rows (sweeps "
+                     f"{names}); list each setting once.")
+  if cfg.reference[1] not in [x for m, _, v in cfg.grids if m == cfg.reference[0] for x in v]:
     raise ValueError(f"size {size!r}: the reference setting {cfg.reference} is not in its grids {cfg.grids}; every "
                      "setting is paired against it, so it must be trained.")
   return cfg
@@ -346,9 +369,14 @@ def setting_label(method: str, value: float, estimator: str = "mws") -> str:
 def sweep_dir(cfg, runs_root: str, sweep_name: str, method: str) -> str:
   """The runs folder of one of the study's sweeps: ``<runs_root>/disentanglement_study/<run tag>/<sweep name>``, the
   run tag another size's where this size shares that method's sweep with it (``shared_runs``: the same configs, so
-  the same runs; the sweep refuses a folder that holds a different one)."""
-  tag = cfg.shared_runs.to_dict().get(method, cfg.tag) + cfg.run_tag.removeprefix(cfg.tag)  # a --steps suffix
-  return os.path.join(runs_root, "disentanglement_study", tag, sweep_name)
+  the same runs; the sweep refuses a folder that holds a different one). ``shared_runs`` is keyed by method (every
+  sweep of it) or by sweep name (that sweep alone), its value the other size's run tag, or ``"<tag>/<sweep name>"``
+  where the sweep is named otherwise there (a setting this size trains in a sweep of its own, the other in its
+  method's one sweep)."""
+  shared = cfg.shared_runs.to_dict()
+  tag, _, name = shared.get(sweep_name, shared.get(method, cfg.tag)).partition("/")  # "tag" or "tag/sweep name"
+  tag += cfg.run_tag.removeprefix(cfg.tag)  # a --steps suffix
+  return os.path.join(runs_root, "disentanglement_study", tag, name or sweep_name)
 
 
 def base(cfg) -> Config:
@@ -368,8 +396,11 @@ def base(cfg) -> Config:
 
 def sweeps(cfg, only: list[str] | None = None) -> list[tuple[str, str, Config, tuple[str, tuple[float, ...]]]]:
   """``[(sweep name, method, base config, (swept field, values))]``: every sweep of the study (of the methods
-  ``only``); the swept field is ``""`` for tied methods (one sweep per value; only the seeds vary)."""
+  ``only``); the swept field is ``""`` for tied methods (one sweep per value; only the seeds vary). A method's
+  sweep is named after it, or, where the size's grids give the method in several rows (so that one row's settings
+  can be another size's trained sweep, ``shared_runs``), after it and its values: ``beta_vae_beta2_4``."""
   b, out, overrides = base(cfg), [], cfg.method_overrides.to_dict()
+  rows = collections.Counter(m for m, _, _ in cfg.grids)
   for method, field, values in cfg.grids:
     if only and method not in only:
       continue
@@ -378,7 +409,8 @@ def sweeps(cfg, only: list[str] | None = None) -> list[tuple[str, str, Config, t
       out += [(f"{method}_{field}{v:g}", method, dataclasses.replace(b, method=method_config(method, v, **over)),
                ("", ())) for v in values]
     else:
-      out.append((method, method, dataclasses.replace(b, method=method_config(method, values[0], **over)),
+      name = method if rows[method] == 1 else f"{method}_{field}{'_'.join(f'{v:g}' for v in values)}"
+      out.append((name, method, dataclasses.replace(b, method=method_config(method, values[0], **over)),
                   (f"method.{field}", tuple(values))))
   return out
 
