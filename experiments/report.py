@@ -28,9 +28,9 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu1024_mss_beta2", "disentanglement_study_cpu1024_long",
          "disentanglement_study_cpu1024_tc1", "disentanglement_study_cpu1024_methods",
          "disentanglement_study_cpu1024_wide", "disentanglement_study_cpu_conv",
-         "disentanglement_study_cpu1024_sbd",
+         "disentanglement_study_cpu1024_sbd", "disentanglement_study_cpu1024_sbd_grid",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
-         "factor_response_cpu_conv", "factor_response_cpu1024_sbd",
+         "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
          "disentanglement_study_gpu_lease_tc", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
@@ -62,6 +62,8 @@ TITLES = {
                                       "β-TCVAE β = 6, 20,000 updates of 64, 5 seeds",
     "disentanglement_study_cpu1024_sbd": "4c-SBD. The spatial broadcast decoder at batch 1,024: β = 1 and β-TCVAE "
                                          "β = 6, 1,000 updates, 5 seeds",
+    "disentanglement_study_cpu1024_sbd_grid": "4c-SBD′. The broadcast decoder's grid widened: β-VAE β ∈ {1, 2}, "
+                                              "β-TCVAE β ∈ {3, 6}, 1,000 updates of 1,024, 5 seeds",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
                                     "β-TCVAE β = 6, 12,500 updates of 1,024)",
     "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "
@@ -70,6 +72,8 @@ TITLES = {
     "factor_response_cpu_conv": "4c-R‴. How the conv net encodes the factors (20,000 updates of 64)",
     "factor_response_cpu1024_sbd": "4c-R-SBD. How the spatial broadcast decoder's VAEs encode the factors (1,000 "
                                    "updates of 1,024)",
+    "factor_response_cpu1024_sbd_grid": "4c-R-SBD′. How the broadcast decoder's β-VAEs and β-TCVAEs encode the "
+                                        "factors across β (1,000 updates of 1,024)",
     "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
     "disentanglement_study_gpu_lease": "4d′. Locatello et al.'s conv setup cut to one GPU lease (20,000 updates)",
     "disentanglement_study_gpu_lease_tc": "4d″. β-TCVAE β ∈ {1, 6} at Locatello et al.'s conv setup, one GPU lease",
