@@ -31,6 +31,15 @@ def test_begin_reads_sys_argv_and_default_seeds(tmp_path, monkeypatch):
                       default_seeds={"quick": 1}).seeds == [0, 1]
 
 
+@pytest.mark.parametrize("flag,value", [("--seeds", "0"), ("--seeds", "-2"), ("--seeds", "two"), ("--workers", "0")])
+def test_counts_below_one_are_a_usage_error_naming_the_flag(flag, value, tmp_path, capsys):
+  # --seeds 0 once reached the scripts as no seeds at all (an IndexError on the first seed, after the imports)
+  with pytest.raises(SystemExit) as exc:
+    sweeps.begin(sweeps.parser("test"), "x", ["--runs-root", str(tmp_path), flag, value])
+  assert exc.value.code == 2
+  assert f"argument {flag}: a whole number of at least 1, got '{value}'" in capsys.readouterr().err
+
+
 def test_begin_without_flags_records_the_bare_command(tmp_path, monkeypatch):
   monkeypatch.setattr(sweeps, "RESULTS_DIR", str(tmp_path / "results"))  # full runs write into experiments/
   monkeypatch.setattr(sweeps, "FIGURES_DIR", str(tmp_path / "figures"))
