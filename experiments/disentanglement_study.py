@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> str:
               "label": study.member_label(mb), "curve": curves.get(mb.name, []),
               "eval": {**ev, **fd[mb.name], "recon": rec["eval"].get("eval/recon", float("nan"))}}
              for (mb, params, ev), rec in zip(members, res["members"])]
-    train_info.append(study.training_row(sweep_name, len(spec.members()), res))
+    train_info.append(study.training_row(workdir, len(spec.members()), res))
   reference, ref = study.setting_label(*cfg.reference), study.reference_words(cfg)  # row label; "β = 1"
   groups = {r["label"]: [] for r in rows}
   for r in rows:

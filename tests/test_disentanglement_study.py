@@ -38,6 +38,9 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   swap = tables["Latent swap: IoU of the decode with the ground truth (mean ± std over seeds)"]
   assert [(row[0], row[1]) for row in swap["rows"]] == [(lab, f) for lab in labels for f in study.sprites.FACTOR_NAMES]
   assert all(row[-1].endswith("/2") for row in swap["rows"])
+  training = tables["Training (one sweep per row)"]  # each sweep by its runs folder: where it was trained
+  assert [row[:3] for row in training["rows"]] == [["smoke/beta_vae", 4, 10]]
+  assert any(n.startswith("Time: training smoke/beta_vae ") for n in res["notes"])
   for fig in res["figures"]:
     assert os.path.exists(os.path.join(study.sweeps.ROOT, fig)) or os.path.exists(fig)
   with open(os.path.join(tmp_path / "out", study.NAME, "smoke_members.json")) as f:

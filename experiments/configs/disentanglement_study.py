@@ -530,9 +530,11 @@ def factor_edits(cfg, judge: Judge, model, rows: list[dict]) -> tuple[list[list]
   return evaluation.summarize_factor_edits(scores.cached_rows(rows, lambda r: f"edits/{r['member'].name}/{tag}", edit))
 
 
-def training_row(sweep_name: str, num_members: int, res: dict) -> list:
-  """A row of the training table from ``vae_jax.sweep.train_sweep``'s results."""
-  return [sweep_name, num_members, res["final_step"], round(res.get("train_time_s") or 0.0),
+def training_row(workdir: str, num_members: int, res: dict) -> list:
+  """A row of the training table from ``vae_jax.sweep.train_sweep``'s results: the sweep named by its runs folder
+  (``<run tag>/<sweep name>``: a sweep read from another size's runs says so, its time being that run's)."""
+  folder = os.path.join(*os.path.normpath(workdir).split(os.sep)[-2:])
+  return [folder, num_members, res["final_step"], round(res.get("train_time_s") or 0.0),
           round(res["images_per_sec"] or 0.0) if res.get("images_per_sec") else "—"]
 
 
@@ -586,7 +588,7 @@ def tables(cmp: dict, ref: str, train_info: list, swaps: dict, dci: list, edits:
           rows=[[g, *[_cell(p[k]) for k in (*HEADLINE, "sap")], len(cmp["wins"][g])]
                 for g, p in cmp["paired"].items()]),
       "Training (one sweep per row)": dict(
-          columns=["sweep", "members", "updates", "train s", "images/s (all members)"],
+          columns=["sweep (runs folder)", "members", "updates", "train s", "images/s (all members)"],
           rows=[list(r) for r in train_info]),
       "Latent swap: IoU of the decode with the ground truth (mean ± std over seeds)": dict(
           columns=["setting", "factor", "swap (DCI latents)", "swap (random latents)", "source (no transfer)",
