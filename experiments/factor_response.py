@@ -27,21 +27,8 @@ SHOWN = ("scale", "pos_x", "pos_y")  # the figure's factors
 logger = logging.getLogger(__name__)
 
 
-def trained_sweeps(cfg, runs_root: str, seeds: list[int], only: list[str] | None) -> list[tuple]:
-  """``(spec, workdir)`` of every sweep of the study at ``cfg`` (of the methods ``only``; default all) trained with
-  ``seeds`` (as the study's ``--seeds``); a clear error naming the command for one that is not."""
-  out = []
-  for sweep_name, method, base, grid in study.sweeps(cfg, only):
-    spec, workdir = study.sweep_spec(base, grid, seeds), study.sweep_dir(cfg, runs_root, sweep_name, method)
-    if sweep.finished(spec, workdir) is None:
-      raise FileNotFoundError(f"{workdir} holds no finished sweep of seeds {seeds}: train the study first (python "
-                              f"-m experiments.{STUDY} --size {cfg.size} --runs-root {runs_root}).")
-    out.append((spec, workdir))
-  return out
-
-
 def respond(trained: list[tuple], step: int, model, sampler, per_value: int) -> dict[str, list[dict]]:
-  """The members of ``trained`` (:func:`trained_sweeps`) at checkpoint ``step`` by setting: each one's seed, responses
+  """The members of ``trained`` (``study.trained_sweeps``) at checkpoint ``step`` by setting: each one's seed, responses
   (key ``fold_in(key(seed), 17)``) and their summary — not its parameters, which are dropped once read."""
   groups = {}
   for spec, workdir in trained:
@@ -68,7 +55,7 @@ def main(argv: list[str] | None = None) -> str:
   results_dir, figures_dir = ((sweeps.RESULTS_DIR, sweeps.FIGURES_DIR) if cfg.committed and not args.results_dir
                               else (setup.results_dir, setup.figures_dir))
   model, sampler = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1)), study.sampler(cfg)
-  trained = trained_sweeps(cfg, args.runs_root, setup.seeds,
+  trained = study.trained_sweeps(cfg, args.runs_root, setup.seeds,
                            None if args.methods is None else [cfg.reference[0], *args.methods])
   every = cfg.num_steps // study.NUM_CURVE_POINTS  # the study keeps these checkpoints (its curves')
   by_step = {s: respond(trained, s, model, sampler, args.per_value) for s in range(every, cfg.num_steps + 1, every)}

@@ -8,10 +8,11 @@ import os
 from unittest import mock
 
 import helpers
+import numpy as np
 import pytest
 
 from experiments import disentanglement_study as study
-from experiments import factor_response
+from experiments import factor_response, metric_confusion
 from experiments.configs import disentanglement_study as configs
 from vae_jax import evaluation, sweep
 from vae_jax.evaluation.factor_edits import EDITED_FACTORS
@@ -114,6 +115,21 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   with pytest.raises(FileNotFoundError, match="train the study first"):  # the other methods' sweeps were not trained
     factor_response.main(["--size", "smoke", "--runs-root", str(tmp_path / "runs"), "--results-dir",
                           str(tmp_path / "out2")])
+
+  # The β-VAE metric's confusion, scored again with the study's keys and sizes: each member's score is the study's.
+  mc_path = metric_confusion.main(["--size", "smoke", "--methods", "beta_vae", "--runs-root", str(tmp_path / "runs"),
+                                   "--results-dir", str(tmp_path / "out")])
+  with open(mc_path) as f:
+    mc = json.load(f)["tables"]
+  per_seed = mc["Per seed: confusion counts (rows: the factor held fixed, in the order of the columns above)"]["rows"]
+  assert sorted((row[0], row[1], row[2]) for row in per_seed) == sorted(
+      (lab, m["seed"], m["beta_vae_metric"]) for lab, ms in members.items() for m in ms)
+  for row in per_seed:
+    confusion = np.asarray(row[3])
+    assert confusion.shape == (5, 5) and confusion.sum() == configs.get_config("smoke").metrics.bvae_eval
+    assert np.trace(confusion) / confusion.sum() == row[2]
+  mixed = mc["What each factor held fixed is classified as (fraction of its held-out points, all seeds)"]["rows"]
+  assert [(row[0], row[1]) for row in mixed] == [(lab, f) for lab in labels for f in study.sprites.FACTOR_NAMES]
 
 
 def test_every_method_of_the_grids_has_a_setting_label_and_config():

@@ -118,7 +118,18 @@ def test_beta_vae_metric():
   assert scores["rotated"] < 0.9
   # Known weakness (Kim & Mnih 2018): the last factor is found by elimination, so K-1 disentangled factors suffice.
   assert scores["two_of_three"] > 0.95
-  assert set(_beta_vae("identity")) == {"train_accuracy", "eval_accuracy", "converged"}
+  assert set(_beta_vae("identity")) == {"train_accuracy", "eval_accuracy", "converged", "eval_confusion"}
+
+
+def test_beta_vae_metric_confusion_says_where_the_score_is_lost():
+  # rows: the factor held fixed, columns: the one predicted; 300 held-out points; trace / sum = the score
+  for name in ("identity", "rotated", "random"):
+    res = _beta_vae(name)
+    confusion = np.asarray(res["eval_confusion"])
+    assert confusion.shape == (3, 3) and confusion.sum() == 300 and (confusion >= 0).all()
+    assert np.trace(confusion) / confusion.sum() == res["eval_accuracy"]
+  identity = np.asarray(_beta_vae("identity")["eval_confusion"])
+  assert (identity == np.diag(np.diag(identity))).all() and (np.diag(identity) > 60).all()  # every factor told apart
 
 
 def test_beta_vae_metric_says_when_its_classifier_hits_the_iteration_limit_without_warnings(caplog, monkeypatch):

@@ -421,6 +421,19 @@ def sweep_spec(base: Config, grid: tuple[str, tuple[float, ...]], seeds) -> swee
   return sweep_lib.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=seeds)
 
 
+def trained_sweeps(cfg, runs_root: str, seeds: list[int], only: list[str] | None) -> list[tuple]:
+  """``(spec, workdir)`` of every sweep of the study at ``cfg`` (of the methods ``only``; default all) trained with
+  ``seeds`` (as the study's ``--seeds``); a clear error naming the command for one that is not."""
+  out = []
+  for sweep_name, method, base, grid in sweeps(cfg, only):
+    spec, workdir = sweep_spec(base, grid, seeds), sweep_dir(cfg, runs_root, sweep_name, method)
+    if sweep_lib.finished(spec, workdir) is None:
+      raise FileNotFoundError(f"{workdir} holds no finished sweep of seeds {seeds}: train the study first (python "
+                              f"-m experiments.disentanglement_study --size {cfg.size} --runs-root {runs_root}).")
+    out.append((spec, workdir))
+  return out
+
+
 def notes(cfg, seeds: list[int], *, dci_check: bool, judge: Judge | None = None) -> list[str]:
   """The results file's notes on what was trained and how it was scored (``judge``: the sprites judge's setup and
   held-out accuracy)."""

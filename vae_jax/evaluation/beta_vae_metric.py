@@ -50,9 +50,11 @@ def beta_vae_metric(key: jax.Array, representation_fn: RepresentationFn, sampler
     chunk_size: observations rendered and encoded per ``representation_fn`` call.
 
   Returns:
-    ``train_accuracy`` and ``eval_accuracy`` in ``[0, 1]``, and ``converged``: whether the classifier converged
+    ``train_accuracy`` and ``eval_accuracy`` in ``[0, 1]``; ``converged``: whether the classifier converged
     within its default iteration limit (on unstandardised features it often does not; the score keeps the
-    limit, as disentanglement_lib does, and a log line says so instead of one warning per model).
+    limit, as disentanglement_lib does, and a log line says so instead of one warning per model); and
+    ``eval_confusion``: ``[K][K]`` counts of the held-out points, row = the factor held fixed, column = the one
+    predicted — where a score below 1 is lost (its trace over its sum is ``eval_accuracy``).
 
   References:
     Higgins et al., "β-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework",
@@ -76,8 +78,11 @@ def beta_vae_metric(key: jax.Array, representation_fn: RepresentationFn, sampler
   if not converged:
     logger.info("beta_vae_metric: the classifier stopped at its %d-iteration limit (sklearn's default, as in "
                 "disentanglement_lib); the score is that classifier's accuracy.", model.max_iter)
+  predicted, k = model.predict(eval_x), sampler.num_factors
+  confusion = np.bincount(eval_y * k + predicted, minlength=k * k).reshape(k, k)
   return {
       "converged": converged,
       "train_accuracy": float(np.mean(model.predict(train_x) == train_y)),
-      "eval_accuracy": float(np.mean(model.predict(eval_x) == eval_y)),
+      "eval_accuracy": float(np.mean(predicted == eval_y)),
+      "eval_confusion": confusion.tolist(),
   }
