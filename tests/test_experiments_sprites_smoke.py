@@ -76,12 +76,12 @@ def test_the_reading_quotes_every_committed_study_verdict_it_finds(tmp_path):
 
   cfg = configs.get_config("smoke")
   assert configs.study_verdict(cfg, str(tmp_path)) == ""  # no committed study: nothing quoted
-  study = {"command": "python -m experiments.disentanglement_study --size cpu1024_sbd", "finished": "today",
+  study = {"command": "python -m experiments.disentanglement_study --size cpu1024_sbd_grid", "finished": "today",
            "notes": ["Setup: …", "Verdict: β-TCVAE β=6: higher than β = 1 on every seed for 2 of 4 headline "
                      "scores."]}
-  (tmp_path / "disentanglement_study_cpu1024_sbd.json").write_text(json.dumps(study))
+  (tmp_path / "disentanglement_study_cpu1024_sbd_grid.json").write_text(json.dumps(study))
   quoted = configs.study_verdict(cfg, str(tmp_path))
-  assert "§4c-SBD" in quoted and "2 of 4 headline scores" in quoted and "Setup" not in quoted
+  assert "§4c-SBD′" in quoted and "2 of 4 headline scores" in quoted and "Setup" not in quoted
   assert "§4c)" not in quoted  # the cpu study's file is absent here, so it is left out
   # The committed files exist: the reading quotes both.
   committed = configs.study_verdict(cfg, os.path.join(os.path.dirname(__file__), "..", "experiments", "results"))
