@@ -32,6 +32,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu1024_sbd_grid-3000steps",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
+         "metric_confusion_cpu1024_sbd_grid",
          "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
          "disentanglement_study_gpu_lease_tc", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
@@ -77,6 +78,8 @@ TITLES = {
                                    "updates of 1,024)",
     "factor_response_cpu1024_sbd_grid": "4c-R-SBD′. How the broadcast decoder's β-VAEs and β-TCVAEs encode the "
                                         "factors across β (1,000 updates of 1,024)",
+    "metric_confusion_cpu1024_sbd_grid": "4c-M. Where the β-VAE metric is lost: its classifier's confusion between "
+                                         "the factors (broadcast decoder, 1,000 updates of 1,024)",
     "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
     "disentanglement_study_gpu_lease": "4d′. Locatello et al.'s conv setup cut to one GPU lease (20,000 updates)",
     "disentanglement_study_gpu_lease_tc": "4d″. β-TCVAE β ∈ {1, 6} at Locatello et al.'s conv setup, one GPU lease",
