@@ -297,11 +297,16 @@ def test_a_size_may_list_a_method_in_several_rows_and_read_one_of_them_from_anot
   assert labels == ["β-VAE β=1 (VAE)", "β-VAE β=2", "β-TCVAE β=6", "β-TCVAE β=3"]
 
 
-def test_a_setting_listed_twice_is_refused(monkeypatch):
+def test_a_setting_listed_twice_or_a_shared_sweep_that_is_not_there_is_refused(monkeypatch):
   rows = (("beta_vae", "beta", (1.0,)), ("beta_vae", "beta", (2.0,)), ("beta_vae", "beta", (2.0,)))
   monkeypatch.setitem(configs._GRIDS, "cpu1024_sbd_grid", rows)
   with pytest.raises(ValueError, match="list each setting once"):
     configs.get_config("cpu1024_sbd_grid")
-  monkeypatch.setitem(configs._GRIDS, "cpu1024_sbd_grid", rows[1:2])  # β = 1, the reference, not trained
-  with pytest.raises(ValueError, match="reference setting"):
+  # shared_runs keys name sweeps or methods of the size; one that names neither (a typo, a row removed) would
+  # silently train the setting again in the size's own folder
+  monkeypatch.setitem(configs._GRIDS, "cpu1024_sbd_grid", rows[1:2])
+  with pytest.raises(ValueError, match=r"shared_runs names \['beta_tcvae_beta6', 'beta_vae_beta1'\], neither"):
     configs.get_config("cpu1024_sbd_grid")
+  monkeypatch.setitem(configs._GRIDS, "cpu1024_sbd_grid", rows[:2] + (("beta_tcvae", "beta", (6.0,)),))
+  with pytest.raises(ValueError, match=r"shared_runs names \['beta_tcvae_beta6'\].*'beta_tcvae'\]"):
+    configs.get_config("cpu1024_sbd_grid")  # β-TCVAE in one row: its sweep is named after the method alone

@@ -330,6 +330,10 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
   if len(set(names)) < len(names):
     raise ValueError(f"size {size!r}: its grids {cfg.grids} give a method the same values in two rows (sweeps "
                      f"{names}); list each setting once.")
+  unknown = set(cfg.shared_runs.to_dict()) - set(names) - {m for m, _, _ in cfg.grids}
+  if unknown:
+    raise ValueError(f"size {size!r}: shared_runs names {sorted(unknown)}, neither a method of its grids nor one of "
+                     f"its sweeps {names}; key it by one of those (a typo would retrain the setting instead).")
   if cfg.reference[1] not in [x for m, _, v in cfg.grids if m == cfg.reference[0] for x in v]:
     raise ValueError(f"size {size!r}: the reference setting {cfg.reference} is not in its grids {cfg.grids}; every "
                      "setting is paired against it, so it must be trained.")
