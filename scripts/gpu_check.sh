@@ -16,8 +16,9 @@
 #                                            # scored and packed first, then the size's other methods (skipped when it
 #                                            # has none), so a cut call still returns a result; then, if time is
 #                                            # left, experiments.factor_response on the trained sweeps (how each
-#                                            # latent responds to position and scale). $METHODS, $STUDY_TIMEOUT (540 s
-#                                            # for all).
+#                                            # latent responds to position and scale) and experiments.metric_confusion
+#                                            # (which factors the β-VAE metric's classifier confuses). $METHODS,
+#                                            # $STUDY_TIMEOUT (540 s for all).
 #                                            # Sizing, measured on the H200 (experiments/results/gpu/README.md, third
 #                                            # lease): a 10-member conv sweep spent ≈ 100 s in its first chunk
 #                                            # (compiling) and trained at 139 k images/s (≈ 90 s for 20,000 updates);
@@ -115,7 +116,8 @@ study)
   pack() {
     tar czf "$OUT/study_$1.tgz" experiments/results/disentanglement_study_"$size"*.json \
       experiments/results/disentanglement_study/"$size"*_members.json experiments/figures/disentanglement_study_"$size"* \
-      experiments/results/factor_response_"$size".json experiments/figures/factor_response_"$size".png 2>/dev/null
+      experiments/results/factor_response_"$size".json experiments/figures/factor_response_"$size".png \
+      experiments/results/metric_confusion_"$size".json 2>/dev/null
     tar czf "$OUT/study_runs_$1.tgz" --exclude=checkpoints -C /tmp study_runs 2>/dev/null
   }
   read -r ref sweeps < <($PY -c "from experiments.configs import disentanglement_study as s; c = s.get_config('$size')
@@ -135,6 +137,12 @@ print(c.reference[0], len(s.sweeps(c)))")
     timeout -s INT $((end - $(date +%s))) $PY -m experiments.factor_response --size "$size" --runs-root /tmp/study_runs \
       2>&1 | tee "$OUT/study_response.log" | tail -12
     pack 3
+  fi
+  if [ -z "$steps" ] && [ $((end - $(date +%s))) -gt 30 ]; then  # at 64×64, does a latent carry shape or angle?
+    stamp "the β-VAE metric's confusion between the factors (experiments.metric_confusion)"
+    timeout -s INT $((end - $(date +%s))) $PY -m experiments.metric_confusion --size "$size" --runs-root /tmp/study_runs \
+      2>&1 | tee "$OUT/study_confusion.log" | tail -12
+    pack 4
   fi
   ;;
 likelihood)
