@@ -29,7 +29,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu1024_tc1", "disentanglement_study_cpu1024_methods",
          "disentanglement_study_cpu1024_wide", "disentanglement_study_cpu_conv",
          "disentanglement_study_cpu1024_sbd", "disentanglement_study_cpu1024_sbd_grid",
-         "disentanglement_study_cpu1024_sbd_grid-3000steps",
+         "disentanglement_study_cpu1024_sbd_grid-3000steps", "disentanglement_study_cpu1024_sbd_long",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "metric_confusion_cpu1024_sbd_grid",
@@ -68,6 +68,8 @@ TITLES = {
                                               "β-TCVAE β ∈ {3, 6}, 1,000 updates of 1,024, 5 seeds",
     "disentanglement_study_cpu1024_sbd_grid-3000steps": "4c-SBD″. Do the broadcast decoder's β-VAE scores stop "
                                                          "rising? β = 1 and β = 2 for 3,000 updates, seed 0",
+    "disentanglement_study_cpu1024_sbd_long": "4c-SBD‴. The broadcast decoder at 3,000 updates of 1,024: β = 1, "
+                                              "β-VAE β = 2, β-TCVAE β = 6, 5 seeds",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
                                     "β-TCVAE β = 6, 12,500 updates of 1,024)",
     "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "

@@ -264,9 +264,8 @@ def test_sizes_are_validated():
     configs.get_config("cpu", num_steps=1234)
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
-                     "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, gpu_lease, gpu_lease_tc, "
-                     "gpu_lease_sbd, "
-                     "quick, smoke"):
+                     "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
+                     "gpu_lease, gpu_lease_tc, gpu_lease_sbd, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
@@ -295,6 +294,17 @@ def test_a_size_may_list_a_method_in_several_rows_and_read_one_of_them_from_anot
   labels = [configs.member_label(mb) for _, (_, b, g) in ours.items()
             for mb in sweep.make_sweep(b, dict([g]), seeds=[0]).members()]
   assert labels == ["β-VAE β=1 (VAE)", "β-VAE β=2", "β-TCVAE β=6", "β-TCVAE β=3"]
+
+
+def test_cpu1024_sbd_long_is_the_broadcast_decoder_at_three_times_the_updates_one_sweep_per_setting():
+  long, sbd = configs.get_config("cpu1024_sbd_long"), configs.get_config("cpu1024_sbd")
+  assert configs.base(long) == dataclasses.replace(configs.base(sbd), num_steps=3000, eval_every=3000,
+                                                  checkpoint_every=600)
+  assert [(n, g) for n, _, _, g in configs.sweeps(long)] == [
+      ("beta_vae_beta1", ("method.beta", (1.0,))), ("beta_vae_beta2", ("method.beta", (2.0,))),
+      ("beta_tcvae", ("method.beta", (6.0,)))]  # β = 1 trained (and kept) first
+  assert {configs.sweep_dir(long, "/r", n, m).split("/")[-2] for n, m, _, _ in configs.sweeps(long)} == {
+      "cpu1024_sbd_long"}  # every sweep its own: none of the 1,000-update runs is read
 
 
 def test_a_setting_listed_twice_or_a_shared_sweep_that_is_not_there_is_refused(monkeypatch):
