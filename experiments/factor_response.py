@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> str:
                               else (setup.results_dir, setup.figures_dir))
   model, sampler = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1)), study.sampler(cfg)
   trained = study.trained_sweeps(cfg, args.runs_root, setup.seeds,
-                           None if args.methods is None else [cfg.reference[0], *args.methods])
+                                 None if args.methods is None else [cfg.reference[0], *args.methods])
   every = cfg.num_steps // study.NUM_CURVE_POINTS  # the study keeps these checkpoints (its curves')
   by_step = {s: respond(trained, s, model, sampler, args.per_value) for s in range(every, cfg.num_steps + 1, every)}
   groups, ordinal = by_step[cfg.num_steps], [f for f, o in zip(sprites.FACTOR_NAMES, ORDINAL) if o]
