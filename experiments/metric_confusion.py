@@ -21,9 +21,9 @@ import numpy as np
 
 from experiments import sweeps
 from experiments.configs import disentanglement_study as study
-from vae_jax import evaluation, factory, inference, sweep
+from vae_jax import evaluation, factory, sweep
 from vae_jax.data import sprites
-from vae_jax.evaluation.disentanglement import default_chunk_size
+from vae_jax.sweep import scores
 
 NAME, STUDY = "metric_confusion", "disentanglement_study"
 logger = logging.getLogger(__name__)
@@ -32,16 +32,13 @@ logger = logging.getLogger(__name__)
 def confusions(trained: list[tuple], step: int, model, sampler, sizes: evaluation.MetricSizes) -> dict[str, list]:
   """The β-VAE metric of every member of ``trained`` (``study.trained_sweeps``) at checkpoint ``step``, by setting:
   ``[{"seed", "score", "confusion" [K][K]}]``, with the key and sizes of the study's own score
-  (``vae_jax.sweep.scores.disentanglement_scores``: the first of four keys split from ``fold_in(key(seed), 7)``)."""
+  (``vae_jax.sweep.scores``' metric key, ``vae_jax.evaluation.beta_vae_score``)."""
   groups = {}
   for spec, workdir in trained:
     state = sweep.load_sweep(workdir, step)[1]
     for i, mb in enumerate(spec.members()):
-      code_fn = inference.code_fn(model, jax.device_put(sweep.member_state(state, i).params))
-      key = jax.random.split(jax.random.fold_in(jax.random.key(mb.seed), 7), 4)[0]
-      res = evaluation.beta_vae_metric(key, code_fn, sampler, batch_size=sizes.bvae_batch, num_train=sizes.bvae_train,
-                                       num_eval=sizes.bvae_eval,
-                                       chunk_size=max(2 * sizes.bvae_batch, default_chunk_size()))
+      params = jax.device_put(sweep.member_state(state, i).params)
+      res = evaluation.beta_vae_score(scores.metric_key(mb.seed), model, params, sampler, sizes)
       groups.setdefault(study.member_label(mb), []).append(
           {"seed": mb.seed, "score": res["eval_accuracy"], "confusion": res["eval_confusion"]})
       logger.info("%s seed %d: β-VAE metric %.3f", study.member_label(mb), mb.seed, res["eval_accuracy"])

@@ -284,6 +284,10 @@ def test_evaluate_disentanglement_chunk_size_changes_the_speed_not_the_scores(mo
             for c in (16, 512)]
   for k in ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d", "dci_i", "sap", "kl"):
     np.testing.assert_allclose(scores[0][k], scores[1][k], rtol=1e-5, atol=1e-6, err_msg=k)
+  # beta_vae_score: the same β-VAE metric from the same key (its factor draws), with the confusion matrix kept
+  alone = disentanglement.beta_vae_score(jax.random.key(1), model, params, sampler, sizes, chunk_size=512)
+  assert alone["eval_accuracy"] == scores[1]["beta_vae_metric"]
+  assert np.trace(alone["eval_confusion"]) == round(alone["eval_accuracy"] * sizes.bvae_eval)
   # The default: small chunks on the CPU, large ones where each call's fixed cost dominates (an accelerator).
   assert (disentanglement.default_chunk_size("cpu"), disentanglement.default_chunk_size("gpu")) == (256, 4096)
   monkeypatch.setattr(jax, "default_backend", lambda: "gpu")

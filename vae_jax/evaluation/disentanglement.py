@@ -84,6 +84,25 @@ def default_chunk_size(backend: str | None = None) -> int:
   return 256 if (backend or jax.default_backend()) == "cpu" else 4096
 
 
+def _keys_and_chunk(key: jax.Array, sizes: MetricSizes, chunk_size: int | None) -> tuple[tuple, int]:
+  """The keys of :func:`evaluate_disentanglement`'s estimators (β-VAE metric, FactorVAE metric, codes, test codes)
+  and its images per call."""
+  return tuple(jax.random.split(key, 4)), max(sizes.bvae_batch * 2, chunk_size or default_chunk_size())
+
+
+def beta_vae_score(key: jax.Array, model, params, sampler: _sampling.GroundTruthSampler,
+                   sizes: MetricSizes = MetricSizes(), *, chunk_size: int | None = None) -> dict:
+  """The β-VAE metric exactly as :func:`evaluate_disentanglement` computes it from ``key`` (the same factor draws),
+  with everything :func:`beta_vae_metric` returns — its confusion matrix too, which that function does not keep."""
+  (k_bvae, *_), chunk = _keys_and_chunk(key, sizes, chunk_size)
+  return _beta_vae(k_bvae, inference.code_fn(model, params), sampler, sizes, chunk)
+
+
+def _beta_vae(key: jax.Array, represent, sampler: _sampling.GroundTruthSampler, m: MetricSizes, chunk: int) -> dict:
+  return beta_vae_metric(key, represent, sampler, batch_size=m.bvae_batch, num_train=m.bvae_train,
+                         num_eval=m.bvae_eval, chunk_size=chunk)
+
+
 def evaluate_disentanglement(key: jax.Array, model, params, sampler: _sampling.GroundTruthSampler,
                              sizes: MetricSizes = MetricSizes(), *, chunk_size: int | None = None) -> dict:
   """All disentanglement scores of a VAE-family model (representation: the posterior mean).
@@ -105,12 +124,10 @@ def evaluate_disentanglement(key: jax.Array, model, params, sampler: _sampling.G
   """
   m = sizes
   represent = inference.code_fn(model, params)
-  k_bvae, k_fvae, k_codes, k_test = jax.random.split(key, 4)
-  chunk = max(m.bvae_batch * 2, chunk_size or default_chunk_size())
+  (k_bvae, k_fvae, k_codes, k_test), chunk = _keys_and_chunk(key, m, chunk_size)
   out: dict = {}
   t = time.perf_counter()
-  out["beta_vae_metric"] = beta_vae_metric(k_bvae, represent, sampler, batch_size=m.bvae_batch, num_train=m.bvae_train,
-                                    num_eval=m.bvae_eval, chunk_size=chunk)["eval_accuracy"]
+  out["beta_vae_metric"] = _beta_vae(k_bvae, represent, sampler, m, chunk)["eval_accuracy"]
   fvae = factor_vae_metric(k_fvae, represent, sampler, batch_size=m.fvae_batch, num_train=m.fvae_train,
                            num_eval=m.fvae_eval, num_variance_estimate=m.fvae_var, chunk_size=chunk)
   out["factor_vae_metric"] = fvae["eval_accuracy"]

@@ -144,6 +144,12 @@ def score_checkpoints(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag
   return curves
 
 
+def metric_key(seed: int) -> jax.Array:
+  """The key every member of seed ``seed`` is scored with by :func:`disentanglement_scores` (its
+  ``evaluate_disentanglement`` key): the same factor draws for every model of a seed."""
+  return jax.random.fold_in(jax.random.key(seed), 7)
+
+
 def disentanglement_scores(spec: SweepConfig, workdir: str, model, sampler, sizes, curve_sizes,
                            real_images: Callable[[Any], Any], *, cache: ScoreCache | None = None,
                            workers: int | None = None) -> tuple[list[tuple[Member, Any, dict]], dict[str, list[dict]]]:
@@ -167,8 +173,7 @@ def disentanglement_scores(spec: SweepConfig, workdir: str, model, sampler, size
   cache = cache or ScoreCache(workdir)
 
   def metrics(mb, params, m):
-    key = jax.random.fold_in(jax.random.key(mb.seed), 7)
-    return evaluation.evaluate_disentanglement(key, model, params, sampler, m)
+    return evaluation.evaluate_disentanglement(metric_key(mb.seed), model, params, sampler, m)
 
   def score(mb, params):
     t = time.perf_counter()
