@@ -30,9 +30,10 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu1024_wide", "disentanglement_study_cpu_conv",
          "disentanglement_study_cpu1024_sbd", "disentanglement_study_cpu1024_sbd_grid",
          "disentanglement_study_cpu1024_sbd_grid-3000steps", "disentanglement_study_cpu1024_sbd_long",
+         "disentanglement_study_cpu1024_sbd_long_tc",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
-         "metric_confusion_cpu1024_sbd_grid",
+         "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
          "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
          "disentanglement_study_gpu_lease_tc", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
@@ -68,8 +69,10 @@ TITLES = {
                                               "β-TCVAE β ∈ {3, 6}, 1,000 updates of 1,024, 5 seeds",
     "disentanglement_study_cpu1024_sbd_grid-3000steps": "4c-SBD″. Do the broadcast decoder's β-VAE scores stop "
                                                          "rising? β = 1 and β = 2 for 3,000 updates, seed 0",
-    "disentanglement_study_cpu1024_sbd_long": "4c-SBD‴. The broadcast decoder at 3,000 updates of 1,024: β = 1, "
-                                              "β-VAE β = 2, β-TCVAE β = 6, 5 seeds",
+    "disentanglement_study_cpu1024_sbd_long": "4c-SBD‴. The broadcast decoder at 3,000 updates of 1,024: β = 1 and "
+                                              "β-VAE β = 2, 5 seeds",
+    "disentanglement_study_cpu1024_sbd_long_tc": "4c-SBD⁗. β-TCVAE β = 6 at 3,000 updates of 1,024 beside 4c-SBD‴'s "
+                                                 "β = 1, 5 seeds",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
                                     "β-TCVAE β = 6, 12,500 updates of 1,024)",
     "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "
@@ -82,6 +85,10 @@ TITLES = {
                                         "factors across β (1,000 updates of 1,024)",
     "metric_confusion_cpu1024_sbd_grid": "4c-M. Where the β-VAE metric is lost: its classifier's confusion between "
                                          "the factors (broadcast decoder, 1,000 updates of 1,024)",
+    "factor_response_cpu1024_sbd_long": "4c-R-SBD″. How the broadcast decoder's VAEs encode the factors after 3,000 "
+                                        "updates of 1,024",
+    "metric_confusion_cpu1024_sbd_long": "4c-M′. The β-VAE metric's confusion after 3,000 updates of 1,024 (broadcast "
+                                         "decoder)",
     "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
     "disentanglement_study_gpu_lease": "4d′. Locatello et al.'s conv setup cut to one GPU lease (20,000 updates)",
     "disentanglement_study_gpu_lease_tc": "4d″. β-TCVAE β ∈ {1, 6} at Locatello et al.'s conv setup, one GPU lease",

@@ -265,7 +265,7 @@ def test_sizes_are_validated():
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
-                     "gpu_lease, gpu_lease_tc, gpu_lease_sbd, quick, smoke"):
+                     "cpu1024_sbd_long_tc, gpu_lease, gpu_lease_tc, gpu_lease_sbd, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
@@ -301,10 +301,15 @@ def test_cpu1024_sbd_long_is_the_broadcast_decoder_at_three_times_the_updates_on
   assert configs.base(long) == dataclasses.replace(configs.base(sbd), num_steps=3000, eval_every=3000,
                                                   checkpoint_every=600)
   assert [(n, g) for n, _, _, g in configs.sweeps(long)] == [
-      ("beta_vae_beta1", ("method.beta", (1.0,))), ("beta_vae_beta2", ("method.beta", (2.0,))),
-      ("beta_tcvae", ("method.beta", (6.0,)))]  # β = 1 trained (and kept) first
+      ("beta_vae_beta1", ("method.beta", (1.0,))), ("beta_vae_beta2", ("method.beta", (2.0,)))]  # β = 1 first
   assert {configs.sweep_dir(long, "/r", n, m).split("/")[-2] for n, m, _, _ in configs.sweeps(long)} == {
       "cpu1024_sbd_long"}  # every sweep its own: none of the 1,000-update runs is read
+  tc = configs.get_config("cpu1024_sbd_long_tc")  # its β-TCVAE, beside its β = 1 (the same sweep, trained once)
+  ours = {n: (m, b, g, configs.sweep_dir(tc, "/r", n, m)) for n, m, b, g in configs.sweeps(tc)}
+  theirs = {n: (m, b, g, configs.sweep_dir(long, "/r", n, m)) for n, m, b, g in configs.sweeps(long)}
+  assert list(ours) == ["beta_vae", "beta_tcvae"] and ours["beta_vae"] == theirs["beta_vae_beta1"]
+  assert ours["beta_tcvae"][1:] == (dataclasses.replace(configs.base(long), method=configs.method_config(
+      "beta_tcvae", 6.0)), ("method.beta", (6.0,)), "/r/disentanglement_study/cpu1024_sbd_long_tc/beta_tcvae")
 
 
 def test_a_setting_listed_twice_or_a_shared_sweep_that_is_not_there_is_refused(monkeypatch):
