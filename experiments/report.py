@@ -19,7 +19,7 @@ import math
 import os
 from typing import Any
 
-from experiments import claims, sweeps
+from experiments import claims, study_overview, sweeps
 
 ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fashion_likelihood_h200",
          "beta_vae_sprites", "beta_vae_sprites_higgins", "disentanglement_study_cpu", "disentanglement_study_cpu_beta",
@@ -183,7 +183,11 @@ def main(argv: list[str] | None = None) -> str:
   if missing:
     parts += [f"Not yet run at this size: {', '.join(missing)}.", ""]
   report_dir = os.path.dirname(os.path.abspath(args.out))
-  parts += [render(loaded[n], report_dir) for n in names]
+  sections = [render(loaded[n], report_dir) for n in names]
+  first_study = next((i for i, n in enumerate(names) if n.startswith(study_overview.PREFIX)), None)
+  if first_study is not None:  # the study at a glance, ahead of its sizes' sections
+    sections.insert(first_study, study_overview.section(loaded, names, TITLES, report_dir))
+  parts += sections
   text = "\n".join(parts)
   os.makedirs(report_dir, exist_ok=True)
   with open(args.out, "w") as f:

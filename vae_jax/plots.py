@@ -317,7 +317,8 @@ def training_curves(records: Sequence[Mapping[str, Any]], path: PathLike, *, key
 
 
 def score_distributions(scores: Mapping[str, Mapping[str, Sequence[float]]], path: PathLike, *,
-                        metrics: Sequence[tuple[str, str]], title: str | None = None) -> PathLike:
+                        metrics: Sequence[tuple[str, str]], title: str | None = None,
+                        targets: Mapping[str, float] | None = None) -> PathLike:
   """One panel per metric, one horizontal box per setting over its seeds, every seed drawn as a dot.
 
   The figure of Locatello et al. 2019: the spread over seeds next to the differences between settings.
@@ -327,6 +328,7 @@ def score_distributions(scores: Mapping[str, Mapping[str, Sequence[float]]], pat
     path: the PNG to write.
     metrics: ``(key, panel title)`` pairs, in order.
     title: optional figure title.
+    targets: optional ``{metric key: value}`` drawn as a dashed vertical line in that metric's panel.
   """
   labels = list(scores)
   if not labels or not metrics:
@@ -339,6 +341,8 @@ def score_distributions(scores: Mapping[str, Mapping[str, Sequence[float]]], pat
     ax.boxplot(data, positions=rows, orientation="horizontal", widths=0.6, showfliers=False)
     for y, d in zip(rows, data):
       ax.scatter(d, y + np.linspace(-0.15, 0.15, len(d)), s=8, color="tab:red", zorder=3)
+    if targets and key in targets:
+      ax.axvline(targets[key], color="tab:green", linestyle="--", linewidth=1)
     ax.set_title(panel, fontsize=9)
     ax.tick_params(labelsize=7)
     ax.grid(axis="x", alpha=0.3)
@@ -346,6 +350,9 @@ def score_distributions(scores: Mapping[str, Mapping[str, Sequence[float]]], pat
   if title:
     fig.suptitle(title, fontsize=10)
   fig.tight_layout()
+  if title:  # tight_layout leaves the suptitle out: keep it clear of the panels' titles
+    fig.subplots_adjust(top=1.0 - 0.75 / fig.get_figheight())
+    fig.suptitle(title, fontsize=10, y=1.0 - 0.12 / fig.get_figheight(), va="top")
   return _save(fig, path)
 
 

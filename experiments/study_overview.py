@@ -1,0 +1,138 @@
+"""The disentanglement study at a glance: one row per study results file, and issue #17's targets against them.
+
+``experiments.report`` renders :func:`section` ahead of the study's own sections (REPORT §4c-0), so a reader sees in
+one table which setups were tried, what each reached and which targets hold, before the per-size detail. Every cell
+is read from the files the study wrote (``disentanglement_study_<size>.json``): the per-setting medians over seeds
+of its scores table, its paired table's count of headline scores above the reference on every seed, its training
+table's updates; the setup (resolution, networks, batch) comes from the size's config. Nothing is recomputed, so
+the overview cannot disagree with the sections below it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from experiments.configs import disentanglement_study as study
+from vae_jax import plots
+
+PREFIX = "disentanglement_study_"
+SCORES, PAIRED, TRAINING = "Scores per setting", "Paired against ", "Training"
+HEADLINE = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
+            ("dci_d", "DCI disent."))
+# Issue #17's CPU targets on the best setting's median over seeds, counted only where a setting has MIN_SEEDS.
+TARGETS = {"mig": 0.25, "beta_vae_metric": 0.90}
+MIN_SEEDS = 5
+FIGURE = "disentanglement_study_overview.png"
+
+
+def _table(results: Mapping[str, Any], caption: str) -> dict | None:
+  return next((v for k, v in results["tables"].items() if k.startswith(caption)), None)
+
+
+def setup(size: str) -> str:
+  """``32×32, MLP 1024-512-256-10 → broadcast decoder, batch 1,024`` for a study size (the encoder's widths); ``?``
+  for a size no longer known."""
+  try:
+    cfg = study.get_config(size)
+  except ValueError:
+    return "?"
+  net = ("conv" if cfg.architecture == "conv"  # the encoder's widths, input to code
+         else "MLP " + "-".join(str(w) for w in (cfg.resolution ** 2, *cfg.hidden, cfg.latent_dim)))
+  decoder = {"broadcast": " → broadcast decoder"}.get(cfg.decoder, "")
+  return f"{cfg.resolution}×{cfg.resolution}, {net}{decoder}, batch {cfg.batch_size:,}"
+
+
+def study_row(results: Mapping[str, Any]) -> dict[str, Any]:
+  """One study file's overview: its settings' medians and per-seed values of the headline scores, its reference (the
+  setting the paired table compares against), the updates, and each setting's count of headline scores above the
+  reference on every seed."""
+  scores, paired, training = (_table(results, c) for c in (SCORES, PAIRED, TRAINING))
+  if scores is None or paired is None:
+    raise ValueError(f"{results['experiment']}: no scores or paired table; is it a disentanglement study's file?")
+  col = {c: i for i, c in enumerate(scores["columns"])}
+  cell = lambda c: {"median": c.get("median", statistics.median(c["values"])), "values": c["values"]}  # noqa: E731
+  settings = {r[0]: {"seeds": r[col["seeds"]], **{k: cell(r[col[title]]) for k, title in HEADLINE}}
+              for r in scores["rows"]}
+  reference = re.match(r"Paired against (.+), per seed", next(k for k in results["tables"] if k.startswith(PAIRED)))
+  above = {r[0]: r[-1] for r in paired["rows"]}  # its last column: headline scores higher on every seed
+  updates = max((r[training["columns"].index("updates")] for r in training["rows"]), default=None) if training else None
+  return {"name": results["experiment"], "size": results["size"], "settings": settings, "above": above,
+          "reference": reference.group(1) if reference else "?", "updates": updates,
+          "device": "{device_kind} ({cpu_count} cores)".format_map({"device_kind": "?", "cpu_count": "?",
+                                                                     **results.get("environment", {})})}
+
+
+def _best(row: Mapping[str, Any], key: str, min_seeds: int = 1) -> tuple[str, float] | None:
+  found = [(s, v[key]["median"]) for s, v in row["settings"].items() if v["seeds"] >= min_seeds]
+  return max(found, key=lambda sv: sv[1]) if found else None
+
+
+def targets(rows: Sequence[Mapping[str, Any]], titles: Mapping[str, str]) -> list[str]:
+  """Issue #17's CPU targets, each with the best setting that has :data:`MIN_SEEDS` seeds (and the best on fewer)."""
+  out = []
+  for key, goal in TARGETS.items():
+    label = dict(HEADLINE)[key]
+    best = max(((r, *b) for r in rows if (b := _best(r, key, MIN_SEEDS))), key=lambda x: x[2], default=None)
+    fewer = max(((r, *b) for r in rows if (b := _best(r, key)) and r["settings"][b[0]]["seeds"] < MIN_SEEDS),
+                key=lambda x: x[2], default=None)
+    line = f"best median {label} ≥ {goal:.2f} over ≥ {MIN_SEEDS} seeds: "
+    if best is None:
+      line += "no study with that many seeds yet"
+    else:
+      r, setting, value = best
+      line += (f"**{'met' if value >= goal else 'not met'}** — {value:.3f} ({setting}, "
+               f"{titles.get(r['name'], r['name']).split('.')[0]})")
+    if fewer is not None and (best is None or fewer[2] > best[2]):
+      r, setting, value = fewer
+      line += (f"; on fewer seeds {value:.3f} ({setting}, {r['settings'][setting]['seeds']} seed(s), "
+               f"{titles.get(r['name'], r['name']).split('.')[0]})")
+    out.append(line)
+  both = [(r, s) for r in rows for s, n in r["above"].items() if n == len(HEADLINE)]
+  out.append("a setting above its reference on every seed for all four headline scores: " + (
+      ", ".join(f"{s} ({titles.get(r['name'], r['name']).split('.')[0]})" for r, s in both) or "**none yet**"))
+  return out
+
+
+def section(loaded: Mapping[str, Mapping[str, Any]], names: Sequence[str], titles: Mapping[str, str],
+            report_dir: str) -> str:
+  """REPORT §4c-0 over the study files among ``names`` (in report order), with the figure of every setting's per-seed
+  headline scores written to ``<report_dir>/figures/`` (:data:`FIGURE`; a setting several sizes read from the same
+  runs drawn once); '' when there is none."""
+  rows = [study_row(loaded[n]) for n in names if n.startswith(PREFIX)]
+  if not rows:
+    return ""
+  table = ["| § | size | machine | setup | updates | seeds | reference | " + " | ".join(
+      f"best median {t}" for _, t in HEADLINE) + " | most headline scores above the reference on every seed |",
+           "|" + "---|" * (8 + len(HEADLINE))]
+  for r in rows:
+    section_id = titles.get(r["name"], r["name"]).split(".")[0]
+    seeds = sorted({v["seeds"] for v in r["settings"].values()})
+    best = [(_best(r, k) or ("—", float("nan"))) for k, _ in HEADLINE]
+    top = max(r["above"].items(), key=lambda kv: kv[1], default=("—", 0))
+    updates = "?" if r["updates"] is None else f"{r['updates']:,}"
+    table.append(f"| {section_id} | {r['size']} | {r['device']} | {setup(r['size'])} | {updates} | "
+                 f"{'/'.join(map(str, seeds))} | {r['reference']} | "
+                 + " | ".join(f"{v:.3f} ({s})" for s, v in best) + f" | {top[1]}/{len(HEADLINE)} ({top[0]}) |")
+  figure = os.path.join(report_dir, "figures", FIGURE)
+  os.makedirs(os.path.dirname(figure), exist_ok=True)
+  shown, seen = {}, set()  # a setting several sizes share (the same runs, read again) is drawn once, where first read
+  for r in rows:
+    for s, v in r["settings"].items():
+      values = {k: v[k]["values"] for k, _ in HEADLINE}
+      if (fingerprint := repr(sorted(values.items()))) not in seen:
+        seen.add(fingerprint)
+        shown[f"{titles.get(r['name'], r['name']).split('.')[0]} {s}"] = values
+  plots.score_distributions(shown, figure,
+                            metrics=HEADLINE, targets=TARGETS,
+                            title="Every study setting's scores over seeds (dashed: issue #17's targets)")
+  lines = ["## 4c-0. The disentanglement study at a glance: every size, its best settings and the targets", "",
+           "Read from the study files below (each row's section); best = the highest median over seeds among the "
+           "size's settings, reference included; the last column counts a setting's headline scores (β-VAE metric, "
+           "FactorVAE metric, MIG, DCI disentanglement) above the reference on every one of its seeds.", "",
+           *table, "", "Issue #17's CPU targets:", "", *[f"- {t}" for t in targets(rows, titles)], "",
+           f"![{FIGURE}]({os.path.relpath(figure, report_dir)})", ""]
+  return "\n".join(lines)

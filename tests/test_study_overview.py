@@ -1,0 +1,67 @@
+"""The study at a glance (REPORT §4c-0): read from the study files, never recomputed; the targets judged on the best
+setting with five seeds, fewer-seed results named beside them; shared runs drawn once."""
+
+import argparse
+import time
+
+from experiments import report, study_overview, sweeps
+
+COLUMNS = ["setting", "seeds", "β-VAE metric", "FactorVAE metric", "MIG", "DCI disent."]
+
+
+def _study(tmp_path, size: str, scores: dict[str, list[list[float]]], above: dict[str, int], updates: int):
+  """A study file as the study writes it: per setting, per headline score, the values over seeds."""
+  rows = [[s, len(v[0]), *[sweeps.mean_std(x) for x in v]] for s, v in scores.items()]
+  paired = [[s, "", "", "", "", n] for s, n in above.items()]
+  tables = {"Scores per setting (mean ± std over seeds)": sweeps.table(COLUMNS, rows),
+            "Paired against β = 1 (the plain VAE), per seed": sweeps.table(
+                ["setting", "a", "b", "c", "d", "headline scores higher on every seed"], paired),
+            "Training (one sweep per row)": sweeps.table(["sweep", "updates"], [["x", updates], ["y", updates]])}
+  sweeps.write_results(str(tmp_path), f"disentanglement_study_{size}", args=argparse.Namespace(size=size, seeds=5),
+                       command=f"python -m experiments.disentanglement_study --size {size}", started=time.time(),
+                       tables=tables)
+
+
+def test_overview_reads_the_study_files_and_judges_the_targets_on_five_seeds(tmp_path):
+  vae = [[0.80, 0.82, 0.84, 0.86, 0.88], [0.5] * 5, [0.10, 0.11, 0.12, 0.13, 0.14], [0.2] * 5]
+  tc = [[0.7] * 5, [0.6] * 5, [0.20, 0.26, 0.27, 0.30, 0.31], [0.3] * 5]
+  _study(tmp_path, "cpu1024_sbd", {"β-VAE β=1 (VAE)": vae, "β-TCVAE β=6": tc}, {"β-TCVAE β=6": 2}, 1000)
+  one_seed = [[1.0], [0.9], [0.4], [0.7]]  # a single seed scoring above the targets: named, not counted
+  _study(tmp_path, "cpu1024_sbd_long", {"β-VAE β=1 (VAE)": one_seed, "β-VAE β=2": [[0.87], [0.8], [0.47], [0.6]]},
+         {"β-VAE β=2": 1}, 3000)
+  out = tmp_path / "REPORT.md"
+  text = report.main(["--results-dir", str(tmp_path), "--out", str(out)])
+  glance = text[text.index("## 4c-0"):text.index("## 4c-SBD.")]  # ahead of the first study's own section
+  row = next(line for line in glance.splitlines() if line.startswith("| 4c-SBD |"))
+  assert ("| cpu1024_sbd | cpu" in row and "32×32, MLP 1024-512-256-10 → broadcast decoder, batch 1,024 | 1,000 | 5 |"
+          in row and "| 0.840 (β-VAE β=1 (VAE)) |" in row and "| 0.270 (β-TCVAE β=6) |" in row)
+  assert row.endswith("| 2/4 (β-TCVAE β=6) |")
+  assert ("best median MIG ≥ 0.25 over ≥ 5 seeds: **met** — 0.270 (β-TCVAE β=6, 4c-SBD); on fewer seeds 0.470 "
+          "(β-VAE β=2, 1 seed(s), 4c-SBD‴)") in glance
+  assert ("best median β-VAE metric ≥ 0.90 over ≥ 5 seeds: **not met** — 0.840 (β-VAE β=1 (VAE), 4c-SBD); on "
+          "fewer seeds 1.000 (β-VAE β=1 (VAE), 1 seed(s), 4c-SBD‴)") in glance
+  assert "all four headline scores: **none yet**" in glance
+  assert (tmp_path / "figures" / study_overview.FIGURE).stat().st_size > 0
+  assert f"](figures/{study_overview.FIGURE})" in glance
+
+
+def test_shared_runs_are_drawn_once_and_a_setting_above_on_all_four_is_named(tmp_path, monkeypatch):
+  vae = [[0.8] * 5, [0.5] * 5, [0.1] * 5, [0.2] * 5]
+  _study(tmp_path, "cpu1024_sbd", {"β-VAE β=1 (VAE)": vae, "β-VAE β=2": vae}, {"β-VAE β=2": 4}, 1000)
+  _study(tmp_path, "cpu1024_sbd_grid", {"β-VAE β=1 (VAE)": vae}, {}, 1000)
+  drawn = {}
+  monkeypatch.setattr(study_overview.plots, "score_distributions", lambda scores, path, **kw: drawn.update(scores))
+  loaded = {n: report_load(tmp_path, n) for n in ("disentanglement_study_cpu1024_sbd",
+                                                  "disentanglement_study_cpu1024_sbd_grid")}
+  text = study_overview.section(loaded, list(loaded), report.TITLES, str(tmp_path))
+  assert list(drawn) == ["4c-SBD β-VAE β=1 (VAE)"]  # three rows of the same values: the same runs, drawn once
+  assert "all four headline scores: β-VAE β=2 (4c-SBD)" in text
+  assert study_overview.section({}, [], report.TITLES, str(tmp_path)) == ""
+  assert study_overview.setup("no_such_size") == "?"
+
+
+def report_load(tmp_path, name):
+  import json
+
+  with open(tmp_path / f"{name}.json") as f:
+    return json.load(f)
