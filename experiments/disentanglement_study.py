@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> str:
                  help="only these methods (the reference's, e.g. β-VAE holding β = 1, is always trained)")
   p.add_argument("--dci-check", action="store_true", help="also score DCI at disentanglement_lib's full size on the "
                  "first seed of β = 1 and of the best setting, to compare with the reduced size (minutes per model)")
+  p.add_argument("--only-trained", action="store_true", help="report the sweeps already trained, train none (a cut "
+                 "run's finished settings; the results file names the ones left out)")
   p.set_defaults(size="cpu")
   setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
   args, cfg, first = setup.args, study.get_config(setup.args.size, setup.args.steps), setup.seeds[0]
@@ -41,10 +43,10 @@ def main(argv: list[str] | None = None) -> str:
                               else (setup.results_dir, setup.figures_dir))  # the committed sizes' results
   name, sampler, rows, train_info = study.results_name(cfg), study.sampler(cfg), [], []
   judge = study.Judge(cfg, os.path.join(args.runs_root, NAME, cfg.run_tag))  # trained when a Fréchet score is new
-  for sweep_name, method, base, grid in study.sweeps(cfg, None if args.methods is None else [cfg.reference[0],
-                                                                                         *args.methods]):
-    spec = study.sweep_spec(base, grid, setup.seeds)
-    workdir = study.sweep_dir(cfg, args.runs_root, sweep_name, method)
+  todo = study.sweeps(cfg, None if args.methods is None else [cfg.reference[0], *args.methods])
+  todo, missing = study.split_trained(cfg, args.runs_root, setup.seeds, todo) if args.only_trained else (todo, [])
+  for sweep_name, method, base, grid in todo:
+    spec, workdir = study.sweep_spec(base, grid, setup.seeds), study.sweep_dir(cfg, args.runs_root, sweep_name, method)
     res = sweep.train_sweep(spec, workdir)
     model = factory.make_model(base.model, (cfg.resolution, cfg.resolution, 1))
     members, curves = scores.disentanglement_scores(spec, workdir, model, sampler, study.metric_sizes(cfg),
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> str:
       model, r["params"], image, r["eval"]["kl_per_dim"], r["eval"]["importance"], sprites.FACTOR_NAMES,
       values=np.linspace(-cfg.traversal_range, cfg.traversal_range, 9), active_kl=evaluation.ACTIVE_KL))
 
-  figures = [plots.traversal_panels([panel(pick[g]) for g in (reference, other)],
+  figures = [plots.traversal_panels([panel(pick[g]) for g in dict.fromkeys((reference, other))],
                                     os.path.join(figures_dir, f"{name}_traversal{suffix}.png"), title=title)
              for other, suffix, title in study.traversal_figures(best_beta, best_any, first)]
   shown = (*METRICS, *SHARPNESS[:1], *study.FRECHET[:1])
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> str:
       if k in ("dci_d", "dci_c", "dci_i")})) for r in check]
   edits = {g: study.factor_edits(cfg, judge, model, groups[g]) for g in dict.fromkeys([reference, best_beta, best_any])}
   verdict = study.verdict(cmp, groups, reference, ref, best_beta, method_of, swaps, edits)
-  notes = [*study.notes(cfg, setup.seeds, dci_check=args.dci_check, judge=judge),
+  notes = [*study.partial_note(missing), *study.notes(cfg, setup.seeds, dci_check=args.dci_check, judge=judge),
            *study.time_notes(train_info, rows, ref), *[VERDICT + v for v in verdict]]
   path = sweeps.write_results(results_dir, name, args=args, command=setup.command, started=setup.started,
                               tables=study.tables(cmp, ref, train_info, swaps, dci, edits), figures=figures,

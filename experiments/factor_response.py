@@ -49,14 +49,15 @@ def main(argv: list[str] | None = None) -> str:
   p.add_argument("--per-value", type=int, default=256, help="images per factor value (the other factors uniform)")
   p.add_argument("--methods", nargs="+", default=None, choices=sorted(study.GRIDS),
                  help="only these methods, as the study's flag (the reference's method is always read)")
+  p.add_argument("--only-trained", action="store_true", help="read the sweeps already trained, as the study's flag")
   p.set_defaults(size="cpu1024_long")
   setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
   args, cfg = setup.args, study.get_config(setup.args.size)
   results_dir, figures_dir = ((sweeps.RESULTS_DIR, sweeps.FIGURES_DIR) if cfg.committed and not args.results_dir
                               else (setup.results_dir, setup.figures_dir))
   model, sampler = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1)), study.sampler(cfg)
-  trained = study.trained_sweeps(cfg, args.runs_root, setup.seeds,
-                                 None if args.methods is None else [cfg.reference[0], *args.methods])
+  trained, partial = study.trained_sweeps(cfg, args.runs_root, setup.seeds, None if args.methods is None else
+                                          [cfg.reference[0], *args.methods], args.only_trained)
   every = cfg.num_steps // study.NUM_CURVE_POINTS  # the study keeps these checkpoints (its curves')
   by_step = {s: respond(trained, s, model, sampler, args.per_value) for s in range(every, cfg.num_steps + 1, every)}
   groups, ordinal = by_step[cfg.num_steps], [f for f, o in zip(sprites.FACTOR_NAMES, ORDINAL) if o]
@@ -82,9 +83,10 @@ def main(argv: list[str] | None = None) -> str:
       "Seeds with a monotonic code at every kept checkpoint": sweeps.table(
           ["setting", "updates", *ordinal], [[g, s, *(count(gs[g], f) for f in ordinal)] for g in groups
                                              for s, gs in by_step.items()])}
-  notes = [f"Models: the trained sweeps of `python -m experiments.{STUDY} --size {cfg.size}` ({cfg.num_steps} updates "
-           f"of {cfg.batch_size}, {cfg.resolution}×{cfg.resolution}); codes are posterior means; each factor value "
-           f"averaged over {args.per_value} sprites with the other factors uniform (key fold_in(key(seed), 17)).",
+  notes = [*partial, f"Models: the trained sweeps of `python -m experiments.{STUDY} --size {cfg.size}` "
+           f"({cfg.num_steps} updates of {cfg.batch_size}, {cfg.resolution}×{cfg.resolution}); codes are posterior "
+           f"means; each factor value averaged over {args.per_value} sprites with the other factors uniform (key "
+           "fold_in(key(seed), 17)).",
            "A latent's movement is its mean code's range over the factor's values; |ρ| the Spearman correlation of "
            "that mean code with the value. A folded code (the latent sweeps half the range twice, another latent "
            "telling the halves apart) or a radial one (distance from the centre) has |ρ| well below 1 and no total "

@@ -49,13 +49,14 @@ def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, STUDY)
   p.add_argument("--methods", nargs="+", default=None, choices=sorted(study.GRIDS),
                  help="only these methods, as the study's flag (the reference's method is always read)")
+  p.add_argument("--only-trained", action="store_true", help="read the sweeps already trained, as the study's flag")
   p.set_defaults(size="cpu1024_sbd_grid")
   setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
   args, cfg = setup.args, study.get_config(setup.args.size)
   results_dir = sweeps.RESULTS_DIR if cfg.committed and not args.results_dir else setup.results_dir
   model = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1))
-  trained = study.trained_sweeps(cfg, args.runs_root, setup.seeds,
-                                 None if args.methods is None else [cfg.reference[0], *args.methods])
+  trained, partial = study.trained_sweeps(cfg, args.runs_root, setup.seeds, None if args.methods is None else
+                                          [cfg.reference[0], *args.methods], args.only_trained)
   sizes = study.metric_sizes(cfg)
   groups = confusions(trained, cfg.num_steps, model, study.sampler(cfg), sizes)
   names = sprites.FACTOR_NAMES
@@ -74,9 +75,9 @@ def main(argv: list[str] | None = None) -> str:
       "Per seed: confusion counts (rows: the factor held fixed, in the order of the columns above)": sweeps.table(
           ["setting", "seed", "β-VAE metric", "confusion"],
           [[g, r["seed"], r["score"], r["confusion"]] for g, rs in groups.items() for r in rs])}
-  notes = [f"Models: the trained sweeps of `python -m experiments.{STUDY} --size {cfg.size}` at their last checkpoint "
-           f"({cfg.num_steps} updates of {cfg.batch_size}, {cfg.resolution}×{cfg.resolution}); codes are posterior "
-           f"means; the metric at the study's sizes ({sizes.bvae_train}/{sizes.bvae_eval} points of batch "
+  notes = [*partial, f"Models: the trained sweeps of `python -m experiments.{STUDY} --size {cfg.size}` at their last "
+           f"checkpoint ({cfg.num_steps} updates of {cfg.batch_size}, {cfg.resolution}×{cfg.resolution}); codes are "
+           f"posterior means; the metric at the study's sizes ({sizes.bvae_train}/{sizes.bvae_eval} points of batch "
            f"{sizes.bvae_batch}, scikit-learn's LogisticRegression defaults) and keys, so each score is the study's.",
            "A factor's accuracy: the share of its held-out points (batches of pairs sharing that factor) the "
            "classifier names correctly. Chance is 1/5; a factor with no latent of its own is confused with the "

@@ -96,6 +96,22 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   with open(third) as f:
     assert json.load(f)["tables"] == tables
 
+  # A cut run (the other methods' sweeps never trained): --only-trained reports the trained sweeps without training
+  # or scoring anything again, and names the ones it left out; without the reference's sweep it refuses.
+  everything = ["--size", "smoke", "--runs-root", str(tmp_path / "runs"), "--results-dir", str(tmp_path / "cut")]
+  with open(study.main([*everything, "--only-trained"])) as f:
+    cut = json.load(f)
+  assert cut["tables"] == tables and {k: len(v) for k, v in calls.items()} == {  # the counts of the third run
+      "evaluate_disentanglement": 0, "relative_sharpness": 0, "factor_swap": 0, "train_sprite_judge": 1,
+      "sprite_frechet": 4, "factor_edits": 4}
+  partial = cut["notes"][0]
+  assert partial.startswith("Partial: 3 sweep(s) not finished") and all(
+      f"smoke/{m}" in partial for m in ("beta_tcvae", "factor_vae", "dip_vae_i_lambda_od5"))
+  assert sorted(os.listdir(tmp_path / "runs" / study.NAME / "smoke")) == ["beta_vae", "study_evals.json"]  # untrained
+  with pytest.raises(FileNotFoundError, match=r"reference setting.s sweep \(β-VAE β=1 \(VAE\)\) is not trained"):
+    study.main(["--size", "smoke", "--only-trained", "--runs-root", str(tmp_path / "none"), "--results-dir",
+                str(tmp_path / "cut")])
+
   # The factor response curves of the same trained sweeps: every setting × ordinal factor, counted over both seeds.
   fr_path = factor_response.main(["--size", "smoke", "--methods", "beta_vae", "--runs-root", str(tmp_path / "runs"),
                                   "--results-dir", str(tmp_path / "out"), "--per-value", "4"])
@@ -112,9 +128,12 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   assert [row[2:] for row in at["rows"] if row[1] == 10] == [[row[2] for row in mono["rows"] if row[0] == lab]
                                                              for lab in labels]  # the last checkpoint is the table's
   assert fr["figures"] and all(os.path.exists(os.path.join(study.sweeps.ROOT, fig)) for fig in fr["figures"])
-  with pytest.raises(FileNotFoundError, match="train the study first"):  # the other methods' sweeps were not trained
+  with pytest.raises(FileNotFoundError, match="train the study first.*or pass --only-trained"):  # not all trained
     factor_response.main(["--size", "smoke", "--runs-root", str(tmp_path / "runs"), "--results-dir",
                           str(tmp_path / "out2")])
+  with open(factor_response.main(["--size", "smoke", "--only-trained", "--runs-root", str(tmp_path / "runs"),
+                                  "--results-dir", str(tmp_path / "out2"), "--per-value", "4"])) as f:
+    assert json.load(f)["notes"][0].startswith("Partial: 3 sweep(s)")
 
   # The β-VAE metric's confusion, scored again with the study's keys and sizes: each member's score is the study's.
   mc_path = metric_confusion.main(["--size", "smoke", "--methods", "beta_vae", "--runs-root", str(tmp_path / "runs"),

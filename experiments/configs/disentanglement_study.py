@@ -446,17 +446,41 @@ def sweep_spec(base: Config, grid: tuple[str, tuple[float, ...]], seeds) -> swee
   return sweep_lib.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=seeds)
 
 
-def trained_sweeps(cfg, runs_root: str, seeds: list[int], only: list[str] | None) -> list[tuple]:
+def split_trained(cfg, runs_root: str, seeds: list[int], rows: list[tuple]) -> tuple[list[tuple], list[str]]:
+  """``rows`` of :func:`sweeps` split into those whose sweeps are trained with ``seeds`` (as the study's ``--seeds``)
+  and the runs folders of the others. What ``--only-trained`` reports of a run that was cut: the trained sweeps, and a
+  note (:func:`partial_note`) naming the rest. The reference's sweep must be trained — every setting is paired
+  against it — else a clear error naming the command that trains it."""
+  done, missing = [], []
+  for row in rows:
+    workdir = sweep_dir(cfg, runs_root, row[0], row[1])
+    (done.append(row) if sweep_lib.finished(sweep_spec(row[2], row[3], seeds), workdir) else missing.append(workdir))
+  if not any(m == cfg.reference[0] and cfg.reference[1] in grid[1] for _, m, _, grid in done):
+    raise FileNotFoundError(
+        f"the reference setting's sweep ({setting_label(*cfg.reference)}) is not trained with seeds {seeds} under "
+        f"{runs_root}: nothing to pair the others against; train the study first (python -m "
+        f"experiments.disentanglement_study --size {cfg.size} --runs-root {runs_root}).")
+  return done, missing
+
+
+def partial_note(missing: list[str]) -> list[str]:
+  """The results file's note on the sweeps ``--only-trained`` left out (none: no note)."""
+  return [f"Partial: {len(missing)} sweep(s) not finished when this file was written and left out — "
+          f"{', '.join(missing)}; the same command without --only-trained trains them (resuming from their "
+          "checkpoints) and rewrites this file with every setting."] if missing else []
+
+
+def trained_sweeps(cfg, runs_root: str, seeds: list[int], only: list[str] | None,
+                   only_trained: bool = False) -> tuple[list[tuple], list[str]]:
   """``(spec, workdir)`` of every sweep of the study at ``cfg`` (of the methods ``only``; default all) trained with
-  ``seeds`` (as the study's ``--seeds``); a clear error naming the command for one that is not."""
-  out = []
-  for sweep_name, method, base, grid in sweeps(cfg, only):
-    spec, workdir = sweep_spec(base, grid, seeds), sweep_dir(cfg, runs_root, sweep_name, method)
-    if sweep_lib.finished(spec, workdir) is None:
-      raise FileNotFoundError(f"{workdir} holds no finished sweep of seeds {seeds}: train the study first (python "
-                              f"-m experiments.disentanglement_study --size {cfg.size} --runs-root {runs_root}).")
-    out.append((spec, workdir))
-  return out
+  ``seeds`` (as the study's ``--seeds``), and :func:`partial_note`; a clear error naming the command for one that is
+  not trained, or with ``only_trained`` those that are (the reference's among them, :func:`split_trained`)."""
+  done, missing = split_trained(cfg, runs_root, seeds, sweeps(cfg, only))
+  if missing and not only_trained:
+    raise FileNotFoundError(f"{missing[0]} holds no finished sweep of seeds {seeds}: train the study first (python "
+                            f"-m experiments.disentanglement_study --size {cfg.size} --runs-root {runs_root}), or "
+                            "pass --only-trained to read the sweeps that are.")
+  return [(sweep_spec(b, g, seeds), sweep_dir(cfg, runs_root, n, m)) for n, m, b, g in done], partial_note(missing)
 
 
 def notes(cfg, seeds: list[int], *, dci_check: bool, judge: Judge | None = None) -> list[str]:
