@@ -60,7 +60,9 @@ def study_row(results: Mapping[str, Any]) -> dict[str, Any]:
   reference = re.match(r"Paired against (.+), per seed", next(k for k in results["tables"] if k.startswith(PAIRED)))
   above = {r[0]: r[-1] for r in paired["rows"]}  # its last column: headline scores higher on every seed
   updates = max((r[training["columns"].index("updates")] for r in training["rows"]), default=None) if training else None
-  return {"name": results["experiment"], "size": results["size"], "settings": settings, "above": above,
+  partial = any(n.startswith("Partial:") for n in results.get("notes", []))  # a cut run's (``--only-trained``)
+  return {"name": results["experiment"], "size": results["size"] + (" (partial)" if partial else ""),
+          "settings": settings, "above": above,
           "reference": reference.group(1) if reference else "?", "updates": updates,
           "device": "{device_kind} ({cpu_count} cores)".format_map({"device_kind": "?", "cpu_count": "?",
                                                                      **results.get("environment", {})})}
@@ -112,9 +114,9 @@ def section(loaded: Mapping[str, Mapping[str, Any]], names: Sequence[str], title
     section_id = titles.get(r["name"], r["name"]).split(".")[0]
     seeds = sorted({v["seeds"] for v in r["settings"].values()})
     best = [(_best(r, k) or ("—", float("nan"))) for k, _ in HEADLINE]
-    top = max(r["above"].items(), key=lambda kv: kv[1], default=("—", 0))
+    top = max(r["above"].items(), key=lambda kv: kv[1], default=("the reference alone", 0))
     updates = "?" if r["updates"] is None else f"{r['updates']:,}"
-    table.append(f"| {section_id} | {r['size']} | {r['device']} | {setup(r['size'])} | {updates} | "
+    table.append(f"| {section_id} | {r['size']} | {r['device']} | {setup(r['size'].split()[0])} | {updates} | "
                  f"{'/'.join(map(str, seeds))} | {r['reference']} | "
                  + " | ".join(f"{v:.3f} ({s})" for s, v in best) + f" | {top[1]}/{len(HEADLINE)} ({top[0]}) |")
   figure = os.path.join(report_dir, "figures", FIGURE)
@@ -132,7 +134,8 @@ def section(loaded: Mapping[str, Mapping[str, Any]], names: Sequence[str], title
   lines = ["## 4c-0. The disentanglement study at a glance: every size, its best settings and the targets", "",
            "Read from the study files below (each row's section); best = the highest median over seeds among the "
            "size's settings, reference included; the last column counts a setting's headline scores (β-VAE metric, "
-           "FactorVAE metric, MIG, DCI disentanglement) above the reference on every one of its seeds.", "",
+           "FactorVAE metric, MIG, DCI disentanglement) above the reference on every one of its seeds; a size marked "
+           "partial is a cut run's trained sweeps (its section's first note names the rest).", "",
            *table, "", "Issue #17's CPU targets:", "", *[f"- {t}" for t in targets(rows, titles)], "",
            f"![{FIGURE}]({os.path.relpath(figure, report_dir)})", ""]
   return "\n".join(lines)

@@ -9,7 +9,8 @@ from experiments import report, study_overview, sweeps
 COLUMNS = ["setting", "seeds", "β-VAE metric", "FactorVAE metric", "MIG", "DCI disent."]
 
 
-def _study(tmp_path, size: str, scores: dict[str, list[list[float]]], above: dict[str, int], updates: int):
+def _study(tmp_path, size: str, scores: dict[str, list[list[float]]], above: dict[str, int], updates: int,
+           notes=()):
   """A study file as the study writes it: per setting, per headline score, the values over seeds."""
   rows = [[s, len(v[0]), *[sweeps.mean_std(x) for x in v]] for s, v in scores.items()]
   paired = [[s, "", "", "", "", n] for s, n in above.items()]
@@ -19,7 +20,7 @@ def _study(tmp_path, size: str, scores: dict[str, list[list[float]]], above: dic
             "Training (one sweep per row)": sweeps.table(["sweep", "updates"], [["x", updates], ["y", updates]])}
   sweeps.write_results(str(tmp_path), f"disentanglement_study_{size}", args=argparse.Namespace(size=size, seeds=5),
                        command=f"python -m experiments.disentanglement_study --size {size}", started=time.time(),
-                       tables=tables)
+                       tables=tables, notes=notes)
 
 
 def test_overview_reads_the_study_files_and_judges_the_targets_on_five_seeds(tmp_path):
@@ -29,6 +30,7 @@ def test_overview_reads_the_study_files_and_judges_the_targets_on_five_seeds(tmp
   one_seed = [[1.0], [0.9], [0.4], [0.7]]  # a single seed scoring above the targets: named, not counted
   _study(tmp_path, "cpu1024_sbd_long", {"β-VAE β=1 (VAE)": one_seed, "β-VAE β=2": [[0.87], [0.8], [0.47], [0.6]]},
          {"β-VAE β=2": 1}, 3000)
+  _study(tmp_path, "cpu1024_sbd_long_tc", {"β-VAE β=1 (VAE)": vae}, {}, 3000, notes=["Partial: 1 sweep(s) ..."])
   out = tmp_path / "REPORT.md"
   text = report.main(["--results-dir", str(tmp_path), "--out", str(out)])
   glance = text[text.index("## 4c-0"):text.index("## 4c-SBD.")]  # ahead of the first study's own section
@@ -36,6 +38,9 @@ def test_overview_reads_the_study_files_and_judges_the_targets_on_five_seeds(tmp
   assert ("| cpu1024_sbd | cpu" in row and "32×32, MLP 1024-512-256-10 → broadcast decoder, batch 1,024 | 1,000 | 5 |"
           in row and "| 0.840 (β-VAE β=1 (VAE)) |" in row and "| 0.270 (β-TCVAE β=6) |" in row)
   assert row.endswith("| 2/4 (β-TCVAE β=6) |")
+  cut = next(line for line in glance.splitlines() if line.startswith("| 4c-SBD⁗ |"))  # a cut run's file says so
+  assert "| cpu1024_sbd_long_tc (partial) | cpu" in cut and "batch 1,024 | 3,000 |" in cut
+  assert cut.endswith("| 0/4 (the reference alone) |")
   assert ("best median MIG ≥ 0.25 over ≥ 5 seeds: **met** — 0.270 (β-TCVAE β=6, 4c-SBD); on fewer seeds 0.470 "
           "(β-VAE β=2, 1 seed(s), 4c-SBD‴)") in glance
   assert ("best median β-VAE metric ≥ 0.90 over ≥ 5 seeds: **not met** — 0.840 (β-VAE β=1 (VAE), 4c-SBD); on "
