@@ -464,9 +464,11 @@ def split_trained(cfg, runs_root: str, seeds: list[int], rows: list[tuple]) -> t
 
 
 def partial_note(missing: list[str]) -> list[str]:
-  """The results file's note on the sweeps ``--only-trained`` left out (none: no note)."""
+  """The results file's note on the sweeps ``--only-trained`` left out (runs folders ``missing``; none: no note), each
+  named ``<run tag>/<sweep name>`` as in the training table (not this machine's path)."""
+  named = [os.path.join(*os.path.normpath(w).split(os.sep)[-2:]) for w in missing]
   return [f"Partial: {len(missing)} sweep(s) not finished when this file was written and left out — "
-          f"{', '.join(missing)}; the same command without --only-trained trains them (resuming from their "
+          f"{', '.join(named)}; the same command without --only-trained trains them (resuming from their "
           "checkpoints) and rewrites this file with every setting."] if missing else []
 
 
