@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -407,8 +408,10 @@ def traversal_panels(panels: Sequence[tuple[str, Any, Sequence[str]]], path: Pat
                        f"row, got {list(images.shape)} and {len(labels)} labels.")
     grids.append(images)
   rows = max(g.shape[0] for g in grids)
-  width = sum(1.6 + cell_inches * g.shape[1] for g in grids)
-  fig = Figure(figsize=(width, 0.4 + cell_inches * 1.05 * rows + (0.3 if title else 0.0)), dpi=100)
+  width = sum(2.0 + cell_inches * g.shape[1] for g in grids)  # room for row labels such as "z0 KL=1.0 orientation"
+  title = textwrap.fill(title, width=max(30, int(12 * width))) if title else title  # ≈ 12 characters an inch at 10 pt
+  lines = title.count("\n") + 1 if title else 0
+  fig = Figure(figsize=(width, 0.4 + cell_inches * 1.05 * rows + 0.3 * lines), dpi=100)
   axes = fig.subplots(1, len(panels), squeeze=False,
                       gridspec_kw=dict(width_ratios=[g.shape[1] for g in grids]))[0]
   for ax, (name, _, labels), g in zip(axes, panels, grids):
