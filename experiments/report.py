@@ -148,6 +148,7 @@ def render(results: dict[str, Any], report_dir: str) -> str:
                f"{env.get('cpu_count', '?')}-core {env.get('platform', '?')} ({env.get('device_kind', '?')}, "
                f"{env.get('host', '?')}); finished {results.get('finished', '?')}.")
   lines.append("")
+  lines += [f"**{n}**\n" for n in results.get("notes", []) if n.startswith("Partial:")]  # a cut run's: said first
   for caption, value in results.get("tables", {}).items():
     lines += [f"**{caption}**", "", render_table(value), ""]
   for note in results.get("notes", []):

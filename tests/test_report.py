@@ -55,3 +55,12 @@ def test_compute_time_sums_the_recorded_seconds_and_counts_the_unrecorded():
   assert note.startswith("Time: 1.5 min of training") and "2 cached before their times were kept" in note
   seconds, note = sweeps.compute_time([12.0])
   assert seconds == 12.0 and "not counted" not in note
+
+
+def test_a_partial_file_says_so_before_its_tables(tmp_path):
+  # a cut run's results (``--only-trained``): the note naming the settings left out must not hide below the tables
+  args = argparse.Namespace(size="cpu", seeds=5)
+  sweeps.write_results(str(tmp_path), "bottleneck", args=args, command="x", started=time.time(),
+                       tables={"t": sweeps.table(["a"], [[1]])}, notes=["Partial: 1 sweep(s) left out", "other"])
+  text = report.main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "REPORT.md")])
+  assert text.index("**Partial: 1 sweep(s) left out**") < text.index("**t**") < text.index("> other")
