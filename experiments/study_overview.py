@@ -34,16 +34,14 @@ def _table(results: Mapping[str, Any], caption: str) -> dict | None:
 
 
 def setup(size: str) -> str:
-  """``32×32, MLP 1024-512-256-10 → broadcast decoder, batch 1,024`` for a study size (the encoder's widths); ``?``
-  for a size no longer known."""
+  """``32×32, MLP 1024-512-256-10 → broadcast decoder, batch 1,024`` for a study size (``study.encoder``); ``?`` for
+  a size no longer known."""
   try:
     cfg = study.get_config(size)
   except ValueError:
     return "?"
-  net = ("conv" if cfg.architecture == "conv"  # the encoder's widths, input to code
-         else "MLP " + "-".join(str(w) for w in (cfg.resolution ** 2, *cfg.hidden, cfg.latent_dim)))
   decoder = {"broadcast": " → broadcast decoder"}.get(cfg.decoder, "")
-  return f"{cfg.resolution}×{cfg.resolution}, {net}{decoder}, batch {cfg.batch_size:,}"
+  return f"{cfg.resolution}×{cfg.resolution}, {study.encoder(cfg)}{decoder}, batch {cfg.batch_size:,}"
 
 
 def study_row(results: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,6 +66,11 @@ def study_row(results: Mapping[str, Any]) -> dict[str, Any]:
                                                                      **results.get("environment", {})})}
 
 
+def _section(row: Mapping[str, Any], titles: Mapping[str, str]) -> str:
+  """The report section of a study row, e.g. ``4c-SBD‴`` (its title up to the first full stop)."""
+  return titles.get(row["name"], row["name"]).split(".")[0]
+
+
 def _best(row: Mapping[str, Any], key: str, min_seeds: int = 1) -> tuple[str, float] | None:
   found = [(s, v[key]["median"]) for s, v in row["settings"].items() if v["seeds"] >= min_seeds]
   return max(found, key=lambda sv: sv[1]) if found else None
@@ -86,16 +89,15 @@ def targets(rows: Sequence[Mapping[str, Any]], titles: Mapping[str, str]) -> lis
       line += "no study with that many seeds yet"
     else:
       r, setting, value = best
-      line += (f"**{'met' if value >= goal else 'not met'}** — {value:.3f} ({setting}, "
-               f"{titles.get(r['name'], r['name']).split('.')[0]})")
+      line += f"**{'met' if value >= goal else 'not met'}** — {value:.3f} ({setting}, {_section(r, titles)})"
     if fewer is not None and (best is None or fewer[2] > best[2]):
       r, setting, value = fewer
       line += (f"; on fewer seeds {value:.3f} ({setting}, {r['settings'][setting]['seeds']} seed(s), "
-               f"{titles.get(r['name'], r['name']).split('.')[0]})")
+               f"{_section(r, titles)})")
     out.append(line)
   both = [(r, s) for r in rows for s, n in r["above"].items() if n == len(HEADLINE)]
   out.append("a setting above its reference on every seed for all four headline scores: " + (
-      ", ".join(f"{s} ({titles.get(r['name'], r['name']).split('.')[0]})" for r, s in both) or "**none yet**"))
+      ", ".join(f"{s} ({_section(r, titles)})" for r, s in both) or "**none yet**"))
   return out
 
 
@@ -111,7 +113,7 @@ def section(loaded: Mapping[str, Mapping[str, Any]], names: Sequence[str], title
       f"best median {t}" for _, t in HEADLINE) + " | most headline scores above the reference on every seed |",
            "|" + "---|" * (8 + len(HEADLINE))]
   for r in rows:
-    section_id = titles.get(r["name"], r["name"]).split(".")[0]
+    section_id = _section(r, titles)
     seeds = sorted({v["seeds"] for v in r["settings"].values()})
     best = [(_best(r, k) or ("—", float("nan"))) for k, _ in HEADLINE]
     top = max(r["above"].items(), key=lambda kv: kv[1], default=("the reference alone", 0))
@@ -127,7 +129,7 @@ def section(loaded: Mapping[str, Mapping[str, Any]], names: Sequence[str], title
       values = {k: v[k]["values"] for k, _ in HEADLINE}
       if (fingerprint := repr(sorted(values.items()))) not in seen:
         seen.add(fingerprint)
-        shown[f"{titles.get(r['name'], r['name']).split('.')[0]} {s}"] = values
+        shown[f"{_section(r, titles)} {s}"] = values
   plots.score_distributions(shown, figure,
                             metrics=HEADLINE, targets=TARGETS,
                             title="Every study setting's scores over seeds (dashed: issue #17's targets)")

@@ -348,10 +348,8 @@ def score_distributions(scores: Mapping[str, Mapping[str, Sequence[float]]], pat
     ax.tick_params(labelsize=7)
     ax.grid(axis="x", alpha=0.3)
   axes[0].set_yticks(rows, labels, fontsize=7)
-  if title:
-    fig.suptitle(title, fontsize=10)
   fig.tight_layout()
-  if title:  # tight_layout leaves the suptitle out: keep it clear of the panels' titles
+  if title:  # placed after tight_layout, clear of the panels' titles
     fig.subplots_adjust(top=1.0 - 0.75 / fig.get_figheight())
     fig.suptitle(title, fontsize=10, y=1.0 - 0.12 / fig.get_figheight(), va="top")
   return _save(fig, path)

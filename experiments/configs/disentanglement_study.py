@@ -485,14 +485,18 @@ def trained_sweeps(cfg, runs_root: str, seeds: list[int], only: list[str] | None
   return [(sweep_spec(b, g, seeds), sweep_dir(cfg, runs_root, n, m)) for n, m, b, g in done], partial_note(missing)
 
 
+def encoder(cfg) -> str:
+  """The study's encoder in words: ``MLP 1024-512-256-10`` (input to code) or Locatello et al.'s conv net."""
+  model, res = base(cfg).model, cfg.resolution
+  return (f"MLP {res * res}-{'-'.join(map(str, model.hidden))}-{model.latent_dim}" if model.architecture == "mlp" else
+          f"conv {'-'.join(map(str, model.conv_channels))} (4×4 stride 2), dense "
+          f"{'-'.join(map(str, model.conv_dense))}, latent {model.latent_dim}")
+
+
 def notes(cfg, seeds: list[int], *, dci_check: bool, judge: Judge | None = None) -> list[str]:
   """The results file's notes on what was trained and how it was scored (``judge``: the sprites judge's setup and
   held-out accuracy)."""
-  b, m, res = base(cfg), metric_sizes(cfg), cfg.resolution
-  arch = (f"MLP {res * res}-{'-'.join(map(str, b.model.hidden))}-{b.model.latent_dim}"
-          if b.model.architecture == "mlp" else
-          f"conv {'-'.join(map(str, b.model.conv_channels))} (4×4 stride 2), dense "
-          f"{'-'.join(map(str, b.model.conv_dense))}, latent {b.model.latent_dim}")
+  b, m, res, arch = base(cfg), metric_sizes(cfg), cfg.resolution, encoder(cfg)
   if b.model.decoder == "broadcast":
     arch += (f" encoder, Watters et al.'s spatial broadcast decoder (code tiled beside x/y coordinates, "
              f"{'-'.join(map(str, b.model.broadcast_channels))} channels, {b.model.broadcast_kernel}×"
