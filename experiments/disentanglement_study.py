@@ -30,12 +30,9 @@ METRICS, HEADLINE, SHARPNESS, VERDICT = study.METRICS, study.HEADLINE, study.SHA
 def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, NAME)
   p.add_argument("--steps", type=int, default=None, help="training updates (default: the size's)")
-  p.add_argument("--methods", nargs="+", default=None, choices=sorted(study.GRIDS),
-                 help="only these methods (the reference's, e.g. β-VAE holding β = 1, is always trained)")
   p.add_argument("--dci-check", action="store_true", help="also score DCI at disentanglement_lib's full size on the "
                  "first seed of β = 1 and of the best setting, to compare with the reduced size (minutes per model)")
-  p.add_argument("--only-trained", action="store_true", help="report the sweeps already trained, train none (a cut "
-                 "run's finished settings; the results file names the ones left out)")
+  study.add_selection_flags(p, reads=False)
   p.set_defaults(size="cpu")
   setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
   args, cfg, first = setup.args, study.get_config(setup.args.size, setup.args.steps), setup.seeds[0]
@@ -43,7 +40,7 @@ def main(argv: list[str] | None = None) -> str:
                               else (setup.results_dir, setup.figures_dir))  # the committed sizes' results
   name, sampler, rows, train_info = study.results_name(cfg), study.sampler(cfg), [], []
   judge = study.Judge(cfg, os.path.join(args.runs_root, NAME, cfg.run_tag))  # trained when a Fréchet score is new
-  todo = study.sweeps(cfg, None if args.methods is None else [cfg.reference[0], *args.methods])
+  todo = study.sweeps(cfg, study.selected_methods(cfg, args.methods))
   todo, missing = study.split_trained(cfg, args.runs_root, setup.seeds, todo) if args.only_trained else (todo, [])
   for sweep_name, method, base, grid in todo:
     spec, workdir = study.sweep_spec(base, grid, setup.seeds), study.sweep_dir(cfg, args.runs_root, sweep_name, method)

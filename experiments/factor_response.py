@@ -47,17 +47,15 @@ def respond(trained: list[tuple], step: int, model, sampler, per_value: int) -> 
 def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, STUDY)
   p.add_argument("--per-value", type=int, default=256, help="images per factor value (the other factors uniform)")
-  p.add_argument("--methods", nargs="+", default=None, choices=sorted(study.GRIDS),
-                 help="only these methods, as the study's flag (the reference's method is always read)")
-  p.add_argument("--only-trained", action="store_true", help="read the sweeps already trained, as the study's flag")
+  study.add_selection_flags(p, reads=True)
   p.set_defaults(size="cpu1024_long")
   setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
   args, cfg = setup.args, study.get_config(setup.args.size)
   results_dir, figures_dir = ((sweeps.RESULTS_DIR, sweeps.FIGURES_DIR) if cfg.committed and not args.results_dir
                               else (setup.results_dir, setup.figures_dir))
   model, sampler = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1)), study.sampler(cfg)
-  trained, partial = study.trained_sweeps(cfg, args.runs_root, setup.seeds, None if args.methods is None else
-                                          [cfg.reference[0], *args.methods], args.only_trained)
+  trained, partial = study.trained_sweeps(cfg, args.runs_root, setup.seeds,
+                                          study.selected_methods(cfg, args.methods), args.only_trained)
   every = cfg.num_steps // study.NUM_CURVE_POINTS  # the study keeps these checkpoints (its curves')
   by_step = {s: respond(trained, s, model, sampler, args.per_value) for s in range(every, cfg.num_steps + 1, every)}
   groups, ordinal = by_step[cfg.num_steps], [f for f, o in zip(sprites.FACTOR_NAMES, ORDINAL) if o]

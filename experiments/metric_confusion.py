@@ -47,16 +47,14 @@ def confusions(trained: list[tuple], step: int, model, sampler, sizes: evaluatio
 
 def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, STUDY)
-  p.add_argument("--methods", nargs="+", default=None, choices=sorted(study.GRIDS),
-                 help="only these methods, as the study's flag (the reference's method is always read)")
-  p.add_argument("--only-trained", action="store_true", help="read the sweeps already trained, as the study's flag")
+  study.add_selection_flags(p, reads=True)
   p.set_defaults(size="cpu1024_sbd_grid")
   setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
   args, cfg = setup.args, study.get_config(setup.args.size)
   results_dir = sweeps.RESULTS_DIR if cfg.committed and not args.results_dir else setup.results_dir
   model = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1))
-  trained, partial = study.trained_sweeps(cfg, args.runs_root, setup.seeds, None if args.methods is None else
-                                          [cfg.reference[0], *args.methods], args.only_trained)
+  trained, partial = study.trained_sweeps(cfg, args.runs_root, setup.seeds,
+                                          study.selected_methods(cfg, args.methods), args.only_trained)
   sizes = study.metric_sizes(cfg)
   groups = confusions(trained, cfg.num_steps, model, study.sampler(cfg), sizes)
   names = sprites.FACTOR_NAMES

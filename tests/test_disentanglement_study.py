@@ -344,3 +344,17 @@ def test_a_setting_listed_twice_or_a_shared_sweep_that_is_not_there_is_refused(m
   monkeypatch.setitem(configs._GRIDS, "cpu1024_sbd_grid", rows[:2] + (("beta_tcvae", "beta", (6.0,)),))
   with pytest.raises(ValueError, match=r"shared_runs names \['beta_tcvae_beta6'\].*'beta_tcvae'\]"):
     configs.get_config("cpu1024_sbd_grid")  # β-TCVAE in one row: its sweep is named after the method alone
+
+
+def test_methods_flag_always_selects_the_reference_and_both_kinds_of_script_parse_it():
+  import argparse
+  assert configs.selected_methods(configs.get_config("cpu"), None) is None  # no flag: every method
+  assert configs.selected_methods(configs.get_config("cpu"), ["beta_tcvae"]) == ["beta_vae", "beta_tcvae"]
+  assert configs.selected_methods(configs.get_config("gpu_lease_tc"), ["beta_vae"])[0] == "beta_tcvae"
+  for reads in (False, True):
+    p = argparse.ArgumentParser()
+    configs.add_selection_flags(p, reads=reads)
+    args = p.parse_args(["--methods", "factor_vae", "--only-trained"])
+    assert args.methods == ["factor_vae"] and args.only_trained
+    with pytest.raises(SystemExit):  # a method the study does not know
+      p.parse_args(["--methods", "vq_vae"])

@@ -446,6 +446,25 @@ def sweep_spec(base: Config, grid: tuple[str, tuple[float, ...]], seeds) -> swee
   return sweep_lib.make_sweep(base, dict([grid]) if grid[0] else {}, seeds=seeds)
 
 
+def add_selection_flags(p, *, reads: bool) -> None:
+  """``--methods`` and ``--only-trained`` on parser ``p``: the study's (``reads=False``: which sweeps to train and
+  report) or a script reading its runs (``reads=True``: factor_response, metric_confusion). Resolve them with
+  :func:`selected_methods`."""
+  p.add_argument("--methods", nargs="+", default=None, choices=sorted(GRIDS),
+                 help=("only these methods, as the study's flag (the reference's method is always read)" if reads else
+                       "only these methods (the reference's, e.g. β-VAE holding β = 1, is always trained)"))
+  p.add_argument("--only-trained", action="store_true",
+                 help=("read the sweeps already trained, as the study's flag" if reads else "report the sweeps "
+                       "already trained, train none (a cut run's finished settings; the results file names the ones "
+                       "left out)"))
+
+
+def selected_methods(cfg, methods: list[str] | None) -> list[str] | None:
+  """The methods ``--methods`` selects (None: all), the reference's always among them — every setting is paired
+  against it."""
+  return None if methods is None else [cfg.reference[0], *methods]
+
+
 def split_trained(cfg, runs_root: str, seeds: list[int], rows: list[tuple]) -> tuple[list[tuple], list[str]]:
   """``rows`` of :func:`sweeps` split into those whose sweeps are trained with ``seeds`` (as the study's ``--seeds``)
   and the runs folders of the others. What ``--only-trained`` reports of a run that was cut: the trained sweeps, and a
