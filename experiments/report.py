@@ -30,7 +30,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu1024_wide", "disentanglement_study_cpu_conv",
          "disentanglement_study_cpu1024_sbd", "disentanglement_study_cpu1024_sbd_grid",
          "disentanglement_study_cpu1024_sbd_grid-3000steps", "disentanglement_study_cpu1024_sbd_long",
-         "disentanglement_study_cpu1024_sbd_long_tc",
+         "disentanglement_study_cpu1024_sbd_long_tc", "disentanglement_study_cpu1024_sbd_mss",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
@@ -73,6 +73,8 @@ TITLES = {
                                               "β-VAE β = 2, 5 seeds",
     "disentanglement_study_cpu1024_sbd_long_tc": "4c-SBD⁗. β-TCVAE β = 6 at 3,000 updates of 1,024 beside 4c-SBD‴'s "
                                                  "β = 1, 5 seeds",
+    "disentanglement_study_cpu1024_sbd_mss": "4c-SBD-MSS. The broadcast decoder with the stratified β-TCVAE at "
+                                             "β ∈ {2, 3} beside 4c-SBD's β = 1, 1,000 updates of 1,024, 5 seeds",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
                                     "β-TCVAE β = 6, 12,500 updates of 1,024)",
     "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "

@@ -284,7 +284,7 @@ def test_sizes_are_validated():
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
-                     "cpu1024_sbd_long_tc, gpu_lease, gpu_lease_tc, gpu_lease_sbd, quick, smoke"):
+                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, gpu_lease, gpu_lease_tc, gpu_lease_sbd, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
@@ -329,6 +329,23 @@ def test_cpu1024_sbd_long_is_the_broadcast_decoder_at_three_times_the_updates_on
   assert list(ours) == ["beta_vae", "beta_tcvae"] and ours["beta_vae"] == theirs["beta_vae_beta1"]
   assert ours["beta_tcvae"][1:] == (dataclasses.replace(configs.base(long), method=configs.method_config(
       "beta_tcvae", 6.0)), ("method.beta", (6.0,)), "/r/disentanglement_study/cpu1024_sbd_long_tc/beta_tcvae")
+
+
+def test_cpu1024_sbd_mss_reads_cpu1024_sbds_plain_vae_and_trains_the_stratified_beta_tcvae_one_sweep_per_beta():
+  mss, sbd = configs.get_config("cpu1024_sbd_mss"), configs.get_config("cpu1024_sbd")
+  ours = {n: (m, b, g, configs.sweep_dir(mss, "/r", n, m)) for n, m, b, g in configs.sweeps(mss)}
+  theirs = {n: (m, b, g, configs.sweep_dir(sbd, "/r", n, m)) for n, m, b, g in configs.sweeps(sbd)}
+  assert list(ours) == ["beta_vae", "beta_tcvae_beta2", "beta_tcvae_beta3"]
+  assert ours["beta_vae"] == theirs["beta_vae"]  # the same config and folder: trained once, by cpu1024_sbd
+  for beta in (2, 3):
+    _, b, g, folder = ours[f"beta_tcvae_beta{beta}"]
+    method = configs.method_config("beta_tcvae", beta, estimator="mss")
+    assert b == dataclasses.replace(configs.base(sbd), method=method)
+    assert g == ("method.beta", (float(beta),))
+    assert folder == f"/r/disentanglement_study/cpu1024_sbd_mss/beta_tcvae_beta{beta}"  # trained in its own folder
+  labels = [configs.member_label(mb) for _, b, g, _ in ours.values()
+            for mb in sweep.make_sweep(b, dict([g]), seeds=[0]).members()]
+  assert labels == ["β-VAE β=1 (VAE)", "β-TCVAE (MSS) β=2", "β-TCVAE (MSS) β=3"]
 
 
 def test_a_setting_listed_twice_or_a_shared_sweep_that_is_not_there_is_refused(monkeypatch):
