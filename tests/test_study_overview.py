@@ -45,7 +45,8 @@ def test_overview_reads_the_study_files_and_judges_the_targets_on_five_seeds(tmp
           "(β-VAE β=2, 1 seed(s), 4c-SBD‴)") in glance
   assert ("best median β-VAE metric ≥ 0.90 over ≥ 5 seeds: **not met** — 0.840 (β-VAE β=1 (VAE), 4c-SBD); on "
           "fewer seeds 1.000 (β-VAE β=1 (VAE), 1 seed(s), 4c-SBD‴)") in glance
-  assert "all four headline scores: **none yet**" in glance
+  assert ("all four headline scores: **none yet**; out of reach where the reference is at a score's maximum, which "
+          "no setting can exceed: 4c-SBD‴ (β-VAE β=1 (VAE) scores 1.000 on the β-VAE metric on seed 0)") in glance
   assert (tmp_path / "figures" / study_overview.FIGURE).stat().st_size > 0
   assert f"](figures/{study_overview.FIGURE})" in glance
 
@@ -60,7 +61,12 @@ def test_shared_runs_are_drawn_once_and_a_setting_above_on_all_four_is_named(tmp
                                                   "disentanglement_study_cpu1024_sbd_grid")}
   text = study_overview.section(loaded, list(loaded), report.TITLES, str(tmp_path))
   assert list(drawn) == ["4c-SBD β-VAE β=1 (VAE)"]  # three rows of the same values: the same runs, drawn once
-  assert "all four headline scores: β-VAE β=2 (4c-SBD)" in text
+  assert "all four headline scores: β-VAE β=2 (4c-SBD)" in text and "out of reach" not in text
+  row = study_overview.study_row(loaded["disentanglement_study_cpu1024_sbd"])
+  assert row["reference_setting"] == "β-VAE β=1 (VAE)" and study_overview.ceilings(row) == []
+  capped = {**row, "settings": {**row["settings"], "β-VAE β=1 (VAE)": {
+      **row["settings"]["β-VAE β=1 (VAE)"], "mig": {"median": 0.5, "values": [0.1, 1.0, 0.2, 1.0, 0.3]}}}}
+  assert study_overview.ceilings(capped) == ["MIG on seeds 1, 3"]
   assert study_overview.section({}, [], report.TITLES, str(tmp_path)) == ""
   assert study_overview.setup("no_such_size") == "?"
 
