@@ -35,7 +35,8 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
          "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
-         "disentanglement_study_gpu_lease_tc", "outliers", "pretraining", "stacked",
+         "disentanglement_study_gpu_lease_tc", "disentanglement_study_gpu_lease_sbd",
+         "disentanglement_study_gpu_lease_higgins", "outliers", "pretraining", "stacked",
          "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
 REQUIRED = ["bottleneck", "denoising", "vae_likelihood", "beta_vae_sprites", "outliers", "pretraining"]
 TITLES = {
@@ -94,6 +95,10 @@ TITLES = {
     "disentanglement_study_gpu": "4d. The disentanglement study at Locatello et al.'s setup (accelerator)",
     "disentanglement_study_gpu_lease": "4d′. Locatello et al.'s conv setup cut to one GPU lease (20,000 updates)",
     "disentanglement_study_gpu_lease_tc": "4d″. β-TCVAE β ∈ {1, 6} at Locatello et al.'s conv setup, one GPU lease",
+    "disentanglement_study_gpu_lease_sbd": "4d‴. β-TCVAE β ∈ {1, 6} with the spatial broadcast decoder behind "
+                                           "Locatello et al.'s conv encoder, one GPU lease",
+    "disentanglement_study_gpu_lease_higgins": "4d⁗. Higgins et al.'s 64×64 MLP in the study: β-VAE β ∈ {1, 4}, "
+                                               "β-TCVAE β = 6, 20,000 updates of 64, one GPU lease",
     "outliers": "5. Outlier detection",
     "pretraining": "6. Pre-training: linear probes on the codes",
     "stacked": "Stacked autoencoder: greedy pre-training vs end-to-end",

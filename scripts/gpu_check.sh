@@ -11,7 +11,9 @@
 #                                            # gpu_lease_tc: Locatello et al.'s 64×64 conv VAE, batch 64, β-TCVAE
 #                                            # β ∈ {1, 6} as one sweep — at β = 1 it is the VAE — 5 seeds, 20,000
 #                                            # updates; gpu_lease adds β-VAE β = 8 in a second sweep; gpu_lease_sbd
-#                                            # is gpu_lease_tc with the spatial broadcast decoder; `full`: every
+#                                            # is gpu_lease_tc with the spatial broadcast decoder;
+#                                            # gpu_lease_higgins: Higgins et al.'s 64×64 MLP, β-VAE β ∈ {1, 4},
+#                                            # β-TCVAE 6 (where β > 1 came closest to all four scores); `full`: every
 #                                            # method's grid at 300,000). Two passes: the reference's sweep is trained,
 #                                            # scored and packed first, then the size's other methods (skipped when it
 #                                            # has none), so a cut call still returns a result; then, if time is

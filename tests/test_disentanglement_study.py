@@ -241,6 +241,15 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
     assert (cfg.resolution, cfg.architecture, cfg.batch_size, cfg.seeds) == (full.resolution, "conv", 64, 5)
     assert (cfg.num_steps, cfg.learning_rate, cfg.grids, cfg.reference) == (20_000, 5e-4, grids, ref)
     assert (cfg.metrics.dci_train, cfg.metrics.dci_estimators) == (3000, 20) and cfg.committed
+  # gpu_lease_higgins: the same schedule and metric sizes with Higgins et al.'s MLP at 64×64, β-VAE β ∈ {1, 4} as one
+  # sweep (the reference's: trained and scored first by gpu_check.sh's first pass), β-TCVAE β = 6
+  higgins, lease = configs.get_config("gpu_lease_higgins"), configs.get_config("gpu_lease")
+  assert configs.base(higgins).model == dataclasses.replace(configs.base(lease).model, architecture="mlp",
+                                                             hidden=(1200, 1200))
+  assert configs.base(higgins).optimizer == configs.base(lease).optimizer and higgins.metrics == lease.metrics
+  assert [(n, g) for n, _, _, g in configs.sweeps(higgins)] == [("beta_vae", ("method.beta", (1.0, 4.0))),
+                                                                ("beta_tcvae", ("method.beta", (6.0,)))]
+  assert configs.encoder(higgins).startswith("MLP 4096-1200-1200-10") and higgins.reference == ("beta_vae", 1.0)
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
@@ -284,7 +293,8 @@ def test_sizes_are_validated():
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
-                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, gpu_lease, gpu_lease_tc, gpu_lease_sbd, quick, smoke"):
+                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, gpu_lease, gpu_lease_tc, gpu_lease_sbd, "
+                     "gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

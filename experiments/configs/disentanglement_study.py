@@ -103,6 +103,13 @@ Sizes:
     encoder: does cpu1024_sbd's finding (position and scale in one ordered latent each on every seed) hold at the
     literature's 64×64 setup? Prepared for a GPU lease (``STUDY_SIZE=gpu_lease_sbd bash scripts/gpu_check.sh study``);
     not yet run. Results ``disentanglement_study_gpu_lease_sbd.json``.
+  * ``gpu_lease_higgins`` — Higgins et al.'s MLP (4096-1200-1200-10, mirrored decoder) at 64×64 with gpu_lease's
+    schedule (20,000 updates of 64, Adam 5e-4), β-VAE β ∈ {1, 4} as one sweep and β-TCVAE β = 6, 5 seeds: the one
+    setup where a β > 1 beat β = 1 on every seed for three headline scores on both backends (REPORT §4b: β = 4,
+    10,000 updates, 3 seeds, reduced metric sizes), now with the study's seeds, metric sizes and paired tables — the
+    test of issue #17's all-four target where β = 1 is far from the metrics' ceiling. Prepared for a GPU lease
+    (``STUDY_SIZE=gpu_lease_higgins bash scripts/gpu_check.sh study``); not yet run. Results
+    ``disentanglement_study_gpu_lease_higgins.json``.
   * ``cpu1024_tc1`` — is β-TCVAE at β = 1 the plain VAE in practice? gpu_lease_tc pairs its β-TCVAE against β-TCVAE
     β = 1, whose terms add up to the VAE's KL exactly but estimated from the sample (``log q(z|x) − log p(z)``) rather
     than in closed form, so its gradient is noisier. This size trains it beside the β-VAE β = 1 (analytic KL) at
@@ -178,7 +185,7 @@ SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
          "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
          "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "gpu_lease",
-         "gpu_lease_tc", "gpu_lease_sbd")
+         "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -234,6 +241,7 @@ CPU_TC2_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (2.0,)
 CPU_TC_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (6.0,))}  # size cpu1024_long
 GPU_LEASE_GRIDS = {"beta_vae": ("beta", (1.0, 8.0)), "beta_tcvae": ("beta", (6.0,))}  # size gpu_lease
 GPU_LEASE_TC_GRIDS = {"beta_tcvae": ("beta", (1.0, 6.0))}  # size gpu_lease_tc: β = 1 is the VAE (sampled KL)
+GPU_LEASE_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,))}  # gpu_lease_higgins
 CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  # size cpu1024_tc1: the two VAEs
 # Size cpu1024_methods: the methods the CPU had not trained, against cpu1024_tc1's β = 1 (the same runs). AnnealedVAE's
 # capacities where a 32×32 VAE's own KL lies (β = 1 uses ≈ 15 nats; the factors hold ≈ 13.5 nats), and Locatello's
@@ -261,7 +269,8 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu1024_sbd_long": CPU_SBD_LONG_ROWS, "cpu1024_sbd_long_tc": CPU_TC_REF_GRIDS,
           "cpu1024_sbd_mss": CPU_SBD_MSS_ROWS,
           "gpu_lease": GPU_LEASE_GRIDS,
-          "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS, "quick": CPU_GRIDS,
+          "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
+          "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
 
 
@@ -336,6 +345,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
       gpu_lease_sbd=dict(_GPU_LEASE, decoder="broadcast", tag="gpu_lease_sbd", reference=("beta_tcvae", 1.0)),
+      # Higgins et al.'s 64×64 MLP (1200-1200) on gpu_lease's schedule: β-VAE β ∈ {1, 4} (one sweep), β-TCVAE β = 6.
+      gpu_lease_higgins=dict(_GPU_LEASE, architecture="mlp", hidden=(1200, 1200), tag="gpu_lease_higgins"),
       quick=dict(_CPU, num_steps=1000, seeds=2, log_every=100, num_sharpness=500, committed=False, tag="quick",
                  metrics=dict(bvae_train=500, bvae_eval=300, fvae_train=500, fvae_eval=300, fvae_var=2000,
                               num_codes=2000, dci_train=1000, dci_test=500, dci_estimators=10, sap_train=1000,
