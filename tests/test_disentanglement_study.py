@@ -250,6 +250,12 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert [(n, g) for n, _, _, g in configs.sweeps(higgins)] == [("beta_vae", ("method.beta", (1.0, 4.0))),
                                                                 ("beta_tcvae", ("method.beta", (6.0,)))]
   assert configs.encoder(higgins).startswith("MLP 4096-1200-1200-10") and higgins.reference == ("beta_vae", 1.0)
+  # cpu_higgins: the same model and metric sizes at REPORT §4b's budget (10,000 updates of 64), the β-VAE sweep alone
+  cpu = configs.get_config("cpu_higgins")
+  assert configs.base(cpu) == dataclasses.replace(configs.base(higgins), num_steps=10_000, log_every=500,
+                                                  eval_every=10_000, checkpoint_every=2000)
+  assert [(n, g) for n, _, _, g in configs.sweeps(cpu)] == [("beta_vae", ("method.beta", (1.0, 4.0)))]
+  assert cpu.metrics == higgins.metrics and cpu.seeds == 5 and cpu.committed
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
@@ -293,7 +299,7 @@ def test_sizes_are_validated():
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
-                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, gpu_lease, gpu_lease_tc, gpu_lease_sbd, "
+                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, gpu_lease, gpu_lease_tc, gpu_lease_sbd, "
                      "gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):

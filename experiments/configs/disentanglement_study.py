@@ -87,6 +87,13 @@ Sizes:
     seed for three headline scores (4/5 seeds for the fourth). At 1,000 updates β = 1's β-VAE metric is not yet at
     its ceiling (at 3,000 it is 1.000 on seed 0, which no setting can exceed). Results
     ``disentanglement_study_cpu1024_sbd_mss.json``.
+  * ``cpu_higgins`` — gpu_lease_higgins's β-VAE at REPORT §4b's budget on the CPU: Higgins et al.'s MLP
+    (4096-1200-1200-10) on 64×64 sprites, 10,000 updates of 64, Adam 5e-4, β ∈ {1, 4} as one sweep of 10 members, 5
+    seeds, the study's metric sizes (DCI reduced as in the cpu study). §4b (3 seeds, reduced metric sizes, one run
+    per process) had β = 4 above β = 1 on every seed for the β-VAE metric, MIG and DCI-D on both backends — the one
+    β-VAE setting near issue #17's all-four target; this size asks it with five seeds and the study's tables. About
+    two hours of training on the 2-core CPU (Adam over 10 × 12.8 M parameters at every update of 64 is a large part):
+    resumable across sessions. Results ``disentanglement_study_cpu_higgins.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
@@ -184,8 +191,8 @@ TIED = {"dip_vae_i": dict(lambda_d=10.0), "dip_vae_ii": dict(lambda_d=1.0)}
 SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
          "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
-         "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "gpu_lease",
-         "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
+         "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "cpu_higgins",
+         "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -241,6 +248,7 @@ CPU_TC2_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (2.0,)
 CPU_TC_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (6.0,))}  # size cpu1024_long
 GPU_LEASE_GRIDS = {"beta_vae": ("beta", (1.0, 8.0)), "beta_tcvae": ("beta", (6.0,))}  # size gpu_lease
 GPU_LEASE_TC_GRIDS = {"beta_tcvae": ("beta", (1.0, 6.0))}  # size gpu_lease_tc: β = 1 is the VAE (sampled KL)
+CPU_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0))}  # size cpu_higgins: §4b's β-VAE comparison, 5 seeds
 GPU_LEASE_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,))}  # gpu_lease_higgins
 CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  # size cpu1024_tc1: the two VAEs
 # Size cpu1024_methods: the methods the CPU had not trained, against cpu1024_tc1's β = 1 (the same runs). AnnealedVAE's
@@ -267,7 +275,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu1024_methods": CPU_METHODS_GRIDS, "cpu1024_wide": CPU_TC_REF_GRIDS, "cpu_conv": CPU_TC_REF_GRIDS,
           "cpu1024_sbd": CPU_TC_REF_GRIDS, "cpu1024_sbd_grid": CPU_SBD_GRID_ROWS,
           "cpu1024_sbd_long": CPU_SBD_LONG_ROWS, "cpu1024_sbd_long_tc": CPU_TC_REF_GRIDS,
-          "cpu1024_sbd_mss": CPU_SBD_MSS_ROWS,
+          "cpu1024_sbd_mss": CPU_SBD_MSS_ROWS, "cpu_higgins": CPU_HIGGINS_GRIDS,
           "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
           "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
@@ -341,6 +349,9 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       # cpu1024_sbd with the stratified β-TCVAE at β = 2 and 3, beside its β = 1 (read from its run).
       cpu1024_sbd_mss=dict(_CPU_1024, decoder="broadcast", num_steps=1000, log_every=200, tag="cpu1024_sbd_mss",
                            method_overrides=_MSS, shared_runs={"beta_vae": "cpu1024_sbd/beta_vae"}),
+      # REPORT §4b's setup (Higgins et al.'s 64×64 MLP, 10,000 updates of 64, Adam 5e-4) as a 5-seed study on the CPU.
+      cpu_higgins=dict(_GPU_LEASE, architecture="mlp", hidden=(1200, 1200), num_steps=10_000, log_every=500,
+                       tag="cpu_higgins"),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
