@@ -91,9 +91,10 @@ Sizes:
     (4096-1200-1200-10) on 64×64 sprites, 10,000 updates of 64, Adam 5e-4, β ∈ {1, 4} as one sweep of 10 members, 5
     seeds, the study's metric sizes (DCI reduced as in the cpu study). §4b (3 seeds, reduced metric sizes, one run
     per process) had β = 4 above β = 1 on every seed for the β-VAE metric, MIG and DCI-D on both backends — the one
-    β-VAE setting near issue #17's all-four target; this size asks it with five seeds and the study's tables. About
-    two hours of training on the 2-core CPU (Adam over 10 × 12.8 M parameters at every update of 64 is a large part):
-    resumable across sessions. Results ``disentanglement_study_cpu_higgins.json``.
+    β-VAE setting near issue #17's all-four target; this size asks it with five seeds and the study's tables. About an
+    hour of training on the 2-core CPU (≈ 1,500 images/s for the 10 members beside other jobs; Adam over 10 × 12.8 M
+    parameters at every update of 64 is a large part), then scoring at 64×64: resumable across sessions. Results
+    ``disentanglement_study_cpu_higgins.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
