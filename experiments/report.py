@@ -31,7 +31,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu1024_sbd", "disentanglement_study_cpu1024_sbd_grid",
          "disentanglement_study_cpu1024_sbd_grid-3000steps", "disentanglement_study_cpu1024_sbd_long",
          "disentanglement_study_cpu1024_sbd_long_tc", "disentanglement_study_cpu1024_sbd_mss",
-         "disentanglement_study_cpu_higgins",
+         "disentanglement_study_cpu_higgins", "disentanglement_study_cpu_higgins_tc",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
@@ -80,6 +80,8 @@ TITLES = {
                                              "β ∈ {2, 3} beside 4c-SBD's β = 1, 1,000 updates of 1,024, 5 seeds",
     "disentanglement_study_cpu_higgins": "4c-H. Higgins et al.'s 64×64 MLP on the CPU as a study: β-VAE β ∈ {1, 4}, "
                                          "10,000 updates of 64, 5 seeds",
+    "disentanglement_study_cpu_higgins_tc": "4c-H′. β-TCVAE β = 6 against β = 1 at Higgins et al.'s 64×64 MLP, "
+                                            "10,000 updates of 64, 5 seeds",
     "factor_response_cpu1024_sbd_mss": "4c-R-SBD-MSS. How the stratified β-TCVAEs with the broadcast decoder encode "
                                        "the factors (β ∈ {2, 3}, 1,000 updates of 1,024)",
     "metric_confusion_cpu1024_sbd_mss": "4c-M″. The β-VAE metric's confusion for the stratified β-TCVAEs with the "

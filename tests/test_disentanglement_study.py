@@ -256,6 +256,12 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
                                                   eval_every=10_000, checkpoint_every=2000)
   assert [(n, g) for n, _, _, g in configs.sweeps(cpu)] == [("beta_vae", ("method.beta", (1.0, 4.0)))]
   assert cpu.metrics == higgins.metrics and cpu.seeds == 5 and cpu.committed
+  # cpu_higgins_tc: cpu_higgins' budget with β = 1 and gpu_lease_higgins's β-TCVAE β = 6, each trained in its own runs
+  tc = configs.get_config("cpu_higgins_tc")
+  assert configs.base(tc) == configs.base(cpu) and tc.metrics == cpu.metrics and tc.seeds == 5
+  assert [(n, m, g) for n, m, _, g in configs.sweeps(tc)] == [
+      ("beta_vae", "beta_vae", ("method.beta", (1.0,))), ("beta_tcvae", "beta_tcvae", ("method.beta", (6.0,)))]
+  assert configs.sweep_dir(tc, "/r", "beta_vae", "beta_vae").endswith("cpu_higgins_tc/beta_vae")
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
@@ -299,8 +305,8 @@ def test_sizes_are_validated():
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
-                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, gpu_lease, gpu_lease_tc, gpu_lease_sbd, "
-                     "gpu_lease_higgins, quick, smoke"):
+                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, gpu_lease, gpu_lease_tc, "
+                     "gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

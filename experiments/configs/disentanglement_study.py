@@ -95,6 +95,11 @@ Sizes:
     hour of training on the 2-core CPU (≈ 1,500 images/s for the 10 members beside other jobs; Adam over 10 × 12.8 M
     parameters at every update of 64 is a large part), then scoring at 64×64: resumable across sessions. Results
     ``disentanglement_study_cpu_higgins.json``.
+  * ``cpu_higgins_tc`` — cpu_higgins' setup with β = 1 and gpu_lease_higgins's β-TCVAE β = 6 (the default
+    estimator, as on the H200), 5 seeds each: the β-TCVAE half of issue #17's all-four target at the setup where β = 1
+    is far from the metrics' ceiling. Its own β = 1 sweep rather than cpu_higgins' runs, so it needs no other run's
+    folder (a new machine keeps none): about 90 minutes of training on the 2-core CPU (measured for cpu_higgins'
+    10 members: ≈ 1,150 images/s), then scoring. Results ``disentanglement_study_cpu_higgins_tc.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
@@ -193,7 +198,7 @@ SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
          "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
          "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "cpu_higgins",
-         "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
+         "cpu_higgins_tc", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -277,7 +282,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu1024_sbd": CPU_TC_REF_GRIDS, "cpu1024_sbd_grid": CPU_SBD_GRID_ROWS,
           "cpu1024_sbd_long": CPU_SBD_LONG_ROWS, "cpu1024_sbd_long_tc": CPU_TC_REF_GRIDS,
           "cpu1024_sbd_mss": CPU_SBD_MSS_ROWS, "cpu_higgins": CPU_HIGGINS_GRIDS,
-          "gpu_lease": GPU_LEASE_GRIDS,
+          "cpu_higgins_tc": CPU_TC_REF_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
           "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
@@ -353,6 +358,9 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       # REPORT §4b's setup (Higgins et al.'s 64×64 MLP, 10,000 updates of 64, Adam 5e-4) as a 5-seed study on the CPU.
       cpu_higgins=dict(_GPU_LEASE, architecture="mlp", hidden=(1200, 1200), num_steps=10_000, log_every=500,
                        tag="cpu_higgins"),
+      # cpu_higgins' setup with β = 1 and gpu_lease_higgins's β-TCVAE β = 6, trained on their own (no shared runs).
+      cpu_higgins_tc=dict(_GPU_LEASE, architecture="mlp", hidden=(1200, 1200), num_steps=10_000, log_every=500,
+                          tag="cpu_higgins_tc"),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
