@@ -91,15 +91,16 @@ Sizes:
     (4096-1200-1200-10) on 64×64 sprites, 10,000 updates of 64, Adam 5e-4, β ∈ {1, 4} as one sweep of 10 members, 5
     seeds, the study's metric sizes (DCI reduced as in the cpu study). §4b (3 seeds, reduced metric sizes, one run
     per process) had β = 4 above β = 1 on every seed for the β-VAE metric, MIG and DCI-D on both backends — the one
-    β-VAE setting near issue #17's all-four target; this size asks it with five seeds and the study's tables. About an
-    hour of training on the 2-core CPU (≈ 1,500 images/s for the 10 members beside other jobs; Adam over 10 × 12.8 M
-    parameters at every update of 64 is a large part), then scoring at 64×64: resumable across sessions. Results
+    β-VAE setting near issue #17's all-four target; this size asks it with five seeds and the study's tables. 63–95 min
+    of training on the 2-core CPU (1,150–1,700 images/s for the 10 members, measured on two sessions' VMs; Adam over
+    10 × 12.8 M parameters at every update of 64 is a large part), then 3–5 min of scoring per member at 64×64:
+    ≈ 2.5 h in all, so start it at a session's beginning and run nothing beside it. Results
     ``disentanglement_study_cpu_higgins.json``.
   * ``cpu_higgins_tc`` — cpu_higgins' setup with β = 1 and gpu_lease_higgins's β-TCVAE β = 6 (the default
     estimator, as on the H200), 5 seeds each: the β-TCVAE half of issue #17's all-four target at the setup where β = 1
     is far from the metrics' ceiling. Its own β = 1 sweep rather than cpu_higgins' runs, so it needs no other run's
-    folder (a new machine keeps none): about 90 minutes of training on the 2-core CPU (measured for cpu_higgins'
-    10 members: ≈ 1,150 images/s), then scoring. Results ``disentanglement_study_cpu_higgins_tc.json``.
+    folder (a new machine keeps none): cpu_higgins' cost, ≈ 2.5 h on the 2-core CPU with its scoring. Results
+    ``disentanglement_study_cpu_higgins_tc.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
