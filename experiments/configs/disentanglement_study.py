@@ -93,13 +93,13 @@ Sizes:
     per process) had β = 4 above β = 1 on every seed for the β-VAE metric, MIG and DCI-D on both backends — the one
     β-VAE setting near issue #17's all-four target; this size asks it with five seeds and the study's tables. 63–95 min
     of training on the 2-core CPU (1,150–1,700 images/s for the 10 members, measured on two sessions' VMs; Adam over
-    10 × 12.8 M parameters at every update of 64 is a large part), then 3–5 min of scoring per member at 64×64:
-    ≈ 2.5 h in all, so start it at a session's beginning and run nothing beside it. Results
-    ``disentanglement_study_cpu_higgins.json``.
+    10 × 12.8 M parameters at every update of 64 is a large part), then 3–6 min of scoring per member at 64×64:
+    2.8 h in all (10,087 s measured on 2026-12-05), so start it at a session's beginning and run nothing beside it.
+    Results ``disentanglement_study_cpu_higgins.json``.
   * ``cpu_higgins_tc`` — cpu_higgins' setup with β = 1 and gpu_lease_higgins's β-TCVAE β = 6 (the default
     estimator, as on the H200), 5 seeds each: the β-TCVAE half of issue #17's all-four target at the setup where β = 1
     is far from the metrics' ceiling. Its own β = 1 sweep rather than cpu_higgins' runs, so it needs no other run's
-    folder (a new machine keeps none): cpu_higgins' cost, ≈ 2.5 h on the 2-core CPU with its scoring. Results
+    folder (a new machine keeps none): cpu_higgins' cost, ≈ 2.8 h on the 2-core CPU with its scoring. Results
     ``disentanglement_study_cpu_higgins_tc.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
@@ -239,6 +239,8 @@ _CPU_1024 = dict(_CPU_STUDY, batch_size=1024, num_steps=6250, log_every=250)
 # Locatello et al.'s setup (``full``) cut to one GPU lease (sizes gpu_lease, gpu_lease_tc): 20,000 updates of 64 at
 # Adam 5e-4, the cpu study's reduced DCI.
 _GPU_LEASE = dict(num_steps=20_000, learning_rate=5e-4, metrics=_REDUCED_DCI)
+# REPORT §4b's budget with Higgins et al.'s 64×64 MLP on the CPU (sizes cpu_higgins, cpu_higgins_tc).
+_CPU_HIGGINS = dict(_GPU_LEASE, architecture="mlp", hidden=(1200, 1200), num_steps=10_000, log_every=500)
 _SMOKE_METRICS = dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
                       fvae_var=128, num_codes=128, dci_train=128, dci_test=128)
 # The curve's β-VAE metric: fewer points (it is computed at every kept checkpoint); the other scores minimal.
@@ -357,11 +359,9 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu1024_sbd_mss=dict(_CPU_1024, decoder="broadcast", num_steps=1000, log_every=200, tag="cpu1024_sbd_mss",
                            method_overrides=_MSS, shared_runs={"beta_vae": "cpu1024_sbd/beta_vae"}),
       # REPORT §4b's setup (Higgins et al.'s 64×64 MLP, 10,000 updates of 64, Adam 5e-4) as a 5-seed study on the CPU.
-      cpu_higgins=dict(_GPU_LEASE, architecture="mlp", hidden=(1200, 1200), num_steps=10_000, log_every=500,
-                       tag="cpu_higgins"),
+      cpu_higgins=dict(_CPU_HIGGINS, tag="cpu_higgins"),
       # cpu_higgins' setup with β = 1 and gpu_lease_higgins's β-TCVAE β = 6, trained on their own (no shared runs).
-      cpu_higgins_tc=dict(_GPU_LEASE, architecture="mlp", hidden=(1200, 1200), num_steps=10_000, log_every=500,
-                          tag="cpu_higgins_tc"),
+      cpu_higgins_tc=dict(_CPU_HIGGINS, tag="cpu_higgins_tc"),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
