@@ -80,8 +80,8 @@ TITLES = {
                                              "β ∈ {2, 3} beside 4c-SBD's β = 1, 1,000 updates of 1,024, 5 seeds",
     "disentanglement_study_cpu_higgins": "4c-H. Higgins et al.'s 64×64 MLP on the CPU as a study: β-VAE β ∈ {1, 4}, "
                                          "10,000 updates of 64, 5 seeds",
-    "disentanglement_study_cpu_higgins_tc": "4c-H′. β-TCVAE β = 6 against β = 1 at Higgins et al.'s 64×64 MLP, "
-                                            "10,000 updates of 64, 5 seeds",
+    "disentanglement_study_cpu_higgins_tc": "4c-H′. β-TCVAE β = 6 beside 4c-H's β-VAE β ∈ {1, 4} at Higgins et "
+                                            "al.'s 64×64 MLP, 10,000 updates of 64, 5 seeds",
     "factor_response_cpu1024_sbd_mss": "4c-R-SBD-MSS. How the stratified β-TCVAEs with the broadcast decoder encode "
                                        "the factors (β ∈ {2, 3}, 1,000 updates of 1,024)",
     "metric_confusion_cpu1024_sbd_mss": "4c-M″. The β-VAE metric's confusion for the stratified β-TCVAEs with the "

@@ -256,12 +256,15 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
                                                   eval_every=10_000, checkpoint_every=2000)
   assert [(n, g) for n, _, _, g in configs.sweeps(cpu)] == [("beta_vae", ("method.beta", (1.0, 4.0)))]
   assert cpu.metrics == higgins.metrics and cpu.seeds == 5 and cpu.committed
-  # cpu_higgins_tc: cpu_higgins' budget with β = 1 and gpu_lease_higgins's β-TCVAE β = 6, each trained in its own runs
+  # cpu_higgins_tc: gpu_lease_higgins's grid at cpu_higgins' budget; its β-VAE sweep is cpu_higgins' (the same
+  # configs, so the same folder), β-TCVAE β = 6 its own
   tc = configs.get_config("cpu_higgins_tc")
   assert configs.base(tc) == configs.base(cpu) and tc.metrics == cpu.metrics and tc.seeds == 5
   assert [(n, m, g) for n, m, _, g in configs.sweeps(tc)] == [
-      ("beta_vae", "beta_vae", ("method.beta", (1.0,))), ("beta_tcvae", "beta_tcvae", ("method.beta", (6.0,)))]
-  assert configs.sweep_dir(tc, "/r", "beta_vae", "beta_vae").endswith("cpu_higgins_tc/beta_vae")
+      ("beta_vae", "beta_vae", ("method.beta", (1.0, 4.0))), ("beta_tcvae", "beta_tcvae", ("method.beta", (6.0,)))]
+  assert configs.sweeps(tc)[0][2] == configs.sweeps(cpu)[0][2]  # the β-VAE sweep's base config
+  assert configs.sweep_dir(tc, "/r", "beta_vae", "beta_vae") == configs.sweep_dir(cpu, "/r", "beta_vae", "beta_vae")
+  assert configs.sweep_dir(tc, "/r", "beta_tcvae", "beta_tcvae").endswith("cpu_higgins_tc/beta_tcvae")
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)

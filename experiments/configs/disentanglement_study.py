@@ -96,10 +96,11 @@ Sizes:
     10 × 12.8 M parameters at every update of 64 is a large part), then 3–6 min of scoring per member at 64×64:
     2.8 h in all (10,087 s measured on 2026-12-05), so start it at a session's beginning and run nothing beside it.
     Results ``disentanglement_study_cpu_higgins.json``.
-  * ``cpu_higgins_tc`` — cpu_higgins' setup with β = 1 and gpu_lease_higgins's β-TCVAE β = 6 (the default
-    estimator, as on the H200), 5 seeds each: the β-TCVAE half of issue #17's all-four target at the setup where β = 1
-    is far from the metrics' ceiling. Its own β = 1 sweep rather than cpu_higgins' runs, so it needs no other run's
-    folder (a new machine keeps none): cpu_higgins' cost, ≈ 2.8 h on the 2-core CPU with its scoring. Results
+  * ``cpu_higgins_tc`` — gpu_lease_higgins's grid at cpu_higgins' setup: its β-VAE β ∈ {1, 4} sweep (read from
+    cpu_higgins' runs, the same configs, scores and all) and β-TCVAE β = 6 (the default estimator, as on the H200),
+    5 seeds: the β-TCVAE half of issue #17's all-four target at the setup where β = 1 is far from the metrics'
+    ceiling. With cpu_higgins' runs present it trains and scores the 5 β-TCVAE members alone (about half of
+    cpu_higgins' 2.8 h); on a machine without them it first trains cpu_higgins' sweep too. Results
     ``disentanglement_study_cpu_higgins_tc.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
@@ -258,7 +259,8 @@ CPU_TC_REF_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (6.0,))
 GPU_LEASE_GRIDS = {"beta_vae": ("beta", (1.0, 8.0)), "beta_tcvae": ("beta", (6.0,))}  # size gpu_lease
 GPU_LEASE_TC_GRIDS = {"beta_tcvae": ("beta", (1.0, 6.0))}  # size gpu_lease_tc: β = 1 is the VAE (sampled KL)
 CPU_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0))}  # size cpu_higgins: §4b's β-VAE comparison, 5 seeds
-GPU_LEASE_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,))}  # gpu_lease_higgins
+# Sizes gpu_lease_higgins and cpu_higgins_tc (whose β-VAE sweep is cpu_higgins').
+GPU_LEASE_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,))}
 CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  # size cpu1024_tc1: the two VAEs
 # Size cpu1024_methods: the methods the CPU had not trained, against cpu1024_tc1's β = 1 (the same runs). AnnealedVAE's
 # capacities where a 32×32 VAE's own KL lies (β = 1 uses ≈ 15 nats; the factors hold ≈ 13.5 nats), and Locatello's
@@ -285,7 +287,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu1024_sbd": CPU_TC_REF_GRIDS, "cpu1024_sbd_grid": CPU_SBD_GRID_ROWS,
           "cpu1024_sbd_long": CPU_SBD_LONG_ROWS, "cpu1024_sbd_long_tc": CPU_TC_REF_GRIDS,
           "cpu1024_sbd_mss": CPU_SBD_MSS_ROWS, "cpu_higgins": CPU_HIGGINS_GRIDS,
-          "cpu_higgins_tc": CPU_TC_REF_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
+          "cpu_higgins_tc": GPU_LEASE_HIGGINS_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
           "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
@@ -360,8 +362,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                            method_overrides=_MSS, shared_runs={"beta_vae": "cpu1024_sbd/beta_vae"}),
       # REPORT §4b's setup (Higgins et al.'s 64×64 MLP, 10,000 updates of 64, Adam 5e-4) as a 5-seed study on the CPU.
       cpu_higgins=dict(_CPU_HIGGINS, tag="cpu_higgins"),
-      # cpu_higgins' setup with β = 1 and gpu_lease_higgins's β-TCVAE β = 6, trained on their own (no shared runs).
-      cpu_higgins_tc=dict(_CPU_HIGGINS, tag="cpu_higgins_tc"),
+      # gpu_lease_higgins's grid at cpu_higgins' setup; its β-VAE sweep is cpu_higgins' (the same configs).
+      cpu_higgins_tc=dict(_CPU_HIGGINS, tag="cpu_higgins_tc", shared_runs={"beta_vae": "cpu_higgins"}),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
