@@ -265,6 +265,15 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert configs.sweeps(tc)[0][2] == configs.sweeps(cpu)[0][2]  # the β-VAE sweep's base config
   assert configs.sweep_dir(tc, "/r", "beta_vae", "beta_vae") == configs.sweep_dir(cpu, "/r", "beta_vae", "beta_vae")
   assert configs.sweep_dir(tc, "/r", "beta_tcvae", "beta_tcvae").endswith("cpu_higgins_tc/beta_tcvae")
+  # cpu_higgins_beta8: β = 8 a sweep of its own; the row β ∈ {1, 4} is cpu_higgins' sweep (the same config and folder)
+  b8 = configs.get_config("cpu_higgins_beta8")
+  (n14, _, base14, g14), (n8, _, _, g8) = configs.sweeps(b8)
+  assert (n14, g14) == ("beta_vae_beta1_4", ("method.beta", (1.0, 4.0)))
+  assert (n8, g8) == ("beta_vae_beta8", ("method.beta", (8.0,)))
+  assert base14 == configs.sweeps(cpu)[0][2] and configs.base(b8) == configs.base(cpu)
+  assert b8.reference == ("beta_vae", 1.0) and b8.metrics == cpu.metrics and b8.seeds == 5
+  assert configs.sweep_dir(b8, "/r", n14, "beta_vae") == configs.sweep_dir(cpu, "/r", "beta_vae", "beta_vae")
+  assert configs.sweep_dir(b8, "/r", n8, "beta_vae") == "/r/disentanglement_study/cpu_higgins_beta8/beta_vae_beta8"
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
@@ -308,8 +317,8 @@ def test_sizes_are_validated():
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
-                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, gpu_lease, gpu_lease_tc, "
-                     "gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
+                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, gpu_lease, "
+                     "gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

@@ -102,6 +102,11 @@ Sizes:
     ceiling. With cpu_higgins' runs present it trains and scores the 5 β-TCVAE members alone (about half of
     cpu_higgins' 2.8 h); on a machine without them it first trains cpu_higgins' sweep too. Results
     ``disentanglement_study_cpu_higgins_tc.json``.
+  * ``cpu_higgins_beta8`` — the β-VAE half at the same setup: β = 8 (5 seeds, a sweep of its own) beside cpu_higgins'
+    β ∈ {1, 4} (read from its runs). On the H200 at this budget (3 seeds, REPORT §4b) β = 8 beat β = 1 on every seed
+    for the β-VAE metric, MIG and DCI-D; at 5 seeds here β = 4 missed the β-VAE and FactorVAE metrics on one seed
+    each. About cpu_higgins_tc's cost (≈ 45 min of training, 5 members, then their scoring). Results
+    ``disentanglement_study_cpu_higgins_beta8.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
@@ -200,7 +205,7 @@ SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
          "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
          "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "cpu_higgins",
-         "cpu_higgins_tc", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
+         "cpu_higgins_tc", "cpu_higgins_beta8", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -261,6 +266,8 @@ GPU_LEASE_TC_GRIDS = {"beta_tcvae": ("beta", (1.0, 6.0))}  # size gpu_lease_tc: 
 CPU_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0))}  # size cpu_higgins: §4b's β-VAE comparison, 5 seeds
 # Sizes gpu_lease_higgins and cpu_higgins_tc (whose β-VAE sweep is cpu_higgins').
 GPU_LEASE_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,))}
+# Size cpu_higgins_beta8: β = 8 a sweep of its own beside cpu_higgins' β ∈ {1, 4} (rows: that sweep is read).
+CPU_HIGGINS_BETA8_ROWS = (("beta_vae", "beta", (1.0, 4.0)), ("beta_vae", "beta", (8.0,)))
 CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  # size cpu1024_tc1: the two VAEs
 # Size cpu1024_methods: the methods the CPU had not trained, against cpu1024_tc1's β = 1 (the same runs). AnnealedVAE's
 # capacities where a 32×32 VAE's own KL lies (β = 1 uses ≈ 15 nats; the factors hold ≈ 13.5 nats), and Locatello's
@@ -287,7 +294,8 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu1024_sbd": CPU_TC_REF_GRIDS, "cpu1024_sbd_grid": CPU_SBD_GRID_ROWS,
           "cpu1024_sbd_long": CPU_SBD_LONG_ROWS, "cpu1024_sbd_long_tc": CPU_TC_REF_GRIDS,
           "cpu1024_sbd_mss": CPU_SBD_MSS_ROWS, "cpu_higgins": CPU_HIGGINS_GRIDS,
-          "cpu_higgins_tc": GPU_LEASE_HIGGINS_GRIDS, "gpu_lease": GPU_LEASE_GRIDS,
+          "cpu_higgins_tc": GPU_LEASE_HIGGINS_GRIDS, "cpu_higgins_beta8": CPU_HIGGINS_BETA8_ROWS,
+          "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
           "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
           "smoke": SMOKE_GRIDS}
@@ -364,6 +372,9 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu_higgins=dict(_CPU_HIGGINS, tag="cpu_higgins"),
       # gpu_lease_higgins's grid at cpu_higgins' setup; its β-VAE sweep is cpu_higgins' (the same configs).
       cpu_higgins_tc=dict(_CPU_HIGGINS, tag="cpu_higgins_tc", shared_runs={"beta_vae": "cpu_higgins"}),
+      # β-VAE β = 8 at cpu_higgins' setup beside its β ∈ {1, 4} sweep (read from its runs).
+      cpu_higgins_beta8=dict(_CPU_HIGGINS, tag="cpu_higgins_beta8",
+                             shared_runs={"beta_vae_beta1_4": "cpu_higgins/beta_vae"}),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
