@@ -99,8 +99,9 @@ Sizes:
   * ``cpu_higgins_tc`` — gpu_lease_higgins's grid at cpu_higgins' setup: its β-VAE β ∈ {1, 4} sweep (read from
     cpu_higgins' runs, the same configs, scores and all) and β-TCVAE β = 6 (the default estimator, as on the H200),
     5 seeds: the β-TCVAE half of issue #17's all-four target at the setup where β = 1 is far from the metrics'
-    ceiling. With cpu_higgins' runs present it trains and scores the 5 β-TCVAE members alone (about half of
-    cpu_higgins' 2.8 h); on a machine without them it first trains cpu_higgins' sweep too. Results
+    ceiling. With cpu_higgins' runs present it trains and scores the 5 β-TCVAE members alone: 88 min (5,275 s on
+    2026-12-06, 58 min of it training, a CI run beside its first third); on a machine without them it first trains
+    cpu_higgins' sweep too. Results
     ``disentanglement_study_cpu_higgins_tc.json``.
   * ``cpu_higgins_beta8`` — the β-VAE half at the same setup: β = 8 (5 seeds, a sweep of its own) beside cpu_higgins'
     β ∈ {1, 4} (read from its runs). On the H200 at this budget (3 seeds, REPORT §4b) β = 8 beat β = 1 on every seed
