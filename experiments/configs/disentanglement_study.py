@@ -101,12 +101,12 @@ Sizes:
     5 seeds: the β-TCVAE half of issue #17's all-four target at the setup where β = 1 is far from the metrics'
     ceiling. With cpu_higgins' runs present it trains and scores the 5 β-TCVAE members alone: 88 min (5,275 s on
     2026-12-06, 58 min of it training, a CI run beside its first third); on a machine without them it first trains
-    cpu_higgins' sweep too. Results
-    ``disentanglement_study_cpu_higgins_tc.json``.
+    cpu_higgins' sweep too. Results ``disentanglement_study_cpu_higgins_tc.json``.
   * ``cpu_higgins_beta8`` — the β-VAE half at the same setup: β = 8 (5 seeds, a sweep of its own) beside cpu_higgins'
     β ∈ {1, 4} (read from its runs). On the H200 at this budget (3 seeds, REPORT §4b) β = 8 beat β = 1 on every seed
     for the β-VAE metric, MIG and DCI-D; at 5 seeds here β = 4 missed the β-VAE and FactorVAE metrics on one seed
-    each. About cpu_higgins_tc's cost (≈ 45 min of training, 5 members, then their scoring). Results
+    each. About cpu_higgins_tc's cost (57 min of training for the 5 members on 2026-12-06, 17 of them beside a CI
+    run, then their scoring). Results
     ``disentanglement_study_cpu_higgins_beta8.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
@@ -246,7 +246,7 @@ _CPU_1024 = dict(_CPU_STUDY, batch_size=1024, num_steps=6250, log_every=250)
 # Locatello et al.'s setup (``full``) cut to one GPU lease (sizes gpu_lease, gpu_lease_tc): 20,000 updates of 64 at
 # Adam 5e-4, the cpu study's reduced DCI.
 _GPU_LEASE = dict(num_steps=20_000, learning_rate=5e-4, metrics=_REDUCED_DCI)
-# REPORT §4b's budget with Higgins et al.'s 64×64 MLP on the CPU (sizes cpu_higgins, cpu_higgins_tc).
+# REPORT §4b's budget with Higgins et al.'s 64×64 MLP on the CPU (sizes cpu_higgins, cpu_higgins_tc/_beta8).
 _CPU_HIGGINS = dict(_GPU_LEASE, architecture="mlp", hidden=(1200, 1200), num_steps=10_000, log_every=500)
 _SMOKE_METRICS = dict(bvae_batch=4, bvae_train=16, bvae_eval=16, fvae_batch=4, fvae_train=16, fvae_eval=16,
                       fvae_var=128, num_codes=128, dci_train=128, dci_test=128)
