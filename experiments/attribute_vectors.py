@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> str:
   header = "source | latent α = " + ", ".join(f"{a:g}" for a in cfg.alphas) + " | pixel α = 1"
   rows = [(f"{CLASS_NAMES[src]}→{CLASS_NAMES[tgt]}" if i == 0 else "",
            np.concatenate([x[i:i + 1], latent_imgs[:, i], pixel_imgs[i:i + 1]]))
-          for (src, tgt), (x, latent_imgs, pixel_imgs) in per_seed[seed_list[0]]["shown"].items() for i in range(len(x))]
+          for (src, tgt), (x, latent_imgs, pixel_imgs) in per_seed[seed_list[0]]["shown"].items()
+          for i in range(len(x))]
   figure = str(plots.labelled_rows(rows, os.path.join(setup.figures_dir, f"{NAME}.png"),
                                    title=f"seed {seed_list[0]}: {header}", cell_inches=0.6))
 

@@ -4,9 +4,9 @@
         --config.method.name beta_vae --sweep.method.beta 1,2,4,8 --sweep.seeds 0-4
 
 ``--sweep.<group>.<field> V1,V2,…`` adds a grid axis over a sweepable field (``vae_jax.sweep.sweepable(config)``:
-the method's own ``SWEEPABLE`` hyperparameters, e.g. β, γ, C_max, λ, and the learning rate); ``--sweep.seeds`` takes ``0-4``
-(inclusive: 0,1,2,3,4), ``0,3,7`` or a mix; ``--sweep.data_parallel K`` splits each member's batch over K devices
-(default 1: members spread over all devices). ``--config.*`` overrides the base config as in
+the method's own ``SWEEPABLE`` hyperparameters, e.g. β, γ, C_max, λ, and the learning rate); ``--sweep.seeds`` takes
+``0-4`` (inclusive: 0,1,2,3,4), ``0,3,7`` or a mix; ``--sweep.data_parallel K`` splits each member's batch over K
+devices (default 1: members spread over all devices). ``--config.*`` overrides the base config as in
 ``experiments.main``; the multi-host flags are the same too. Rerunning with the same workdir resumes (a finished
 sweep is left as is). Outputs: see ``vae_jax/sweep/io.py``; each member is also a normal run directory in
 ``<workdir>/members/<name>`` (``train.load_run`` reads it).

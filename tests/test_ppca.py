@@ -39,7 +39,8 @@ def _model_and_params(mean_shift=0.0, logvar_shift=0.0):
   params = jax.tree_util.tree_map(np.asarray, model.init(jax.random.key(0), jnp.zeros((1, *SHAPE)))["params"])
   enc_kernel = w / m_diag  # [P, D] = (M⁻¹Wᵀ)ᵀ
   params["decoder"]["out"] = {"kernel": w.T.astype(np.float32), "bias": b.astype(np.float32)}
-  params["mean"] = {"kernel": enc_kernel.astype(np.float32), "bias": (-(b @ enc_kernel) + mean_shift).astype(np.float32)}
+  params["mean"] = {"kernel": enc_kernel.astype(np.float32),
+                    "bias": (-(b @ enc_kernel) + mean_shift).astype(np.float32)}
   params["logvar"] = {"kernel": np.zeros((P, D), np.float32),
                       "bias": (np.log(SIGMA**2 / m_diag) + logvar_shift).astype(np.float32)}
   return model, params, x.reshape(-1, *SHAPE), log_px
@@ -51,7 +52,8 @@ def test_exact_posterior_makes_every_log_weight_equal_log_px():
   np.testing.assert_allclose(lw, np.broadcast_to(log_px, lw.shape), atol=2e-4)
   # ... so the ELBO equals log p(x) (here via the analytic-KL form of the VAE objective's metrics).
   # (The recon term is a one-sample estimate: average it over many keys.)
-  elbo_fn = jax.jit(lambda k: vae.make_loss(model, vae.Config(), dataset_size=1)(params, {"image": x}, k, jnp.int32(0))[1]["elbo"])
+  loss_fn = vae.make_loss(model, vae.Config(), dataset_size=1)
+  elbo_fn = jax.jit(lambda k: loss_fn(params, {"image": x}, k, jnp.int32(0))[1]["elbo"])
   elbo = np.mean([elbo_fn(k) for k in jax.random.split(jax.random.key(2), 500)])
   np.testing.assert_allclose(elbo, log_px.mean(), atol=0.03)
 

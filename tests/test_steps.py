@@ -137,7 +137,8 @@ def test_one_device_equals_eight_sharded_devices(objective):
   np.testing.assert_allclose(l1, l8, rtol=1e-5)
   for a, b in zip(jax.tree_util.tree_leaves(p1), jax.tree_util.tree_leaves(p8)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-  assert len(p8["mean"]["kernel"].sharding.device_set if objective == "vae" else p8["code"]["kernel"].sharding.device_set) == 8
+  head = p8["mean"] if objective == "vae" else p8["code"]
+  assert len(head["kernel"].sharding.device_set) == 8
 
 
 def test_pmap_step_equals_single_device_for_deterministic_objective():

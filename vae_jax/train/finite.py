@@ -10,7 +10,8 @@ __all__ = ["check_finite"]
 
 
 def check_finite(metrics: dict, first_step: int, *, stopped: Callable[[], str] = lambda: "training stopped",
-                 remedy: str = "Lower optimizer.learning_rate, set optimizer.grad_clip_norm, or check the data.") -> None:
+                 remedy: str = "Lower optimizer.learning_rate, set optimizer.grad_clip_norm, or check the data."
+                 ) -> None:
   """Raises ``FloatingPointError`` naming the first step whose ``loss`` is not finite.
 
   Args:
