@@ -274,6 +274,18 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert b8.reference == ("beta_vae", 1.0) and b8.metrics == cpu.metrics and b8.seeds == 5
   assert configs.sweep_dir(b8, "/r", n14, "beta_vae") == configs.sweep_dir(cpu, "/r", "beta_vae", "beta_vae")
   assert configs.sweep_dir(b8, "/r", n8, "beta_vae") == "/r/disentanglement_study/cpu_higgins_beta8/beta_vae_beta8"
+  # cpu_higgins_grid: β = 6 its own sweep; β ∈ {1, 4} cpu_higgins' sweep and β = 8 cpu_higgins_beta8's (same configs)
+  grid = configs.get_config("cpu_higgins_grid")
+  rows = configs.sweeps(grid)
+  assert [(n, g) for n, _, _, g in rows] == [("beta_vae_beta1_4", ("method.beta", (1.0, 4.0))),
+                                             ("beta_vae_beta6", ("method.beta", (6.0,))),
+                                             ("beta_vae_beta8", ("method.beta", (8.0,)))]
+  assert rows[0][2] == base14 and rows[2][2] == configs.sweeps(b8)[1][2] and configs.base(grid) == configs.base(cpu)
+  assert grid.reference == ("beta_vae", 1.0) and grid.metrics == cpu.metrics and grid.seeds == 5
+  dirs = [configs.sweep_dir(grid, "/r", n, "beta_vae") for n, *_ in rows]
+  assert dirs == [configs.sweep_dir(cpu, "/r", "beta_vae", "beta_vae"),
+                  "/r/disentanglement_study/cpu_higgins_grid/beta_vae_beta6",
+                  configs.sweep_dir(b8, "/r", n8, "beta_vae")]
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
@@ -317,8 +329,8 @@ def test_sizes_are_validated():
   with pytest.raises(ValueError, match="unknown size 'huge'; valid sizes: full, cpu, cpu_beta, cpu64, cpu1024, "
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
-                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, gpu_lease, "
-                     "gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
+                     "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, "
+                     "cpu_higgins_grid, gpu_lease, gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

@@ -108,6 +108,11 @@ Sizes:
     each. About cpu_higgins_tc's cost (57 min of training for the 5 members on 2026-12-06, 17 of them beside a CI
     run, then their scoring). Results
     ``disentanglement_study_cpu_higgins_beta8.json``.
+  * ``cpu_higgins_grid`` — Locatello et al.'s β-VAE grid {1, 2, 4, 6, 8, 16} at the same setup, its part that sits
+    where cpu_higgins' and cpu_higgins_beta8's β's come closest to the all-four target: β ∈ {1, 4} (cpu_higgins'
+    sweep), β = 8 (cpu_higgins_beta8's sweep) and β = 6 (5 seeds, a sweep of its own), every β paired against the
+    same β = 1. With those sizes' runs present it trains and scores β = 6 alone (about cpu_higgins_beta8's cost).
+    Results ``disentanglement_study_cpu_higgins_grid.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
@@ -206,7 +211,8 @@ SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
          "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
          "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "cpu_higgins",
-         "cpu_higgins_tc", "cpu_higgins_beta8", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
+         "cpu_higgins_tc", "cpu_higgins_beta8", "cpu_higgins_grid", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd",
+         "gpu_lease_higgins")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -269,6 +275,8 @@ CPU_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0))}  # size cpu_higgins: §4b
 GPU_LEASE_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("beta", (6.0,))}
 # Size cpu_higgins_beta8: β = 8 a sweep of its own beside cpu_higgins' β ∈ {1, 4} (rows: that sweep is read).
 CPU_HIGGINS_BETA8_ROWS = (("beta_vae", "beta", (1.0, 4.0)), ("beta_vae", "beta", (8.0,)))
+# Size cpu_higgins_grid: β = 6 a sweep of its own beside cpu_higgins' β ∈ {1, 4} and cpu_higgins_beta8's β = 8.
+CPU_HIGGINS_GRID_ROWS = (("beta_vae", "beta", (1.0, 4.0)), ("beta_vae", "beta", (6.0,)), ("beta_vae", "beta", (8.0,)))
 CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  # size cpu1024_tc1: the two VAEs
 # Size cpu1024_methods: the methods the CPU had not trained, against cpu1024_tc1's β = 1 (the same runs). AnnealedVAE's
 # capacities where a 32×32 VAE's own KL lies (β = 1 uses ≈ 15 nats; the factors hold ≈ 13.5 nats), and Locatello's
@@ -296,6 +304,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu1024_sbd_long": CPU_SBD_LONG_ROWS, "cpu1024_sbd_long_tc": CPU_TC_REF_GRIDS,
           "cpu1024_sbd_mss": CPU_SBD_MSS_ROWS, "cpu_higgins": CPU_HIGGINS_GRIDS,
           "cpu_higgins_tc": GPU_LEASE_HIGGINS_GRIDS, "cpu_higgins_beta8": CPU_HIGGINS_BETA8_ROWS,
+          "cpu_higgins_grid": CPU_HIGGINS_GRID_ROWS,
           "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
           "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
@@ -376,6 +385,10 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       # β-VAE β = 8 at cpu_higgins' setup beside its β ∈ {1, 4} sweep (read from its runs).
       cpu_higgins_beta8=dict(_CPU_HIGGINS, tag="cpu_higgins_beta8",
                              shared_runs={"beta_vae_beta1_4": "cpu_higgins/beta_vae"}),
+      # β-VAE β = 6 beside cpu_higgins' β ∈ {1, 4} and cpu_higgins_beta8's β = 8 (both read from their runs).
+      cpu_higgins_grid=dict(_CPU_HIGGINS, tag="cpu_higgins_grid",
+                            shared_runs={"beta_vae_beta1_4": "cpu_higgins/beta_vae",
+                                         "beta_vae_beta8": "cpu_higgins_beta8"}),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
