@@ -91,8 +91,9 @@ def _conv_group(mode: str) -> dict:
          "torch_conv", tkw["batch"], "torch", **tkw),
       _c("conv_torch_fused", "PyTorch eager conv β-VAE, Adam(fused=True)", "benchmarks.torch_models",
          "torch_conv", tkw["batch"], fused=True, **tkw),
-      _c("conv_bound", "conv step bound (each product's FLOP at the best of XLA's conv, a matmul, oneDNN, the 2048³ "
-         "peak; + Adam)",
+      _c("conv_bound", "conv step bound (each product's FLOP at the faster of the 2048³ peak and its own shape's best "
+         "measured speed — XLA's conv or its gradient, a patches matmul, oneDNN; + Adam; the own-shape bound without "
+         "the peak in the rows' labels)",
          "benchmarks.bound", "conv_step_bound", kw["batch"], "bound", **bkw),
   ]
   return {"id": "conv", "title": "Conv β-VAE (Higgins: conv 32-32-64-64, FC 256, z=10) on 64×64 sprites",

@@ -1,6 +1,6 @@
 """Where the conv β-VAE's training step goes: XLA's per-kernel times from a profiler trace, by layer and kind.
 
-    .venv/bin/python -m benchmarks.profile_conv [--batch 64] [--steps 5]
+    .venv/bin/python -m benchmarks.profile_conv [--batch 64] [--steps 5] [--bound]
 
 Compiles one update of the benchmark's conv β-VAE (``benchmarks.conv_jax``: Higgins et al.'s net, 64×64 sprites
 rendered in the step, β = 4, Adam), the way ``make_multi_step(loop="host")`` calls it, runs ``steps`` of them
@@ -8,7 +8,9 @@ under ``jax.profiler.trace`` and sums each kernel's time under the layer named i
 (``encoder/conv_1``, ``decoder/deconv_2``, …; the optimizer; the rest: sprites, loss, KL) and its kind:
 ``conv/matmul`` (convolutions, dots, oneDNN's convolution custom calls, the library fusions around them) or
 ``other`` (copies, transposes, pads, elementwise). Kernels of XLA:CPU's threads can overlap, so the sum can exceed
-the wall time.
+the wall time. ``--bound`` also measures :func:`benchmarks.bound.conv_step_bound` and prints each conv layer's
+kernel time beside the own-shape bound's charge for its products: where the step is furthest from the bound, and
+whether any layer runs faster than its charge (the bound would then not bound).
 """
 
 from __future__ import annotations
@@ -73,15 +75,41 @@ def profile(batch: int, steps_run: int) -> dict:
           "ms": {f"{layer} | {kind}": us / 1e3 for (layer, kind), us in sorted(by.items())}}
 
 
+def against_bound(ms: dict[str, float], own_us: dict[str, float]) -> dict[str, tuple[float, float]]:
+  """``layer -> (kernel ms in the step, the own-shape bound's ms for its products)`` for every conv layer of
+  :data:`benchmarks.bound.CONV_LAYERS`: the profile's ``encoder/conv_i`` / ``decoder/deconv_i``, ``decoder/out``
+  (both kinds of kernel) against the bound's ``conv_i.*`` / ``deconv_i.*`` / ``out.*`` products."""
+  from benchmarks import bound  # noqa: PLC0415
+
+  out = {}
+  for name, *_ in bound.CONV_LAYERS:
+    layer = f"{'encoder' if name.startswith('conv') else 'decoder'}/{name}"
+    step = sum(v for k, v in ms.items() if k.split(" | ")[0] == layer)
+    out[layer] = (step, sum(v for k, v in own_us.items() if k.split(".")[0] == name) / 1e3)
+  return out
+
+
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--batch", type=int, default=64)
   p.add_argument("--steps", type=int, default=5)
+  p.add_argument("--bound", action="store_true", help="each conv layer beside the own-shape bound's charge")
   args = p.parse_args(argv)
   res = profile(args.batch, args.steps)
   print(f"batch {res['batch']}: {res['wall_ms']:.0f} ms per step (profiled), {res['kernel_ms']:.0f} ms of kernels")
   for k, v in sorted(res["ms"].items(), key=lambda kv: -kv[1]):
     print(f"  {k:50s} {v:8.1f} ms  {100 * v / res['kernel_ms']:5.1f} %")
+  if args.bound:
+    from benchmarks import bound  # noqa: PLC0415
+
+    b = bound.conv_step_bound(args.batch)
+    res["bound"] = {k: v for k, v in b.items() if not k.startswith("per_")} | {"own_us": b["per_product_own_us"]}
+    res["layers"] = against_bound(res["ms"], b["per_product_own_us"])
+    print(f"own-shape bound {b['own_bound_images_per_s']:.0f} images/s ({1e3 * b['own_matmul_s']:.1f} ms of products"
+          f" + {1e3 * b['optimizer_s']:.1f} ms Adam); peak-charged {b['bound_images_per_s']:.0f} images/s")
+    print(f"  {'layer':22s} {'step ms':>8s} {'bound ms':>9s} {'step/bound':>10s}")
+    for layer, (step, charge) in res["layers"].items():
+      print(f"  {layer:22s} {step:8.1f} {charge:9.1f} {step / charge:10.2f}")
   return res
 
 

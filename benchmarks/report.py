@@ -10,10 +10,17 @@ import statistics
 
 from benchmarks.timing import summarize
 
-# Targets from the project issue (#16): (group, contender, quantity, threshold, text).
+# Targets from the project issue (#16): (group, contender, quantity, threshold, text); contender "*": the largest
+# value over the group's rows (the bound's own row aside); a negative threshold: the value must stay below it.
 TARGETS = (
     ("conv", "conv_jax", "vs_torch", 1.0, "conv β-VAE ≥ 1.0× PyTorch eager (stretch 1.5×)"),
-    ("conv", "conv_jax", "fraction_of_bound", 0.60, "conv β-VAE ≥ 60 % of its step bound"),
+    ("conv", "conv_jax", "fraction_of_own_bound", 0.60,
+     "conv β-VAE ≥ 60 % of its step bound as #16 defines it (each product at its own shape's best measured speed)"),
+    ("conv", "conv_jax", "fraction_of_bound", 0.60,
+     "conv β-VAE ≥ 60 % of the peak-charged step bound (stricter: each product at ≥ the 2048³ peak's speed)"),
+    ("conv", "*", "fraction_of_own_bound", -1.0, "no conv contender above the own-shape bound (it bounds)"),
+    ("mlp128", "*", "fraction_of_bound", -1.0, "no MLP contender above the step bound at batch 128 (it bounds)"),
+    ("mlp1024", "*", "fraction_of_bound", -1.0, "no MLP contender above the step bound at batch 1024 (it bounds)"),
     ("mlp128", "real_loop@128", "fraction_of_bound", 0.85, "real loop ≥ 85 % of the step bound at batch 128"),
     ("mlp1024", "real_loop@1024", "fraction_of_bound", 0.80, "real loop ≥ 80 % of the step bound at batch 1024"),
     ("mlp128", "real_loop@128", "vs_torch_fused", 2.2, "real loop ≥ 2.2× PyTorch eager with fused Adam (128)"),
@@ -39,6 +46,7 @@ def summarize_group(group: dict, raw: dict) -> list[dict]:
   role = {c["role"]: c["id"] for c in group["contenders"] if c["role"]}
   ips = {cid: _values(raw[cid]["runs"], "images_per_s") for cid in raw}
   bound = _values(raw[role["bound"]]["runs"], "bound_images_per_s") if "bound" in role else None
+  own = _values(raw[role["bound"]]["runs"], "own_bound_images_per_s") if "bound" in role else None
   rows = []
   for c in group["contenders"]:
     cid, r = c["id"], raw[c["id"]]
@@ -52,12 +60,14 @@ def summarize_group(group: dict, raw: dict) -> list[dict]:
            "compile_s": compile_s, "setup_s": setup.get("setup_s"), "peak_rss_mb": r["peak_rss_mb"],
            "vs_torch": _paired(ips[cid], ips[role["torch"]]) if "torch" in role and c["role"] != "torch" else None,
            "vs_torch_fused": next((_paired(ips[cid], ips[t]) for t in ips if t.startswith("torch_fused")), None),
-           "fraction_of_bound": None, "vs_fused": None, "extra": {}}
+           "fraction_of_bound": None, "fraction_of_own_bound": None, "vs_fused": None, "extra": {}}
     own_bound = _values(r["runs"], "bound_images_per_s")
     if any(own_bound) and c["role"] != "bound":  # e.g. IS-NLL: a bound measured beside each repeat
       row["fraction_of_bound"] = _paired(ips[cid], own_bound)
     elif bound and c["role"] != "bound":
       row["fraction_of_bound"] = _paired(ips[cid], bound)
+    if own and any(own) and c["role"] != "bound":  # the conv group's own-shape bound (benchmarks.bound)
+      row["fraction_of_own_bound"] = _paired(ips[cid], own)
     if c["role"] == "real" and "fused" in role:
       row["vs_fused"] = _paired(ips[cid], ips[role["fused"]])
     if c["role"] == "real":  # against pythae's loop and the minimal fused epoch, where the group has them
@@ -67,13 +77,13 @@ def summarize_group(group: dict, raw: dict) -> list[dict]:
     if group["id"] == "scaling" and c["role"] != "fused" and "fused" in role:
       row["vs_one_device"] = _paired(ips[cid], ips[role["fused"]])
     for key in ("matmul_s", "optimizer_s", "bandwidth_gbs", "matmul_gflop_s", "log_weights_per_s",
-                "compute_images_per_s", "bound_images_per_s"):
+                "compute_images_per_s", "bound_images_per_s", "own_bound_images_per_s", "own_matmul_s"):
       s = summarize(_values(r["runs"], key))
       if s:
         row["extra"][key] = s
-    if runs and "per_matmul_us" in runs[0]:
-      row["extra"]["per_matmul_us"] = {k: statistics.median(x["per_matmul_us"][k] for x in runs)
-                                       for k in runs[0]["per_matmul_us"]}
+    for key in ("per_matmul_us", "per_product_own_us"):
+      if runs and key in runs[0]:
+        row["extra"][key] = {k: statistics.median(x[key][k] for x in runs) for k in runs[0][key]}
     for key in ("data", "device", "threads", "optimizer", "devices", "platform", "steps_per_call"):
       if key in setup:
         row["extra"][key] = setup[key]
@@ -81,13 +91,20 @@ def summarize_group(group: dict, raw: dict) -> list[dict]:
   return rows
 
 
+def _median(row: dict, quantity: str):
+  v = row.get(quantity)
+  return v["median"] if isinstance(v, dict) else v
+
+
 def targets(tables: dict[str, list[dict]]) -> list[dict]:
   out = []
   for gid, cid, quantity, threshold, text in TARGETS:
-    row = next((r for r in tables.get(gid, []) if r["id"] == cid), None)
-    value = None
-    if row is not None:
-      value = row[quantity]["median"] if isinstance(row.get(quantity), dict) else row.get(quantity)
+    if cid == "*":  # the largest over the group's contenders (rows without the quantity aside)
+      values = [v for v in (_median(r, quantity) for r in tables.get(gid, [])) if v is not None]
+      value = max(values) if values else None
+    else:
+      row = next((r for r in tables.get(gid, []) if r["id"] == cid), None)
+      value = None if row is None else _median(row, quantity)
     if value is None:
       out.append({"target": text, "value": None, "met": None})
       continue
@@ -121,6 +138,8 @@ def markdown(title: str, rows: list[dict]) -> str:
     label += f" (vs pythae {_fmt(r['vs_pythae'], digits=2)})" if r.get("vs_pythae") else ""
     label += f" (vs baseline {_fmt(r['vs_baseline'], digits=2)})" if r.get("vs_baseline") else ""
     label += f" (vs 1 device {_fmt(r['vs_one_device'], digits=2)})" if r.get("vs_one_device") else ""
+    own = r.get("fraction_of_own_bound")
+    label += f" (of the own-shape bound {_fmt(own, pct=True)})" if own else ""
     lines.append(f"| {label} | {_fmt(r['images_per_s'])} | {vs_torch} | {frac} | {comp} | {rss} |")
   return "\n".join(lines) + "\n"
 

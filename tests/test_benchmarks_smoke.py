@@ -113,6 +113,16 @@ def test_benchmark_smoke_run_in_process(tmp_path, group):
     assert ids["bare_epoch@16"]["images_per_s"] and ids["bare_epoch@16"]["extra"]["steps_per_call"] == 4
     pythae_row = ids["pythae@16"]  # runs where pythae is installed, else says how to install it
     assert pythae_row["images_per_s"] or "pip install pythae" in pythae_row["error"], pythae_row
+  if group == "conv":  # two bounds: own-shape (#16's definition) and peak-charged, every product in both
+    ids = {r["id"]: r for r in res["groups"]["conv"]}
+    extra = ids["conv_bound"]["extra"]
+    assert set(extra["per_product_own_us"]) == set(extra["per_matmul_us"]) >= {"conv_0.fwd", "conv_0.dW", "out.dx"}
+    assert "conv_0.dx" not in extra["per_product_own_us"]  # the image needs no gradient
+    assert all(extra["per_matmul_us"][k] <= v for k, v in extra["per_product_own_us"].items())
+    assert extra["own_bound_images_per_s"]["median"] <= extra["bound_images_per_s"]["median"]
+    assert ids["conv_jax"]["fraction_of_own_bound"]["median"] >= ids["conv_jax"]["fraction_of_bound"]["median"]
+    goals = {t["target"]: t for t in saved["targets"]}
+    assert goals["no conv contender above the own-shape bound (it bounds)"]["value"] is not None
   assert {t["target"] for t in saved["targets"]}
   if group == "is_nll":  # --render rebuilds the same tables and markdown from the raw repeats, running nothing
     md = (tmp_path / "smoke.md").read_text()
@@ -365,3 +375,35 @@ def test_workers_python_path_puts_the_checkout_first_and_never_an_empty_entry(mo
   assert driver.python_path("/a") == "/a"  # not "/a:" (an empty entry is the working directory)
   monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["/x", "", "/y"]))
   assert driver.python_path("/t", "/a") == os.pathsep.join(["/t", "/a", "/x", "/y"])
+
+
+def test_targets_take_the_largest_row_for_every_contender_and_keep_bounds_as_upper_limits():
+  from benchmarks import report
+
+  def row(cid, own=None, peak=None):
+    s = lambda v: None if v is None else {"median": v, "min": v, "max": v}  # noqa: E731
+    return {"id": cid, "fraction_of_own_bound": s(own), "fraction_of_bound": s(peak)}
+
+  tables = {"conv": [row("conv_jax", 0.7, 0.5), row("conv_torch", 0.4, 0.3), row("conv_bound")]}
+  got = {t["target"]: t for t in report.targets(tables)}
+  assert got["no conv contender above the own-shape bound (it bounds)"] == {
+      "target": "no conv contender above the own-shape bound (it bounds)", "value": 0.7, "met": True}
+  own = next(t for t in got.values() if t["target"].startswith("conv β-VAE ≥ 60 % of its step bound as #16"))
+  peak = next(t for t in got.values() if t["target"].startswith("conv β-VAE ≥ 60 % of the peak-charged"))
+  assert (own["value"], own["met"], peak["value"], peak["met"]) == (0.7, True, 0.5, False)
+  tables["conv"].append(row("conv_jax_host", 1.02, 0.8))  # a contender above a "bound": the bound is not one
+  assert report.targets(tables)[3] == {"target": "no conv contender above the own-shape bound (it bounds)",
+                                       "value": 1.02, "met": False}
+  assert all(t["value"] is None for t in report.targets({}) if "MLP" in t["target"])  # no group: not measured
+
+
+def test_profile_conv_sets_each_layer_beside_its_products_bound():
+  from benchmarks import profile_conv
+
+  ms = {"encoder/conv_1 | conv/matmul": 10.0, "encoder/conv_1 | other": 2.0, "decoder/out | other": 3.0,
+        "optimizer | other": 5.0}
+  own_us = {"conv_1.fwd": 1000.0, "conv_1.dW": 2000.0, "conv_1.dx": 3000.0, "out.fwd": 500.0, "out.dW": 500.0,
+            "out.dx": 500.0, "conv_10.fwd": 9e9, "dense_0.fwd": 7.0}
+  got = profile_conv.against_bound(ms, own_us)
+  assert got["encoder/conv_1"] == (12.0, 6.0) and got["decoder/out"] == (3.0, 1.5)
+  assert got["encoder/conv_0"] == (0.0, 0.0) and "optimizer" not in got and len(got) == 8
