@@ -140,6 +140,8 @@ def markdown(title: str, rows: list[dict]) -> str:
     label += f" (vs 1 device {_fmt(r['vs_one_device'], digits=2)})" if r.get("vs_one_device") else ""
     own = r.get("fraction_of_own_bound")
     label += f" (of the own-shape bound {_fmt(own, pct=True)})" if own else ""
+    own_ips = r["extra"].get("own_bound_images_per_s")
+    label += f" (own-shape bound {_fmt(own_ips)} images/s)" if own_ips else ""
     lines.append(f"| {label} | {_fmt(r['images_per_s'])} | {vs_torch} | {frac} | {comp} | {rss} |")
   return "\n".join(lines) + "\n"
 
