@@ -32,10 +32,10 @@ out. Two bounds, both reported:
   forming the patches is not charged), oneDNN's primitive (:mod:`vae_jax.onednn_conv`, when built); each dense
   matmul at its own speed.
 * **peak-charged** (``bound_images_per_s``, the figure the tables' "of step bound" column gives): each product at
-  the faster of its own-shape charge and the 2048³ peak, as the MLP's. Stricter: no conv product measured here runs
-  near the peak (the 32-channel layers' best reach about a third of it), so this bound charges speeds nothing
-  reaches. Until 2026-12-06 it was the only conv bound, with the forward convolution's time standing in for all
-  three products.
+  the faster of its own-shape charge and the 2048³ peak, as the MLP's. Stricter: only some of the conv net's
+  products run near the peak (the one-channel layers' and the dense layers' do not; measured in
+  ``benchmarks/README.md``), so this bound charges speeds that no implementation of those products reaches. Until
+  2026-12-06 it was the only conv bound, with the forward convolution's time standing in for all three products.
 
 The benchmark's targets table checks that no contender exceeds either bound (a bound that bounds).
 
