@@ -122,7 +122,7 @@ def test_benchmark_smoke_run_in_process(tmp_path, group):
     assert extra["own_bound_images_per_s"]["median"] <= extra["bound_images_per_s"]["median"]
     assert ids["conv_jax"]["fraction_of_own_bound"]["median"] >= ids["conv_jax"]["fraction_of_bound"]["median"]
     goals = {t["target"]: t for t in saved["targets"]}
-    assert goals["no conv contender above the own-shape bound (it bounds)"]["value"] is not None
+    assert goals["no conv contender above the own-shape bound in any round"]["value"] is not None
   assert {t["target"] for t in saved["targets"]}
   if group == "is_nll":  # --render rebuilds the same tables and markdown from the raw repeats, running nothing
     md = (tmp_path / "smoke.md").read_text()
@@ -380,20 +380,19 @@ def test_workers_python_path_puts_the_checkout_first_and_never_an_empty_entry(mo
 def test_targets_take_the_largest_row_for_every_contender_and_keep_bounds_as_upper_limits():
   from benchmarks import report
 
-  def row(cid, own=None, peak=None):
-    s = lambda v: None if v is None else {"median": v, "min": v, "max": v}  # noqa: E731
-    return {"id": cid, "fraction_of_own_bound": s(own), "fraction_of_bound": s(peak)}
+  def row(cid, own=None, peak=None, own_max=None):
+    s = lambda v, top=None: None if v is None else {"median": v, "min": v, "max": top or v}  # noqa: E731
+    return {"id": cid, "fraction_of_own_bound": s(own, own_max), "fraction_of_bound": s(peak)}
 
-  tables = {"conv": [row("conv_jax", 0.7, 0.5), row("conv_torch", 0.4, 0.3), row("conv_bound")]}
+  bounds = "no conv contender above the own-shape bound in any round"
+  tables = {"conv": [row("conv_jax", 0.7, 0.5, own_max=0.88), row("conv_torch", 0.4, 0.3), row("conv_bound")]}
   got = {t["target"]: t for t in report.targets(tables)}
-  assert got["no conv contender above the own-shape bound (it bounds)"] == {
-      "target": "no conv contender above the own-shape bound (it bounds)", "value": 0.7, "met": True}
+  assert got[bounds] == {"target": bounds, "value": 0.88, "met": True}  # its largest round, not its median
   own = next(t for t in got.values() if t["target"].startswith("conv β-VAE ≥ 60 % of its step bound as #16"))
   peak = next(t for t in got.values() if t["target"].startswith("conv β-VAE ≥ 60 % of the peak-charged"))
   assert (own["value"], own["met"], peak["value"], peak["met"]) == (0.7, True, 0.5, False)
-  tables["conv"].append(row("conv_jax_host", 1.02, 0.8))  # a contender above a "bound": the bound is not one
-  assert report.targets(tables)[3] == {"target": "no conv contender above the own-shape bound (it bounds)",
-                                       "value": 1.02, "met": False}
+  tables["conv"].append(row("conv_jax_host", 0.9, 0.8, own_max=1.02))  # one round above a "bound": not one
+  assert report.targets(tables)[3] == {"target": bounds, "value": 1.02, "met": False}
   assert all(t["value"] is None for t in report.targets({}) if "MLP" in t["target"])  # no group: not measured
 
 
