@@ -111,8 +111,8 @@ Sizes:
   * ``cpu_higgins_grid`` — Locatello et al.'s β-VAE grid {1, 2, 4, 6, 8, 16} at the same setup, its part that sits
     where cpu_higgins' and cpu_higgins_beta8's β's come closest to the all-four target: β ∈ {1, 4} (cpu_higgins'
     sweep), β = 8 (cpu_higgins_beta8's sweep) and β = 6 (5 seeds, a sweep of its own), every β paired against the
-    same β = 1. With those sizes' runs present it trains and scores β = 6 alone (about cpu_higgins_beta8's cost).
-    Results ``disentanglement_study_cpu_higgins_grid.json``.
+    same β = 1. With those sizes' runs present it trains and scores β = 6 alone: 6,732 s on 2026-12-06 (74 min of
+    training, 20 of them beside a CI run). Results ``disentanglement_study_cpu_higgins_grid.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
