@@ -377,7 +377,7 @@ def test_workers_python_path_puts_the_checkout_first_and_never_an_empty_entry(mo
   assert driver.python_path("/t", "/a") == os.pathsep.join(["/t", "/a", "/x", "/y"])
 
 
-def test_targets_take_the_largest_row_for_every_contender_and_keep_bounds_as_upper_limits():
+def test_targets_read_the_largest_round_of_any_contender_for_a_bound_and_keep_it_an_upper_limit():
   from benchmarks import report
 
   def row(cid, own=None, peak=None, own_max=None):
