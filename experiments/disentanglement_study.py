@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> str:
   todo, missing = study.split_trained(cfg, args.runs_root, setup.seeds, todo) if args.only_trained else (todo, [])
   for sweep_name, method, base, grid in todo:
     spec, workdir = study.sweep_spec(base, grid, setup.seeds), study.sweep_dir(cfg, args.runs_root, sweep_name, method)
-    res = sweep.train_sweep(spec, workdir)
+    res = sweep.train_sweep(spec, workdir, start_from=study.start_from(cfg, args.runs_root, sweep_name))
     model = factory.make_model(base.model, (cfg.resolution, cfg.resolution, 1))
     members, curves = scores.disentanglement_scores(spec, workdir, model, sampler, study.metric_sizes(cfg),
                                                     study.metric_sizes(cfg, "curve"), study.real_images(cfg))

@@ -286,6 +286,18 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert dirs == [configs.sweep_dir(cpu, "/r", "beta_vae", "beta_vae"),
                   "/r/disentanglement_study/cpu_higgins_grid/beta_vae_beta6",
                   configs.sweep_dir(b8, "/r", n8, "beta_vae")]
+  # cpu_higgins_long: β = 1 and β = 6 one sweep for 15,000 updates, continued from those two sweeps' members
+  long = configs.get_config("cpu_higgins_long")
+  (name, _, base_l, grid_l), = configs.sweeps(long)
+  assert (name, grid_l, long.num_steps) == ("beta_vae", ("method.beta", (1.0, 6.0)), 15_000)
+  assert dataclasses.replace(base_l, num_steps=10_000, checkpoint_every=2000) == base14
+  assert configs.start_from(grid, "/r", "beta_vae_beta6") is None
+  with pytest.raises(FileNotFoundError, match=r"cpu_higgins/beta_vae holds no finished sweep; size cpu_higgins_long "
+                     r"continues its members: train it first \(python -m experiments.disentanglement_study --size "
+                     r"cpu_higgins --runs-root /nowhere\)"):
+    configs.start_from(long, "/nowhere", "beta_vae")
+  assert any(n.startswith("Continued (beta_vae): its members start from cpu_higgins/beta_vae, "
+                          "cpu_higgins_grid/beta_vae_beta6") for n in configs.notes(long, [0], dci_check=False))
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
@@ -330,7 +342,8 @@ def test_sizes_are_validated():
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
                      "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, "
-                     "cpu_higgins_grid, gpu_lease, gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
+                     "cpu_higgins_grid, cpu_higgins_long, gpu_lease, gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, "
+                     "quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
@@ -407,6 +420,12 @@ def test_a_setting_listed_twice_or_a_shared_sweep_that_is_not_there_is_refused(m
   monkeypatch.setitem(configs._GRIDS, "cpu1024_sbd_grid", rows[:2] + (("beta_tcvae", "beta", (6.0,)),))
   with pytest.raises(ValueError, match=r"shared_runs names \['beta_tcvae_beta6'\].*'beta_tcvae'\]"):
     configs.get_config("cpu1024_sbd_grid")  # β-TCVAE in one row: its sweep is named after the method alone
+  # start_from is keyed by sweep name: a key that names none would train the setting from scratch instead
+  monkeypatch.setitem(configs._GRIDS, "cpu_higgins_long", (("beta_vae", "beta", (1.0,)),
+                                                          ("beta_vae", "beta", (6.0,))))
+  with pytest.raises(ValueError, match=r"start_from names \['beta_vae'\], not one of its sweeps \['beta_vae_beta1', "
+                     r"'beta_vae_beta6'\]"):
+    configs.get_config("cpu_higgins_long")
 
 
 def test_methods_flag_always_selects_the_reference_and_both_kinds_of_script_parse_it():

@@ -113,6 +113,11 @@ Sizes:
     sweep), β = 8 (cpu_higgins_beta8's sweep) and β = 6 (5 seeds, a sweep of its own), every β paired against the
     same β = 1. With those sizes' runs present it trains and scores β = 6 alone: 6,732 s on 2026-12-06 (74 min of
     training, 20 of them beside a CI run). Results ``disentanglement_study_cpu_higgins_grid.json``.
+  * ``cpu_higgins_long`` — the same β = 1 and β = 6 (cpu_higgins_grid's best β by its headline medians, chosen
+    before this run) for 15,000 updates: every β-VAE's curves at this setup were still rising at 10,000. One sweep of
+    the 10 members, continued from their 10,000-update checkpoints in cpu_higgins' and cpu_higgins_grid's runs
+    (``start_from``, :mod:`vae_jax.sweep.extend`: the models a 15,000-update sweep trains, its first 10,000 updates
+    not repeated), which must be trained first. Results ``disentanglement_study_cpu_higgins_long.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
@@ -211,8 +216,8 @@ SYMBOLS = {"beta": "β", "gamma": "γ", "lambda_od": "λ_od", "c_max": "C_max"}
 SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cpu_mss", "cpu_mss_beta2",
          "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
          "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "cpu_higgins",
-         "cpu_higgins_tc", "cpu_higgins_beta8", "cpu_higgins_grid", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd",
-         "gpu_lease_higgins")
+         "cpu_higgins_tc", "cpu_higgins_beta8", "cpu_higgins_grid", "cpu_higgins_long", "gpu_lease", "gpu_lease_tc",
+         "gpu_lease_sbd", "gpu_lease_higgins")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -277,6 +282,8 @@ GPU_LEASE_HIGGINS_GRIDS = {"beta_vae": ("beta", (1.0, 4.0)), "beta_tcvae": ("bet
 CPU_HIGGINS_BETA8_ROWS = (("beta_vae", "beta", (1.0, 4.0)), ("beta_vae", "beta", (8.0,)))
 # Size cpu_higgins_grid: β = 6 a sweep of its own beside cpu_higgins' β ∈ {1, 4} and cpu_higgins_beta8's β = 8.
 CPU_HIGGINS_GRID_ROWS = (("beta_vae", "beta", (1.0, 4.0)), ("beta_vae", "beta", (6.0,)), ("beta_vae", "beta", (8.0,)))
+# Size cpu_higgins_long: β = 1 and cpu_higgins_grid's best β, one sweep continued from their 10,000-update sweeps.
+CPU_HIGGINS_LONG_GRIDS = {"beta_vae": ("beta", (1.0, 6.0))}
 CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  # size cpu1024_tc1: the two VAEs
 # Size cpu1024_methods: the methods the CPU had not trained, against cpu1024_tc1's β = 1 (the same runs). AnnealedVAE's
 # capacities where a 32×32 VAE's own KL lies (β = 1 uses ≈ 15 nats; the factors hold ≈ 13.5 nats), and Locatello's
@@ -304,7 +311,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu1024_sbd_long": CPU_SBD_LONG_ROWS, "cpu1024_sbd_long_tc": CPU_TC_REF_GRIDS,
           "cpu1024_sbd_mss": CPU_SBD_MSS_ROWS, "cpu_higgins": CPU_HIGGINS_GRIDS,
           "cpu_higgins_tc": GPU_LEASE_HIGGINS_GRIDS, "cpu_higgins_beta8": CPU_HIGGINS_BETA8_ROWS,
-          "cpu_higgins_grid": CPU_HIGGINS_GRID_ROWS,
+          "cpu_higgins_grid": CPU_HIGGINS_GRID_ROWS, "cpu_higgins_long": CPU_HIGGINS_LONG_GRIDS,
           "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
           "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
@@ -323,6 +330,7 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                 reference=REFERENCE,  # the setting every other is paired against (method, swept value)
                 method_overrides={},  # method -> fields set for every setting of it (e.g. β-TCVAE's estimator)
                 shared_runs={},  # method -> the run tag of another size whose sweep of it this size reads
+                start_from={},  # sweep name -> "<run tag>/<sweep name>" of the sweeps its members continue
                 judge=dict(_JUDGE, num_steps=5000),
                 edits=dict(num_sources=500, delta=2.0),  # factor edits: sprites edited per member, latent move
                 latent_dim=10, traversal_base=(2, 3, 0, 16, 16),  # a mid-sized heart, unrotated, centred
@@ -389,6 +397,9 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu_higgins_grid=dict(_CPU_HIGGINS, tag="cpu_higgins_grid",
                             shared_runs={"beta_vae_beta1_4": "cpu_higgins/beta_vae",
                                          "beta_vae_beta8": "cpu_higgins_beta8"}),
+      # cpu_higgins_grid's β = 1 and β = 6 for 15,000 updates, continued from their 10,000-update sweeps.
+      cpu_higgins_long=dict(_CPU_HIGGINS, num_steps=15_000, tag="cpu_higgins_long",
+                            start_from={"beta_vae": ("cpu_higgins/beta_vae", "cpu_higgins_grid/beta_vae_beta6")}),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
@@ -428,6 +439,9 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
   if unknown:
     raise ValueError(f"size {size!r}: shared_runs names {sorted(unknown)}, neither a method of its grids nor one of "
                      f"its sweeps {names}; key it by one of those (a typo would retrain the setting instead).")
+  if set(cfg.start_from.to_dict()) - set(names):
+    raise ValueError(f"size {size!r}: start_from names {sorted(set(cfg.start_from.to_dict()) - set(names))}, not one "
+                     f"of its sweeps {names}; key it by sweep name (a typo would train the setting from scratch).")
   if cfg.reference[1] not in [x for m, _, v in cfg.grids if m == cfg.reference[0] for x in v]:
     raise ValueError(f"size {size!r}: the reference setting {cfg.reference} is not in its grids {cfg.grids}; every "
                      "setting is paired against it, so it must be trained.")
@@ -475,6 +489,20 @@ def sweep_dir(cfg, runs_root: str, sweep_name: str, method: str) -> str:
   tag, _, name = shared.get(sweep_name, shared.get(method, cfg.tag)).partition("/")  # "tag" or "tag/sweep name"
   tag += cfg.run_tag.removeprefix(cfg.tag)  # a --steps suffix
   return os.path.join(runs_root, "disentanglement_study", tag, name or sweep_name)
+
+
+def start_from(cfg, runs_root: str, sweep_name: str) -> list[str] | None:
+  """The runs folders of the sweeps whose members the sweep ``sweep_name`` continues (the size's ``start_from``), or
+  None for a sweep trained from scratch; a clear error naming the command for one that is not trained."""
+  out = []
+  for source in cfg.start_from.to_dict().get(sweep_name, ()):
+    path = os.path.join(runs_root, "disentanglement_study", source)
+    if not os.path.exists(os.path.join(path, "results.json")):
+      raise FileNotFoundError(f"{path} holds no finished sweep; size {cfg.size} continues its members: train it first "
+                              f"(python -m experiments.disentanglement_study --size {source.split('/')[0]} --runs-root "
+                              f"{runs_root}).")
+    out.append(path)
+  return out or None
 
 
 def base(cfg) -> Config:
@@ -605,7 +633,11 @@ def notes(cfg, seeds: list[int], *, dci_check: bool, judge: Judge | None = None)
       f"{m.dci_train}/{m.dci_test} codes; SAP on {m.sap_train}/{m.sap_test}. disentanglement_lib's sizes except "
       "where smaller" + (" (the DCI check table compares with the full size)." if dci_check else
                          "; the reduced DCI was not compared with the full one in this run (--dci-check)."),
-  ] + ([judge_note(cfg, judge.accuracy())] if judge is not None else [])
+  ] + [f"Continued ({name}): its members start from {', '.join(sources)} at their last checkpoint "
+        "(vae_jax.sweep.extend: the models a sweep of this length trains, the first updates not repeated), so its "
+        "training time counts from there and its curve begins with those sweeps' checkpoints."
+        for name, sources in cfg.start_from.to_dict().items()
+        ] + ([judge_note(cfg, judge.accuracy())] if judge is not None else [])
 
 
 def judge_note(cfg, accuracy: dict[str, float]) -> str:

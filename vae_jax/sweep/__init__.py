@@ -6,7 +6,8 @@
     config_2, state_2 = sweep.load_member("runs/beta_sweep", 2)   # or train.load_run("runs/beta_sweep/members/<name>")
 
 Modules: :mod:`~vae_jax.sweep.grid` (what a sweep is), :mod:`~vae_jax.sweep.engine` (the vmapped, sharded
-programs), :mod:`~vae_jax.sweep.run` (the loop), :mod:`~vae_jax.sweep.io` (files, checkpoints, member export).
+programs), :mod:`~vae_jax.sweep.run` (the loop), :mod:`~vae_jax.sweep.io` (files, checkpoints, member export),
+:mod:`~vae_jax.sweep.extend` (members of finished sweeps continued for more updates: ``train_sweep(..., start_from=)``).
 """
 
 from vae_jax.sweep.engine import SweepState, member_method, sweep_mesh

@@ -38,7 +38,7 @@ from jax.sharding import PartitionSpec as P
 
 from vae_jax import checkpoints, configs, factory, train
 from vae_jax.train import batches, run_dir
-from vae_jax.sweep import engine, io
+from vae_jax.sweep import engine, extend, io
 from vae_jax.sweep.engine import MEMBER_AXIS, SweepState
 from vae_jax.sweep.grid import Member, SweepConfig
 
@@ -203,13 +203,16 @@ def _summary(members: list[Member], records: list[dict]) -> tuple[list[dict], li
   return rows, notes
 
 
-def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict[str, Any]:
+def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto",
+                start_from: list[str] | None = None) -> dict[str, Any]:
   """Trains every member of ``sweep`` in ``workdir`` as one jitted, sharded program (resuming if it can).
 
   Args:
     sweep: the :class:`SweepConfig` (e.g. from :func:`vae_jax.sweep.make_sweep`).
     workdir: the sweep directory (layout in :mod:`vae_jax.sweep.io`).
     loop: ``"scan"``, ``"host"`` or ``"auto"`` (the single run's rule: host-stepped for XLA convolutions on CPU).
+    start_from: sweep workdirs whose members (at their last checkpoint) this sweep's members continue, for more
+      updates (:mod:`vae_jax.sweep.extend`); its training starts at their step.
 
   Returns:
     The results dict written to ``workdir/results.json`` (a record per member and a summary over seeds), plus
@@ -223,6 +226,8 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
     logger.info("Sweep %s is finished (step %d); nothing to do.", workdir, done["final_step"])
     return done
   is_main = jax.process_index() == 0
+  if start_from:
+    extend.start_from(sweep, workdir, list(start_from))
   os.makedirs(workdir, exist_ok=True)
   if is_main:
     io.write_sweep(workdir, sweep)
@@ -330,13 +335,14 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
   env = train.environment()
   host = engine.to_host(real_only(state))
   history = run_dir.read_history(workdir) if is_main else []
-  records = []
+  records, started = [], extend.provenance(workdir)
   for r, mb in enumerate(setup.members):
     dest = os.path.join(workdir, io.MEMBERS_DIR, mb.name)
     member = io.member_state(host, r)
     status = "ok" if failed[r] < 0 else "frozen"
     rec = {
         "config": configs.to_dict(mb.config), "seed": mb.seed, "workdir": os.path.abspath(dest),
+        **({"started_from": started["members"][mb.name]} if started else {}),
         "environment": env, "start_step": start_step, "final_step": int(member.step), "resumed_from": resumed_from,
         "train": last_train[r], "eval": last_eval[r], "wall_time_s": time.perf_counter() - t_start,
         **train_time,
@@ -353,7 +359,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto") -> dict
       "sweep": sweep.to_dict(), "workdir": os.path.abspath(workdir), "environment": env,
       "mesh": dict(mesh.shape), "padding_rows": len(setup.rows) - m,
       "loop": next((p.loop for p in multi.values() if getattr(p, "loop", None)), loop),  # "auto": what it chose
-      "start_step": start_step, "final_step": step, "resumed_from": resumed_from,
+      "start_step": start_step, "final_step": step, "resumed_from": resumed_from, "started_from": started,
       "wall_time_s": time.perf_counter() - t_start, **train_time,
       "first_call_s": chunk_times[0][1] if chunk_times else None, "images_per_sec": total_ips,
       "members": records, "summary": summary, "notes": notes,

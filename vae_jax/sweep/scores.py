@@ -23,6 +23,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from vae_jax.sweep import extend
 from vae_jax.sweep.grid import Member, SweepConfig
 from vae_jax.sweep.io import load_sweep, member_state
 
@@ -128,20 +129,39 @@ def score_members(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag: st
   return [(mb, params[mb.name], dict(got[f"{mb.name}/{tag}"])) for mb in spec.members()]
 
 
+def _points(workdir: str, members: list[tuple[Member, str, int]], score_fn: ScoreFn, tag: str, cache: ScoreCache,
+            below: int | None = None) -> dict[str, list[dict]]:
+  """``{name: [{"step", **scores}]}`` at the kept checkpoints of ``workdir`` (those before step ``below``), for
+  ``members`` given as ``(member scored, name in workdir, index in workdir's state)``; cached as ``curve/<name>/<step>/
+  <tag>``. A checkpoint is restored only when one of its points is not cached yet."""
+  out: dict[str, list[dict]] = {name: [] for _, name, _ in members}
+  for step in sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()):
+    if below is not None and step >= below:
+      continue
+    keys = {name: f"curve/{name}/{step}/{tag}" for _, name, _ in members}
+    state = load_sweep(workdir, step)[1] if any(k not in cache.data for k in keys.values()) else None
+    for mb, name, i in members:
+      point = cache.get(keys[name], lambda mb=mb, i=i, state=state: score_fn(mb, member_state(state, i).params))
+      out[name].append({"step": step, **point})
+  return out
+
+
 def score_checkpoints(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag: str,
                       cache: ScoreCache | None = None) -> dict[str, list[dict]]:
   """``{member name: [{"step", **scores}]}`` at every kept checkpoint, for the members of the sweep's first seed
-  (a metric-vs-updates curve). A checkpoint is restored only when one of its points is not cached yet."""
+  (a metric-vs-updates curve). A sweep continued from others (:mod:`vae_jax.sweep.extend`) starts with its members'
+  points at their sources' kept checkpoints before it started (cached in the sources' folders)."""
   cache = cache or ScoreCache(workdir)
   first_seed = [mb for mb in spec.members() if mb.seed == spec.seeds[0]]
   curves: dict[str, list[dict]] = {mb.name: [] for mb in first_seed}
-  for step in sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()):
-    keys = {mb.name: f"curve/{mb.name}/{step}/{tag}" for mb in first_seed}
-    state = load_sweep(workdir, step)[1] if any(k not in cache.data for k in keys.values()) else None
-    for mb in first_seed:
-      point = cache.get(keys[mb.name], lambda mb=mb, state=state: score_fn(mb, member_state(state, mb.index).params))
-      curves[mb.name].append({"step": step, **point})
-  return curves
+  start = extend.provenance(workdir)
+  for mb in first_seed if start is not None else []:
+    src = start["members"][mb.name]
+    earlier = _points(src["workdir"], [(mb, src["name"], src["index"])], score_fn, tag, ScoreCache(src["workdir"]),
+                      below=start["step"])
+    curves[mb.name] += earlier[src["name"]]
+  own = _points(workdir, [(mb, mb.name, mb.index) for mb in first_seed], score_fn, tag, cache)
+  return {name: points + own[name] for name, points in curves.items()}
 
 
 def metric_key(seed: int) -> jax.Array:
