@@ -8,8 +8,10 @@ the method's own ``SWEEPABLE`` hyperparameters, e.g. β, γ, C_max, λ, and the 
 ``0-4`` (inclusive: 0,1,2,3,4), ``0,3,7`` or a mix; ``--sweep.data_parallel K`` splits each member's batch over K
 devices (default 1: members spread over all devices). ``--config.*`` overrides the base config as in
 ``experiments.main``; the multi-host flags are the same too. Rerunning with the same workdir resumes (a finished
-sweep is left as is). Outputs: see ``vae_jax/sweep/io.py``; each member is also a normal run directory in
-``<workdir>/members/<name>`` (``train.load_run`` reads it).
+sweep is left as is). ``--start_from DIR1,DIR2`` continues finished sweeps' members for more updates in a new workdir
+(``vae_jax.sweep.extend``): e.g. the command that trained ``runs/beta_sweep`` with a larger ``--config.num_steps``,
+``--workdir runs/beta_sweep_long --start_from runs/beta_sweep``. Outputs: see ``vae_jax/sweep/io.py``; each member
+is also a normal run directory in ``<workdir>/members/<name>`` (``train.load_run`` reads it).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def parse(argv: list[str]):
   flags.DEFINE_enum("loop", "auto", ["auto", "scan", "host"], "how members' steps are driven", flag_values=fv)
   flags.DEFINE_string("sweep.seeds", "0", "seeds: 0-4 (inclusive), 0,3,7 or a mix", flag_values=fv)
   flags.DEFINE_integer("sweep.data_parallel", 1, "devices per member", lower_bound=1, flag_values=fv)
+  flags.DEFINE_list("start_from", [], "finished sweep workdirs whose members this sweep continues for more updates "
+                    "(each member matched by seed and config; vae_jax.sweep.extend)", flag_values=fv)
   overrides, grid = [], {}
   for group, field, value in cli.parse_flags(fv, argv, doc=__doc__, prog="experiments.train_sweep",
                                              groups=("config", "sweep"),
@@ -50,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     spec = sweep.make_sweep(config, grid, seeds=sweep.parse_seeds(seeds_text), data_parallel=data_parallel)
   except (ValueError, TypeError) as e:
     raise SystemExit(f"error: {e}") from None
-  results = cli.guarded(sweep.train_sweep, spec, args.workdir, loop=args.loop)
+  results = cli.guarded(sweep.train_sweep, spec, args.workdir, loop=args.loop, start_from=args.start_from or None)
   if jax.process_index() == 0:
     rows = [{"member": r["sweep"]["name"], "status": r["sweep"]["status"],
              "eval/loss": r["eval"].get("eval/loss")} for r in results["members"]]

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from experiments import main as cli
+from experiments import train_sweep
 from vae_jax import methods, sweep, train
 from vae_jax.sweep import extend, scores
 
@@ -106,9 +107,18 @@ def test_what_cannot_be_continued_is_a_clear_error(tmp_path):
   sweep.train_sweep(betas([1.0], num_steps=2), str(other))
   with pytest.raises(ValueError, match="stop at different steps"):
     sweep.train_sweep(betas([1.0]), str(tmp_path / "e"), start_from=[str(src), str(other)])
-  with pytest.raises(FileNotFoundError, match="not a sweep directory"):
+  with pytest.raises(ValueError, match="nothing is not a sweep directory"):
     sweep.train_sweep(betas([1.0]), str(tmp_path / "f"), start_from=[str(tmp_path / "nothing")])
   sweep.train_sweep(betas([1.0], num_steps=6), str(tmp_path / "g"), start_from=[str(src)])
   with pytest.raises(ValueError, match="not started from"):  # a folder continued from elsewhere is not mixed up
     sweep.train_sweep(betas([1.0]), str(tmp_path / "g"), start_from=[str(other)])
   assert extend.provenance(str(src)) is None
+
+
+def test_the_command_line_continues_a_sweep_and_says_in_one_line_what_is_wrong(tmp_path, capsys):
+  base = ["--config", TINY, "--config.method.name", "beta_vae", "--sweep.seeds", "0-1", "--config.num_devices", "1"]
+  train_sweep.main([*base, "--workdir", str(tmp_path / "short"), "--config.num_steps", "4"])
+  res = train_sweep.main([*base, "--workdir", str(tmp_path / "long"), "--start_from", str(tmp_path / "short")])
+  assert (res["start_step"], res["final_step"], res["started_from"]["step"]) == (4, 8, 4)
+  with pytest.raises(SystemExit, match=r"^error: start_from: .*nowhere is not a sweep directory"):
+    train_sweep.main([*base, "--workdir", str(tmp_path / "other"), "--start_from", str(tmp_path / "nowhere")])

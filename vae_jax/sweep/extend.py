@@ -59,19 +59,21 @@ def match(sweep: SweepConfig, sources: list[str]) -> tuple[int, dict[str, tuple[
   member of ``sources`` with its seed and updates (:func:`_trajectory`), at the sources' common last checkpoint.
 
   Raises:
-    FileNotFoundError: a source is not a sweep or has no checkpoint.
-    ValueError: the sources stop at different steps, at or past ``sweep``'s ``num_steps``, or a member matches no
-      source member or several.
+    ValueError: a source is not a sweep or has no checkpoint, the sources stop at different steps or at or past
+      ``sweep``'s ``num_steps``, or a member matches no source member or several.
   """
   if not sources:
     raise ValueError("start_from: no source sweeps given.")
   steps, candidates = {}, []
   for src in sources:
+    if not os.path.exists(os.path.join(src, io.SWEEP_FILE)):
+      raise ValueError(f"start_from: {src} is not a sweep directory (no {io.SWEEP_FILE}); give the workdir of a "
+                       "trained sweep.")
     old = io.read_sweep(src)
     mgr = checkpoints.manager(src, keep=old.base.keep_checkpoints)
     steps[src] = mgr.latest_step()
     if steps[src] is None:
-      raise FileNotFoundError(f"start_from: {src} holds no checkpoint; train that sweep first.")
+      raise ValueError(f"start_from: {src} holds no checkpoint; train that sweep first.")
     candidates += [(src, mb) for mb in old.members()]
   if len(set(steps.values())) > 1:
     raise ValueError(f"start_from: the sources stop at different steps ({steps}); continue members from one step.")
