@@ -89,7 +89,12 @@ def test_members_from_two_sources_continue_and_their_curve_starts_in_the_sources
                                                                      "m002_seed0_beta4": [2, 4, 8]}
   at2 = sweep.load_sweep(str(four), 2)[1].members.params["mean"]["kernel"][0]  # β = 4, seed 0 in its source
   assert curves["m002_seed0_beta4"][0] == {"step": 2, "s": float(np.sum(at2)), "seed": 0}
-  assert "curve/m000_seed0_beta4/2/t" in scores.ScoreCache(str(four)).data  # cached under its source's name
+  at4 = sweep.load_sweep(str(new), 4)[1].members.params["mean"]["kernel"][2]  # its own first checkpoint: the same
+  assert curves["m002_seed0_beta4"][1] == {"step": 4, "s": float(np.sum(at4)), "seed": 0}
+  cached = scores.ScoreCache(str(four)).data  # the points up to the start in its source's folder, under its name
+  assert {"curve/m000_seed0_beta4/2/t", "curve/m000_seed0_beta4/4/t"} <= set(cached)
+  assert sorted(k for k in scores.ScoreCache(str(new)).data if k.startswith("curve/")) == [
+      "curve/m000_seed0_beta1/8/t", "curve/m002_seed0_beta4/8/t"]
 
 
 def test_what_cannot_be_continued_is_a_clear_error(tmp_path):

@@ -130,13 +130,13 @@ def score_members(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag: st
 
 
 def _points(workdir: str, members: list[tuple[Member, str, int]], score_fn: ScoreFn, tag: str, cache: ScoreCache,
-            below: int | None = None) -> dict[str, list[dict]]:
-  """``{name: [{"step", **scores}]}`` at the kept checkpoints of ``workdir`` (those before step ``below``), for
+            steps: Callable[[int], bool] = lambda step: True) -> dict[str, list[dict]]:
+  """``{name: [{"step", **scores}]}`` at the kept checkpoints of ``workdir`` whose step ``steps`` accepts, for
   ``members`` given as ``(member scored, name in workdir, index in workdir's state)``; cached as ``curve/<name>/<step>/
   <tag>``. A checkpoint is restored only when one of its points is not cached yet."""
   out: dict[str, list[dict]] = {name: [] for _, name, _ in members}
   for step in sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()):
-    if below is not None and step >= below:
+    if not steps(step):
       continue
     keys = {name: f"curve/{name}/{step}/{tag}" for _, name, _ in members}
     state = load_sweep(workdir, step)[1] if any(k not in cache.data for k in keys.values()) else None
@@ -150,17 +150,20 @@ def score_checkpoints(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag
                       cache: ScoreCache | None = None) -> dict[str, list[dict]]:
   """``{member name: [{"step", **scores}]}`` at every kept checkpoint, for the members of the sweep's first seed
   (a metric-vs-updates curve). A sweep continued from others (:mod:`vae_jax.sweep.extend`) starts with its members'
-  points at their sources' kept checkpoints before it started (cached in the sources' folders)."""
+  points at their sources' kept checkpoints up to the step it started at (the same weights as its own first
+  checkpoint; cached in the sources' folders)."""
   cache = cache or ScoreCache(workdir)
   first_seed = [mb for mb in spec.members() if mb.seed == spec.seeds[0]]
   curves: dict[str, list[dict]] = {mb.name: [] for mb in first_seed}
   start = extend.provenance(workdir)
+  begin = start["step"] if start is not None else -1
   for mb in first_seed if start is not None else []:
     src = start["members"][mb.name]
     earlier = _points(src["workdir"], [(mb, src["name"], src["index"])], score_fn, tag, ScoreCache(src["workdir"]),
-                      below=start["step"])
+                      steps=lambda step: step <= begin)
     curves[mb.name] += earlier[src["name"]]
-  own = _points(workdir, [(mb, mb.name, mb.index) for mb in first_seed], score_fn, tag, cache)
+  own = _points(workdir, [(mb, mb.name, mb.index) for mb in first_seed], score_fn, tag, cache,
+                steps=lambda step: step > begin)
   return {name: points + own[name] for name, points in curves.items()}
 
 
