@@ -290,7 +290,7 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   long = configs.get_config("cpu_higgins_long")
   (name, _, base_l, grid_l), = configs.sweeps(long)
   assert (name, grid_l, long.num_steps) == ("beta_vae", ("method.beta", (1.0, 6.0)), 15_000)
-  assert dataclasses.replace(base_l, num_steps=10_000, checkpoint_every=2000) == base14
+  assert dataclasses.replace(base_l, num_steps=10_000, eval_every=10_000, checkpoint_every=2000) == base14
   assert configs.start_from(grid, "/r", "beta_vae_beta6") is None
   with pytest.raises(FileNotFoundError, match=r"cpu_higgins/beta_vae holds no finished sweep; size cpu_higgins_long "
                      r"continues its members: train it first \(python -m experiments.disentanglement_study --size "
