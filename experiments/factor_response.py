@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> str:
   model, sampler = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1)), study.sampler(cfg)
   trained, partial = study.trained_sweeps(cfg, args.runs_root, setup.seeds,
                                           study.selected_methods(cfg, args.methods), args.only_trained)
-  every = cfg.num_steps // study.NUM_CURVE_POINTS  # the study keeps these checkpoints (its curves')
-  by_step = {s: respond(trained, s, model, sampler, args.per_value) for s in range(every, cfg.num_steps + 1, every)}
+  kept = sorted(set.intersection(*[set(sweep.kept_steps(w)) for _, w in trained]))  # the study's curve checkpoints
+  by_step = {s: respond(trained, s, model, sampler, args.per_value) for s in kept}  # (a continued sweep's: its own)
   groups, ordinal = by_step[cfg.num_steps], [f for f, o in zip(sprites.FACTOR_NAMES, ORDINAL) if o]
   count = lambda rs, f: f"{sum(r['summary'][f]['monotonic'] for r in rs)}/{len(rs)}"  # noqa: E731
   rows = [[g, f, count(rs, f),

@@ -38,7 +38,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
          "factor_response_cpu1024_sbd_mss", "metric_confusion_cpu1024_sbd_mss", "factor_response_cpu_higgins_tc",
-         "factor_response_cpu_higgins_grid",
+         "factor_response_cpu_higgins_grid", "factor_response_cpu_higgins_long",
          "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
          "disentanglement_study_gpu_lease_tc", "disentanglement_study_gpu_lease_sbd",
          "disentanglement_study_gpu_lease_higgins", "outliers", "pretraining", "stacked",
@@ -99,6 +99,8 @@ TITLES = {
                                       "β-TCVAE β = 6, 10,000 updates of 64)",
     "factor_response_cpu_higgins_grid": "4c-R-H′. How the β-VAEs at Higgins et al.'s 64×64 MLP encode the factors "
                                         "(β ∈ {1, 4, 6, 8}, 10,000 updates of 64)",
+    "factor_response_cpu_higgins_long": "4c-R-H″. How β = 1 and β = 6 at Higgins et al.'s 64×64 MLP encode the "
+                                        "factors after 15,000 updates of 64 (4c-H⁗'s models)",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
                                     "β-TCVAE β = 6, 12,500 updates of 1,024)",
     "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "

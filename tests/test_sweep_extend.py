@@ -91,6 +91,9 @@ def test_members_from_two_sources_continue_and_their_curve_starts_in_the_sources
   assert curves["m002_seed0_beta4"][0] == {"step": 2, "s": float(np.sum(at2)), "seed": 0}
   at4 = sweep.load_sweep(str(new), 4)[1].members.params["mean"]["kernel"][2]  # its own first checkpoint: the same
   assert curves["m002_seed0_beta4"][1] == {"step": 4, "s": float(np.sum(at4)), "seed": 0}
+  assert sweep.kept_steps(str(new)) == [4, 8] and sweep.kept_steps(str(tmp_path / "none")) == []
+  with pytest.raises(FileNotFoundError, match=r"No checkpoint at step 2 in .*new/checkpoints; it keeps \[4, 8\]"):
+    sweep.load_sweep(str(new), 2)  # its step 2 is its source's
   cached = scores.ScoreCache(str(four)).data  # the points up to the start in its source's folder, under its name
   assert {"curve/m000_seed0_beta4/2/t", "curve/m000_seed0_beta4/4/t"} <= set(cached)
   assert sorted(k for k in scores.ScoreCache(str(new)).data if k.startswith("curve/")) == [

@@ -12,7 +12,7 @@ programs), :mod:`~vae_jax.sweep.run` (the loop), :mod:`~vae_jax.sweep.io` (files
 
 from vae_jax.sweep.engine import SweepState, member_method, sweep_mesh
 from vae_jax.sweep.grid import Member, SweepConfig, make_sweep, parse_seeds, parse_values, sweepable
-from vae_jax.sweep.io import export_from_workdir, load_member, load_sweep, member_state, read_sweep
+from vae_jax.sweep.io import export_from_workdir, kept_steps, load_member, load_sweep, member_state, read_sweep
 from vae_jax.sweep.run import checkpointed, finished, train_sweep
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "checkpointed",
     "export_from_workdir",
     "finished",
+    "kept_steps",
     "load_member",
     "load_sweep",
     "make_sweep",

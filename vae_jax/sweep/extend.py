@@ -99,8 +99,7 @@ def start_from(sweep: SweepConfig, workdir: str, sources: list[str]) -> int:
   record = {"step": step, "sources": [os.path.abspath(s) for s in sources],
             "members": {name: {"workdir": os.path.abspath(src), "name": old.name, "index": old.index}
                         for name, (src, old) in found.items()}}
-  ckpts = os.path.join(workdir, "checkpoints")
-  if os.path.isdir(ckpts) and any(s.isdigit() for s in os.listdir(ckpts)):
+  if io.kept_steps(workdir):
     if provenance(workdir) != record:
       raise ValueError(f"{workdir} holds checkpoints that were not started from {sources} at step {step}; use a new "
                        "workdir.")

@@ -64,8 +64,7 @@ def checkpointed(sweep: SweepConfig, workdir: str) -> int | None:
   """The newest checkpoint's step if ``workdir`` holds checkpoints of ``sweep`` itself (finished or not, e.g. one
   still training in another process), else None. Its kept checkpoints can be scored while it trains
   (:func:`vae_jax.sweep.scores.score_checkpoints`)."""
-  ckpts = os.path.join(workdir, "checkpoints")
-  steps = [int(s) for s in os.listdir(ckpts) if s.isdigit()] if os.path.isdir(ckpts) else []
+  steps = io.kept_steps(workdir)
   if not steps or not os.path.exists(os.path.join(workdir, io.SWEEP_FILE)):
     return None
   return max(steps) if io.read_sweep(workdir).to_dict() == sweep.to_dict() else None

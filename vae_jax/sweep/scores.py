@@ -25,7 +25,7 @@ import numpy as np
 
 from vae_jax.sweep import extend
 from vae_jax.sweep.grid import Member, SweepConfig
-from vae_jax.sweep.io import load_sweep, member_state
+from vae_jax.sweep.io import kept_steps, load_sweep, member_state
 
 __all__ = ["ScoreCache", "cached_rows", "default_workers", "disentanglement_scores", "frechet_scores",
            "score_checkpoints", "score_members", "tag"]
@@ -135,7 +135,7 @@ def _points(workdir: str, members: list[tuple[Member, str, int]], score_fn: Scor
   ``members`` given as ``(member scored, name in workdir, index in workdir's state)``; cached as ``curve/<name>/<step>/
   <tag>``. A checkpoint is restored only when one of its points is not cached yet."""
   out: dict[str, list[dict]] = {name: [] for _, name, _ in members}
-  for step in sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()):
+  for step in kept_steps(workdir):
     if not steps(step):
       continue
     keys = {name: f"curve/{name}/{step}/{tag}" for _, name, _ in members}
