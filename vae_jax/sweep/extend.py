@@ -17,8 +17,9 @@ sweeps' last ones:
 * ``started_from.json`` records where each member came from; :func:`provenance` reads it (the curve of
   :func:`vae_jax.sweep.scores.score_checkpoints` prepends the old checkpoints' points).
 
-Nothing in the sources is written to; a workdir that already holds checkpoints is resumed by ``train_sweep`` as
-any other (after checking that it was started from the same sources).
+Nothing in the sources is written to but their score caches (where the curve's earlier points are kept); a workdir
+that already holds checkpoints is resumed by ``train_sweep`` as any other (after checking that it was started from
+the same sources).
 """
 
 from __future__ import annotations
