@@ -117,7 +117,8 @@ Sizes:
     before this run) for 15,000 updates: every β-VAE's curves at this setup were still rising at 10,000. One sweep of
     the 10 members, continued from their 10,000-update checkpoints in cpu_higgins' and cpu_higgins_grid's runs
     (``start_from``, :mod:`vae_jax.sweep.extend`: the models a 15,000-update sweep trains, its first 10,000 updates
-    not repeated), which must be trained first. Results ``disentanglement_study_cpu_higgins_long.json``.
+    not repeated), which must be trained first: 7,100 s on 2026-12-06 (61 min of training for the 5,000 updates, 43 of
+    them beside a CI run; 47 min of scoring). Results ``disentanglement_study_cpu_higgins_long.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
