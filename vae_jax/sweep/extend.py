@@ -107,23 +107,22 @@ def start_from(sweep: SweepConfig, workdir: str, sources: list[str]) -> int:
     return step
   os.makedirs(workdir, exist_ok=True)
   is_main = jax.process_index() == 0
-  states, rows = {}, []
+  states, rows, members = {}, [], {mb.name: mb for mb in sweep.members()}
   for src in dict.fromkeys(src for src, _ in found.values()):
     states[src] = io.load_sweep(src, step)[1]
     history = run_dir.read_history(src) if is_main else []
     for name, (s, old) in found.items():
       if s != src:
         continue
-      new = next(mb for mb in sweep.members() if mb.name == name)
+      new = members[name]
       tag = {"member": new.index, "name": new.name, "seed": new.seed, **new.hparams}
       rows += [{**{k: v for k, v in r.items() if k not in ("member", "name", "seed", "train/seconds", *old.hparams)},
                 **tag} for r in history if r.get("member") == old.index and r["step"] <= step]
-  pick = [(found[mb.name][0], found[mb.name][1].index) for mb in sweep.members()]
+  pick = [(found[name][0], found[name][1].index) for name in members]
   state: SweepState = jax.tree_util.tree_map(lambda *xs: np.stack(xs),
                                              *[jax.tree_util.tree_map(lambda a, i=i: np.asarray(a)[i], states[src])
                                                for src, i in pick])
-  if is_main:
-    io.write_sweep(workdir, sweep)
+  if is_main:  # sweep.json: written by train_sweep right after
     rows.sort(key=lambda r: (r["step"], not any(k.startswith("train/") for k in r), r["member"]))  # as a sweep logs
     checkpoints.write_text_atomic(os.path.join(workdir, "metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows))
     checkpoints.write_text_atomic(os.path.join(workdir, START_FILE), json.dumps(record, indent=2))
