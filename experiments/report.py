@@ -33,7 +33,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu1024_sbd_long_tc", "disentanglement_study_cpu1024_sbd_mss",
          "disentanglement_study_cpu_higgins", "disentanglement_study_cpu_higgins_tc",
          "disentanglement_study_cpu_higgins_beta8", "disentanglement_study_cpu_higgins_grid",
-         "disentanglement_study_cpu_higgins_long",
+         "disentanglement_study_cpu_higgins_long", "disentanglement_study_cpu_higgins_long_beta8",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
@@ -91,6 +91,8 @@ TITLES = {
                                               "4c-H″'s and β = 6), 10,000 updates of 64, 5 seeds",
     "disentanglement_study_cpu_higgins_long": "4c-H⁗. β-VAE β = 1 and β = 6 at Higgins et al.'s 64×64 MLP for "
                                               "15,000 updates of 64 (4c-H‴'s models continued), 5 seeds",
+    "disentanglement_study_cpu_higgins_long_beta8": "4c-H⁵. β-VAE β = 8 continued to 15,000 updates of 64 beside "
+                                                    "4c-H⁗'s β = 1 and β = 6, 5 seeds",
     "factor_response_cpu1024_sbd_mss": "4c-R-SBD-MSS. How the stratified β-TCVAEs with the broadcast decoder encode "
                                        "the factors (β ∈ {2, 3}, 1,000 updates of 1,024)",
     "metric_confusion_cpu1024_sbd_mss": "4c-M″. The β-VAE metric's confusion for the stratified β-TCVAEs with the "

@@ -298,6 +298,23 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
     configs.start_from(long, "/nowhere", "beta_vae")
   assert any(n.startswith("Continued (beta_vae): its members start from cpu_higgins/beta_vae, "
                           "cpu_higgins_grid/beta_vae_beta6") for n in configs.notes(long, [0], dci_check=False))
+  # cpu_higgins_long_beta8: β = 8 continued from cpu_higgins_beta8's sweep beside cpu_higgins_long's (its runs)
+  long8 = configs.get_config("cpu_higgins_long_beta8")
+  (n16, _, b16, g16), (n8l, _, b8l, g8l) = configs.sweeps(long8)
+  assert (n16, g16, n8l, g8l) == ("beta_vae_beta1_6", ("method.beta", (1.0, 6.0)), "beta_vae_beta8",
+                                  ("method.beta", (8.0,)))
+  assert b16 == base_l and long8.reference == ("beta_vae", 1.0) and long8.seeds == 5
+  assert configs.sweep_dir(long8, "/r", n16, "beta_vae") == configs.sweep_dir(long, "/r", "beta_vae", "beta_vae")
+  assert configs.sweep_dir(long8, "/r", n8l, "beta_vae") == ("/r/disentanglement_study/cpu_higgins_long_beta8/"
+                                                            "beta_vae_beta8")
+  # β = 8's members are cpu_higgins_beta8's, continued: the same configs but for the schedule's length
+  b8_short = dataclasses.replace(b8l, num_steps=10_000, eval_every=10_000, checkpoint_every=2000)
+  assert b8_short == configs.sweeps(b8)[1][2]
+  assert configs.start_from(long8, "/nowhere", n16) is None
+  with pytest.raises(FileNotFoundError, match=r"cpu_higgins_beta8/beta_vae_beta8 holds no finished sweep; size "
+                     r"cpu_higgins_long_beta8 continues its members: train it first \(python -m "
+                     r"experiments.disentanglement_study --size cpu_higgins_beta8 --runs-root /nowhere\)"):
+    configs.start_from(long8, "/nowhere", n8l)
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
@@ -342,8 +359,8 @@ def test_sizes_are_validated():
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
                      "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, "
-                     "cpu_higgins_grid, cpu_higgins_long, gpu_lease, gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, "
-                     "quick, smoke"):
+                     "cpu_higgins_grid, cpu_higgins_long, cpu_higgins_long_beta8, gpu_lease, gpu_lease_tc, "
+                     "gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
