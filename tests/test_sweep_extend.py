@@ -100,6 +100,23 @@ def test_members_from_two_sources_continue_and_their_curve_starts_in_the_sources
       "curve/m000_seed0_beta1/8/t", "curve/m002_seed0_beta4/8/t"]
 
 
+def test_a_runs_folder_moved_whole_keeps_its_continued_sweep_resumable_and_its_curve(tmp_path):
+  old, moved = tmp_path / "old", tmp_path / "moved"
+  sweep.train_sweep(betas([1.0], num_steps=4, checkpoint_every=2), str(old / "src"))
+  sweep.train_sweep(betas([1.0], num_steps=6), str(old / "new"), start_from=[str(old / "src")])  # killed at 6
+  with open(old / "new" / extend.START_FILE) as f:
+    assert json.load(f)["sources"] == [os.path.join("..", "src")]  # recorded relative to the new sweep's folder
+  os.rename(old, moved)
+  res = sweep.train_sweep(betas([1.0]), str(moved / "new"), start_from=[str(moved / "src")])  # resumed there
+  assert (res["start_step"], res["final_step"]) == (6, 8)
+  assert res["started_from"]["sources"] == [str(moved / "src")]
+  assert res["members"][1]["started_from"]["workdir"] == str(moved / "src")
+  curves = scores.score_checkpoints(betas([1.0]), str(moved / "new"), lambda mb, params: {"seed": mb.seed}, tag="t")
+  assert [p["step"] for p in curves["m000_seed0_beta1"]] == [2, 4, 6, 8]  # the source's points found where it is now
+  with pytest.raises(ValueError, match="not started from"):  # the old place is another source
+    sweep.train_sweep(betas([1.0]), str(moved / "new"), start_from=[str(tmp_path / "src")])
+
+
 def test_what_cannot_be_continued_is_a_clear_error(tmp_path):
   src, other = tmp_path / "src", tmp_path / "other"
   sweep.train_sweep(betas([1.0], num_steps=4), str(src))
@@ -120,6 +137,8 @@ def test_what_cannot_be_continued_is_a_clear_error(tmp_path):
   sweep.train_sweep(betas([1.0], num_steps=6), str(tmp_path / "g"), start_from=[str(src)])
   with pytest.raises(ValueError, match="not started from"):  # a folder continued from elsewhere is not mixed up
     sweep.train_sweep(betas([1.0]), str(tmp_path / "g"), start_from=[str(other)])
+  with pytest.raises(ValueError, match=r"src was not started from .*other.* \(its record: trained from scratch\)"):
+    sweep.train_sweep(betas([1.0], num_steps=4), str(src), start_from=[str(other)])  # finished, but not continued
   assert extend.provenance(str(src)) is None
 
 

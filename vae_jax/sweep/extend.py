@@ -14,8 +14,10 @@ sweeps' last ones:
 * Members may come from several sources (e.g. β = 1 from one sweep, β = 6 from another), all at the same step.
 * The members' history rows up to that step are copied, re-tagged, without ``train/seconds`` (those timed the old
   sweeps, other members beside them), so the new sweep's training time counts from the step it started at.
-* ``started_from.json`` records where each member came from; :func:`provenance` reads it (the curve of
-  :func:`vae_jax.sweep.scores.score_checkpoints` prepends the old checkpoints' points).
+* ``started_from.json`` records where each member came from, as paths relative to the new sweep's folder (a runs
+  folder moved or copied as a whole keeps its continued sweeps resumable and their curves whole); :func:`provenance`
+  reads it, the paths made absolute (the curve of :func:`vae_jax.sweep.scores.score_checkpoints` prepends the old
+  checkpoints' points).
 
 Nothing in the sources is written to but their score caches (where the curve's earlier points are kept); a workdir
 that already holds checkpoints is resumed by ``train_sweep`` as any other (after checking that it was started from
@@ -45,14 +47,41 @@ def _trajectory(member: Member) -> dict[str, Any]:
   return {k: v for k, v in configs.to_dict(member.config).items() if k not in checkpoints.RESUMABLE_FIELDS}
 
 
+def _record(workdir: str, step: int, sources: list[str], found: dict[str, tuple[str, Member]], *,
+            relative: bool) -> dict[str, Any]:
+  """What ``started_from.json`` holds: the source folders relative to ``workdir`` (or absolute)."""
+  where = (lambda s: os.path.relpath(os.path.abspath(s), os.path.abspath(workdir))) if relative else os.path.abspath
+  return {"step": step, "sources": [where(s) for s in sources],
+          "members": {name: {"workdir": where(src), "name": old.name, "index": old.index}
+                      for name, (src, old) in found.items()}}
+
+
 def provenance(workdir: str) -> dict[str, Any] | None:
   """``{"step", "sources", "members": {name: {"workdir", "name", "index"}}}`` of a sweep started from others (None
-  for one trained from scratch)."""
+  for one trained from scratch), its folders absolute: the recorded relative paths resolved against ``workdir`` as
+  it is now (files written before paths were recorded relative hold absolute ones, kept as they are)."""
   path = os.path.join(workdir, START_FILE)
   if not os.path.exists(path):
     return None
   with open(path) as f:
-    return json.load(f)
+    record = json.load(f)
+  here = os.path.abspath(workdir)
+
+  def resolve(p: str) -> str:
+    return os.path.normpath(os.path.join(here, p))  # an absolute p stays p
+
+  record["sources"] = [resolve(s) for s in record["sources"]]
+  for m in record["members"].values():
+    m["workdir"] = resolve(m["workdir"])
+  return record
+
+
+def check_sources(workdir: str, sources: list[str]) -> None:
+  """Raises ValueError unless ``workdir`` was started from exactly ``sources`` (:func:`provenance`)."""
+  started = provenance(workdir)
+  if started is None or started["sources"] != [os.path.abspath(s) for s in sources]:
+    raise ValueError(f"{workdir} was not started from {sources} (its record: "
+                     f"{'trained from scratch' if started is None else started['sources']}); use a new workdir.")
 
 
 def match(sweep: SweepConfig, sources: list[str]) -> tuple[int, dict[str, tuple[str, Member]]]:
@@ -97,11 +126,8 @@ def start_from(sweep: SweepConfig, workdir: str, sources: list[str]) -> int:
   """Writes ``workdir``'s first checkpoint from ``sources`` (:func:`match`) and returns its step; a ``workdir`` that
   already holds checkpoints is left as it is (checked to have been started from the same sources)."""
   step, found = match(sweep, sources)
-  record = {"step": step, "sources": [os.path.abspath(s) for s in sources],
-            "members": {name: {"workdir": os.path.abspath(src), "name": old.name, "index": old.index}
-                        for name, (src, old) in found.items()}}
   if io.kept_steps(workdir):
-    if provenance(workdir) != record:
+    if provenance(workdir) != _record(workdir, step, sources, found, relative=False):
       raise ValueError(f"{workdir} holds checkpoints that were not started from {sources} at step {step}; use a new "
                        "workdir.")
     return step
@@ -125,6 +151,7 @@ def start_from(sweep: SweepConfig, workdir: str, sources: list[str]) -> int:
   if is_main:  # sweep.json: written by train_sweep right after
     rows.sort(key=lambda r: (r["step"], not any(k.startswith("train/") for k in r), r["member"]))  # as a sweep logs
     checkpoints.write_text_atomic(os.path.join(workdir, "metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows))
+    record = _record(workdir, step, sources, found, relative=True)
     checkpoints.write_text_atomic(os.path.join(workdir, START_FILE), json.dumps(record, indent=2))
   mgr = checkpoints.manager(workdir, keep=sweep.base.keep_checkpoints)
   checkpoints.save(mgr, step, state)  # last: a kill before it leaves no checkpoint, and the next call starts over

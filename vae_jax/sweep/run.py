@@ -222,6 +222,8 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto",
   t_start = time.perf_counter()
   done = finished(sweep, workdir)
   if done is not None:
+    if start_from:  # the sources need not exist any more; the record must name them
+      extend.check_sources(workdir, list(start_from))
     logger.info("Sweep %s is finished (step %d); nothing to do.", workdir, done["final_step"])
     return done
   is_main = jax.process_index() == 0
