@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from experiments import disentanglement_study as study
-from experiments import factor_response, metric_confusion
+from experiments import factor_response, metric_confusion, metric_noise
 from experiments.configs import disentanglement_study as configs
 from vae_jax import evaluation, sweep
+from vae_jax.sweep import scores as sweep_scores
 from vae_jax.evaluation.factor_edits import EDITED_FACTORS
 
 
@@ -149,6 +150,25 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
     assert np.trace(confusion) / confusion.sum() == row[2]
   mixed = mc["What each factor held fixed is classified as (fraction of its held-out points, all seeds)"]["rows"]
   assert [(row[0], row[1]) for row in mixed] == [(lab, f) for lab in labels for f in study.sprites.FACTOR_NAMES]
+
+  # The metrics redrawn from fresh keys: the study's own draw first (its cached score), then the redraws, cached too.
+  noise_args = ["--size", "smoke", "--methods", "beta_vae", "--runs-root", str(tmp_path / "runs"), "--results-dir",
+                str(tmp_path / "out"), "--redraws", "2", "--metrics", "factor_vae_metric"]
+  with open(metric_noise.main(noise_args)) as f:
+    mn = json.load(f)["tables"]
+  rows = mn["Per seed: each draw's score, their mean and standard deviation"]["rows"]
+  assert sorted((r[0], r[2], r[3]) for r in rows) == sorted(
+      (lab, m["seed"], m["factor_vae_metric"]) for lab, ms in members.items() for m in ms)  # the study's draw
+  assert all(len(r) == 8 for r in rows) and any(r[4] != r[3] or r[5] != r[3] for r in rows)  # other draws
+  assert all(r[6] == pytest.approx(np.mean(r[3:6]), abs=1e-4) for r in rows)
+  verdict = mn["Seeds on which a setting is above β = 1 (a column per draw; the last two: the draws' mean)"]["rows"]
+  assert [r[:2] for r in verdict] == [[lab, "factor_vae_metric"] for lab in labels if lab != labels[0]]
+  assert all(c in ("0/2", "1/2", "2/2") for r in verdict for c in r[2:6])
+  cache = sweep_scores.ScoreCache(str(tmp_path / "runs" / study.NAME / "smoke" / "beta_vae")).data
+  assert sum(k.endswith(sweep_scores.tag((configs.metric_sizes(configs.get_config("smoke")), "factor_vae_metric", 1)))
+             for k in cache) == 4  # the second redraw of each of the 4 members, kept for a rerun
+  with pytest.raises(SystemExit):
+    metric_noise.main([*noise_args[:-4], "--redraws", "0"])
 
 
 def test_every_method_of_the_grids_has_a_setting_label_and_config():

@@ -288,6 +288,8 @@ def test_evaluate_disentanglement_chunk_size_changes_the_speed_not_the_scores(mo
   alone = disentanglement.beta_vae_score(jax.random.key(1), model, params, sampler, sizes, chunk_size=512)
   assert alone["eval_accuracy"] == scores[1]["beta_vae_metric"]
   assert np.trace(alone["eval_confusion"]) == round(alone["eval_accuracy"] * sizes.bvae_eval)
+  fvae = disentanglement.factor_vae_score(jax.random.key(1), model, params, sampler, sizes, chunk_size=512)
+  assert fvae["eval_accuracy"] == scores[1]["factor_vae_metric"]  # the same, from the same key
   # The default: small chunks on the CPU, large ones where each call's fixed cost dominates (an accelerator).
   assert (disentanglement.default_chunk_size("cpu"), disentanglement.default_chunk_size("gpu")) == (256, 4096)
   monkeypatch.setattr(jax, "default_backend", lambda: "gpu")

@@ -20,6 +20,7 @@ from vae_jax.evaluation.disentanglement import ACTIVE_KL as ACTIVE_KL
 from vae_jax.evaluation.disentanglement import MetricSizes as MetricSizes
 from vae_jax.evaluation.disentanglement import evaluate_disentanglement as evaluate_disentanglement
 from vae_jax.evaluation.disentanglement import beta_vae_score as beta_vae_score
+from vae_jax.evaluation.disentanglement import factor_vae_score as factor_vae_score
 from vae_jax.evaluation.disentanglement import kl_per_dim as kl_per_dim
 from vae_jax.evaluation.dci import disentanglement_completeness as disentanglement_completeness
 from vae_jax.evaluation.factor_response import MONOTONIC as MONOTONIC
