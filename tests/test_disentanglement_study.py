@@ -372,6 +372,14 @@ def test_decoder_sizes_change_only_the_decoder_or_the_net():
   assert not any("broadcast" in n for n in configs.notes(ref, [0], dci_check=False))
 
 
+def test_the_verdict_judges_the_best_beta_by_medians_and_every_beta_above_it_on_more_scores():
+  method_of = {"β=1": "beta_vae", "β=6": "beta_vae", "β=8": "beta_vae", "β=4": "beta_vae", "TC": "beta_tcvae"}
+  wins = {"β=6": ["mig", "dci_d"], "β=8": list(configs.HEADLINE), "β=4": ["mig"], "TC": []}
+  assert configs.judged(wins, method_of, "β=1", "β=6", method_of) == ["β=6", "β=8", "TC"]
+  assert configs.judged(wins, method_of, "β=1", "β=8", method_of) == ["β=8", "TC"]
+  assert configs.judged({}, {"β=1": "beta_vae"}, "β=1", "β=1", {"β=1": "beta_vae"}) == []  # the reference alone
+
+
 def test_sizes_are_validated():
   with pytest.raises(ValueError, match="multiple of 5"):
     configs.get_config("cpu", num_steps=1234)

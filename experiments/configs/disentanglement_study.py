@@ -814,6 +814,16 @@ def tables(cmp: dict, ref: str, train_info: list, swaps: dict, dci: list, edits:
   return out
 
 
+def judged(wins: dict, groups: dict, reference: str, best_beta: str, method_of: dict) -> list[str]:
+  """The settings the verdict judges against ``reference``: the best β by headline medians (``best_beta``), every
+  other setting of its method that is higher on every seed for more headline scores (``wins``: setting -> those
+  scores) — a β the medians do not pick may clear the paired bar — and every setting of :data:`VERDICT_METHODS`."""
+  beats = [g for g in groups if method_of[g] == method_of[best_beta] and g not in (reference, best_beta)
+           and len(wins[g]) > len(wins.get(best_beta, ()))]
+  others = [g for g in groups if method_of[g] in VERDICT_METHODS]
+  return [g for g in dict.fromkeys([best_beta, *beats, *others]) if g != reference]
+
+
 def verdict(cmp: dict, groups: dict, reference: str, ref: str, best_beta: str, method_of: dict, swaps: dict,
             edits: dict | None = None) -> list[str]:
   """The study's findings: the best β-VAE and every setting of :data:`VERDICT_METHODS` against the reference
@@ -821,11 +831,12 @@ def verdict(cmp: dict, groups: dict, reference: str, ref: str, best_beta: str, m
   medians, the sharpness of generated samples (ratios and Fréchet distances), the latent swap and the attribute
   edits."""
   titles, out = dict(METRICS), []
-  for g in dict.fromkeys([best_beta, *[g for g in groups if method_of[g] in VERDICT_METHODS]]):
-    if g != reference:
-      w = cmp["wins"][g]
-      out.append(f"{g}: higher than {ref} on every seed for {len(w)} of {len(HEADLINE)} headline scores"
-                 + (f" ({', '.join(titles[k] for k in w)})" if w else "") + ".")
+  for g in judged(cmp["wins"], groups, reference, best_beta, method_of):
+    w = cmp["wins"][g]
+    out.append(f"{g}: higher than {ref} on every seed for {len(w)} of {len(HEADLINE)} headline scores"
+               + (f" ({', '.join(titles[k] for k in w)})" if w else "")
+               + (f" — more than the best β by headline medians, {best_beta}" if g != best_beta
+                  and method_of[g] == method_of[best_beta] else "") + ".")
   med = {g: {k: s[k]["median"] for k in (*HEADLINE, "sharp_gen_grad")} for g, s in cmp["summary"].items()}
   mig, bvae = (max(med, key=lambda g, k=k: med[g][k]) for k in ("mig", "beta_vae_metric"))
   out.append(f"Best median MIG {med[mig]['mig']:.3f} ({mig}; target ≥ 0.25); best median β-VAE metric "
