@@ -81,10 +81,8 @@ def main(argv: list[str] | None = None) -> str:
       "Seeds with a monotonic code at every kept checkpoint": sweeps.table(
           ["setting", "updates", *ordinal], [[g, s, *(count(gs[g], f) for f in ordinal)] for g in groups
                                              for s, gs in by_step.items()])}
-  notes = [*partial, f"Models: the trained sweeps of `python -m experiments.{STUDY} --size {cfg.size}` "
-           f"({cfg.num_steps} updates of {cfg.batch_size}, {cfg.resolution}×{cfg.resolution}); codes are posterior "
-           f"means; each factor value averaged over {args.per_value} sprites with the other factors uniform (key "
-           "fold_in(key(seed), 17)).",
+  notes = [*partial, study.models_note(cfg, last=False) + f"; each factor value averaged over {args.per_value} "
+           "sprites with the other factors uniform (key fold_in(key(seed), 17)).",
            "A latent's movement is its mean code's range over the factor's values; |ρ| the Spearman correlation of "
            "that mean code with the value. A folded code (the latent sweeps half the range twice, another latent "
            "telling the halves apart) or a radial one (distance from the centre) has |ρ| well below 1 and no total "

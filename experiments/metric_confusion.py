@@ -73,10 +73,9 @@ def main(argv: list[str] | None = None) -> str:
       "Per seed: confusion counts (rows: the factor held fixed, in the order of the columns above)": sweeps.table(
           ["setting", "seed", "β-VAE metric", "confusion"],
           [[g, r["seed"], r["score"], r["confusion"]] for g, rs in groups.items() for r in rs])}
-  notes = [*partial, f"Models: the trained sweeps of `python -m experiments.{STUDY} --size {cfg.size}` at their last "
-           f"checkpoint ({cfg.num_steps} updates of {cfg.batch_size}, {cfg.resolution}×{cfg.resolution}); codes are "
-           f"posterior means; the metric at the study's sizes ({sizes.bvae_train}/{sizes.bvae_eval} points of batch "
-           f"{sizes.bvae_batch}, scikit-learn's LogisticRegression defaults) and keys, so each score is the study's.",
+  notes = [*partial, study.models_note(cfg) + f"; the metric at the study's sizes ({sizes.bvae_train}/"
+           f"{sizes.bvae_eval} points of batch {sizes.bvae_batch}, scikit-learn's LogisticRegression defaults) and "
+           "keys, so each score is the study's.",
            "A factor's accuracy: the share of its held-out points (batches of pairs sharing that factor) the "
            "classifier names correctly. Chance is 1/5; a factor with no latent of its own is confused with the "
            "others that have none."]

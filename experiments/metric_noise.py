@@ -96,10 +96,9 @@ def main(argv: list[str] | None = None) -> str:
           ["setting", "metric", *heads, "mean of draws", "smallest mean margin"], verdict),
       "Per seed: each draw's score, their mean and standard deviation": sweeps.table(
           ["setting", "metric", "seed", *heads, "mean", "std"], per_seed)}
-  notes = [*partial, f"Models: the trained sweeps of `python -m experiments.{STUDY} --size {cfg.size}` at their last "
-           f"checkpoint ({cfg.num_steps} updates of {cfg.batch_size}, {cfg.resolution}×{cfg.resolution}); codes are "
-           f"posterior means; the metrics at the study's sizes (β-VAE metric {sizes.bvae_train}/{sizes.bvae_eval} "
-           f"points, FactorVAE metric {sizes.fvae_train}/{sizes.fvae_eval} votes, batch {sizes.fvae_batch}). The "
+  notes = [*partial, study.models_note(cfg) + f"; the metrics at the study's sizes (β-VAE metric "
+           f"{sizes.bvae_train}/{sizes.bvae_eval} points, FactorVAE metric {sizes.fvae_train}/{sizes.fvae_eval} "
+           f"votes, batch {sizes.fvae_batch}). The "
            "study's draw is its key (fold_in(key(seed), 7)); redraw r uses fold_in(that key, 1000 + r − 1); every "
            "model of a seed sees the same draws. A draw's sampling noise is the spread of its column over draws."]
   return sweeps.write_results(results_dir, f"{NAME}_{cfg.run_tag}", args=args, command=setup.command,

@@ -39,7 +39,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
          "factor_response_cpu1024_sbd_mss", "metric_confusion_cpu1024_sbd_mss", "factor_response_cpu_higgins_tc",
          "factor_response_cpu_higgins_grid", "factor_response_cpu_higgins_long",
-         "factor_response_cpu_higgins_long_beta8", "metric_noise_cpu_higgins_long_beta8",
+         "metric_noise_cpu_higgins_long_beta8",
          "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
          "disentanglement_study_gpu_lease_tc", "disentanglement_study_gpu_lease_sbd",
          "disentanglement_study_gpu_lease_higgins", "outliers", "pretraining", "stacked",
@@ -104,8 +104,6 @@ TITLES = {
                                         "(β ∈ {1, 4, 6, 8}, 10,000 updates of 64)",
     "factor_response_cpu_higgins_long": "4c-R-H″. How β = 1 and β = 6 at Higgins et al.'s 64×64 MLP encode the "
                                         "factors after 15,000 updates of 64 (4c-H⁗'s models)",
-    "factor_response_cpu_higgins_long_beta8": "4c-R-H‴. How β = 1, 6 and 8 at Higgins et al.'s 64×64 MLP encode the "
-                                              "factors after 15,000 updates of 64 (4c-H⁵'s models)",
     "metric_noise_cpu_higgins_long_beta8": "4c-N. Do 4c-H⁵'s paired verdicts outlive the metrics' own sampling? The "
                                            "FactorVAE metric redrawn from fresh keys",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "

@@ -123,7 +123,8 @@ Sizes:
     sweep), beside cpu_higgins_long's β = 1 and β = 6 (read from its runs). At 10,000 updates β = 8 was the β-VAE
     nearest the all-four target by count (every seed for three of the four headline scores, the FactorVAE metric on
     4/5, its one miss by 0.007), and cpu_higgins_long's β = 1 has stopped improving while β = 6's good seeds still
-    rose. Needs cpu_higgins_beta8's and cpu_higgins_long's runs. Results
+    rose. Needs cpu_higgins_beta8's and cpu_higgins_long's runs: then 3,173 s on 2026-12-06 (1,425 s of training for
+    the 5,000 updates of the 5 members, then their scoring). Results
     ``disentanglement_study_cpu_higgins_long_beta8.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
@@ -604,6 +605,14 @@ def partial_note(missing: list[str]) -> list[str]:
   return [f"Partial: {len(missing)} sweep(s) not finished when this file was written and left out — "
           f"{', '.join(named)}; the same command without --only-trained trains them (resuming from their "
           "checkpoints) and rewrites this file with every setting."] if missing else []
+
+
+def models_note(cfg, *, last: bool = True) -> str:
+  """The opening of the results notes of a script that reads the study's trained sweeps (factor_response,
+  metric_confusion, metric_noise): which models, at which checkpoint, coded how."""
+  return (f"Models: the trained sweeps of `python -m experiments.disentanglement_study --size {cfg.size}`"
+          + (" at their last checkpoint" if last else "") + f" ({cfg.num_steps} updates of {cfg.batch_size}, "
+          f"{cfg.resolution}×{cfg.resolution}); codes are posterior means")
 
 
 def trained_sweeps(cfg, runs_root: str, seeds: list[int], only: list[str] | None,
