@@ -62,6 +62,17 @@ def test_shared_runs_are_drawn_once_and_a_setting_above_on_all_four_is_named(tmp
   text = study_overview.section(loaded, list(loaded), report.TITLES, str(tmp_path))
   assert list(drawn) == ["4c-SBD β-VAE β=1 (VAE)"]  # three rows of the same values: the same runs, drawn once
   assert "all four headline scores: β-VAE β=2 (4c-SBD)" in text and "out of reach" not in text
+  # A size whose metrics were redrawn (experiments.metric_noise): how the setting fares in each draw, beside it.
+  noise = {"experiment": "metric_noise_cpu1024_sbd", "tables": {
+      "Seeds on which a setting is above β = 1 (a column per draw; the last two: the draws' mean)": sweeps.table(
+          ["setting", "metric", "study's draw", "redraw 1", "redraw 2", "mean of draws", "smallest mean margin"],
+          [["β-VAE β=2", "factor_vae_metric", "5/5", "4/5", "5/5", "4/5", -0.002]])}}
+  text = study_overview.section({**loaded, "metric_noise_cpu1024_sbd": noise}, list(loaded), report.TITLES,
+                                str(tmp_path))
+  assert ("all four headline scores: β-VAE β=2 (4c-SBD; redrawn, metric_noise_cpu1024_sbd: FactorVAE metric above "
+          "on every seed in 2 of 3 draws, by the draws' mean on 4/5 seeds)") in text
+  assert study_overview.redrawn(None, "β-VAE β=2", report.TITLES) == ""
+  assert study_overview.redrawn(noise, "β-VAE β=4", report.TITLES) == ""  # a setting the file does not have
   row = study_overview.study_row(loaded["disentanglement_study_cpu1024_sbd"])
   assert row["reference_setting"] == "β-VAE β=1 (VAE)" and study_overview.ceilings(row) == []
   capped = {**row, "settings": {**row["settings"], "β-VAE β=1 (VAE)": {
