@@ -80,8 +80,9 @@ _DISK_WORDS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota i
 DISK_ERRNOS = frozenset(_DISK_WORDS)
 
 
-def _steps_on_disk(directory: str) -> list[int]:
-  """The finished checkpoint steps in ``directory`` (Orbax renames a step's directory to its number when done)."""
+def steps_on_disk(directory: str) -> list[int]:
+  """The finished checkpoint steps in ``directory``, ascending (Orbax renames a step's directory to its number when
+  done); ``[]`` for a directory that does not exist."""
   try:
     return sorted(int(n) for n in os.listdir(directory) if n.isdigit())
   except OSError:
@@ -97,7 +98,7 @@ def disk_failure(exc: BaseException, what: str, workdir: str) -> CheckpointError
     why = _DISK_WORDS[errno.ENOSPC]
   else:
     return None
-  good = _steps_on_disk(os.path.join(workdir, "checkpoints"))
+  good = steps_on_disk(os.path.join(workdir, "checkpoints"))
   kept = f"the last good checkpoint (step {good[-1]}) is intact" if good else "no checkpoint was written before"
   return CheckpointError(f"Cannot write {what}: {why}; {kept}. Free some space (or fix the permissions) and rerun "
                          "the same command to resume.")

@@ -69,8 +69,7 @@ def abstract_state(sweep: grid_lib.SweepConfig, num_members: int, sharding=None)
 
 def kept_steps(workdir: str) -> list[int]:
   """The steps of the checkpoints ``workdir`` keeps, ascending (none: ``[]``)."""
-  ckpts = os.path.join(workdir, "checkpoints")
-  return sorted(int(s) for s in os.listdir(ckpts) if s.isdigit()) if os.path.isdir(ckpts) else []
+  return checkpoints.steps_on_disk(os.path.join(workdir, "checkpoints"))
 
 
 def load_sweep(workdir: str, step: int | None = None) -> tuple[grid_lib.SweepConfig, SweepState]:
@@ -78,8 +77,8 @@ def load_sweep(workdir: str, step: int | None = None) -> tuple[grid_lib.SweepCon
   (default: the latest)."""
   sweep = read_sweep(workdir)
   mgr = checkpoints.manager(workdir, keep=sweep.base.keep_checkpoints)
-  if step is not None and step not in kept_steps(workdir):
-    raise FileNotFoundError(f"No checkpoint at step {step} in {workdir}/checkpoints; it keeps {kept_steps(workdir)}.")
+  if step is not None and step not in (kept := kept_steps(workdir)):
+    raise FileNotFoundError(f"No checkpoint at step {step} in {workdir}/checkpoints; it keeps {kept}.")
   step = mgr.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f"No checkpoint found in {workdir}/checkpoints.")
