@@ -124,7 +124,7 @@ Sizes:
     nearest the all-four target by count (every seed for three of the four headline scores, the FactorVAE metric on
     4/5, its one miss by 0.007), and cpu_higgins_long's β = 1 has stopped improving while β = 6's good seeds still
     rose. Needs cpu_higgins_beta8's and cpu_higgins_long's runs: then 3,173 s on 2026-12-06 (1,425 s of training for
-    the 5,000 updates of the 5 members, then their scoring). Results
+    the 5,000 updates of the 5 members, 1,504 s of scoring them). Results
     ``disentanglement_study_cpu_higgins_long_beta8.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
