@@ -335,6 +335,17 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
                      r"cpu_higgins_long_beta8 continues its members: train it first \(python -m "
                      r"experiments.disentanglement_study --size cpu_higgins_beta8 --runs-root /nowhere\)"):
     configs.start_from(long8, "/nowhere", n8l)
+  # cpu_higgins_20k: β = 1 and β = 8 one sweep for 20,000 updates, continued from the two 15,000-update sweeps
+  k20 = configs.get_config("cpu_higgins_20k")
+  (n20, _, b20, g20), = configs.sweeps(k20)
+  assert (n20, g20, k20.num_steps) == ("beta_vae", ("method.beta", (1.0, 8.0)), 20_000)
+  assert k20.reference == ("beta_vae", 1.0)
+  assert dataclasses.replace(b20, num_steps=15_000, eval_every=15_000, checkpoint_every=3000) == b16
+  assert configs.sweep_dir(k20, "/r", n20, "beta_vae") == "/r/disentanglement_study/cpu_higgins_20k/beta_vae"
+  with pytest.raises(FileNotFoundError, match=r"cpu_higgins_long/beta_vae holds no finished sweep; size "
+                     r"cpu_higgins_20k continues its members: train it first \(python -m "
+                     r"experiments.disentanglement_study --size cpu_higgins_long --runs-root /nowhere\)"):
+    configs.start_from(k20, "/nowhere", n20)
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
@@ -387,8 +398,8 @@ def test_sizes_are_validated():
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
                      "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, "
-                     "cpu_higgins_grid, cpu_higgins_long, cpu_higgins_long_beta8, gpu_lease, gpu_lease_tc, "
-                     "gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
+                     "cpu_higgins_grid, cpu_higgins_long, cpu_higgins_long_beta8, cpu_higgins_20k, gpu_lease, "
+                     "gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

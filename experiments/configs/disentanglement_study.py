@@ -126,6 +126,12 @@ Sizes:
     rose. Needs cpu_higgins_beta8's and cpu_higgins_long's runs: then 3,173 s on 2026-12-06 (1,425 s of training for
     the 5,000 updates of the 5 members, 1,504 s of scoring them). Results
     ``disentanglement_study_cpu_higgins_long_beta8.json``.
+  * ``cpu_higgins_20k`` — β = 1 and β = 8 continued once more, to 20,000 updates, as one sweep of the 10 members
+    (from cpu_higgins_long's and cpu_higgins_long_beta8's runs, which must be there). At 15,000 updates β = 8 was
+    above β = 1 on every seed for all four headline scores on the study's draw, but seed 2's FactorVAE margin (0.010)
+    reversed when that metric was redrawn (REPORT §4c-N), while β = 8's scores were still rising from 10,000 to
+    15,000; the 5,000 updates more ask whether that margin grows past the metric's sampling. Its verdict counts only
+    where the redraws (``experiments.metric_noise``) agree. Results ``disentanglement_study_cpu_higgins_20k.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
@@ -225,7 +231,7 @@ SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cp
          "cpu1024_mss_beta2", "cpu1024_long", "cpu1024_tc1", "cpu1024_methods", "cpu1024_wide", "cpu_conv",
          "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "cpu_higgins",
          "cpu_higgins_tc", "cpu_higgins_beta8", "cpu_higgins_grid", "cpu_higgins_long", "cpu_higgins_long_beta8",
-         "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
+         "cpu_higgins_20k", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -294,6 +300,8 @@ CPU_HIGGINS_GRID_ROWS = (("beta_vae", "beta", (1.0, 4.0)), ("beta_vae", "beta", 
 CPU_HIGGINS_LONG_GRIDS = {"beta_vae": ("beta", (1.0, 6.0))}
 # Size cpu_higgins_long_beta8: β = 8 continued to 15,000 updates beside cpu_higgins_long's β ∈ {1, 6} sweep.
 CPU_HIGGINS_LONG_BETA8_ROWS = (("beta_vae", "beta", (1.0, 6.0)), ("beta_vae", "beta", (8.0,)))
+# Size cpu_higgins_20k: β = 1 and β = 8 one sweep for 20,000 updates, continued from their 15,000-update sweeps.
+CPU_HIGGINS_20K_GRIDS = {"beta_vae": ("beta", (1.0, 8.0))}
 CPU_TC1_GRIDS = {"beta_vae": ("beta", (1.0,)), "beta_tcvae": ("beta", (1.0,))}  # size cpu1024_tc1: the two VAEs
 # Size cpu1024_methods: the methods the CPU had not trained, against cpu1024_tc1's β = 1 (the same runs). AnnealedVAE's
 # capacities where a 32×32 VAE's own KL lies (β = 1 uses ≈ 15 nats; the factors hold ≈ 13.5 nats), and Locatello's
@@ -322,7 +330,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu1024_sbd_mss": CPU_SBD_MSS_ROWS, "cpu_higgins": CPU_HIGGINS_GRIDS,
           "cpu_higgins_tc": GPU_LEASE_HIGGINS_GRIDS, "cpu_higgins_beta8": CPU_HIGGINS_BETA8_ROWS,
           "cpu_higgins_grid": CPU_HIGGINS_GRID_ROWS, "cpu_higgins_long": CPU_HIGGINS_LONG_GRIDS,
-          "cpu_higgins_long_beta8": CPU_HIGGINS_LONG_BETA8_ROWS,
+          "cpu_higgins_long_beta8": CPU_HIGGINS_LONG_BETA8_ROWS, "cpu_higgins_20k": CPU_HIGGINS_20K_GRIDS,
           "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
           "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
@@ -415,6 +423,10 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       cpu_higgins_long_beta8=dict(_CPU_HIGGINS, num_steps=15_000, tag="cpu_higgins_long_beta8",
                                   shared_runs={"beta_vae_beta1_6": "cpu_higgins_long/beta_vae"},
                                   start_from={"beta_vae_beta8": ("cpu_higgins_beta8/beta_vae_beta8",)}),
+      # β = 1 and β = 8 at 15,000 updates (cpu_higgins_long's and cpu_higgins_long_beta8's) continued to 20,000.
+      cpu_higgins_20k=dict(_CPU_HIGGINS, num_steps=20_000, tag="cpu_higgins_20k",
+                           start_from={"beta_vae": ("cpu_higgins_long/beta_vae",
+                                                    "cpu_higgins_long_beta8/beta_vae_beta8")}),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
