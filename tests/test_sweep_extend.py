@@ -100,7 +100,7 @@ def test_members_from_two_sources_continue_and_their_curve_starts_in_the_sources
       "curve/m000_seed0_beta1/8/t", "curve/m002_seed0_beta4/8/t"]
 
 
-def test_a_runs_folder_moved_whole_keeps_its_continued_sweep_resumable_and_its_curve(tmp_path):
+def test_a_runs_folder_moved_whole_keeps_its_continued_sweeps_resumable_and_their_curves(tmp_path):
   old, moved = tmp_path / "old", tmp_path / "moved"
   sweep.train_sweep(betas([1.0], num_steps=4, checkpoint_every=2), str(old / "src"))
   sweep.train_sweep(betas([1.0], num_steps=6), str(old / "new"), start_from=[str(old / "src")])  # killed at 6
@@ -113,6 +113,10 @@ def test_a_runs_folder_moved_whole_keeps_its_continued_sweep_resumable_and_its_c
   assert res["members"][1]["started_from"]["workdir"] == str(moved / "src")
   curves = scores.score_checkpoints(betas([1.0]), str(moved / "new"), lambda mb, params: {"seed": mb.seed}, tag="t")
   assert [p["step"] for p in curves["m000_seed0_beta1"]] == [2, 4, 6, 8]  # the source's points found where it is now
+  sweep.train_sweep(betas([1.0], num_steps=10), str(moved / "newer"), start_from=[str(moved / "new")])
+  curves = scores.score_checkpoints(betas([1.0], num_steps=10), str(moved / "newer"),
+                                    lambda mb, params: {"seed": mb.seed}, tag="t")
+  assert [p["step"] for p in curves["m000_seed0_beta1"]] == [2, 4, 6, 8, 10]  # continued twice: the whole curve
   with pytest.raises(ValueError, match="not started from"):  # the old place is another source
     sweep.train_sweep(betas([1.0]), str(moved / "new"), start_from=[str(tmp_path / "src")])
 

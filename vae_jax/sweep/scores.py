@@ -151,20 +151,28 @@ def score_checkpoints(spec: SweepConfig, workdir: str, score_fn: ScoreFn, *, tag
   """``{member name: [{"step", **scores}]}`` at every kept checkpoint, for the members of the sweep's first seed
   (a metric-vs-updates curve). A sweep continued from others (:mod:`vae_jax.sweep.extend`) starts with its members'
   points at their sources' kept checkpoints up to the step it started at (the same weights as its own first
-  checkpoint; cached in the sources' folders)."""
-  cache = cache or ScoreCache(workdir)
+  checkpoint; cached in the sources' folders), and so on back: a source that was itself continued brings its own
+  sources' points (a member continued twice has its whole curve)."""
   first_seed = [mb for mb in spec.members() if mb.seed == spec.seeds[0]]
-  curves: dict[str, list[dict]] = {mb.name: [] for mb in first_seed}
+  return _lineage(workdir, [(mb, mb.name, mb.index) for mb in first_seed], score_fn, tag,
+                  cache or ScoreCache(workdir))
+
+
+def _lineage(workdir: str, members: list[tuple[Member, str, int]], score_fn: ScoreFn, tag: str, cache: ScoreCache,
+             until: int | None = None) -> dict[str, list[dict]]:
+  """:func:`_points` of ``workdir`` up to step ``until`` (all if None), after its sources' points up to the step it
+  was started at (:func:`extend.provenance`), recursively; keyed by the members' names in ``workdir``."""
   start = extend.provenance(workdir)
   begin = start["step"] if start is not None else -1
-  for mb in first_seed if start is not None else []:
-    src = start["members"][mb.name]
-    earlier = _points(src["workdir"], [(mb, src["name"], src["index"])], score_fn, tag, ScoreCache(src["workdir"]),
-                      steps=lambda step: step <= begin)
-    curves[mb.name] += earlier[src["name"]]
-  own = _points(workdir, [(mb, mb.name, mb.index) for mb in first_seed], score_fn, tag, cache,
-                steps=lambda step: step > begin)
-  return {name: points + own[name] for name, points in curves.items()}
+  out: dict[str, list[dict]] = {name: [] for _, name, _ in members}
+  for mb, name, _ in members if start is not None else []:
+    src = start["members"][name]
+    earlier = _lineage(src["workdir"], [(mb, src["name"], src["index"])], score_fn, tag, ScoreCache(src["workdir"]),
+                       until=begin)
+    out[name] += earlier[src["name"]]
+  own = _points(workdir, members, score_fn, tag, cache,
+                steps=lambda step: step > begin and (until is None or step <= until))
+  return {name: points + own[name] for name, points in out.items()}
 
 
 def metric_key(seed: int) -> jax.Array:
