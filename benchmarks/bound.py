@@ -211,13 +211,17 @@ def onednn_seconds(batch: int, size: int, c_in: int, c_out: int, product: str, *
   return _median_call_seconds(jax.jit(fn), args, stack, reps)
 
 
-def conv_step_bound(batch: int = 64, *, stack: int = 4, reps: int = 3, peak_n: int = 2048) -> dict:
+def conv_step_bound(batch: int = 64, *, stack: int = 4, reps: int = 3, peak_n: int = 2048,
+                    layers: tuple[str, ...] | None = None) -> dict:
   """The two bounds for one training step of the conv β-VAE at ``batch`` (see the module docstring):
   ``own_bound_images_per_s`` (each product at its own shape's best measured speed, ``per_product_own_us``) and
-  ``bound_images_per_s`` (each at the faster of that and the peak, ``per_matmul_us``)."""
+  ``bound_images_per_s`` (each at the faster of that and the peak, ``per_matmul_us``). ``layers``: only these
+  layers' products (names of ``CONV_LAYERS`` and ``CONV_DENSE``; smoke runs, whose time is one compilation per
+  product and implementation) — not a bound of the step; None: every layer."""
   peak = peak_gflop_s(peak_n, reps=reps)
   own, flop = {}, {}
-  for name, size, ci, co, dx in CONV_LAYERS:
+  kept = (lambda name: True) if layers is None else (lambda name: name in layers)
+  for name, size, ci, co, dx in (layer for layer in CONV_LAYERS if kept(layer[0])):
     rows, depth = batch * (size // 2) ** 2, 16 * ci
     products = [("fwd", "bi,io->bo"), ("dW", "bi,bo->io")] + ([("dx", "bo,io->bi")] if dx else [])
     for product, e in products:
@@ -226,7 +230,7 @@ def conv_step_bound(batch: int = 64, *, stack: int = 4, reps: int = 3, peak_n: i
       own[label] = min(xla_conv_seconds(batch, size, ci, co, product, stack=stack, reps=reps),
                        matmul_seconds(e, rows, depth, co, stack=stack, reps=reps),
                        onednn_seconds(batch, size, ci, co, product, stack=stack, reps=reps))
-  for label, e, b, i, o in step_matmuls(batch, CONV_DENSE):
+  for label, e, b, i, o in step_matmuls(batch, tuple(layer for layer in CONV_DENSE if kept(layer[0]))):
     flop[label] = 2 * b * i * o
     own[label] = matmul_seconds(e, b, i, o, stack=stack, reps=reps)
   charged = {k: min(v, flop[k] / (peak * 1e9)) for k, v in own.items()}
@@ -288,11 +292,13 @@ def flop_per_image(batch: int = 1) -> float:
 class ConvStepBound:
   """The conv β-VAE's step bound, measured fresh each repeat."""
 
-  def __init__(self, batch: int = 64, stack: int = 4, reps: int = 3, peak_n: int = 2048):
-    self.batch, self.kw = batch, {"stack": stack, "reps": reps, "peak_n": peak_n}
+  def __init__(self, batch: int = 64, stack: int = 4, reps: int = 3, peak_n: int = 2048,
+               layers: tuple[str, ...] | None = None):
+    self.batch, self.kw = batch, {"stack": stack, "reps": reps, "peak_n": peak_n, "layers": layers}
 
   def setup(self):
-    _, warm, _ = timing.timed(lambda: conv_step_bound(self.batch, stack=1, reps=1, peak_n=256))
+    _, warm, _ = timing.timed(lambda: conv_step_bound(self.batch, stack=1, reps=1, peak_n=256,
+                                                      layers=self.kw["layers"]))
     return {"compile_s": warm, "params": CONV_PARAMS}
 
   def run(self):

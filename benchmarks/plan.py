@@ -73,7 +73,9 @@ def _conv_group(mode: str) -> dict:
     # full: 24 updates per repeat (≈ 2 s); windows of 6 (≈ 0.5 s) spread a row's per-round ratio over 0.65–1.3.
     steps = 24 if mode == "full" else 2
     kw, tkw = dict(batch=64, steps=steps), dict(batch=64, steps=steps)
-  bkw = dict(batch=kw["batch"], stack=1, reps=1, peak_n=256) if mode == "smoke" else dict(batch=64)
+  # smoke: three layers' products (the first conv, which needs no input gradient, a dense one and the last deconv)
+  bkw = (dict(batch=kw["batch"], stack=1, reps=1, peak_n=256, layers=("conv_0", "mean", "out")) if mode == "smoke"
+         else dict(batch=64))
   contenders = [
       _c("conv_jax", "vae_jax conv β-VAE, sprites rendered in the step (loop=\"auto\"; oneDNN's convolutions "
          "where built, vae_jax/onednn_conv.py)", "benchmarks.conv_jax", "conv_sprites", kw["batch"], **kw),
