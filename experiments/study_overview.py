@@ -28,6 +28,7 @@ HEADLINE = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorV
 TARGETS = {"mig": 0.25, "beta_vae_metric": 0.90}
 MIN_SEEDS = 5
 FIGURE = "disentanglement_study_overview.png"
+BUDGETS = "disentanglement_study_budgets.png"  # a setting's paired margins at every budget it was scored at
 
 
 def _table(results: Mapping[str, Any], caption: str) -> dict | None:
@@ -141,6 +142,53 @@ def targets(rows: Sequence[Mapping[str, Any]], titles: Mapping[str, str],
   return out
 
 
+def _recipe(size: str) -> str:
+  """What besides the updates makes a size's models what they are: :func:`setup`, Adam's rate and the methods'
+  overrides (``?`` for a size no longer known)."""
+  try:
+    cfg = study.get_config(size)
+  except ValueError:
+    return "?"
+  overrides = cfg.method_overrides.to_dict()
+  return f"{setup(size)}, Adam {cfg.learning_rate:g}" + (f", {overrides}" if overrides else "")
+
+
+def budget_chains(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, dict[str, list[float]]]]:
+  """``{"<recipe>: <setting> − <reference>": {updates: {headline key: [margin per seed]}}}`` for every setting that
+  study files score at two or more numbers of updates with the same recipe (:func:`_recipe`), reference and seeds:
+  whether more training widens or closes its paired margins. A sizes' pair that disagrees at the same updates (other
+  models under one recipe) drops that chain rather than mixing them."""
+  chains: dict[str, dict[int, dict[str, list[float]]]] = {}
+  clashes: set[str] = set()
+  for r in rows:
+    ref = r["settings"].get(r["reference_setting"]) if r["reference_setting"] else None
+    recipe = _recipe(r["size"].split()[0])
+    if ref is None or r["updates"] is None or recipe == "?" or r["size"].endswith("(partial)"):
+      continue
+    for s, v in r["settings"].items():
+      if s == r["reference_setting"] or v["seeds"] != ref["seeds"]:
+        continue
+      key = f"{recipe}: {s} − {r['reference_setting']} (seeds {', '.join(map(str, r['seed_list']))})"
+      margins = {k: [a - b for a, b in zip(v[k]["values"], ref[k]["values"])] for k, _ in HEADLINE}
+      if chains.setdefault(key, {}).setdefault(r["updates"], margins) != margins:
+        clashes.add(key)
+  return {k: dict(sorted(c.items())) for k, c in chains.items() if len(c) >= 2 and k not in clashes}
+
+
+def budget_lines(chains: Mapping[str, Mapping[int, Mapping[str, Sequence[float]]]]) -> list[str]:
+  """One line per chain: at each number of updates, per headline score the seeds above the reference and the
+  smallest margin."""
+  out = []
+  for label, by_updates in chains.items():
+    cells = []
+    for updates, margins in by_updates.items():
+      parts = [f"{t} {sum(m > 0 for m in margins[k])}/{len(margins[k])} (min {min(margins[k]):+.3f})"
+               for k, t in HEADLINE]
+      cells.append(f"{updates:,}: " + ", ".join(parts))
+    out.append(f"{label} — " + "; ".join(cells))
+  return out
+
+
 def section(loaded: Mapping[str, Mapping[str, Any]], names: Sequence[str], titles: Mapping[str, str],
             report_dir: str) -> str:
   """REPORT §4c-0 over the study files among ``names`` (in report order), with the figure of every setting's per-seed
@@ -174,11 +222,20 @@ def section(loaded: Mapping[str, Mapping[str, Any]], names: Sequence[str], title
   plots.score_distributions(shown, figure,
                             metrics=HEADLINE, targets=TARGETS,
                             title="Every study setting's scores over seeds (dashed: issue #17's targets)")
+  chains = budget_chains(rows)
+  budgets = os.path.join(report_dir, "figures", BUDGETS)
+  if chains:
+    plots.paired_margins(chains, budgets, metrics=HEADLINE,
+                         title="Per-seed margin over the reference against updates (above the dashed line: higher)")
+  more = (["A setting scored at several budgets (the same recipe, reference and seeds): on how many seeds it is above "
+           "the reference at each number of updates, and its smallest margin (the study's metric draw).", "",
+           *[f"- {line}" for line in budget_lines(chains)], "",
+           f"![{BUDGETS}]({os.path.relpath(budgets, report_dir)})", ""] if chains else [])
   lines = ["## 4c-0. The disentanglement study at a glance: every size, its best settings and the targets", "",
            "Read from the study files below (each row's section); best = the highest median over seeds among the "
            "size's settings, reference included; the last column counts a setting's headline scores (β-VAE metric, "
            "FactorVAE metric, MIG, DCI disentanglement) above the reference on every one of its seeds; a size marked "
            "partial is a cut run's trained sweeps (its section's first note names the rest).", "",
            *table, "", "Issue #17's CPU targets:", "", *[f"- {t}" for t in targets(rows, titles, noise)], "",
-           f"![{FIGURE}]({os.path.relpath(figure, report_dir)})", ""]
+           f"![{FIGURE}]({os.path.relpath(figure, report_dir)})", "", *more]
   return "\n".join(lines)

@@ -87,3 +87,29 @@ def report_load(tmp_path, name):
 
   with open(tmp_path / f"{name}.json") as f:
     return json.load(f)
+
+
+def test_a_setting_scored_at_several_budgets_has_its_paired_margins_per_budget(tmp_path):
+  one = [[0.70, 0.75, 0.80, 0.78, 0.76], [0.50] * 5, [0.03] * 5, [0.09] * 5]
+  at10k = [[0.81, 0.83, 0.83, 0.84, 0.80], [0.60, 0.55, 0.49, 0.60, 0.55], [0.07] * 5, [0.17] * 5]
+  at15k = [[0.82, 0.84, 0.84, 0.85, 0.81], [0.64, 0.59, 0.51, 0.69, 0.59], [0.09] * 5, [0.18] * 5]
+  _study(tmp_path, "cpu_higgins_beta8", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": at10k}, {"β-VAE β=8": 3}, 10_000)
+  _study(tmp_path, "cpu_higgins_long_beta8", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": at15k}, {"β-VAE β=8": 4}, 15_000)
+  _study(tmp_path, "cpu1024_sbd", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": at10k}, {"β-VAE β=8": 3}, 1000)  # one budget
+  rows = [study_overview.study_row(report_load(tmp_path, f"disentanglement_study_{s}"))
+          for s in ("cpu_higgins_beta8", "cpu_higgins_long_beta8", "cpu1024_sbd")]
+  chains = study_overview.budget_chains(rows)
+  (label, by_updates), = chains.items()  # the broadcast-decoder size has β = 8 at one budget only: no chain
+  assert label.startswith("64×64, MLP 4096-1200-1200-10, batch 64, Adam 0.0005: β-VAE β=8 − β-VAE β=1 (VAE)")
+  assert list(by_updates) == [10_000, 15_000]
+  assert by_updates[10_000]["factor_vae_metric"] == [0.6 - 0.5, 0.55 - 0.5, 0.49 - 0.5, 0.6 - 0.5, 0.55 - 0.5]
+  line, = study_overview.budget_lines(chains)
+  assert ("10,000: β-VAE metric 5/5 (min +0.030), FactorVAE metric 4/5 (min -0.010), MIG 5/5 (min +0.040), DCI "
+          "disent. 5/5 (min +0.080); 15,000: β-VAE metric 5/5 (min +0.040), FactorVAE metric 5/5 (min +0.010)") in line
+  text = report.main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "REPORT.md")])
+  assert f"](figures/{study_overview.BUDGETS})" in text and "10,000: β-VAE metric 5/5" in text
+  assert (tmp_path / "figures" / study_overview.BUDGETS).stat().st_size > 0
+  # other models at a budget the chain already has (e.g. another run under the same recipe): the chain is dropped
+  _study(tmp_path, "cpu_higgins_grid", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": at15k}, {"β-VAE β=8": 4}, 10_000)
+  assert study_overview.budget_chains([*rows, study_overview.study_row(
+      report_load(tmp_path, "disentanglement_study_cpu_higgins_grid"))]) == {}

@@ -385,6 +385,42 @@ def metric_curves(series: Mapping[str, Sequence[Mapping[str, float]]], path: Pat
   return _save(fig, path)
 
 
+def paired_margins(chains: Mapping[str, Mapping[int, Mapping[str, Sequence[float]]]], path: PathLike, *,
+                   metrics: Sequence[tuple[str, str]], title: str | None = None) -> PathLike:
+  """A setting's per-seed margin over its reference against training updates: one row of panels per chain, one
+  panel per metric, one line per seed, a dashed line at 0 (above it: the setting scores higher on that seed).
+
+  Args:
+    chains: ``{label: {updates: {metric key: [margin per seed]}}}``, a seed's margins in the same position at every
+      number of updates.
+    path: the PNG to write.
+    metrics: ``(key, panel title)`` pairs, in order.
+    title: optional figure title.
+  """
+  if not chains or not metrics:
+    raise ValueError("paired_margins: need at least one chain and one metric.")
+  fig = Figure(figsize=(2.9 * len(metrics), 2.3 * len(chains) + (0.4 if title else 0.0)), dpi=100)
+  axes = fig.subplots(len(chains), len(metrics), squeeze=False)
+  for row, (label, by_updates) in zip(axes, chains.items()):
+    steps = sorted(by_updates)
+    for ax, (key, panel) in zip(row, metrics):
+      margins = np.asarray([by_updates[s][key] for s in steps], np.float64)  # [budgets, seeds]
+      for seed in range(margins.shape[1]):
+        ax.plot(steps, margins[:, seed], marker="o", markersize=3, linewidth=1, label=f"seed #{seed}")
+      ax.axhline(0.0, color="black", linestyle="--", linewidth=0.8)
+      ax.set_title(panel, fontsize=8)
+      ax.set_xticks(steps, [f"{s:,}" for s in steps], fontsize=6)
+      ax.tick_params(labelsize=6)
+      ax.grid(alpha=0.3)
+    row[0].set_ylabel("\n".join(textwrap.wrap(label, 28)), fontsize=6)
+  axes[0][-1].legend(fontsize=5)
+  axes[-1][0].set_xlabel("updates", fontsize=7)
+  if title:
+    fig.suptitle(title, fontsize=9)
+  fig.tight_layout()
+  return _save(fig, path)
+
+
 def traversal_panels(panels: Sequence[tuple[str, Any, Sequence[str]]], path: PathLike, *,
                      title: str | None = None, cell_inches: float = 0.55) -> PathLike:
   """Latent traversals of several models side by side (e.g. a VAE and a β-VAE: the article's figure).
