@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> str:
                  "first seed of β = 1 and of the best setting, to compare with the reduced size (minutes per model)")
   study.add_selection_flags(p, reads=False)
   p.set_defaults(size="cpu")
-  setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
+  setup = sweeps.begin(p, NAME, argv, **study.seed_defaults())
   args, cfg, first = setup.args, study.get_config(setup.args.size, setup.args.steps), setup.seeds[0]
   results_dir, figures_dir = ((sweeps.RESULTS_DIR, sweeps.FIGURES_DIR) if cfg.committed and not args.results_dir
                               else (setup.results_dir, setup.figures_dir))  # the committed sizes' results

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> str:
   p.add_argument("--per-value", type=int, default=256, help="images per factor value (the other factors uniform)")
   study.add_selection_flags(p, reads=True)
   p.set_defaults(size="cpu1024_long")
-  setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
+  setup = sweeps.begin(p, NAME, argv, **study.seed_defaults())
   args, cfg = setup.args, study.get_config(setup.args.size)
   results_dir, figures_dir = ((sweeps.RESULTS_DIR, sweeps.FIGURES_DIR) if cfg.committed and not args.results_dir
                               else (setup.results_dir, setup.figures_dir))

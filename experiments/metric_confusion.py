@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, STUDY)
   study.add_selection_flags(p, reads=True)
   p.set_defaults(size="cpu1024_sbd_grid")
-  setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
+  setup = sweeps.begin(p, NAME, argv, **study.seed_defaults())
   args, cfg = setup.args, study.get_config(setup.args.size)
   results_dir = sweeps.RESULTS_DIR if cfg.committed and not args.results_dir else setup.results_dir
   model = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1))

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> str:
   p.add_argument("--metrics", nargs="+", choices=sorted(SCORES), default=sorted(SCORES), help="the metrics redrawn")
   p.add_argument("--redraws", type=int, default=2, help="fresh draws per model and metric (≥ 1)")
   p.set_defaults(size="cpu_higgins_long_beta8")
-  setup = sweeps.begin(p, NAME, argv, default_seeds={s: study.get_config(s).seeds for s in study.SIZES})
+  setup = sweeps.begin(p, NAME, argv, **study.seed_defaults())
   args, cfg = setup.args, study.get_config(setup.args.size)
   if args.redraws < 1:
     p.error(f"--redraws must be at least 1, got {args.redraws}")

@@ -96,6 +96,9 @@ def parser(description: str, name: str | None = None, extra_sizes: Sequence[str]
   p.add_argument("--quick", dest="size", action="store_const", const="quick", help="same as --size quick")
   p.add_argument("--seeds", type=_at_least_one, default=None,
                  help="number of seeds, 0 … n−1 (default: 3, or 1 for smoke)")
+  p.add_argument("--first-seed", type=_not_negative, default=None,
+                 help="the first seed, so the seeds are k … k+n−1 (default 0, or the size's): fresh seeds beside "
+                      "runs that hold 0 … n−1")
   p.add_argument("--workers", type=_at_least_one, default=1,
                  help="runs trained at once, in threads (helps on an accelerator; leave at 1 on a CPU)")
   p.add_argument("--runs-root", default=os.path.join(ROOT, "runs"), help="where the training runs go")
@@ -106,6 +109,17 @@ def parser(description: str, name: str | None = None, extra_sizes: Sequence[str]
     p.add_argument("--tag", default="", help="name the results <experiment>_<tag> (e.g. h200): a run on another "
                    "machine sits beside this one's results instead of replacing them")
   return p
+
+
+def _not_negative(text: str) -> int:
+  """``--first-seed``'s value: an integer ≥ 0, else argparse's usage error naming it."""
+  try:
+    n = int(text)
+  except ValueError:
+    n = -1
+  if n < 0:
+    raise argparse.ArgumentTypeError(f"a whole number of at least 0, got {text!r}")
+  return n
 
 
 def _at_least_one(text: str) -> int:
@@ -141,8 +155,10 @@ def output_dirs(args, name: str) -> tuple[str, str]:
 
 
 def seeds(args) -> list[int]:
+  """The seeds a script runs: ``--seeds`` of them from ``--first-seed`` (both with their defaults)."""
   n = args.seeds if args.seeds is not None else (1 if args.size == "smoke" else 3)
-  return list(range(n))
+  first = getattr(args, "first_seed", None) or 0
+  return list(range(first, first + n))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,7 +184,7 @@ class Setup:
 
 
 def begin(p: argparse.ArgumentParser, name: str, argv: Sequence[str] | None = None, *,
-          default_seeds: Mapping[str, int] | None = None) -> Setup:
+          default_seeds: Mapping[str, int] | None = None, first_seeds: Mapping[str, int] | None = None) -> Setup:
   """Parses an experiment script's flags and prepares its run: the first line of every script's ``main``.
 
   Args:
@@ -177,6 +193,8 @@ def begin(p: argparse.ArgumentParser, name: str, argv: Sequence[str] | None = No
     argv: the flags; ``None`` reads ``sys.argv[1:]``.
     default_seeds: the number of seeds for the sizes it names when ``--seeds`` is not given, instead of
       :func:`seeds`' rule (3, or 1 for smoke); it is stored in ``args.seeds``, so the results file records it too.
+    first_seeds: the first seed for the sizes it names when ``--first-seed`` is not given (else 0); stored in
+      ``args.first_seed``.
 
   Returns:
     A :class:`Setup`, with its figures folder created.
@@ -186,6 +204,8 @@ def begin(p: argparse.ArgumentParser, name: str, argv: Sequence[str] | None = No
   started = time.time()
   if args.seeds is None and default_seeds and args.size in default_seeds:
     args.seeds = default_seeds[args.size]
+  if getattr(args, "first_seed", None) is None:
+    args.first_seed = (first_seeds or {}).get(args.size, 0)
   results_dir, figures_dir = output_dirs(args, name)
   os.makedirs(figures_dir, exist_ok=True)
   return Setup(args=args, argv=argv, started=started, results_dir=results_dir, figures_dir=figures_dir,

@@ -346,6 +346,15 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
                      r"cpu_higgins_20k continues its members: train it first \(python -m "
                      r"experiments.disentanglement_study --size cpu_higgins_long --runs-root /nowhere\)"):
     configs.start_from(k20, "/nowhere", n20)
+  # cpu_higgins_20k_fresh: the same recipe and budget from scratch on fresh seeds 5–9, in runs of its own
+  fresh = configs.get_config("cpu_higgins_20k_fresh")
+  (nf, _, bf, gf), = configs.sweeps(fresh)
+  assert (nf, gf, bf, fresh.start_from.to_dict()) == (n20, g20, b20, {})
+  assert configs.seed_defaults()["first_seeds"]["cpu_higgins_20k_fresh"] == 5
+  assert configs.seed_defaults()["default_seeds"]["cpu_higgins_20k_fresh"] == 5
+  assert all(v == 0 for s, v in configs.seed_defaults()["first_seeds"].items() if s != "cpu_higgins_20k_fresh")
+  assert configs.sweep_dir(fresh, "/r", nf, "beta_vae") == "/r/disentanglement_study/cpu_higgins_20k_fresh/beta_vae"
+  assert [mb.seed for mb in configs.sweep_spec(bf, gf, list(range(5, 10))).members()] == [5, 6, 7, 8, 9] * 2
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
   assert (name, grid, base.method.alpha, base.method.gamma) == ("beta_tcvae", ("method.beta", (1.0, 6.0)), 1.0, 1.0)
@@ -398,8 +407,8 @@ def test_sizes_are_validated():
                      "cpu64_mss, cpu_mss, cpu_mss_beta2, cpu1024_mss_beta2, cpu1024_long, cpu1024_tc1, "
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
                      "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, "
-                     "cpu_higgins_grid, cpu_higgins_long, cpu_higgins_long_beta8, cpu_higgins_20k, gpu_lease, "
-                     "gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
+                     "cpu_higgins_grid, cpu_higgins_long, cpu_higgins_long_beta8, cpu_higgins_20k, "
+                     "cpu_higgins_20k_fresh, gpu_lease, gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)

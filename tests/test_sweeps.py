@@ -31,6 +31,18 @@ def test_begin_reads_sys_argv_and_default_seeds(tmp_path, monkeypatch):
                       default_seeds={"quick": 1}).seeds == [0, 1]
 
 
+def test_first_seed_shifts_the_seeds_from_the_flag_or_the_sizes_default(tmp_path):
+  base = ["--runs-root", str(tmp_path), "--results-dir", str(tmp_path), "--size", "quick"]
+  assert sweeps.begin(sweeps.parser("test"), "x", [*base, "--first-seed", "5"]).seeds == [5, 6, 7]
+  setup = sweeps.begin(sweeps.parser("test"), "x", base, default_seeds={"quick": 2}, first_seeds={"quick": 5})
+  assert setup.seeds == [5, 6] and setup.args.first_seed == 5
+  assert sweeps.begin(sweeps.parser("test"), "x", [*base, "--first-seed", "0"], first_seeds={"quick": 5}).seeds == [
+      0, 1, 2]  # the flag wins
+  with pytest.raises(SystemExit) as exc:
+    sweeps.begin(sweeps.parser("test"), "x", [*base, "--first-seed", "-1"])
+  assert exc.value.code == 2
+
+
 @pytest.mark.parametrize("flag,value", [("--seeds", "0"), ("--seeds", "-2"), ("--seeds", "two"), ("--workers", "0")])
 def test_counts_below_one_are_a_usage_error_naming_the_flag(flag, value, tmp_path, capsys):
   # --seeds 0 once reached the scripts as no seeds at all (an IndexError on the first seed, after the imports)
