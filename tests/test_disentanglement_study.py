@@ -252,6 +252,14 @@ def test_a_size_reads_the_sweeps_it_shares_and_sets_its_method_overrides():
   assert configs.sweep_dir(long, "/r", "beta_tcvae", "beta_tcvae") == "/r/disentanglement_study/cpu1024_long/beta_tcvae"
 
 
+def _refused_until_trained(cfg, sweep_name: str, source: str, source_size: str) -> None:
+  """A continued sweep's sources must be trained first: the error names the command that trains them."""
+  with pytest.raises(FileNotFoundError, match=rf"{source} holds no finished sweep; size {cfg.size} continues its "
+                     rf"members: train it first \(python -m experiments.disentanglement_study --size {source_size} "
+                     r"--runs-root /nowhere\)"):
+    configs.start_from(cfg, "/nowhere", sweep_name)
+
+
 def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   full = configs.get_config("full")
   for size, grids, ref in (("gpu_lease", (("beta_vae", "beta", (1.0, 8.0)), ("beta_tcvae", "beta", (6.0,))),
@@ -312,10 +320,7 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert (name, grid_l, long.num_steps) == ("beta_vae", ("method.beta", (1.0, 6.0)), 15_000)
   assert dataclasses.replace(base_l, num_steps=10_000, eval_every=10_000, checkpoint_every=2000) == base14
   assert configs.start_from(grid, "/r", "beta_vae_beta6") is None
-  with pytest.raises(FileNotFoundError, match=r"cpu_higgins/beta_vae holds no finished sweep; size cpu_higgins_long "
-                     r"continues its members: train it first \(python -m experiments.disentanglement_study --size "
-                     r"cpu_higgins --runs-root /nowhere\)"):
-    configs.start_from(long, "/nowhere", "beta_vae")
+  _refused_until_trained(long, "beta_vae", "cpu_higgins/beta_vae", "cpu_higgins")
   assert any(n.startswith("Continued (beta_vae): its members start from cpu_higgins/beta_vae, "
                           "cpu_higgins_grid/beta_vae_beta6") for n in configs.notes(long, [0], dci_check=False))
   # cpu_higgins_long_beta8: β = 8 continued from cpu_higgins_beta8's sweep beside cpu_higgins_long's (its runs)
@@ -331,10 +336,7 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   b8_short = dataclasses.replace(b8l, num_steps=10_000, eval_every=10_000, checkpoint_every=2000)
   assert b8_short == configs.sweeps(b8)[1][2]
   assert configs.start_from(long8, "/nowhere", n16) is None
-  with pytest.raises(FileNotFoundError, match=r"cpu_higgins_beta8/beta_vae_beta8 holds no finished sweep; size "
-                     r"cpu_higgins_long_beta8 continues its members: train it first \(python -m "
-                     r"experiments.disentanglement_study --size cpu_higgins_beta8 --runs-root /nowhere\)"):
-    configs.start_from(long8, "/nowhere", n8l)
+  _refused_until_trained(long8, n8l, "cpu_higgins_beta8/beta_vae_beta8", "cpu_higgins_beta8")
   # cpu_higgins_20k: β = 1 and β = 8 one sweep for 20,000 updates, continued from the two 15,000-update sweeps
   k20 = configs.get_config("cpu_higgins_20k")
   (n20, _, b20, g20), = configs.sweeps(k20)
@@ -342,10 +344,7 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert k20.reference == ("beta_vae", 1.0)
   assert dataclasses.replace(b20, num_steps=15_000, eval_every=15_000, checkpoint_every=3000) == b16
   assert configs.sweep_dir(k20, "/r", n20, "beta_vae") == "/r/disentanglement_study/cpu_higgins_20k/beta_vae"
-  with pytest.raises(FileNotFoundError, match=r"cpu_higgins_long/beta_vae holds no finished sweep; size "
-                     r"cpu_higgins_20k continues its members: train it first \(python -m "
-                     r"experiments.disentanglement_study --size cpu_higgins_long --runs-root /nowhere\)"):
-    configs.start_from(k20, "/nowhere", n20)
+  _refused_until_trained(k20, n20, "cpu_higgins_long/beta_vae", "cpu_higgins_long")
   # cpu_higgins_20k_fresh: the same recipe and budget from scratch on fresh seeds 5–9, in runs of its own
   fresh = configs.get_config("cpu_higgins_20k_fresh")
   (nf, _, bf, gf), = configs.sweeps(fresh)
