@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> str:
            f"{sizes.bvae_train}/{sizes.bvae_eval} points, FactorVAE metric {sizes.fvae_train}/{sizes.fvae_eval} "
            f"votes, batch {sizes.fvae_batch}). The "
            "study's draw is its key (fold_in(key(seed), 7)); redraw r uses fold_in(that key, 1000 + r − 1); every "
-           "model of a seed sees the same draws. A draw's sampling noise is the spread of its column over draws."]
+           "model of a seed sees the same draws. A draw's sampling noise is the spread of its column over draws.",
+           *study.redraw_verdicts(verdict, ref)]
   return sweeps.write_results(results_dir, f"{NAME}_{cfg.run_tag}", args=args, command=setup.command,
                               started=setup.started, tables=tables, figures=[], notes=notes)
 

@@ -155,7 +155,10 @@ def test_smoke_trains_every_setting_as_a_sweep_and_a_rerun_reuses_everything(tmp
   noise_args = ["--size", "smoke", "--methods", "beta_vae", "--runs-root", str(tmp_path / "runs"), "--results-dir",
                 str(tmp_path / "out"), "--redraws", "2", "--metrics", "factor_vae_metric"]
   with open(metric_noise.main(noise_args)) as f:
-    mn = json.load(f)["tables"]
+    noise = json.load(f)
+  mn = noise["tables"]
+  assert [n.split(" redrawn: ")[0] for n in noise["notes"] if n.startswith("Verdict: ")] == [
+      "Verdict: β-VAE β=4, FactorVAE metric"]
   rows = mn["Per seed: each draw's score, their mean and standard deviation"]["rows"]
   assert sorted((r[0], r[2], r[3]) for r in rows) == sorted(
       (lab, m["seed"], m["factor_vae_metric"]) for lab, ms in members.items() for m in ms)  # the study's draw
@@ -397,6 +400,16 @@ def test_the_verdict_judges_the_best_beta_by_medians_and_every_beta_above_it_on_
   assert configs.judged(wins, method_of, "β=1", "β=6", method_of) == ["β=6", "β=8", "TC"]
   assert configs.judged(wins, method_of, "β=1", "β=8", method_of) == ["β=8", "TC"]
   assert configs.judged({}, {"β=1": "beta_vae"}, "β=1", "β=1", {"β=1": "beta_vae"}) == []  # the reference alone
+
+
+def test_redrawn_verdicts_count_the_draws_in_which_a_setting_is_above_on_every_seed():
+  rows = [["β-VAE β=8", "factor_vae_metric", "5/5", "4/5", "4/5", "4/5", -0.009],
+          ["β-VAE β=8", "beta_vae_metric", "5/5", "5/5", "–", "5/5", 0.02]]
+  assert configs.redraw_verdicts(rows, "β = 1") == [
+      "Verdict: β-VAE β=8, FactorVAE metric redrawn: above β = 1 on every seed in 1 of 3 draws (the study's and 2 "
+      "from fresh keys); by the draws' mean on 4/5 seeds (smallest mean margin -0.009).",
+      "Verdict: β-VAE β=8, β-VAE metric redrawn: above β = 1 on every seed in 2 of 2 draws (the study's and 1 from "
+      "fresh keys); by the draws' mean on 5/5 seeds (smallest mean margin +0.020)."]
 
 
 def test_sizes_are_validated():

@@ -862,6 +862,21 @@ def judged(wins: dict, groups: dict, reference: str, best_beta: str, method_of: 
   return [g for g in dict.fromkeys([best_beta, *beats, *others]) if g != reference]
 
 
+def redraw_verdicts(rows: list[list], ref: str) -> list[str]:
+  """``experiments.metric_noise``'s findings, one ``Verdict:`` note per setting and redrawn metric, from its table's
+  ``rows`` (``[setting, metric, seeds above per draw ("k/n", the study's draw first), by the draws' mean, smallest
+  mean margin]``): in how many draws the setting is above ``ref`` on every seed — a pass on the study's draw alone
+  is not a pass."""
+  out = []
+  for label, metric, *per_draw, mean, margin in rows:
+    draws = [d for d in per_draw if d != "–"]
+    every = sum(d.split("/")[0] == d.split("/")[1] for d in draws)
+    out.append(f"Verdict: {label}, {dict(METRICS)[metric]} redrawn: above {ref} on every seed in {every} of "
+               f"{len(draws)} draws (the study's and {len(draws) - 1} from fresh keys); by the draws' mean on {mean} "
+               f"seeds (smallest mean margin {margin:+.3f}).")
+  return out
+
+
 def verdict(cmp: dict, groups: dict, reference: str, ref: str, best_beta: str, method_of: dict, swaps: dict,
             edits: dict | None = None) -> list[str]:
   """The study's findings: the best β-VAE and every setting of :data:`VERDICT_METHODS` against the reference
