@@ -131,7 +131,9 @@ Sizes:
     above β = 1 on every seed for all four headline scores on the study's draw, but seed 2's FactorVAE margin (0.010)
     reversed when that metric was redrawn (REPORT §4c-N), while β = 8's scores were still rising from 10,000 to
     15,000; the 5,000 updates more ask whether that margin grows past the metric's sampling. Its verdict counts only
-    where the redraws (``experiments.metric_noise``) agree. Results ``disentanglement_study_cpu_higgins_20k.json``.
+    where the redraws (``experiments.metric_noise``) agree. Needs those two sizes' runs: then 7,468 s on 2026-12-06
+    (3,932 s of training at 811 images/s for the 10 members, 26 of its 66 min beside a test-suite run; 3,047 s of
+    scoring them). Results ``disentanglement_study_cpu_higgins_20k.json``.
   * ``cpu_higgins_20k_fresh`` — the same β = 1 and β = 8 at 20,000 updates trained from scratch on fresh seeds 5–9
     (``first_seed``; sweeps.begin's ``--first-seed``): cpu_higgins_20k is the sixth β-VAE setting and budget tried
     against issue #17's all-four bar at this setup, so a pass there is confirmed only by models that played no part
