@@ -156,8 +156,8 @@ def _recipe(size: str) -> str:
 def budget_chains(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, dict[str, list[float]]]]:
   """``{"<recipe>: <setting> − <reference>": {updates: {headline key: [margin per seed]}}}`` for every setting that
   study files score at two or more numbers of updates with the same recipe (:func:`_recipe`), reference and seeds:
-  whether more training widens or closes its paired margins. A sizes' pair that disagrees at the same updates (other
-  models under one recipe) drops that chain rather than mixing them."""
+  whether more training widens or closes its paired margins. Two files that disagree at the same updates (other
+  models under one recipe) drop that chain rather than mix them."""
   chains: dict[str, dict[int, dict[str, list[float]]]] = {}
   clashes: set[str] = set()
   for r in rows:
