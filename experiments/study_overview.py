@@ -101,9 +101,8 @@ def redrawn(noise: Mapping[str, Any] | None, setting: str, titles: Mapping[str, 
   parts = []
   for row in table["rows"] if table else ():
     if row[0] == setting:
-      draws = [d for d in row[2:-2] if d != "–"]
-      every = sum(d.split("/")[0] == d.split("/")[1] for d in draws)
-      parts.append(f"{dict(HEADLINE).get(row[1], row[1])} above on every seed in {every} of {len(draws)} draws, by "
+      every, n = study.draws_above(row[2:-2])
+      parts.append(f"{dict(HEADLINE).get(row[1], row[1])} above on every seed in {every} of {n} draws, by "
                    f"the draws' mean on {row[-2]} seeds")
   return f"; redrawn, {_section({'name': noise['experiment']}, titles)}: " + ", ".join(parts) if parts else ""
 

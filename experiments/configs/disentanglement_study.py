@@ -871,12 +871,18 @@ def redraw_verdicts(rows: list[list], ref: str) -> list[str]:
   is not a pass."""
   out = []
   for label, metric, *per_draw, mean, margin in rows:
-    draws = [d for d in per_draw if d != "–"]
-    every = sum(d.split("/")[0] == d.split("/")[1] for d in draws)
+    every, n = draws_above(per_draw)
     out.append(f"Verdict: {label}, {dict(METRICS)[metric]} redrawn: above {ref} on every seed in {every} of "
-               f"{len(draws)} draws (the study's and {len(draws) - 1} from fresh keys); by the draws' mean on {mean} "
+               f"{n} draws (the study's and {n - 1} from fresh keys); by the draws' mean on {mean} "
                f"seeds (smallest mean margin {margin:+.3f}).")
   return out
+
+
+def draws_above(per_draw: list[str]) -> tuple[int, int]:
+  """``(draws in which a setting is above on every seed, draws scored)`` from metric_noise's per-draw cells ("k/n",
+  "–" for a draw not scored yet)."""
+  draws = [d for d in per_draw if d != "–"]
+  return sum(d.split("/")[0] == d.split("/")[1] for d in draws), len(draws)
 
 
 def verdict(cmp: dict, groups: dict, reference: str, ref: str, best_beta: str, method_of: dict, swaps: dict,
