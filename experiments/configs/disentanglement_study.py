@@ -137,9 +137,9 @@ Sizes:
   * ``cpu_higgins_20k_fresh`` — the same β = 1 and β = 8 at 20,000 updates trained from scratch on fresh seeds 5–9
     (``first_seed``; sweeps.begin's ``--first-seed``): cpu_higgins_20k is the sixth β-VAE setting and budget tried
     against issue #17's all-four bar at this setup (it missed one seed's FactorVAE metric), so whether this recipe
-    clears the bar is asked of models that played no part in choosing it. ≈ 3.2 h of training on the 2-core CPU (10 members × 20,000 updates of 64 at ≈ 1,100 images/s)
-    and ≈ 50 min of scoring: more than one session, resumable. Results
-    ``disentanglement_study_cpu_higgins_20k_fresh.json``.
+    clears the bar is asked of models that played no part in choosing it. ≈ 3.2 h of training on the 2-core CPU
+    (10 members × 20,000 updates of 64 at ≈ 1,100 images/s) and ≈ 50 min of scoring: more than one session,
+    resumable. Results ``disentanglement_study_cpu_higgins_20k_fresh.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
