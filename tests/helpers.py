@@ -103,11 +103,18 @@ def free_port() -> int:
     return s.getsockname()[1]
 
 
+def xla_flags(devices: int) -> str:
+  """This session's XLA_FLAGS (conftest's, or the caller's) with ``devices`` fake CPU devices instead: a subprocess
+  that needs another device count still compiles as the test process does."""
+  flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith("--xla_force_host_platform_device")]
+  return " ".join([*flags, f"--xla_force_host_platform_device_count={devices}"])
+
+
 def run_two_processes(module: str, args: list[str], *, timeout: float = 400) -> list[str]:
   """Runs ``python -m <module> <args>`` as two jax.distributed processes on localhost (4 fake CPU devices each,
   CPU collectives over gloo, a fresh coordinator port); asserts both exit 0 and returns their outputs."""
   port = free_port()
-  env = {**ENV, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+  env = {**ENV, "XLA_FLAGS": xla_flags(4), "JAX_PLATFORMS": "cpu"}
   procs = [
       subprocess.Popen([sys.executable, "-m", module, *args, "--coordinator", f"127.0.0.1:{port}",
                         "--num_processes", "2", "--process_id", str(i), "--cpu_collectives", "gloo"],

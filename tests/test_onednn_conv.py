@@ -138,7 +138,7 @@ except RuntimeError as e:
   print("ERR", e)
 """
   env = {**helpers.ENV, "CXX": "/nonexistent/c++", "VAE_JAX_CACHE": str(tmp_path), "VAE_JAX_ONEDNN": "auto",
-         "XLA_FLAGS": "--xla_force_host_platform_device_count=1", "JAX_PLATFORMS": "cpu"}
+         "XLA_FLAGS": helpers.xla_flags(1), "JAX_PLATFORMS": "cpu"}
   out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
   assert out.returncode == 0, out.stderr[-2000:]
   assert "WHY no C++ compiler (CXX=/nonexistent/c++ not found" in out.stdout

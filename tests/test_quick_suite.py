@@ -13,11 +13,13 @@ import pytest
 
 from experiments import run_all
 
+import helpers
+
 
 def test_run_all_quick_bottleneck_writes_results_and_report(tmp_path, monkeypatch):
   # run_all starts the script in a subprocess: give it one CPU device, as a user has, not conftest's 8 fake ones
-  # (which split every batch 8 ways and triple the time).
-  monkeypatch.setenv("XLA_FLAGS", "")
+  # (which split every batch 8 ways and triple the time); conftest's other flags stay.
+  monkeypatch.setenv("XLA_FLAGS", helpers.xla_flags(1))
   # one seed (--seeds, passed to the script): the claim below holds per seed, and it trains a third as much
   assert run_all.main(["--size", "quick", "--only", "bottleneck", "--runs-root", str(tmp_path), "--seeds", "1"]) == 0
   out = tmp_path / "quick-results"
