@@ -152,12 +152,12 @@ def _recipe(size: str) -> str:
   return f"{setup(size)}, Adam {cfg.learning_rate:g}" + (f", {overrides}" if overrides else "")
 
 
-def budget_chains(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, dict[str, list[float]]]]:
-  """``{"<recipe>: <setting> − <reference>": {updates: {headline key: [margin per seed]}}}`` for every setting that
+def budget_chains(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, dict[str, dict[int, float]]]]:
+  """``{"<recipe>: <setting> − <reference>": {updates: {headline key: {seed: margin}}}}`` for every setting that
   study files score at two or more numbers of updates with the same recipe (:func:`_recipe`), reference and seeds:
   whether more training widens or closes its paired margins. Two files that disagree at the same updates (other
   models under one recipe) drop that chain rather than mix them."""
-  chains: dict[str, dict[int, dict[str, list[float]]]] = {}
+  chains: dict[str, dict[int, dict[str, dict[int, float]]]] = {}
   clashes: set[str] = set()
   for r in rows:
     ref = r["settings"].get(r["reference_setting"]) if r["reference_setting"] else None
@@ -165,23 +165,24 @@ def budget_chains(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, dict
     if ref is None or r["updates"] is None or recipe == "?" or r["size"].endswith("(partial)"):
       continue
     for s, v in r["settings"].items():
-      if s == r["reference_setting"] or v["seeds"] != ref["seeds"]:
-        continue
+      if s == r["reference_setting"] or not v["seeds"] == ref["seeds"] == len(r["seed_list"]):
+        continue  # pair seed with seed only where the file says which seeds its values are
       key = f"{recipe}: {s} − {r['reference_setting']} (seeds {', '.join(map(str, r['seed_list']))})"
-      margins = {k: [a - b for a, b in zip(v[k]["values"], ref[k]["values"])] for k, _ in HEADLINE}
+      margins = {k: {seed: a - b for seed, a, b in zip(r["seed_list"], v[k]["values"], ref[k]["values"])}
+                 for k, _ in HEADLINE}
       if chains.setdefault(key, {}).setdefault(r["updates"], margins) != margins:
         clashes.add(key)
   return {k: dict(sorted(c.items())) for k, c in chains.items() if len(c) >= 2 and k not in clashes}
 
 
-def budget_lines(chains: Mapping[str, Mapping[int, Mapping[str, Sequence[float]]]]) -> list[str]:
+def budget_lines(chains: Mapping[str, Mapping[int, Mapping[str, Mapping[int, float]]]]) -> list[str]:
   """One line per chain: at each number of updates, per headline score the seeds above the reference and the
   smallest margin."""
   out = []
   for label, by_updates in chains.items():
     cells = []
     for updates, margins in by_updates.items():
-      parts = [f"{t} {sum(m > 0 for m in margins[k])}/{len(margins[k])} (min {min(margins[k]):+.3f})"
+      parts = [f"{t} {sum(m > 0 for m in margins[k].values())}/{len(margins[k])} (min {min(margins[k].values()):+.3f})"
                for k, t in HEADLINE]
       cells.append(f"{updates:,}: " + ", ".join(parts))
     out.append(f"{label} — " + "; ".join(cells))

@@ -10,7 +10,7 @@ COLUMNS = ["setting", "seeds", "β-VAE metric", "FactorVAE metric", "MIG", "DCI 
 
 
 def _study(tmp_path, size: str, scores: dict[str, list[list[float]]], above: dict[str, int], updates: int,
-           notes=()):
+           notes=(), first_seed=0):
   """A study file as the study writes it: per setting, per headline score, the values over seeds."""
   rows = [[s, len(v[0]), *[sweeps.mean_std(x) for x in v]] for s, v in scores.items()]
   paired = [[s, "", "", "", "", n] for s, n in above.items()]
@@ -18,7 +18,8 @@ def _study(tmp_path, size: str, scores: dict[str, list[list[float]]], above: dic
             "Paired against β = 1 (the plain VAE), per seed": sweeps.table(
                 ["setting", "a", "b", "c", "d", "headline scores higher on every seed"], paired),
             "Training (one sweep per row)": sweeps.table(["sweep", "updates"], [["x", updates], ["y", updates]])}
-  sweeps.write_results(str(tmp_path), f"disentanglement_study_{size}", args=argparse.Namespace(size=size, seeds=5),
+  args = argparse.Namespace(size=size, seeds=5, first_seed=first_seed)
+  sweeps.write_results(str(tmp_path), f"disentanglement_study_{size}", args=args,
                        command=f"python -m experiments.disentanglement_study --size {size}", started=time.time(),
                        tables=tables, notes=notes)
 
@@ -102,7 +103,8 @@ def test_a_setting_scored_at_several_budgets_has_its_paired_margins_per_budget(t
   (label, by_updates), = chains.items()  # the broadcast-decoder size has β = 8 at one budget only: no chain
   assert label.startswith("64×64, MLP 4096-1200-1200-10, batch 64, Adam 0.0005: β-VAE β=8 − β-VAE β=1 (VAE)")
   assert list(by_updates) == [10_000, 15_000]
-  assert by_updates[10_000]["factor_vae_metric"] == [0.6 - 0.5, 0.55 - 0.5, 0.49 - 0.5, 0.6 - 0.5, 0.55 - 0.5]
+  assert by_updates[10_000]["factor_vae_metric"] == dict(enumerate([0.6 - 0.5, 0.55 - 0.5, 0.49 - 0.5, 0.6 - 0.5,
+                                                                     0.55 - 0.5]))  # seed: margin
   line, = study_overview.budget_lines(chains)
   assert ("10,000: β-VAE metric 5/5 (min +0.030), FactorVAE metric 4/5 (min -0.010), MIG 5/5 (min +0.040), DCI "
           "disent. 5/5 (min +0.080); 15,000: β-VAE metric 5/5 (min +0.040), FactorVAE metric 5/5 (min +0.010)") in line
@@ -113,3 +115,11 @@ def test_a_setting_scored_at_several_budgets_has_its_paired_margins_per_budget(t
   _study(tmp_path, "cpu_higgins_grid", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": at15k}, {"β-VAE β=8": 4}, 10_000)
   assert study_overview.budget_chains([*rows, study_overview.study_row(
       report_load(tmp_path, "disentanglement_study_cpu_higgins_grid"))]) == {}
+  # fresh seeds (--first-seed 5) at two budgets: a chain of their own, its margins under the seeds' own numbers
+  sizes = {"cpu_higgins_20k": (at10k, 10_000), "cpu_higgins_20k_fresh": (at15k, 15_000)}  # one recipe
+  for size, (scores, updates) in sizes.items():
+    _study(tmp_path, size, {"β-VAE β=1 (VAE)": one, "β-VAE β=8": scores}, {"β-VAE β=8": 3}, updates, first_seed=5)
+  fresh = study_overview.budget_chains([study_overview.study_row(report_load(tmp_path, f"disentanglement_study_{s}"))
+                                        for s in sizes])
+  (label, by_updates), = fresh.items()
+  assert label.endswith("(seeds 5, 6, 7, 8, 9)") and list(by_updates[15_000]["mig"]) == [5, 6, 7, 8, 9]

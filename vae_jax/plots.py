@@ -385,14 +385,15 @@ def metric_curves(series: Mapping[str, Sequence[Mapping[str, float]]], path: Pat
   return _save(fig, path)
 
 
-def paired_margins(chains: Mapping[str, Mapping[int, Mapping[str, Sequence[float]]]], path: PathLike, *,
+def paired_margins(chains: Mapping[str, Mapping[int, Mapping[str, Mapping[int, float]]]], path: PathLike, *,
                    metrics: Sequence[tuple[str, str]], title: str | None = None) -> PathLike:
   """A setting's per-seed margin over its reference against training updates: one row of panels per chain, one
-  panel per metric, one line per seed, a dashed line at 0 (above it: the setting scores higher on that seed).
+  panel per metric, one line per seed (labelled with the seed itself), a dashed line at 0 (above it: the setting
+  scores higher on that seed).
 
   Args:
-    chains: ``{label: {updates: {metric key: [margin per seed]}}}``, a seed's margins in the same position at every
-      number of updates.
+    chains: ``{label: {updates: {metric key: {seed: margin}}}}``; a seed missing at some number of updates leaves a
+      gap in its line.
     path: the PNG to write.
     metrics: ``(key, panel title)`` pairs, in order.
     title: optional figure title.
@@ -404,16 +405,17 @@ def paired_margins(chains: Mapping[str, Mapping[int, Mapping[str, Sequence[float
   for row, (label, by_updates) in zip(axes, chains.items()):
     steps = sorted(by_updates)
     for ax, (key, panel) in zip(row, metrics):
-      margins = np.asarray([by_updates[s][key] for s in steps], np.float64)  # [budgets, seeds]
-      for seed in range(margins.shape[1]):
-        ax.plot(steps, margins[:, seed], marker="o", markersize=3, linewidth=1, label=f"seed #{seed}")
+      seeds = sorted({int(seed) for s in steps for seed in by_updates[s][key]})
+      for seed in seeds:
+        margins = [by_updates[s][key].get(seed, np.nan) for s in steps]
+        ax.plot(steps, margins, marker="o", markersize=3, linewidth=1, label=f"seed {seed}")
       ax.axhline(0.0, color="black", linestyle="--", linewidth=0.8)
       ax.set_title(panel, fontsize=8)
       ax.set_xticks(steps, [f"{s:,}" for s in steps], fontsize=6)
       ax.tick_params(labelsize=6)
       ax.grid(alpha=0.3)
     row[0].set_ylabel("\n".join(textwrap.wrap(label, 28)), fontsize=6)
-  axes[0][-1].legend(fontsize=5)
+    row[-1].legend(fontsize=5)  # per row: chains may pair different seeds
   axes[-1][0].set_xlabel("updates", fontsize=7)
   if title:
     fig.suptitle(title, fontsize=9)
