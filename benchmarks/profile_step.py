@@ -14,6 +14,16 @@ instruction in the compiled HLO and sums the time by category:
 * ``other elementwise`` — the rest: the loss (softplus, sigmoid), activations, KL, bias gradients, bookkeeping.
 
 Shares are of the summed kernel time (kernels of the two CPU threads can overlap, so the sum can exceed wall time).
+
+``--bound`` also measures the MLP step bound (``benchmarks.bound.mlp_step_bound``, the benchmark's "of step bound"
+denominator) in the same process and prints the **ceiling** it leaves the step: the bound charges only the matmuls
+(at their best measured speed) and Adam's bytes, so the step's other kernels — random bits, the shuffle, the other
+elementwise work — come on top of the bound's time even if matmuls and Adam ran at the bound's speed. With ``u``
+those kernels' time per step and ``b`` the bound's, the step cannot exceed ``b / (b + u)`` of the bound while that
+work costs what it does, if they overlap nothing. Kernels on the two CPU threads can overlap: by at least the kernel
+sum minus the wall time per step (timed outside the profiler), and crediting all of that overlap to the uncharged
+kernels gives the loose ceiling ``b / (b + u − overlap)``. A step whose loose ceiling is below a target cannot reach
+it without changing that work.
 """
 
 from __future__ import annotations
@@ -24,7 +34,9 @@ import glob
 import gzip
 import json
 import re
+import statistics
 import tempfile
+import time
 
 CATEGORIES = ("matmul", "random bits", "optimizer + grad norm", "shuffle", "other elementwise")
 
@@ -72,6 +84,17 @@ def classify(hlo: str, param_shapes: set[str]) -> dict[str, str]:
   return cats
 
 
+UNCHARGED = ("random bits", "shuffle", "other elementwise")  # kernels with no counterpart in the step bound
+
+
+def ceiling(bound_us: float, uncharged_us: float) -> float:
+  """The largest fraction of the step bound a step can reach when ``uncharged_us`` of its kernel time per step is
+  work the bound does not charge and the rest runs at the bound's speed: ``bound / (bound + uncharged)``."""
+  if bound_us <= 0 or uncharged_us < 0:
+    raise ValueError(f"ceiling: need bound_us > 0 and uncharged_us ≥ 0, got {bound_us} and {uncharged_us}")
+  return bound_us / (bound_us + uncharged_us)
+
+
 def profile(batch: int, num_steps: int, chunks: int) -> dict:
   import jax  # noqa: PLC0415
 
@@ -88,6 +111,12 @@ def profile(batch: int, num_steps: int, chunks: int) -> dict:
   hlo = run.lower(state, epoch.data, epoch.source, epoch.key).compile().as_text()
   shapes = {f"f32[{','.join(map(str, x.shape))}]" for x in jax.tree_util.tree_leaves(state.params)}
   cats = classify(hlo, shapes)
+  seconds = []  # wall time of each chunk, outside the profiler
+  for _ in range(chunks):
+    t = time.perf_counter()
+    state, m = run(state, epoch.data, epoch.source, epoch.key)
+    jax.block_until_ready(m)
+    seconds.append(time.perf_counter() - t)
   with tempfile.TemporaryDirectory() as d:
     with jax.profiler.trace(d, create_perfetto_trace=True):
       for _ in range(chunks):
@@ -104,6 +133,7 @@ def profile(batch: int, num_steps: int, chunks: int) -> dict:
   steps_run = num_steps * chunks
   kernel_us = sum(total.values())
   return {"batch": batch, "steps": steps_run, "kernel_us_per_step": kernel_us / steps_run,
+          "wall_us_per_step": 1e6 * statistics.median(seconds) / num_steps,
           "share": {c: total[c] / kernel_us for c in CATEGORIES},
           "us_per_step": {c: total[c] / steps_run for c in CATEGORIES},
           "top": [(k, cats[k], v / steps_run) for k, v in per_kernel.most_common(40)]}
@@ -122,11 +152,28 @@ def main(argv=None):
   p.add_argument("--batch", type=int, default=128)
   p.add_argument("--num-steps", type=int, default=117)
   p.add_argument("--chunks", type=int, default=2)
+  p.add_argument("--bound", action="store_true", help="also measure the step bound and print the ceiling it leaves")
   args = p.parse_args(argv)
   res = profile(args.batch, args.num_steps, args.chunks)
-  print(f"batch {res['batch']}: {res['kernel_us_per_step']:.0f} µs of kernels per step ({res['steps']} steps)")
+  print(f"batch {res['batch']}: {res['kernel_us_per_step']:.0f} µs of kernels per step ({res['steps']} steps; "
+        f"{res['wall_us_per_step']:.0f} µs wall per step outside the profiler)")
   for c in CATEGORIES:
     print(f"  {c:24s} {res['us_per_step'][c]:8.0f} µs  {100 * res['share'][c]:5.1f} %")
+  if args.bound:
+    from benchmarks import bound  # noqa: PLC0415
+
+    b = bound.mlp_step_bound(args.batch)
+    bound_us = 1e6 * (b["matmul_s"] + b["optimizer_s"])
+    uncharged_us = sum(res["us_per_step"][c] for c in UNCHARGED)
+    overlap_us = max(0.0, res["kernel_us_per_step"] - res["wall_us_per_step"])
+    res.update(bound_us=bound_us, uncharged_us=uncharged_us, ceiling=ceiling(bound_us, uncharged_us),
+               loose_ceiling=ceiling(bound_us, max(0.0, uncharged_us - overlap_us)),
+               of_bound=bound_us / res["wall_us_per_step"])
+    print(f"step bound: {bound_us:.0f} µs per step ({1e6 * b['matmul_s']:.0f} matmuls + {1e6 * b['optimizer_s']:.0f} "
+          f"Adam); this step: {100 * res['of_bound']:.0f} % of it (wall)")
+    print(f"kernels the bound does not charge ({', '.join(UNCHARGED)}): {uncharged_us:.0f} µs per step -> ceiling "
+          f"{100 * res['ceiling']:.0f} % of the bound while they cost this ({100 * res['loose_ceiling']:.0f} % with "
+          f"the {overlap_us:.0f} µs by which the kernels overlap credited to them)")
   print("top kernels:")
   for name, cat, us in res["top"]:
     print(f"  {name:36s} {cat:24s} {us:8.0f} µs")

@@ -1,6 +1,7 @@
 """Smoke run of the benchmark code path (tiny sizes, no timing assertions), and the bit-identity that the
 step's speed-ups rely on: the unrolled threefry keys and the cached epoch shuffles change no result."""
 
+import collections
 import json
 import os
 import statistics
@@ -406,3 +407,23 @@ def test_profile_conv_sets_each_layer_beside_its_products_bound():
   got = profile_conv.against_bound(ms, own_us)
   assert got["encoder/conv_1"] == (12.0, 6.0) and got["decoder/out"] == (3.0, 1.5)
   assert got["encoder/conv_0"] == (0.0, 0.0) and "optimizer" not in got and len(got) == 8
+
+
+def test_profile_step_sorts_a_steps_kernels_and_bounds_what_the_step_bound_leaves():
+  from benchmarks import profile_step
+
+  w = jnp.ones((64, 32), jnp.float32)  # a "parameter": its shape marks optimizer-like kernels
+
+  def step(w, x, key):
+    order = jnp.argsort(jax.random.uniform(key, (256,)))  # a shuffle: a sort
+    bits = jax.random.bernoulli(jax.random.fold_in(key, 1), x[order[:8]])  # dynamic binarization: random bits
+    h = bits.astype(jnp.float32) @ w  # a matmul
+    return w - 0.1 * jnp.square(w) * jnp.sum(h), jnp.tanh(h).sum()  # a parameter-shaped update; other elementwise
+
+  args = (w, jnp.full((256, 64), 0.5, jnp.float32), jax.random.key(0))
+  hlo = jax.jit(step).lower(*args).compile().as_text()
+  cats = profile_step.classify(hlo, {"f32[64,32]"})
+  assert set(profile_step.CATEGORIES) <= set(cats.values()), collections.Counter(cats.values())
+  assert profile_step.ceiling(100.0, 25.0) == 0.8 and profile_step.ceiling(100.0, 0.0) == 1.0
+  with pytest.raises(ValueError, match="bound_us > 0"):
+    profile_step.ceiling(0.0, 1.0)
