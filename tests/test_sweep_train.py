@@ -21,6 +21,7 @@ import pytest
 from experiments import main as cli
 from vae_jax import methods, sweep, train
 from vae_jax.sweep import engine
+from vae_jax.sweep import run as sweep_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = os.path.join(ROOT, "experiments", "configs", "tiny.py")
@@ -98,14 +99,19 @@ def test_eight_devices_with_padding_equal_one_device(one_device, tmp_path):
   assert_close(host.members.params, sweep.load_sweep(str(tmp_path))[1].members.params, rtol=1e-4)
 
 
-def test_resume_is_bit_identical_and_rerun_changes_nothing(one_device, tmp_path, caplog):
+def test_resume_is_bit_identical_and_rerun_changes_nothing(one_device, tmp_path, caplog, monkeypatch):
   _, _, host = one_device
   with caplog.at_level("INFO", logger="vae_jax.sweep"):
     sweep.train_sweep(four(num_devices=1, num_steps=4), str(tmp_path))
+    # no bar (tiny's progress=False): a progress line at each checkpoint, and between them every REPORT_EVERY_S
+    monkeypatch.setattr(sweep_run, "REPORT_EVERY_S", 0.0)
     resumed = sweep.train_sweep(four(num_devices=1), str(tmp_path))
   assert resumed["resumed_from"] == 4 and resumed["start_step"] == 4
-  progress = [r.getMessage() for r in caplog.records if "min left" in r.getMessage()]  # one line per checkpoint
-  assert [m.split(": step ")[1].split(" ")[0] for m in progress] == ["4/4", "8/8"], progress
+  messages = [r.getMessage() for r in caplog.records]
+  assert [m.split(": ", 1)[1] for m in messages if "members, steps" in m] == ["4 members, steps 0 to 4.",
+                                                                              "4 members, steps 4 to 8."]
+  progress = [m for m in messages if "min left" in m]  # checkpoints at 4 and 8; the chunk at 6 by the clock
+  assert [m.split(": step ")[1].split(" ")[0] for m in progress] == ["4/4", "6/8", "8/8"], progress
   assert all("(4 members)" in m and "images/s" in m for m in progress)
   assert_bitwise(jax.device_get(resumed["state"]), host)
 

@@ -44,6 +44,10 @@ from vae_jax.sweep.grid import Member, SweepConfig
 
 logger = logging.getLogger(__name__)
 
+# Seconds between progress lines when no bar is shown (as well as one at each checkpoint): a study's sweep under
+# nohup checkpoints every 40-60 min on a 2-core CPU, too long for a log to stay silent.
+REPORT_EVERY_S = 300.0
+
 
 def finished(sweep: SweepConfig, workdir: str) -> dict | None:
   """The results of ``sweep`` if ``workdir`` holds it trained to its last step (what :func:`train_sweep` would
@@ -245,6 +249,7 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto",
     state = setup.pad(checkpoints.restore(mgr, real_only(state), resumed_from))
     logger.info("Resumed sweep %s from step %d.", workdir, resumed_from)
   start_step = step = resumed_from or 0
+  logger.info("Sweep %s: %d members, steps %d to %d.", workdir, len(setup.members), start_step, config.num_steps)
   if is_main:  # rows of steps a kill lost (past the checkpoint resumed from, or all if none), a torn last line
     run_dir.truncate_history(workdir, start_step)
   earlier = run_dir.train_seconds(workdir, start_step)  # what the invocations before this one recorded
@@ -267,7 +272,11 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto",
   bar = tqdm.tqdm(total=config.num_steps, initial=start_step, unit="step", desc=f"sweep of {m}", dynamic_ncols=True,
                   disable=not (config.progress and is_main))
 
-  def report(step):  # at each checkpoint: where the sweep stands, for logs that have no bar
+  last_report = time.perf_counter()
+
+  def report(step):  # at each checkpoint and, without a bar, every REPORT_EVERY_S: where the sweep stands
+    nonlocal last_report
+    last_report = time.perf_counter()
     steady = chunk_times[1:] or chunk_times
     rate = sum(n for n, _ in steady) / max(sum(dt for _, dt in steady), 1e-9)  # updates/s after compiling
     logger.info("Sweep %s: step %d/%d (%d members), %.0f images/s, about %.0f min left.", workdir, step,
@@ -320,6 +329,8 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto",
       if step % config.checkpoint_every == 0 or step == config.num_steps:
         checkpoints.save(mgr, step, real_only(state))
         report(step)
+      elif bar.disable and time.perf_counter() - last_report >= REPORT_EVERY_S:
+        report(step)  # a log with no bar (nohup, progress=False) still hears from a long sweep between checkpoints
     mgr.wait_until_finished()
   finally:
     bar.close()
