@@ -425,5 +425,7 @@ def test_profile_step_sorts_a_steps_kernels_and_bounds_what_the_step_bound_leave
   cats = profile_step.classify(hlo, {"f32[64,32]"})
   assert set(profile_step.CATEGORIES) <= set(cats.values()), collections.Counter(cats.values())
   assert profile_step.ceiling(100.0, 25.0) == 0.8 and profile_step.ceiling(100.0, 0.0) == 1.0
+  # two threads' kernels: busy [0, 4) ∪ [2, 6) ∪ [8, 10) = 8 of the 10 µs from first start to last end
+  assert profile_step.idle_share([(8, 10), (0, 4), (2, 6)]) == pytest.approx(0.2) and profile_step.idle_share([]) == 0
   with pytest.raises(ValueError, match="bound_us > 0"):
     profile_step.ceiling(0.0, 1.0)
