@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from experiments import main as cli
-from vae_jax import methods, sweep, train
+from vae_jax import checkpoints, methods, sweep, train
 from vae_jax.sweep import engine
 from vae_jax.sweep import run as sweep_run
 
@@ -122,6 +122,15 @@ def test_resume_is_bit_identical_and_rerun_changes_nothing(one_device, tmp_path,
   before = snapshot()
   again = sweep.train_sweep(four(num_devices=1), str(tmp_path))
   assert snapshot() == before and again["final_step"] == 8 and "state" not in again
+
+
+def test_a_sweep_folder_in_use_by_another_run_is_refused_before_anything_is_written(tmp_path):
+  workdir = tmp_path / "sweep"
+  workdir.mkdir()
+  with checkpoints.WorkdirLock(str(workdir)):  # another live process's lock (flock: a second open file conflicts)
+    with pytest.raises(checkpoints.WorkdirBusy, match=rf"{workdir} is in use by another run \(PID {os.getpid()},"):
+      sweep.train_sweep(four(num_devices=1), str(workdir))
+  assert sorted(p.name for p in workdir.iterdir()) == [checkpoints.LOCK_FILE]  # no sweep.json, no checkpoints
 
 
 def test_a_killed_sweep_keeps_each_step_once_and_times_every_invocation(one_device, tmp_path):

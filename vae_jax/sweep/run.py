@@ -22,6 +22,7 @@ It follows :func:`vae_jax.train.train_and_evaluate` step by step — setup → r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -231,9 +232,17 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto",
     logger.info("Sweep %s is finished (step %d); nothing to do.", workdir, done["final_step"])
     return done
   is_main = jax.process_index() == 0
+  os.makedirs(workdir, exist_ok=True)
+  # One process trains a sweep folder at a time (the same OS lock as a single run's workdir): a second invocation
+  # on it — a study started again while the first still runs — stops here, before it writes anything.
+  with checkpoints.WorkdirLock(workdir) if is_main else contextlib.nullcontext():
+    return _train_sweep(sweep, workdir, loop=loop, start_from=start_from, is_main=is_main, t_start=t_start)
+
+
+def _train_sweep(sweep: SweepConfig, workdir: str, *, loop: str, start_from: list[str] | None, is_main: bool,
+                 t_start: float) -> dict[str, Any]:
   if start_from:
     extend.start_from(sweep, workdir, list(start_from))
-  os.makedirs(workdir, exist_ok=True)
   if is_main:
     io.write_sweep(workdir, sweep)
   setup = _Setup(sweep)
