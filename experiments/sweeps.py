@@ -482,8 +482,17 @@ def keep_rows(results_dir: str, name: str, caption: str, rows: Sequence[str], hi
 def run_script(main: Callable[[], Any], *, verbose: Sequence[str] = ()) -> None:
   """The ``__main__`` block of every experiment script: libraries log warnings only (``force``: absl and Orbax
   install a root handler at import time), the script, this driver and the loggers in ``verbose`` (e.g.
-  ``"vae_jax"``: each run's progress) at INFO; then ``main()``."""
+  ``"vae_jax"``: each run's progress) at INFO; then ``main()``. A runs folder in use by another live process or a
+  checkpoint that cannot be written ends in one ``error: …`` line, as ``experiments.main`` ends them
+  (``VAE_JAX_TRACEBACK=1``: the traceback)."""
+  from vae_jax import checkpoints  # noqa: PLC0415
+
   logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", force=True)
   for name in ("__main__", __name__, *verbose):
     logging.getLogger(name).setLevel(logging.INFO)
-  main()
+  try:
+    main()
+  except (checkpoints.WorkdirBusy, checkpoints.CheckpointError) as e:
+    if os.environ.get("VAE_JAX_TRACEBACK"):
+      raise
+    raise SystemExit(f"error: {e}") from None

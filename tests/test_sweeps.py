@@ -141,3 +141,19 @@ def test_carry_rows_keeps_the_comparisons_of_a_model_that_reproduced_its_old_row
     assert tables["pairs"]["rows"] == ([["b − a", 0.5]] if stands else [])
     assert notes == (["a: retrained here and equal to its earlier row bit for bit (every seed's value of every "
                       "statistic), so its earlier comparisons with carried models stand."] if stands else [])
+
+
+def test_an_experiment_script_on_a_busy_runs_folder_ends_in_one_error_line(tmp_path, monkeypatch):
+  from vae_jax import checkpoints
+
+  def main():  # what a study does when another live process trains the same sweep folder
+    with checkpoints.WorkdirLock(str(tmp_path)):
+      with checkpoints.WorkdirLock(str(tmp_path)):
+        pass
+
+  monkeypatch.delenv("VAE_JAX_TRACEBACK", raising=False)
+  with pytest.raises(SystemExit, match=rf"^error: {tmp_path} is in use by another run \(PID {os.getpid()},"):
+    sweeps.run_script(main)
+  monkeypatch.setenv("VAE_JAX_TRACEBACK", "1")
+  with pytest.raises(checkpoints.WorkdirBusy):
+    sweeps.run_script(main)
