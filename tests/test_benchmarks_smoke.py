@@ -429,3 +429,11 @@ def test_profile_step_sorts_a_steps_kernels_and_bounds_what_the_step_bound_leave
   assert profile_step.idle_share([(8, 10), (0, 4), (2, 6)]) == pytest.approx(0.2) and profile_step.idle_share([]) == 0
   with pytest.raises(ValueError, match="bound_us > 0"):
     profile_step.ceiling(0.0, 1.0)
+
+
+def test_adam_passes_times_optax_and_the_stacked_update_on_the_same_numbers():
+  from benchmarks import adam_passes
+
+  res = adam_passes.main(["--steps", "3", "--rounds", "1"])  # measure() asserts equal parameters and norms first
+  assert res["parameters"] == bound.MLP_PARAMS and res["ratio"] > 0
+  assert all(res[k]["us_per_step"] > 0 for k in ("optax", "one pass"))
