@@ -22,7 +22,6 @@ It follows :func:`vae_jax.train.train_and_evaluate` step by step — setup → r
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -232,10 +231,9 @@ def train_sweep(sweep: SweepConfig, workdir: str, *, loop: str = "auto",
     logger.info("Sweep %s is finished (step %d); nothing to do.", workdir, done["final_step"])
     return done
   is_main = jax.process_index() == 0
-  os.makedirs(workdir, exist_ok=True)
-  # One process trains a sweep folder at a time (the same OS lock as a single run's workdir): a second invocation
-  # on it — a study started again while the first still runs — stops here, before it writes anything.
-  with checkpoints.WorkdirLock(workdir) if is_main else contextlib.nullcontext():
+  # One process trains a sweep folder at a time, held as a single run's workdir is: a second invocation on it — a
+  # study started again while the first still runs — stops here, before it writes anything.
+  with train.locked_workdir(workdir, is_main):
     return _train_sweep(sweep, workdir, loop=loop, start_from=start_from, is_main=is_main, t_start=t_start)
 
 

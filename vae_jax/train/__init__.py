@@ -19,6 +19,7 @@ from vae_jax.train.batches import GeneratedBatches as GeneratedBatches
 from vae_jax.train.batches import binarize_batch as binarize_batch
 from vae_jax.train.finite import check_finite as check_finite
 from vae_jax.train.loop import RunInterrupted as RunInterrupted
+from vae_jax.train.loop import locked_workdir as locked_workdir
 from vae_jax.train.loop import train_and_evaluate as train_and_evaluate
 from vae_jax.train.multi_step import MULTI_STEP_LOOPS as MULTI_STEP_LOOPS
 from vae_jax.train.multi_step import choose_loop as choose_loop

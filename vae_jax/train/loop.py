@@ -75,7 +75,7 @@ def train_and_evaluate(config: Config, workdir: str, *, splits: tuple[Split | No
   """
   t_start = time.perf_counter()
   is_main = jax.process_index() == 0
-  with _locked_workdir(workdir, is_main):
+  with locked_workdir(workdir, is_main):
     checkpoints.check_config(workdir, config)
     run = _setup(config, workdir, splits, init_params)
     saved = run_dir.saved_results(workdir)  # every process decides alike (the workdir is shared)
@@ -207,9 +207,10 @@ def _stopped(mgr) -> str:
 
 
 @contextlib.contextmanager
-def _locked_workdir(workdir: str, is_main: bool):
+def locked_workdir(workdir: str, is_main: bool):
   """Creates ``workdir`` (checking it is writable) and holds its lock (main process); turns an ``OSError`` of a
-  full disk or a read-only workdir into a :class:`checkpoints.CheckpointError` that says so."""
+  full disk or a read-only workdir into a :class:`checkpoints.CheckpointError` that says so. A single run's workdir
+  and a sweep's folder (:func:`vae_jax.sweep.train_sweep`) are held this way."""
   try:
     os.makedirs(workdir, exist_ok=True)
     probe = os.path.join(workdir, f".write_test{os.getpid()}")
