@@ -29,6 +29,12 @@ def python_path(*first: str) -> str:
   return os.pathsep.join([*first, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
 
 
+def with_device_count(xla_flags: str, devices: int) -> str:
+  """``xla_flags`` with its fake-CPU-device count (if any) replaced by ``devices``, every other flag kept."""
+  flags = [f for f in xla_flags.split() if "xla_force_host_platform_device_count" not in f]
+  return " ".join([*flags, f"--xla_force_host_platform_device_count={devices}"])
+
+
 def _env(contender: dict) -> dict:
   env = {**os.environ, "PYTHONPATH": python_path(ROOT),
          "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # several JAX workers share one GPU
@@ -40,8 +46,7 @@ def _env(contender: dict) -> dict:
   extra = dict(contender["env"])
   devices = extra.pop("XLA_FORCE_HOST_DEVICES", None)
   if devices is not None:  # replaces any device count inherited from the caller (e.g. pytest's conftest)
-    flags = [f for f in env.get("XLA_FLAGS", "").split() if "xla_force_host_platform_device_count" not in f]
-    env["XLA_FLAGS"] = " ".join([*flags, f"--xla_force_host_platform_device_count={devices}"])
+    env["XLA_FLAGS"] = with_device_count(env.get("XLA_FLAGS", ""), devices)
   if not env["JAX_COMPILATION_CACHE_DIR"]:
     env.pop("JAX_COMPILATION_CACHE_DIR")
   tree = extra.pop("BENCH_TREE", None)

@@ -106,8 +106,9 @@ def free_port() -> int:
 def xla_flags(devices: int) -> str:
   """This session's XLA_FLAGS (conftest's, or the caller's) with ``devices`` fake CPU devices instead: a subprocess
   that needs another device count still compiles as the test process does."""
-  flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith("--xla_force_host_platform_device")]
-  return " ".join([*flags, f"--xla_force_host_platform_device_count={devices}"])
+  from benchmarks import driver  # noqa: PLC0415
+
+  return driver.with_device_count(os.environ.get("XLA_FLAGS", ""), devices)
 
 
 def run_two_processes(module: str, args: list[str], *, timeout: float = 400) -> list[str]:
