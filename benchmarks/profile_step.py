@@ -99,8 +99,7 @@ def idle_share(spans) -> float:
   """The share of the time from the first kernel's start to the last one's end during which no kernel event runs on
   any thread (``spans``: ``(start, end)`` pairs). Where XLA:CPU runs a dot on its intra-op threads its trace event
   can cover less than its work (at batch 1,024 the dots' events add up to less than the step bound's charge for
-  them, and each dot's "end:" marker comes long after its event), so a large share here flags work that the
-  categories undercount."""
+  them), so a large share here flags work that the categories likely undercount."""
   if not spans:
     return 0.0
   busy, start, end = 0.0, None, None
