@@ -9,7 +9,8 @@ instruction in the compiled HLO and sums the time by category:
 * ``matmul`` — dots and fusions around a dot (YNNPACK/Eigen);
 * ``random bits`` — fusions doing the threefry hash (integer xor/shift) and the Bernoulli comparison;
 * ``optimizer + grad norm`` — kernels on parameter-shaped arrays that are not matmuls (Adam's moment and
-  parameter updates, the squares and sums of the gradient norm, parameter copies);
+  parameter updates or :mod:`vae_jax.fused_adam`'s one custom call, the squares and sums of the gradient norm,
+  parameter copies);
 * ``shuffle`` — sorts (the epoch permutation);
 * ``other elementwise`` — the rest: the loss (softplus, sigmoid), activations, KL, bias gradients, bookkeeping.
 
@@ -70,6 +71,8 @@ def classify(hlo: str, param_shapes: set[str]) -> dict[str, str]:
       inner = comps.get(called.group(1), "") if called else ""
       if op == "sort":
         cat = "shuffle"
+      elif op == "custom-call" and "vae_jax_fused_adam" in line:  # vae_jax.fused_adam: Adam in one pass
+        cat = "optimizer + grad norm"
       elif op in ("dot", "convolution") or " dot(" in inner or " convolution(" in inner:
         cat = "matmul"
       elif "u32[" in shape or "pred[" in shape or ("xor(" in inner and "shift-" in inner):

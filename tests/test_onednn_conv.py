@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from vae_jax import onednn_conv, space_to_depth
+from vae_jax import ffi_build, onednn_conv, space_to_depth
 
 DN = ("NHWC", "HWIO", "NHWC")
 needs_library = pytest.mark.skipif(not onednn_conv.available(),
@@ -149,7 +149,7 @@ except RuntimeError as e:
 @needs_library
 def test_the_build_is_cached(tmp_path, monkeypatch):
   first = onednn_conv._build(tmp_path)
-  monkeypatch.setattr(onednn_conv.subprocess, "run", lambda *a, **k: pytest.fail("compiled twice"))
+  monkeypatch.setattr(ffi_build.subprocess, "run", lambda *a, **k: pytest.fail("compiled twice"))
   assert onednn_conv._build(tmp_path) == first and first.stat().st_size > 0
   assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary left
 

@@ -11,7 +11,7 @@ import math
 import flax.linen as nn
 import optax
 
-from vae_jax import methods, models, modules
+from vae_jax import fused_adam, methods, models, modules
 from vae_jax.configs import Config, ModelConfig, OptimizerConfig
 
 
@@ -54,7 +54,7 @@ def make_extra(cfg, model: nn.Module) -> methods.Extra | None:
 
 def make_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
   base = {
-      "adam": lambda: optax.adam(cfg.learning_rate, b1=cfg.b1, b2=cfg.b2),
+      "adam": lambda: fused_adam.adam(cfg.learning_rate, b1=cfg.b1, b2=cfg.b2),  # optax.adam, fusable
       "adamw": lambda: optax.adamw(cfg.learning_rate, b1=cfg.b1, b2=cfg.b2, weight_decay=cfg.weight_decay),
       "sgd": lambda: optax.sgd(cfg.learning_rate, momentum=cfg.b1),
   }[cfg.name]()

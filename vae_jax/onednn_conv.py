@@ -7,7 +7,8 @@ of a strided convolution — forward, input gradient (a transposed convolution) 
 (``vae_jax/csrc/onednn_conv.cc``) that call oneDNN's convolution primitives on the NHWC / HWIO buffers.
 
 The handlers are compiled on first use with the system C++ compiler against oneDNN's headers and jaxlib's FFI
-headers, into ``$VAE_JAX_CACHE`` (default ``~/.cache/vae_jax``), once per source, jaxlib and oneDNN version.
+headers (:mod:`vae_jax.ffi_build`), into ``$VAE_JAX_CACHE`` (default ``~/.cache/vae_jax``), once per source, jaxlib
+and oneDNN version.
 :func:`available` says whether that worked; when it did not (no compiler, no oneDNN: ``apt-get install
 libdnnl-dev g++``), :mod:`vae_jax.space_to_depth` keeps XLA's own convolutions and logs why once.
 :func:`enabled` says when the library path is taken (``VAE_JAX_ONEDNN``: ``0`` never, ``1`` always, default: on a
@@ -22,22 +23,17 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
-import importlib.metadata
 import logging
 import os
 import pathlib
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vae_jax import env_switch
+from vae_jax import env_switch, ffi_build
 
 __all__ = ["enabled", "available", "why_unavailable", "forward", "backward_data", "backward_weights", "same_padding"]
 
@@ -54,35 +50,20 @@ def _include_dirs() -> list[str]:
 
 
 def _build(cache: pathlib.Path) -> pathlib.Path:
-  """Compiles the handlers unless a build for this source and jaxlib is cached; returns the shared library."""
-  requested = os.environ.get("CXX")
-  cxx = shutil.which(requested) if requested else shutil.which("g++") or shutil.which("c++")
-  if not cxx:
-    raise RuntimeError(f"no C++ compiler ({'CXX=' + requested if requested else 'g++'} not found; install g++ "
-                       "or set CXX)")
+  """Compiles the handlers unless a build for this source, jaxlib and oneDNN is cached; returns the shared library."""
   includes = _include_dirs()[:1]  # one oneDNN: its headers, its library (the handlers use the 2.x API)
   if not includes:
     raise RuntimeError("oneDNN's headers (dnnl.hpp) were not found: install libdnnl-dev or set DNNL_ROOT")
-  libdirs = [str(pathlib.Path(i).parent / "lib") for i in includes]
   version_h = pathlib.Path(includes[0]) / "oneapi" / "dnnl" / "dnnl_version.h"
-  digest = hashlib.sha256(_SOURCE.read_bytes() + importlib.metadata.version("jaxlib").encode()
-                          + (version_h.read_bytes() if version_h.exists() else includes[0].encode()))
-  out = cache / f"onednn_conv-{digest.hexdigest()[:16]}.so"
-  if out.exists():
-    return out
-  cache.mkdir(parents=True, exist_ok=True)
-  with tempfile.TemporaryDirectory(dir=cache) as tmp:
-    tmp_out = pathlib.Path(tmp) / out.name
-    cmd = [cxx, "-O2", "-std=c++17", "-shared", "-fPIC", "-w", str(_SOURCE), "-o", str(tmp_out),
-           f"-I{jax.ffi.include_dir()}", *(f"-I{i}" for i in includes), *(f"-L{d}" for d in libdirs),
-           *(f"-Wl,-rpath,{d}" for d in libdirs), "-ldnnl"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
+  try:
+    return ffi_build.compile_library(
+        _SOURCE, cache, flags=["-O2"], includes=includes, libdirs=[str(pathlib.Path(includes[0]).parent / "lib")],
+        libs=["dnnl"], digest_extra=version_h.read_bytes() if version_h.exists() else includes[0].encode())
+  except RuntimeError as e:
+    if "failed" in str(e):
       _log.warning("compiling %s against oneDNN in %s failed; XLA's convolutions are used on the CPU:\n%s",
-                   _SOURCE.name, includes[0], proc.stderr[-2000:])
-      raise RuntimeError(f"compiling {_SOURCE.name} failed:\n{proc.stderr[-2000:]}")
-    os.replace(tmp_out, out)  # atomic: a concurrent build or a crash never leaves a half-written library
-  return out
+                   _SOURCE.name, includes[0], e)
+    raise
 
 
 _LOCK = threading.Lock()
@@ -98,8 +79,7 @@ def _load() -> tuple[bool, str]:
 @functools.cache
 def _load_once() -> tuple[bool, str]:
   try:
-    cache = pathlib.Path(os.environ.get("VAE_JAX_CACHE") or pathlib.Path.home() / ".cache" / "vae_jax")
-    lib = ctypes.CDLL(str(_build(cache)))
+    lib = ctypes.CDLL(str(_build(ffi_build.cache_dir())))
     for name, symbol in _TARGETS.items():
       jax.ffi.register_ffi_target(f"vae_jax_onednn_{name}", jax.ffi.pycapsule(getattr(lib, symbol)),
                                   platform="cpu")

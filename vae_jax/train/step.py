@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from vae_jax import fused_adam
 from vae_jax.methods import Extra, LossFn
 from vae_jax.train.prng import fast_key
 from vae_jax.train.state import TrainState
@@ -41,12 +42,20 @@ def grad_norm(grads) -> jax.Array:
 
 
 def apply_optimizer(tx: optax.GradientTransformation, state: TrainState, grads, metrics):
-  """``tx``'s update of ``state`` from ``grads``; adds ``grad_norm`` to ``metrics`` and counts the step."""
+  """``tx``'s update of ``state`` from ``grads``; adds ``grad_norm`` to ``metrics`` and counts the step.
+
+  A ``tx`` from :func:`vae_jax.fused_adam.adam` (the factory's ``"adam"``) is applied in one pass per element by
+  :func:`vae_jax.fused_adam.apply` where :func:`vae_jax.fused_adam.enabled`; otherwise ``tx.update`` and
+  ``optax.apply_updates``.
+  """
   # optax mixes Python floats with its int32 step count; run it under standard promotion so that callers (and our
   # tests) can keep jax_numpy_dtype_promotion='strict' for their own code.
   with jax.numpy_dtype_promotion("standard"):
-    updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
+    if fused_adam.fusable(tx, state.params) and fused_adam.enabled():
+      params, opt_state = fused_adam.apply(tx, grads, state.opt_state, state.params)
+    else:
+      updates, opt_state = tx.update(grads, state.opt_state, state.params)
+      params = optax.apply_updates(state.params, updates)
     metrics = {**metrics, "grad_norm": grad_norm(grads)}
   return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
 

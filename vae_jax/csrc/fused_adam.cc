@@ -1,0 +1,156 @@
+// Adam (Kingma & Ba 2015) over every leaf of a parameter tree in one pass per element, as an XLA FFI handler for
+// XLA:CPU. Loaded and called by vae_jax/fused_adam.py, which says why.
+//
+//   VaeJaxFusedAdam(coef, p_0, m_0, v_0, g_0, ..., p_{n-1}, m_{n-1}, v_{n-1}, g_{n-1}) -> (p'_0, m'_0, v'_0, ...)
+//
+//   m' = (1-b1)·g + b1·m,  v' = (1-b2)·g² + b2·v,  p' = p + (-lr)·((m'·(1/bc1)) / (sqrt(v'·(1/bc2)) + eps))
+//
+// the arithmetic of optax.scale_by_adam + scale_by_learning_rate + apply_updates as XLA:CPU compiles it (the
+// division by a bias correction becomes a product with its reciprocal; the sums are FMAs), so results equal the
+// optax step's bit for bit on the same machine. The coefficients come in as a float32 buffer `coef` of shape
+// [..., 8] — (1-b1, b1, 1-b2, b2, 1/bc1, 1/bc2, eps, -lr), computed in JAX as optax computes them — one row per
+// vmapped member: every leaf has the same leading dims as
+// `coef`, and its elements fall into contiguous blocks, one per row. The caller aliases p, m and v to the results,
+// so a donated state is updated in place.
+//
+// The work is cut into chunks that the calling thread and tasks scheduled on XLA's intra-op pool take from one
+// atomic counter. The calling thread never waits for a chunk nobody has started (it takes the unclaimed ones
+// itself), so two such calls running at once on a small pool cannot deadlock.
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+constexpr int64_t kChunk = 1 << 15;  // elements per task: 128 KiB of each of the four arrays
+constexpr int64_t kCoef = 8;
+
+struct Coef {
+  float one_minus_b1, b1, one_minus_b2, b2, rbc1, rbc2, eps, neg_lr;
+};
+
+struct Leaf {
+  float* p;
+  float* m;
+  float* v;
+  const float* g;
+  int64_t block;  // elements per coef row
+};
+
+struct Piece {
+  int leaf;
+  int64_t begin, end;
+};
+
+// XLA:CPU emits Adam's three sums as fused multiply-adds where the CPU has them (read from its results), with the
+// other product rounded first; the same here, written out, and nothing else contracted (-ffp-contract=off).
+inline float MulAdd(float a, float b, float c) {
+#ifdef __FMA__
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+void Update(const Coef& c, const float* __restrict g, float* __restrict p, float* __restrict m, float* __restrict v,
+            int64_t n) {
+  const float a1 = c.one_minus_b1, b1 = c.b1, a2 = c.one_minus_b2, b2 = c.b2, r1 = c.rbc1, r2 = c.rbc2, eps = c.eps,
+              neg_lr = c.neg_lr;  // locals: the arrays may not alias them, so the loop vectorizes
+#pragma GCC ivdep
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    const float mi = MulAdd(a1, gi, b1 * m[i]);
+    const float vi = MulAdd(a2, gi * gi, b2 * v[i]);
+    m[i] = mi;
+    v[i] = vi;
+    const float u = (mi * r1) / (std::sqrt(vi * r2) + eps);
+    p[i] = MulAdd(u, neg_lr, p[i]);
+  }
+}
+
+struct Work {
+  std::vector<Leaf> leaves;
+  std::vector<Piece> pieces;
+  const Coef* coef = nullptr;
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> done{0};
+
+  // Takes pieces until none is left; returns how many this caller finished.
+  void Drain() {
+    for (int64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < int64_t(pieces.size());) {
+      const Piece& pc = pieces[k];
+      const Leaf& l = leaves[pc.leaf];
+      int64_t i = pc.begin;
+      while (i < pc.end) {  // a piece may cross a row boundary
+        const int64_t row = i / l.block, stop = std::min(pc.end, (row + 1) * l.block);
+        Update(coef[row], l.g + i, l.p + i, l.m + i, l.v + i, stop - i);
+        i = stop;
+      }
+      done.fetch_add(1, std::memory_order_release);
+    }
+  }
+};
+
+ffi::Error FusedAdam(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> coef, ffi::RemainingArgs args,
+                     ffi::RemainingRets rets) {
+  if (args.size() % 4 != 0 || rets.size() * 4 != args.size() * 3) {
+    return ffi::Error::InvalidArgument("fused_adam: expects (p, m, v, g) per leaf and returns (p, m, v) per leaf");
+  }
+  auto cd = coef.dimensions();
+  if (cd.size() == 0 || cd[cd.size() - 1] != kCoef) {
+    return ffi::Error::InvalidArgument("fused_adam: coef must have shape [..., 8]");
+  }
+  const int64_t rows = coef.element_count() / kCoef;
+  auto work = std::make_shared<Work>();
+  work->coef = reinterpret_cast<const Coef*>(coef.typed_data());
+  const size_t n = args.size() / 4;
+  for (size_t j = 0; j < n; ++j) {
+    auto p = args.get<ffi::Buffer<ffi::F32>>(4 * j), m = args.get<ffi::Buffer<ffi::F32>>(4 * j + 1),
+         v = args.get<ffi::Buffer<ffi::F32>>(4 * j + 2), g = args.get<ffi::Buffer<ffi::F32>>(4 * j + 3);
+    auto po = rets.get<ffi::Buffer<ffi::F32>>(3 * j), mo = rets.get<ffi::Buffer<ffi::F32>>(3 * j + 1),
+         vo = rets.get<ffi::Buffer<ffi::F32>>(3 * j + 2);
+    if (p.has_error() || m.has_error() || v.has_error() || g.has_error() || po.has_error() || mo.has_error() ||
+        vo.has_error()) {
+      return ffi::Error::InvalidArgument("fused_adam: every operand and result must be a float32 buffer");
+    }
+    const int64_t size = p->element_count();
+    if (m->element_count() != size || v->element_count() != size || g->element_count() != size ||
+        (*po)->element_count() != size || size % rows != 0) {
+      return ffi::Error::InvalidArgument("fused_adam: a leaf's p, m, v, g differ in size or do not split by coef");
+    }
+    float* pd = (*po)->typed_data();
+    float* md = (*mo)->typed_data();
+    float* vd = (*vo)->typed_data();
+    // Aliased results are the operands' own buffers; otherwise copy in first (a caller without donation).
+    if (pd != p->typed_data()) std::copy_n(p->typed_data(), size, pd);
+    if (md != m->typed_data()) std::copy_n(m->typed_data(), size, md);
+    if (vd != v->typed_data()) std::copy_n(v->typed_data(), size, vd);
+    work->leaves.push_back({pd, md, vd, g->typed_data(), size / std::max<int64_t>(rows, 1)});
+    for (int64_t b = 0; b < size; b += kChunk) work->pieces.push_back({int(j), b, std::min(size, b + kChunk)});
+  }
+  const int64_t total = work->pieces.size();
+  const int64_t helpers = std::min<int64_t>(pool.num_threads(), total - 1);
+  for (int64_t t = 0; t < helpers; ++t) pool.Schedule([work] { work->Drain(); });
+  work->Drain();
+  while (work->done.load(std::memory_order_acquire) < total) {
+    // Only pieces that another thread has started are left; they finish without us.
+  }
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(VaeJaxFusedAdam, FusedAdam,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .RemainingArgs()
+                                  .RemainingRets());

@@ -1,0 +1,63 @@
+"""Compiling the library's XLA FFI handlers (``vae_jax/csrc/*.cc``) on first use, once per source and jaxlib.
+
+The handlers are small C++ files built with the system compiler against jaxlib's FFI headers (and, for
+:mod:`vae_jax.onednn_conv`, oneDNN's) into ``$VAE_JAX_CACHE`` (default ``~/.cache/vae_jax``). The file name carries a
+digest of the source, the flags, jaxlib's version and whatever else the caller names (a library's version header),
+so a change of any of them builds anew and a stale build is never loaded. The library is written to a temporary
+name and renamed into place: a concurrent build or a crash never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import importlib.metadata
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+import jax
+
+__all__ = ["build", "cache_dir", "compile_library"]
+
+
+def cache_dir() -> pathlib.Path:
+  """``$VAE_JAX_CACHE`` or ``~/.cache/vae_jax``."""
+  return pathlib.Path(os.environ.get("VAE_JAX_CACHE") or pathlib.Path.home() / ".cache" / "vae_jax")
+
+
+def compile_library(source: pathlib.Path, cache: pathlib.Path, *, flags: list[str] = (), includes: list[str] = (),
+                    libdirs: list[str] = (), libs: list[str] = (), digest_extra: bytes = b"") -> pathlib.Path:
+  """The shared library built from ``source`` in ``cache`` (compiled unless a build for the same inputs is there).
+
+  Raises RuntimeError, saying what is missing, when no compiler is found (``$CXX``, ``g++`` or ``c++``) or the
+  compile fails (with the compiler's last messages).
+  """
+  requested = os.environ.get("CXX")
+  cxx = shutil.which(requested) if requested else shutil.which("g++") or shutil.which("c++")
+  if not cxx:
+    raise RuntimeError(f"no C++ compiler ({'CXX=' + requested if requested else 'g++'} not found; install g++ "
+                       "or set CXX)")
+  flags = ["-std=c++17", "-shared", "-fPIC", "-w", *flags]
+  digest = hashlib.sha256(source.read_bytes() + importlib.metadata.version("jaxlib").encode() + digest_extra
+                          + "\0".join([*flags, *includes, *libs]).encode())
+  out = cache / f"{source.stem}-{digest.hexdigest()[:16]}.so"
+  if out.exists():
+    return out
+  cache.mkdir(parents=True, exist_ok=True)
+  with tempfile.TemporaryDirectory(dir=cache) as tmp:
+    tmp_out = pathlib.Path(tmp) / out.name
+    cmd = [cxx, *flags, str(source), "-o", str(tmp_out), f"-I{jax.ffi.include_dir()}", *(f"-I{i}" for i in includes),
+           *(f"-L{d}" for d in libdirs), *(f"-Wl,-rpath,{d}" for d in libdirs), *(f"-l{lib}" for lib in libs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+      raise RuntimeError(f"compiling {source.name} failed:\n{proc.stderr[-2000:]}")
+    os.replace(tmp_out, out)
+  return out
+
+
+def build(source: pathlib.Path, **kwargs) -> ctypes.CDLL:
+  """:func:`compile_library` into :func:`cache_dir`, loaded."""
+  return ctypes.CDLL(str(compile_library(source, cache_dir(), **kwargs)))
