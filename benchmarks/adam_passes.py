@@ -10,12 +10,15 @@ needs 7. This times the update alone, both ways, on the parameter shapes of ``be
 * ``optax``: ``optax.adam(1e-3)`` + ``optax.apply_updates`` + the norm as ``vae_jax.train.step.grad_norm`` computes
   it, parameters and moments as separate arrays (the library's state);
 * ``one pass``: the same arithmetic on each leaf's parameter, μ and ν stacked into one ``[3, ...]`` array, written
-  as one stacked result, so that XLA emits one loop fusion per leaf (reads p, μ, ν, g; writes p′, μ′, ν′).
+  as one stacked result, so that XLA emits one loop fusion per leaf (reads p, μ, ν, g; writes p′, μ′, ν′);
+* ``fused_adam``: :func:`vae_jax.fused_adam.apply` — the library's update on the CPU since the fused handler —
+  one custom call over every leaf, in place, the state as optax's (skipped with a message where the handler
+  cannot be built).
 
 Both run ``--steps`` updates in one jitted ``lax.scan`` (the gradient varies per step), state donated, rounds
 interleaved; the script checks that both give the same parameters (to float32 rounding) and prints the medians, the
-ratio and the bytes-per-second of each against Adam's 7 passes. It measures a layout the library does not use: what
-the optimizer part of the step could gain, not a change.
+ratio and the bytes-per-second of each against Adam's 7 passes. The stacked layout is one the library does not
+use; ``fused_adam`` is what the step runs.
 """
 
 from __future__ import annotations
@@ -63,6 +66,30 @@ def make_optax(steps: int):
   return tx, jax.jit(run, donate_argnums=(0, 1))
 
 
+def make_fused(steps: int):
+  """``run(params, opt_state, g0) -> (params, opt_state, norms)``: :func:`vae_jax.fused_adam.apply` and the norm."""
+  import jax  # noqa: PLC0415
+  import jax.numpy as jnp  # noqa: PLC0415
+
+  from vae_jax import fused_adam  # noqa: PLC0415
+  from vae_jax.train import step as train_step  # noqa: PLC0415
+
+  tx = fused_adam.adam(LR, b1=B1, b2=B2, eps=EPS)
+
+  def run(params, opt_state, g0):
+    def body(carry, i):
+      params, opt_state = carry
+      g = _grads(g0, i)
+      with jax.numpy_dtype_promotion("standard"):
+        params, opt_state = fused_adam.apply(tx, g, opt_state, params)
+      return (params, opt_state), train_step.grad_norm(g)
+
+    (params, opt_state), norms = jax.lax.scan(body, (params, opt_state), jnp.arange(steps))
+    return params, opt_state, norms
+
+  return jax.jit(run, donate_argnums=(0, 1))
+
+
 def make_one_pass(steps: int):
   """``run(stacked, count, g0) -> (stacked, count, norms)``: each leaf's ``[p, μ, ν]`` updated as one array."""
   import jax  # noqa: PLC0415
@@ -97,6 +124,8 @@ def measure(steps: int, rounds: int) -> dict:
   import jax.numpy as jnp  # noqa: PLC0415
   import numpy as np  # noqa: PLC0415
 
+  from vae_jax import fused_adam  # noqa: PLC0415
+
   keys = jax.random.split(jax.random.key(0), 2 * len(shapes()))
   params = [jax.random.normal(k, s, jnp.float32) * 0.05 for k, s in zip(keys[::2], shapes())]
   g0 = [jax.random.normal(k, s, jnp.float32) for k, s in zip(keys[1::2], shapes())]
@@ -108,25 +137,31 @@ def measure(steps: int, rounds: int) -> dict:
   for a, b in zip(ref[0], one[0]):
     np.testing.assert_allclose(np.asarray(b[0]), np.asarray(a), rtol=1e-5, atol=1e-6)
   np.testing.assert_array_equal(np.asarray(ref[2]), np.asarray(one[2]))
-  state_a, state_b = (ref[0], ref[1]), (one[0], one[1])
-  times: dict[str, list[float]] = {"optax": [], "one pass": []}
+  runs = {"optax": [run_optax, (ref[0], ref[1])], "one pass": [run_one, (one[0], one[1])]}
+  if fused_adam.available():
+    run_fused = make_fused(steps)
+    fused = run_fused([p.copy() for p in params], tx.init(params), g0)
+    for a, b in zip(ref[0], fused[0]):
+      np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-6)
+    runs["fused_adam"] = [run_fused, (fused[0], fused[1])]
+  else:
+    print(f"fused_adam skipped: {fused_adam.why_unavailable()}")
+  times: dict[str, list[float]] = {name: [] for name in runs}
   for _ in range(rounds):
-    t = time.perf_counter()
-    p, o, n = run_optax(*state_a, g0)
-    jax.block_until_ready(n)
-    times["optax"].append(time.perf_counter() - t)
-    state_a = (p, o)
-    t = time.perf_counter()
-    s, c, n = run_one(*state_b, g0)
-    jax.block_until_ready(n)
-    times["one pass"].append(time.perf_counter() - t)
-    state_b = (s, c)
+    for name, entry in runs.items():
+      t = time.perf_counter()
+      a, b, n = entry[0](*entry[1], g0)
+      jax.block_until_ready(n)
+      times[name].append(time.perf_counter() - t)
+      entry[1] = (a, b)
   floats = sum(int(np.prod(s)) for s in shapes())
   out = {"steps": steps, "rounds": rounds, "parameters": floats}
   for name, ts in times.items():
     per_step = statistics.median(ts) / steps
     out[name] = {"us_per_step": 1e6 * per_step, "adam_gb_s": 7 * 4 * floats / per_step / 1e9}
   out["ratio"] = statistics.median(a / b for a, b in zip(times["optax"], times["one pass"]))
+  if "fused_adam" in times:
+    out["fused_ratio"] = statistics.median(a / b for a, b in zip(times["optax"], times["fused_adam"]))
   return out
 
 
@@ -138,10 +173,13 @@ def main(argv=None) -> dict:
   res = measure(args.steps, args.rounds)
   print(f"Adam + grad norm over {res['parameters']:,} parameters, {res['steps']} updates per call, "
         f"medians of {res['rounds']} interleaved rounds (same parameters to float32 rounding, same norms):")
-  for name in ("optax", "one pass"):
-    r = res[name]
-    print(f"  {name:9s} {r['us_per_step']:8.0f} µs per update  ({r['adam_gb_s']:.1f} GB/s of Adam's 7 passes)")
+  for name in ("optax", "one pass", "fused_adam"):
+    if name in res:
+      r = res[name]
+      print(f"  {name:10s} {r['us_per_step']:8.0f} µs per update  ({r['adam_gb_s']:.1f} GB/s of Adam's 7 passes)")
   print(f"  optax / one pass: {res['ratio']:.2f}× the time (median of per-round ratios)")
+  if "fused_ratio" in res:
+    print(f"  optax / fused_adam: {res['fused_ratio']:.2f}× the time (median of per-round ratios)")
   return res
 
 

@@ -431,9 +431,11 @@ def test_profile_step_sorts_a_steps_kernels_and_bounds_what_the_step_bound_leave
     profile_step.ceiling(0.0, 1.0)
 
 
-def test_adam_passes_times_optax_and_the_stacked_update_on_the_same_numbers():
+def test_adam_passes_times_optax_the_stacked_update_and_fused_adam_on_the_same_numbers():
   from benchmarks import adam_passes
+  from vae_jax import fused_adam
 
   res = adam_passes.main(["--steps", "3", "--rounds", "1"])  # measure() asserts equal parameters and norms first
   assert res["parameters"] == bound.MLP_PARAMS and res["ratio"] > 0
   assert all(res[k]["us_per_step"] > 0 for k in ("optax", "one pass"))
+  assert ("fused_adam" in res) == fused_adam.available() and res.get("fused_ratio", 1) > 0
