@@ -225,6 +225,9 @@ def test_the_switch(monkeypatch):
   assert fused_adam.enabled() is False
   monkeypatch.setenv("VAE_JAX_FUSED_ADAM", "auto")
   assert fused_adam.enabled() is (jax.device_count() == 1 and fused_adam.available())
+  monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+  monkeypatch.setattr(fused_adam, "available", lambda: pytest.fail("built on a GPU process"))
+  assert fused_adam.enabled() is False
   monkeypatch.setenv("VAE_JAX_FUSED_ADAM", "sometimes")
   with pytest.raises(ValueError, match="VAE_JAX_FUSED_ADAM"):
     fused_adam.enabled()

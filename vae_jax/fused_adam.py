@@ -16,7 +16,7 @@ contraction), so parameters and moments equal optax's bit for bit (tests), and c
 The handler is compiled on first use with the system C++ compiler (:mod:`vae_jax.ffi_build`); without one the
 library keeps optax's path and logs why once. ``VAE_JAX_FUSED_ADAM``: ``0`` never, ``1`` always (an error if the
 handler cannot be built), ``auto`` (default) on a single-device CPU process (XLA's partitioner cannot split a custom
-call across a mesh).
+call across a mesh; on a GPU or TPU process nothing is built).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def enabled() -> bool:
     if not available():
       raise RuntimeError(f"VAE_JAX_FUSED_ADAM=1 but the fused Adam handler is unavailable: {why_unavailable()}")
     return True
-  return jax.device_count() == 1 and available()
+  return jax.default_backend() == "cpu" and jax.device_count() == 1 and available()  # no build where unused
 
 
 @dataclasses.dataclass(frozen=True)
