@@ -2,7 +2,7 @@
 
 Sub-modules (import them explicitly): ``losses``, ``noise``, ``modules``, ``depth_to_space``, ``models``,
 ``likelihoods``, ``methods``, ``configs``, ``train``, ``stacked``, ``data``, ``evaluation``, ``plots``,
-``latent``, ``classifier``, ``inference``.
+``latent``, ``classifier``, ``inference``, ``fused_adam`` (the CPU step's one-pass Adam).
 """
 
 from vae_jax import depth_to_space, likelihoods, losses, methods, models, modules, noise
