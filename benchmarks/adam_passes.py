@@ -42,52 +42,34 @@ def _grads(g0, step):
   return jax.tree_util.tree_map(lambda g: g * (1.0 + 1e-3 * step.astype(g.dtype)), g0)
 
 
-def make_optax(steps: int):
-  """``run(params, opt_state, g0) -> (params, opt_state, norms)``: optax's Adam and the library's norm."""
+def make_optax(steps: int, *, fused: bool = False):
+  """``(tx, run)``, ``run(params, opt_state, g0) -> (params, opt_state, norms)``: optax's Adam (``fused``:
+  :func:`vae_jax.fused_adam.apply`, the library's update on the CPU) and the library's norm."""
   import jax  # noqa: PLC0415
   import jax.numpy as jnp  # noqa: PLC0415
   import optax  # noqa: PLC0415
 
-  from vae_jax.train import step as train_step  # noqa: PLC0415
-
-  tx = optax.adam(LR, b1=B1, b2=B2, eps=EPS)
-
-  def run(params, opt_state, g0):
-    def body(carry, i):
-      params, opt_state = carry
-      g = _grads(g0, i)
-      with jax.numpy_dtype_promotion("standard"):
-        updates, opt_state = tx.update(g, opt_state, params)
-      return (optax.apply_updates(params, updates), opt_state), train_step.grad_norm(g)
-
-    (params, opt_state), norms = jax.lax.scan(body, (params, opt_state), jnp.arange(steps))
-    return params, opt_state, norms
-
-  return tx, jax.jit(run, donate_argnums=(0, 1))
-
-
-def make_fused(steps: int):
-  """``run(params, opt_state, g0) -> (params, opt_state, norms)``: :func:`vae_jax.fused_adam.apply` and the norm."""
-  import jax  # noqa: PLC0415
-  import jax.numpy as jnp  # noqa: PLC0415
-
   from vae_jax import fused_adam  # noqa: PLC0415
   from vae_jax.train import step as train_step  # noqa: PLC0415
 
-  tx = fused_adam.adam(LR, b1=B1, b2=B2, eps=EPS)
+  tx = fused_adam.adam(LR, b1=B1, b2=B2, eps=EPS) if fused else optax.adam(LR, b1=B1, b2=B2, eps=EPS)
 
   def run(params, opt_state, g0):
     def body(carry, i):
       params, opt_state = carry
       g = _grads(g0, i)
       with jax.numpy_dtype_promotion("standard"):
-        params, opt_state = fused_adam.apply(tx, g, opt_state, params)
+        if fused:
+          params, opt_state = fused_adam.apply(tx, g, opt_state, params)
+        else:
+          updates, opt_state = tx.update(g, opt_state, params)
+          params = optax.apply_updates(params, updates)
       return (params, opt_state), train_step.grad_norm(g)
 
     (params, opt_state), norms = jax.lax.scan(body, (params, opt_state), jnp.arange(steps))
     return params, opt_state, norms
 
-  return jax.jit(run, donate_argnums=(0, 1))
+  return tx, jax.jit(run, donate_argnums=(0, 1))
 
 
 def make_one_pass(steps: int):
@@ -139,7 +121,7 @@ def measure(steps: int, rounds: int) -> dict:
   np.testing.assert_array_equal(np.asarray(ref[2]), np.asarray(one[2]))
   runs = {"optax": [run_optax, (ref[0], ref[1])], "one pass": [run_one, (one[0], one[1])]}
   if fused_adam.available():
-    run_fused = make_fused(steps)
+    _, run_fused = make_optax(steps, fused=True)
     fused = run_fused([p.copy() for p in params], tx.init(params), g0)
     for a, b in zip(ref[0], fused[0]):
       np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-6)

@@ -111,6 +111,17 @@ def xla_flags(devices: int) -> str:
   return driver.with_device_count(os.environ.get("XLA_FLAGS", ""), devices)
 
 
+def run_without_compiler(code: str, cache: str, switch: str) -> str:
+  """Runs ``python -c code`` on one CPU device with no C++ compiler (``CXX=/nonexistent/c++``), an empty build
+  cache and the FFI switch ``switch`` (``VAE_JAX_ONEDNN``, ``VAE_JAX_FUSED_ADAM``) at ``auto``; asserts it exits 0 and
+  returns its stdout."""
+  env = {**ENV, "CXX": "/nonexistent/c++", "VAE_JAX_CACHE": cache, switch: "auto", "XLA_FLAGS": xla_flags(1),
+         "JAX_PLATFORMS": "cpu"}
+  out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+  assert out.returncode == 0, out.stderr[-2000:]
+  return out.stdout
+
+
 def run_two_processes(module: str, args: list[str], *, timeout: float = 400) -> list[str]:
   """Runs ``python -m <module> <args>`` as two jax.distributed processes on localhost (4 fake CPU devices each,
   CPU collectives over gloo, a fresh coordinator port); asserts both exit 0 and returns their outputs."""

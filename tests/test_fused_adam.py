@@ -3,8 +3,6 @@ members with their own learning rates, inputs left intact without donation, the 
 not see it, two calls in one program, bad input, and the fallback without a compiler."""
 
 import os
-import subprocess
-import sys
 
 import helpers
 import jax
@@ -252,13 +250,10 @@ try:
 except RuntimeError as e:
   print("ERR", e)
 """
-  env = {**helpers.ENV, "CXX": "/nonexistent/c++", "VAE_JAX_CACHE": str(tmp_path), "VAE_JAX_FUSED_ADAM": "auto",
-         "XLA_FLAGS": helpers.xla_flags(1), "JAX_PLATFORMS": "cpu"}
-  out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
-  assert out.returncode == 0, out.stderr[-2000:]
-  assert "WHY no C++ compiler (CXX=/nonexistent/c++ not found" in out.stdout
-  assert "STEP 1 " in out.stdout
-  assert "ERR VAE_JAX_FUSED_ADAM=1 but the fused Adam handler is unavailable: no C++ compiler" in out.stdout
+  stdout = helpers.run_without_compiler(code, str(tmp_path), "VAE_JAX_FUSED_ADAM")
+  assert "WHY no C++ compiler (CXX=/nonexistent/c++ not found" in stdout
+  assert "STEP 1 " in stdout
+  assert "ERR VAE_JAX_FUSED_ADAM=1 but the fused Adam handler is unavailable: no C++ compiler" in stdout
   assert not list(tmp_path.iterdir())
 
 

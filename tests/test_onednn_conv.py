@@ -2,8 +2,6 @@
 selects them, the GPU lowering that must not see them, determinism, vmapped members, and the fallback."""
 
 import os
-import subprocess
-import sys
 
 import helpers
 import jax
@@ -137,12 +135,9 @@ try:
 except RuntimeError as e:
   print("ERR", e)
 """
-  env = {**helpers.ENV, "CXX": "/nonexistent/c++", "VAE_JAX_CACHE": str(tmp_path), "VAE_JAX_ONEDNN": "auto",
-         "XLA_FLAGS": helpers.xla_flags(1), "JAX_PLATFORMS": "cpu"}
-  out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
-  assert out.returncode == 0, out.stderr[-2000:]
-  assert "WHY no C++ compiler (CXX=/nonexistent/c++ not found" in out.stdout
-  assert "ERR VAE_JAX_ONEDNN=1 but oneDNN convolutions are unavailable: no C++ compiler" in out.stdout
+  stdout = helpers.run_without_compiler(code, str(tmp_path), "VAE_JAX_ONEDNN")
+  assert "WHY no C++ compiler (CXX=/nonexistent/c++ not found" in stdout
+  assert "ERR VAE_JAX_ONEDNN=1 but oneDNN convolutions are unavailable: no C++ compiler" in stdout
   assert not list(tmp_path.iterdir())  # nothing half-built left behind
 
 
