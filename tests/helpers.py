@@ -122,6 +122,22 @@ def run_without_compiler(code: str, cache: str, switch: str) -> str:
   return out.stdout
 
 
+def registrations_from_threads(module, monkeypatch, threads: int = 4) -> list[str]:
+  """The FFI targets ``module`` (:mod:`vae_jax.onednn_conv`, :mod:`vae_jax.fused_adam`) registers when ``threads``
+  threads ask for it at once from a cleared load cache (its handlers stay registered with XLA meanwhile)."""
+  import threading  # noqa: PLC0415
+
+  module._load_once.cache_clear()
+  calls = []
+  monkeypatch.setattr(jax.ffi, "register_ffi_target", lambda *a, **k: calls.append(a[0]))
+  workers = [threading.Thread(target=module.available) for _ in range(threads)]
+  for t in workers:
+    t.start()
+  for t in workers:
+    t.join()
+  return calls
+
+
 def run_two_processes(module: str, args: list[str], *, timeout: float = 400) -> list[str]:
   """Runs ``python -m <module> <args>`` as two jax.distributed processes on localhost (4 fake CPU devices each,
   CPU collectives over gloo, a fresh coordinator port); asserts both exit 0 and returns their outputs."""

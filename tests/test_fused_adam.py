@@ -292,14 +292,5 @@ def test_a_sweep_with_swept_learning_rates_trains_alike_fused_or_not(monkeypatch
 
 @needs_library
 def test_threads_load_the_handler_once(monkeypatch):
-  import threading  # noqa: PLC0415
-
-  fused_adam._load_once.cache_clear()  # the handler stays registered; a second registration must not happen
-  calls = []
-  monkeypatch.setattr(jax.ffi, "register_ffi_target", lambda *a, **k: calls.append(a[0]))
-  threads = [threading.Thread(target=fused_adam.available) for _ in range(4)]
-  for t in threads:
-    t.start()
-  for t in threads:
-    t.join()
+  calls = helpers.registrations_from_threads(fused_adam, monkeypatch)  # a second registration must not happen
   assert calls == ["vae_jax_fused_adam"] and fused_adam.available()

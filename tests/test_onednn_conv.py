@@ -176,14 +176,5 @@ def test_a_conv_sweep_on_one_device_equals_its_xla_twin(monkeypatch, tmp_path):
 
 @needs_library
 def test_threads_load_the_library_once(monkeypatch):
-  import threading  # noqa: PLC0415
-
-  onednn_conv._load_once.cache_clear()  # the handlers stay registered; a second registration must not happen
-  calls = []
-  monkeypatch.setattr(jax.ffi, "register_ffi_target", lambda *a, **k: calls.append(a[0]))
-  threads = [threading.Thread(target=onednn_conv.available) for _ in range(4)]
-  for t in threads:
-    t.start()
-  for t in threads:
-    t.join()
+  calls = helpers.registrations_from_threads(onednn_conv, monkeypatch)  # a second registration must not happen
   assert sorted(calls) == sorted(f"vae_jax_onednn_{n}" for n in onednn_conv._TARGETS) and onednn_conv.available()
