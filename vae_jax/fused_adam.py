@@ -1,4 +1,4 @@
-"""Adam in one pass over the parameters on XLA:CPU, through an XLA FFI custom call; optax's numbers bit for bit.
+"""Adam in one pass over the parameters on XLA:CPU, through an XLA FFI custom call; optax's numbers to rounding.
 
 Why: in the MLP VAE's jitted step XLA:CPU updates each weight matrix with three loop fusions (μ′, ν′, then the
 parameter from p, μ′, ν′), 11–13 passes over parameter-sized arrays where Adam needs 7 (read p, μ, ν, g; write p,
@@ -9,9 +9,14 @@ threads.
 
 Use: :func:`adam` returns ``optax.adam``'s own transformation (same state, same ``update``: any optax code can use
 it) marked so that :func:`vae_jax.train.step.apply_optimizer` takes :func:`apply` instead — on the CPU backend, when
-:func:`enabled`; ``lax.platform_dependent`` keeps optax's path for GPU and TPU in the same program. The arithmetic is
-optax's in optax's order (coefficients computed in JAX as optax computes them; the C++ built without FMA
-contraction), so parameters and moments equal optax's bit for bit (tests), and checkpoints are interchangeable.
+:func:`enabled`; ``lax.platform_dependent`` keeps optax's path for GPU and TPU in the same program. The state is
+optax's, so checkpoints are interchangeable. The numbers equal optax's to float32 rounding, not bit for bit: XLA
+itself compiles optax's update differently from one program to the next (the division by a bias correction becomes
+a product with its reciprocal in one program, a product of the two denominators in another), so no fixed arithmetic
+matches every one of them. The handler computes optax's expression with the reciprocal and with fused multiply-adds
+where XLA:CPU emits them, the coefficients computed in JAX as optax computes them (tests: against optax, and against
+a float64 NumPy Adam). The handler's result does not depend on how its work is split over threads, so a resumed
+run equals an uninterrupted one bit for bit.
 
 The handler is compiled on first use with the system C++ compiler (:mod:`vae_jax.ffi_build`); without one the
 library keeps optax's path and logs why once. ``VAE_JAX_FUSED_ADAM``: ``0`` never, ``1`` always (an error if the
@@ -150,7 +155,7 @@ def apply(tx: optax.GradientTransformation, grads, opt_state, params):
   if not fusable(tx, params):
     raise ValueError("fused_adam.apply: needs a transformation from vae_jax.fused_adam.adam and float32 "
                      "parameters; use tx.update otherwise.")
-  if not available():
+  if jax.default_backend() == "cpu" and not available():  # elsewhere only optax's branch is lowered
     raise RuntimeError(f"the fused Adam handler is unavailable: {why_unavailable()}")
   return jax.lax.platform_dependent(
       grads, opt_state, params,

@@ -5,13 +5,14 @@
 //
 //   m' = (1-b1)·g + b1·m,  v' = (1-b2)·g² + b2·v,  p' = p + (-lr)·((m'·(1/bc1)) / (sqrt(v'·(1/bc2)) + eps))
 //
-// the arithmetic of optax.scale_by_adam + scale_by_learning_rate + apply_updates as XLA:CPU compiles it (the
-// division by a bias correction becomes a product with its reciprocal; the sums are FMAs), so results equal the
-// optax step's bit for bit on the same machine. The coefficients come in as a float32 buffer `coef` of shape
-// [..., 8] — (1-b1, b1, 1-b2, b2, 1/bc1, 1/bc2, eps, -lr), computed in JAX as optax computes them — one row per
-// vmapped member: every leaf has the same leading dims as
-// `coef`, and its elements fall into contiguous blocks, one per row. The caller aliases p, m and v to the results,
-// so a donated state is updated in place.
+// the arithmetic of optax.scale_by_adam + scale_by_learning_rate + apply_updates in one of the forms XLA:CPU
+// compiles it to (the division by a bias correction as a product with its reciprocal; the sums as FMAs where the
+// CPU has them), so results equal optax's to float32 rounding (XLA's own form varies from program to program). The
+// coefficients come in as a float32 buffer `coef` of shape [..., 8] — (1-b1, b1, 1-b2, b2, 1/bc1, 1/bc2, eps,
+// -lr), computed in JAX as optax computes them — one row per vmapped member: every leaf has the same leading dims
+// as `coef`, and its elements fall into contiguous blocks, one per row. Each element is computed by one thread with
+// the same arithmetic whatever the split, so results do not depend on scheduling. The caller aliases p, m and v to
+// the results, so a donated state is updated in place.
 //
 // The work is cut into chunks that the calling thread and tasks scheduled on XLA's intra-op pool take from one
 // atomic counter. The calling thread never waits for a chunk nobody has started (it takes the unclaimed ones
