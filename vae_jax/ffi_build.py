@@ -20,7 +20,12 @@ import tempfile
 
 import jax
 
-__all__ = ["build", "cache_dir", "compile_library"]
+__all__ = ["CompileError", "build", "cache_dir", "compile_library"]
+
+
+class CompileError(RuntimeError):
+  """The compiler ran and failed (its last messages in the text): a broken toolchain or header, worth a warning;
+  a missing compiler is a plain RuntimeError (an expected setup without g++)."""
 
 
 def cache_dir() -> pathlib.Path:
@@ -32,8 +37,8 @@ def compile_library(source: pathlib.Path, cache: pathlib.Path, *, flags: list[st
                     libdirs: list[str] = (), libs: list[str] = (), digest_extra: bytes = b"") -> pathlib.Path:
   """The shared library built from ``source`` in ``cache`` (compiled unless a build for the same inputs is there).
 
-  Raises RuntimeError, saying what is missing, when no compiler is found (``$CXX``, ``g++`` or ``c++``) or the
-  compile fails (with the compiler's last messages).
+  Raises RuntimeError, saying what is missing, when no compiler is found (``$CXX``, ``g++`` or ``c++``), and
+  :class:`CompileError` when the compile fails (with the compiler's last messages).
   """
   requested = os.environ.get("CXX")
   cxx = shutil.which(requested) if requested else shutil.which("g++") or shutil.which("c++")
@@ -53,7 +58,7 @@ def compile_library(source: pathlib.Path, cache: pathlib.Path, *, flags: list[st
            *(f"-L{d}" for d in libdirs), *(f"-Wl,-rpath,{d}" for d in libdirs), *(f"-l{lib}" for lib in libs)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-      raise RuntimeError(f"compiling {source.name} failed:\n{proc.stderr[-2000:]}")
+      raise CompileError(f"compiling {source.name} failed:\n{proc.stderr[-2000:]}")
     os.replace(tmp_out, out)
   return out
 

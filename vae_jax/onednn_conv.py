@@ -59,10 +59,9 @@ def _build(cache: pathlib.Path) -> pathlib.Path:
     return ffi_build.compile_library(
         _SOURCE, cache, flags=["-O2"], includes=includes, libdirs=[str(pathlib.Path(includes[0]).parent / "lib")],
         libs=["dnnl"], digest_extra=version_h.read_bytes() if version_h.exists() else includes[0].encode())
-  except RuntimeError as e:
-    if "failed" in str(e):
-      _log.warning("compiling %s against oneDNN in %s failed; XLA's convolutions are used on the CPU:\n%s",
-                   _SOURCE.name, includes[0], e)
+  except ffi_build.CompileError as e:
+    _log.warning("compiling %s against oneDNN in %s failed; XLA's convolutions are used on the CPU:\n%s",
+                 _SOURCE.name, includes[0], e)
     raise
 
 
