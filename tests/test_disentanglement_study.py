@@ -348,14 +348,23 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert dataclasses.replace(b20, num_steps=15_000, eval_every=15_000, checkpoint_every=3000) == b16
   assert configs.sweep_dir(k20, "/r", n20, "beta_vae") == "/r/disentanglement_study/cpu_higgins_20k/beta_vae"
   _refused_until_trained(k20, n20, "cpu_higgins_long/beta_vae", "cpu_higgins_long")
-  # cpu_higgins_20k_fresh: the same recipe and budget from scratch on fresh seeds 5–9, in runs of its own
-  fresh = configs.get_config("cpu_higgins_20k_fresh")
+  # cpu_higgins_fresh: the same recipe from scratch on fresh seeds 5–9 to 10,000 updates, in runs of its own (the
+  # configs of cpu_higgins_beta8's seeds 0–4 with β = 1 beside), then continued to 20,000 by cpu_higgins_20k_fresh
+  fresh = configs.get_config("cpu_higgins_fresh")
   (nf, _, bf, gf), = configs.sweeps(fresh)
-  assert (nf, gf, bf, fresh.start_from.to_dict()) == (n20, g20, b20, {})
-  assert configs.seed_defaults()["first_seeds"]["cpu_higgins_20k_fresh"] == 5
-  assert configs.seed_defaults()["default_seeds"]["cpu_higgins_20k_fresh"] == 5
-  assert all(v == 0 for s, v in configs.seed_defaults()["first_seeds"].items() if s != "cpu_higgins_20k_fresh")
-  assert configs.sweep_dir(fresh, "/r", nf, "beta_vae") == "/r/disentanglement_study/cpu_higgins_20k_fresh/beta_vae"
+  assert (nf, gf, fresh.start_from.to_dict()) == (n20, g20, {})
+  assert bf == dataclasses.replace(b20, num_steps=10_000, eval_every=10_000, checkpoint_every=2000)
+  fresh20 = configs.get_config("cpu_higgins_20k_fresh")
+  (nf20, _, bf20, gf20), = configs.sweeps(fresh20)
+  assert (nf20, gf20, bf20) == (n20, g20, b20)
+  _refused_until_trained(fresh20, nf20, "cpu_higgins_fresh/beta_vae", "cpu_higgins_fresh")
+  fresh_sizes = ("cpu_higgins_fresh", "cpu_higgins_20k_fresh")
+  for size in fresh_sizes:
+    assert configs.seed_defaults()["first_seeds"][size] == 5
+    assert configs.seed_defaults()["default_seeds"][size] == 5
+  assert all(v == 0 for s, v in configs.seed_defaults()["first_seeds"].items() if s not in fresh_sizes)
+  assert configs.sweep_dir(fresh, "/r", nf, "beta_vae") == "/r/disentanglement_study/cpu_higgins_fresh/beta_vae"
+  assert configs.sweep_dir(fresh20, "/r", nf, "beta_vae") == "/r/disentanglement_study/cpu_higgins_20k_fresh/beta_vae"
   assert [mb.seed for mb in configs.sweep_spec(bf, gf, list(range(5, 10))).members()] == [5, 6, 7, 8, 9] * 2
   # gpu_lease_tc: both values in one sweep (one compilation), β-TCVAE's fixed α = γ = 1
   (name, method, base, grid), = configs.sweeps(configs.get_config("gpu_lease_tc"))
@@ -420,7 +429,8 @@ def test_sizes_are_validated():
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
                      "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, "
                      "cpu_higgins_grid, cpu_higgins_long, cpu_higgins_long_beta8, cpu_higgins_20k, "
-                     "cpu_higgins_20k_fresh, gpu_lease, gpu_lease_tc, gpu_lease_sbd, gpu_lease_higgins, quick, smoke"):
+                     "cpu_higgins_fresh, cpu_higgins_20k_fresh, gpu_lease, gpu_lease_tc, gpu_lease_sbd, "
+                     "gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
     evaluation.MetricSizes(num_codes=100, dci_train=200)
