@@ -28,3 +28,33 @@ def test_anything_else_is_an_error_naming_the_variable_and_its_values(monkeypatc
   monkeypatch.setenv("VAE_JAX_TEST_SWITCH", raw)
   with pytest.raises(ValueError, match=f"VAE_JAX_TEST_SWITCH={raw!r}: must be 0, 1 or auto"):
     env_switch.read("VAE_JAX_TEST_SWITCH", "auto", auto=True)
+
+
+def test_a_cpu_custom_call_is_built_only_where_auto_can_use_it(monkeypatch):
+  """``cpu_custom_call`` (the oneDNN convolutions' and the fused Adam's switch): ``auto`` asks for the build only on
+  a one-device CPU process; ``1`` insists and says why it cannot; ``0`` never builds."""
+  import jax  # noqa: PLC0415
+
+  built = []
+
+  def available():
+    built.append(True)
+    return True
+
+  def call():
+    return env_switch.cpu_custom_call("VAE_JAX_TEST_SWITCH", "the test handler is", available, lambda: "")
+
+  monkeypatch.setenv("VAE_JAX_TEST_SWITCH", "0")
+  assert call() is False and not built
+  monkeypatch.setenv("VAE_JAX_TEST_SWITCH", "auto")
+  assert call() is (jax.device_count() == 1) and built == [True] * (jax.device_count() == 1)  # conftest: 8 devices
+  monkeypatch.setattr(jax, "device_count", lambda: 1)
+  assert call() is True
+  built.clear()
+  for backend in ("gpu", "tpu"):
+    monkeypatch.setattr(jax, "default_backend", lambda backend=backend: backend)
+    assert call() is False and not built  # nothing compiled where the CPU branch is never lowered
+  monkeypatch.setenv("VAE_JAX_TEST_SWITCH", "1")
+  assert call() is True
+  with pytest.raises(RuntimeError, match=r"^VAE_JAX_TEST_SWITCH=1 but the test handler is unavailable: no g\+\+$"):
+    env_switch.cpu_custom_call("VAE_JAX_TEST_SWITCH", "the test handler is", lambda: False, lambda: "no g++")

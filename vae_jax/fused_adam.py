@@ -72,15 +72,9 @@ def why_unavailable() -> str:
 
 
 def enabled() -> bool:
-  """Whether :func:`vae_jax.train.step.apply_optimizer` takes the fused path here (read when a step is traced)."""
-  switch = env_switch.read("VAE_JAX_FUSED_ADAM", "auto", auto=True)
-  if switch == "0":
-    return False
-  if switch == "1":
-    if not available():
-      raise RuntimeError(f"VAE_JAX_FUSED_ADAM=1 but the fused Adam handler is unavailable: {why_unavailable()}")
-    return True
-  return jax.default_backend() == "cpu" and jax.device_count() == 1 and available()  # no build where unused
+  """Whether :func:`vae_jax.train.step.apply_optimizer` takes the fused path here (read when a step is traced):
+  ``VAE_JAX_FUSED_ADAM`` as :func:`vae_jax.env_switch.cpu_custom_call` reads it."""
+  return env_switch.cpu_custom_call("VAE_JAX_FUSED_ADAM", "the fused Adam handler is", available, why_unavailable)
 
 
 @dataclasses.dataclass(frozen=True)

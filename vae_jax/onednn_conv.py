@@ -89,21 +89,10 @@ def _load_once() -> tuple[bool, str]:
 
 
 def enabled() -> bool:
-  """Whether :mod:`vae_jax.space_to_depth` computes CPU convolutions here, read when a function is traced.
-
-  ``VAE_JAX_ONEDNN``: ``0`` never; ``1`` always (an error if the handlers cannot be built); ``auto`` (default) when
-  they are :func:`available` and the process sees one device. XLA's partitioner cannot split a custom call: on a
-  multi-device mesh (``--xla_force_host_platform_device_count``, several processes) it would gather the whole batch
-  onto every device, so ``auto`` keeps XLA's own convolutions there.
-  """
-  switch = env_switch.read("VAE_JAX_ONEDNN", "auto", auto=True)
-  if switch == "0":
-    return False
-  if switch == "1":
-    if not available():
-      raise RuntimeError(f"VAE_JAX_ONEDNN=1 but oneDNN convolutions are unavailable: {why_unavailable()}")
-    return True
-  return jax.device_count() == 1 and available()
+  """Whether :mod:`vae_jax.space_to_depth` computes CPU convolutions here, read when a function is traced:
+  ``VAE_JAX_ONEDNN`` as :func:`vae_jax.env_switch.cpu_custom_call` reads it (``auto``: a CPU process with one
+  device; on a multi-device mesh XLA's own convolutions, which its partitioner can split)."""
+  return env_switch.cpu_custom_call("VAE_JAX_ONEDNN", "oneDNN convolutions are", available, why_unavailable)
 
 
 def available() -> bool:
