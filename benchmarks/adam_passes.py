@@ -12,8 +12,8 @@ needs 7. This times the update alone, both ways, on the parameter shapes of ``be
 * ``one pass``: the same arithmetic on each leaf's parameter, μ and ν stacked into one ``[3, ...]`` array, written
   as one stacked result, so that XLA emits one loop fusion per leaf (reads p, μ, ν, g; writes p′, μ′, ν′);
 * ``fused_adam``: :func:`vae_jax.fused_adam.apply` — the library's update on the CPU since the fused handler —
-  one custom call over every leaf, in place, the state as optax's (skipped with a message where the handler
-  cannot be built).
+  one custom call over every leaf, in place, the state as optax's, the norm's sum of squares read in the same pass
+  (skipped with a message where the handler cannot be built).
 
 Both run ``--steps`` updates in one jitted ``lax.scan`` (the gradient varies per step), state donated, rounds
 interleaved; the script checks that both give the same parameters (to float32 rounding) and prints the medians, the
@@ -44,7 +44,8 @@ def _grads(g0, step):
 
 def make_optax(steps: int, *, fused: bool = False):
   """``(tx, run)``, ``run(params, opt_state, g0) -> (params, opt_state, norms)``: optax's Adam (``fused``:
-  :func:`vae_jax.fused_adam.apply`, the library's update on the CPU) and the library's norm."""
+  :func:`vae_jax.fused_adam.apply`, the library's update on the CPU, with the norm from its pass) and the
+  library's norm."""
   import jax  # noqa: PLC0415
   import jax.numpy as jnp  # noqa: PLC0415
   import optax  # noqa: PLC0415
@@ -59,12 +60,13 @@ def make_optax(steps: int, *, fused: bool = False):
       params, opt_state = carry
       g = _grads(g0, i)
       with jax.numpy_dtype_promotion("standard"):
-        if fused:
-          params, opt_state = fused_adam.apply(tx, g, opt_state, params)
+        if fused:  # the norm read in the handler's pass, as the library's step does
+          params, opt_state, squares = fused_adam.apply(tx, g, opt_state, params)
+          norm = jnp.sqrt(squares)
         else:
           updates, opt_state = tx.update(g, opt_state, params)
-          params = optax.apply_updates(params, updates)
-      return (params, opt_state), train_step.grad_norm(g)
+          params, norm = optax.apply_updates(params, updates), train_step.grad_norm(g)
+      return (params, opt_state), norm
 
     (params, opt_state), norms = jax.lax.scan(body, (params, opt_state), jnp.arange(steps))
     return params, opt_state, norms

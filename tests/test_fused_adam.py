@@ -33,10 +33,12 @@ def _optax_step(tx):
   return jax.jit(step)
 
 
-def _fused_step(tx):
+def _fused_step(tx, squares=False):
+  """``(params, opt_state)`` after the fused update, and with ``squares`` the handler's Σ g² after them."""
   def step(params, opt_state, grads):
     with jax.numpy_dtype_promotion("standard"):
-      return fused_adam.apply(tx, grads, opt_state, params)
+      out = fused_adam.apply(tx, grads, opt_state, params)
+    return out if squares else out[:2]
   return jax.jit(step)
 
 
@@ -109,7 +111,8 @@ def test_vmapped_members_with_their_own_learning_rates():
       state = tx.init(params)
       for _ in range(2):
         if fused:
-          params, state = fused_adam.apply(tx, grads, state, params)
+          params, state, squares = fused_adam.apply(tx, grads, state, params)
+          assert squares.shape == ()  # one per member once vmapped
         else:
           updates, state = tx.update(grads, state, params)
           params = optax.apply_updates(params, updates)
@@ -128,6 +131,28 @@ def test_vmapped_members_with_their_own_learning_rates():
 
 
 @needs_library
+def test_the_gradient_norm_is_read_in_the_same_pass():
+  """The handler's Σ g² against a float64 NumPy sum and against optax.tree.norm's square (to float32 rounding);
+  vmapped members get their own sums, each equal bit for bit to its unbatched update's; without the handler
+  :func:`fused_adam.squared_norm`'s square root is optax.tree.norm bit for bit."""
+  tx = fused_adam.adam(1e-3)
+  for seed, scale in ((0, 1.0), (1, 1e-4), (2, 1e3)):
+    params, g = _tree(seed), _tree(50 + seed, scale=scale)
+    _, _, squares = _fused_step(tx, squares=True)(params, tx.init(params), g)
+    exact = sum(float(np.sum(np.asarray(x, np.float64) ** 2)) for x in g.values())
+    np.testing.assert_allclose(float(squares), exact, rtol=2e-7)
+    np.testing.assert_allclose(float(squares), float(optax.tree.norm(g)) ** 2, rtol=2e-6)
+    np.testing.assert_array_equal(jnp.sqrt(fused_adam.squared_norm(g)), optax.tree.norm(g))
+  stack = lambda trees: jax.tree_util.tree_map(lambda *x: jnp.stack(x), *trees)  # noqa: E731
+  params, grads = stack([_tree(i) for i in range(3)]), stack([_tree(20 + i, scale=10.0 ** i) for i in range(3)])
+  batched = jax.jit(jax.vmap(lambda p, g: _fused_step(tx, squares=True)(p, tx.init(p), g)[2]))(params, grads)
+  assert batched.shape == (3,)
+  for i in range(3):
+    single = _fused_step(tx, squares=True)(_tree(i), tx.init(_tree(i)), _tree(20 + i, scale=10.0 ** i))[2]
+    np.testing.assert_array_equal(np.asarray(single), np.asarray(batched)[i])
+
+
+@needs_library
 def test_inputs_are_left_intact_without_donation_and_updated_in_place_with_it():
   tx = fused_adam.adam(1e-2)
   params, g = _tree(3), _tree(4)
@@ -137,7 +162,7 @@ def test_inputs_are_left_intact_without_donation_and_updated_in_place_with_it():
   for x, y in zip(jax.tree_util.tree_leaves((params, state)), jax.tree_util.tree_leaves(kept), strict=True):
     np.testing.assert_array_equal(np.asarray(x), y)
   assert not np.array_equal(np.asarray(out[0]["w"]), kept[0]["w"])
-  donated = jax.jit(lambda p, s, gr: fused_adam.apply(tx, gr, s, p), donate_argnums=(0, 1))
+  donated = jax.jit(lambda p, s, gr: fused_adam.apply(tx, gr, s, p)[:2], donate_argnums=(0, 1))
   with jax.numpy_dtype_promotion("standard"):
     again = donated(*jax.tree_util.tree_map(jnp.array, (kept[0], kept[1])), g)
   _close(again, out, rtol=0)
@@ -151,7 +176,7 @@ def test_two_updates_in_one_program():
 
   def both(p1, p2, g1, g2):
     with jax.numpy_dtype_promotion("standard"):
-      return (fused_adam.apply(tx, g1, tx.init(p1), p1), fused_adam.apply(tx, g2, tx.init(p2), p2))
+      return (fused_adam.apply(tx, g1, tx.init(p1), p1)[:2], fused_adam.apply(tx, g2, tx.init(p2), p2)[:2])
 
   out = jax.jit(both)(_tree(5), _tree(6), _tree(7), _tree(8))
   _close(out[0], _fused_step(tx)(_tree(5), tx.init(_tree(5)), _tree(7)), rtol=0)

@@ -39,7 +39,7 @@ import optax
 
 from vae_jax import env_switch, ffi_build
 
-__all__ = ["AdamUpdate", "adam", "apply", "available", "enabled", "fusable", "why_unavailable"]
+__all__ = ["AdamUpdate", "adam", "apply", "available", "enabled", "fusable", "squared_norm", "why_unavailable"]
 
 _log = logging.getLogger(__name__)
 _SOURCE = pathlib.Path(__file__).with_name("csrc") / "fused_adam.cc"
@@ -121,6 +121,19 @@ def _coefficients(hp: AdamUpdate, opt_state):
   return coef, count_inc, lr_state
 
 
+def squared_norm(grads) -> jax.Array:
+  """Σ g² over every leaf of ``grads`` as ``4·Σ (g/2)²``: its square root is ``optax.tree.norm(grads)`` bit for bit.
+
+  Why the halves: in a jitted step XLA:CPU merges a plain ``g²`` with optax's Adam and writes it out as a
+  parameter-sized buffer per leaf, read back by the reduction; the scaled square is not merged, and the fused epoch
+  runs faster (``benchmarks/README.md``, "The gradient norm's square"). Scaling by a power of two is exact (short of
+  subnormal squares), so the norm is the same number. On the fused path the handler sums the squares instead.
+  """
+  leaves = jax.tree_util.tree_leaves(grads)
+  total = sum(jnp.sum(jnp.square(0.5 * g)) for g in leaves) if leaves else jnp.zeros((), jnp.float32)
+  return 4.0 * total
+
+
 def _fused(hp: AdamUpdate, grads, opt_state, params):
   coef, count_inc, lr_state = _coefficients(hp, opt_state)
   adam_state = opt_state[0]
@@ -129,21 +142,23 @@ def _fused(hp: AdamUpdate, grads, opt_state, params):
                                        treedef.flatten_up_to(adam_state.nu), treedef.flatten_up_to(grads))
               for x in (p, m, v, g)]
   out_types = [jax.ShapeDtypeStruct(p.shape, jnp.float32) for p in leaves for _ in range(3)]
+  out_types.append(jax.ShapeDtypeStruct((), jnp.float32))  # Σ g², per member under vmap
   aliases = {1 + 4 * j + k: 3 * j + k for j in range(len(leaves)) for k in range(3)}
   call = jax.ffi.ffi_call(_TARGET, out_types, input_output_aliases=aliases, vmap_method="broadcast_all")
   out = call(coef, *operands)
-  new_params = treedef.unflatten(out[0::3])
-  mu, nu = treedef.unflatten(out[1::3]), treedef.unflatten(out[2::3])
-  return new_params, (adam_state._replace(count=count_inc, mu=mu, nu=nu), lr_state)
+  new_params = treedef.unflatten(out[0:-1:3])
+  mu, nu = treedef.unflatten(out[1:-1:3]), treedef.unflatten(out[2:-1:3])
+  return new_params, (adam_state._replace(count=count_inc, mu=mu, nu=nu), lr_state), out[-1]
 
 
 def _optax(tx: optax.GradientTransformation, grads, opt_state, params):
   updates, opt_state = tx.update(grads, opt_state, params)
-  return optax.apply_updates(params, updates), opt_state
+  return optax.apply_updates(params, updates), opt_state, squared_norm(grads)
 
 
 def apply(tx: optax.GradientTransformation, grads, opt_state, params):
-  """``(params, opt_state)`` after one Adam update: the fused handler on the CPU backend, optax's update elsewhere.
+  """``(params, opt_state, Σ g²)`` after one Adam update: the fused handler on the CPU backend (which sums the
+  gradient's squares in the same pass, in float64), optax's update and :func:`squared_norm` elsewhere.
 
   ``tx`` must be :func:`fusable` and every leaf float32; call only where :func:`enabled`.
   """

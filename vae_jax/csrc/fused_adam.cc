@@ -1,7 +1,8 @@
 // Adam (Kingma & Ba 2015) over every leaf of a parameter tree in one pass per element, as an XLA FFI handler for
 // XLA:CPU. Loaded and called by vae_jax/fused_adam.py, which says why.
 //
-//   VaeJaxFusedAdam(coef, p_0, m_0, v_0, g_0, ..., p_{n-1}, m_{n-1}, v_{n-1}, g_{n-1}) -> (p'_0, m'_0, v'_0, ...)
+//   VaeJaxFusedAdam(coef, p_0, m_0, v_0, g_0, ..., p_{n-1}, m_{n-1}, v_{n-1}, g_{n-1})
+//     -> (p'_0, m'_0, v'_0, ..., p'_{n-1}, m'_{n-1}, v'_{n-1}, sumsq)
 //
 //   m' = (1-b1)·g + b1·m,  v' = (1-b2)·g² + b2·v,  p' = p + (-lr)·((m'·(1/bc1)) / (sqrt(v'·(1/bc2)) + eps))
 //
@@ -13,6 +14,11 @@
 // as `coef`, and its elements fall into contiguous blocks, one per row. Each element is computed by one thread with
 // the same arithmetic whatever the split, so results do not depend on scheduling. The caller aliases p, m and v to
 // the results, so a donated state is updated in place.
+//
+// `sumsq` (shape coef's leading dims, one per member) is Σ g² over every leaf: the squared global norm of the
+// gradient, read in the same pass as the update instead of in a reduction of its own. Each piece of the work sums
+// its elements in 16 float64 lanes in a fixed order, and the pieces' sums are added in their order, so the value
+// does not depend on the split either (equal to optax.tree.norm's square to float32 rounding).
 //
 // The work is cut into chunks that the calling thread and tasks scheduled on XLA's intra-op pool take from one
 // atomic counter. The calling thread never waits for a chunk nobody has started (it takes the unclaimed ones
@@ -48,6 +54,7 @@ struct Leaf {
 
 struct Piece {
   int leaf;
+  int64_t row;  // the coef row (member) every element of the piece belongs to
   int64_t begin, end;
 };
 
@@ -77,9 +84,25 @@ void Update(const Coef& c, const float* __restrict g, float* __restrict p, float
   }
 }
 
+// Σ g² of a piece (still in cache from Update): 16 float64 lanes, element i into lane i % 16, the lanes added in
+// order — the same number however the loop is vectorized. Each square is exact in float64.
+double SumOfSquares(const float* __restrict g, int64_t n) {
+  constexpr int kLanes = 16;
+  double lane[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) lane[k] += double(g[i + k]) * double(g[i + k]);
+  }
+  for (int k = 0; i < n; ++i, ++k) lane[k] += double(g[i]) * double(g[i]);
+  double total = 0.0;
+  for (int k = 0; k < kLanes; ++k) total += lane[k];
+  return total;
+}
+
 struct Work {
   std::vector<Leaf> leaves;
   std::vector<Piece> pieces;
+  std::vector<double> sumsq;  // per piece
   const Coef* coef = nullptr;
   std::atomic<int64_t> next{0};
   std::atomic<int64_t> done{0};
@@ -89,12 +112,9 @@ struct Work {
     for (int64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < int64_t(pieces.size());) {
       const Piece& pc = pieces[k];
       const Leaf& l = leaves[pc.leaf];
-      int64_t i = pc.begin;
-      while (i < pc.end) {  // a piece may cross a row boundary
-        const int64_t row = i / l.block, stop = std::min(pc.end, (row + 1) * l.block);
-        Update(coef[row], l.g + i, l.p + i, l.m + i, l.v + i, stop - i);
-        i = stop;
-      }
+      const int64_t n = pc.end - pc.begin;
+      Update(coef[pc.row], l.g + pc.begin, l.p + pc.begin, l.m + pc.begin, l.v + pc.begin, n);
+      sumsq[k] = SumOfSquares(l.g + pc.begin, n);
       done.fetch_add(1, std::memory_order_release);
     }
   }
@@ -102,14 +122,16 @@ struct Work {
 
 ffi::Error FusedAdam(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> coef, ffi::RemainingArgs args,
                      ffi::RemainingRets rets) {
-  if (args.size() % 4 != 0 || rets.size() * 4 != args.size() * 3) {
-    return ffi::Error::InvalidArgument("fused_adam: expects (p, m, v, g) per leaf and returns (p, m, v) per leaf");
+  if (args.size() % 4 != 0 || rets.size() * 4 != args.size() * 3 + 4) {
+    return ffi::Error::InvalidArgument(
+        "fused_adam: expects (p, m, v, g) per leaf and returns (p, m, v) per leaf, then the sum of squares");
   }
   auto cd = coef.dimensions();
   if (cd.size() == 0 || cd[cd.size() - 1] != kCoef) {
     return ffi::Error::InvalidArgument("fused_adam: coef must have shape [..., 8]");
   }
   const int64_t rows = coef.element_count() / kCoef;
+  if (rows == 0) return ffi::Error::Success();  // no member: every leaf is empty
   auto work = std::make_shared<Work>();
   work->coef = reinterpret_cast<const Coef*>(coef.typed_data());
   const size_t n = args.size() / 4;
@@ -134,16 +156,30 @@ ffi::Error FusedAdam(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> coef, ffi::Rema
     if (pd != p->typed_data()) std::copy_n(p->typed_data(), size, pd);
     if (md != m->typed_data()) std::copy_n(m->typed_data(), size, md);
     if (vd != v->typed_data()) std::copy_n(v->typed_data(), size, vd);
-    work->leaves.push_back({pd, md, vd, g->typed_data(), size / std::max<int64_t>(rows, 1)});
-    for (int64_t b = 0; b < size; b += kChunk) work->pieces.push_back({int(j), b, std::min(size, b + kChunk)});
+    const int64_t block = size / std::max<int64_t>(rows, 1);
+    work->leaves.push_back({pd, md, vd, g->typed_data(), block});
+    for (int64_t row = 0; row < rows; ++row) {  // pieces never cross a row: each member's sum is its own
+      for (int64_t b = row * block; b < (row + 1) * block; b += kChunk) {
+        work->pieces.push_back({int(j), row, b, std::min((row + 1) * block, b + kChunk)});
+      }
+    }
+  }
+  auto sq = rets.get<ffi::Buffer<ffi::F32>>(rets.size() - 1);
+  if (sq.has_error() || (*sq)->element_count() != rows) {
+    return ffi::Error::InvalidArgument("fused_adam: the sum of squares must be float32 with one value per coef row");
   }
   const int64_t total = work->pieces.size();
+  work->sumsq.assign(total, 0.0);
   const int64_t helpers = std::min<int64_t>(pool.num_threads(), total - 1);
   for (int64_t t = 0; t < helpers; ++t) pool.Schedule([work] { work->Drain(); });
   work->Drain();
   while (work->done.load(std::memory_order_acquire) < total) {
     // Only pieces that another thread has started are left; they finish without us.
   }
+  std::vector<double> per_row(rows, 0.0);
+  for (int64_t k = 0; k < total; ++k) per_row[work->pieces[k].row] += work->sumsq[k];  // in piece order
+  float* out = (*sq)->typed_data();
+  for (int64_t r = 0; r < rows; ++r) out[r] = float(per_row[r]);
   return ffi::Error::Success();
 }
 

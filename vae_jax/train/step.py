@@ -29,34 +29,28 @@ Preprocess = Callable[[jax.Array, dict], dict]  # (key, batch) -> batch, e.g. dy
 
 
 def grad_norm(grads) -> jax.Array:
-  """The global L2 norm of ``grads`` — ``optax.tree.norm``'s value, bit for bit — as ``sqrt(4·Σ (g/2)²)``.
-
-  Why the halves: in the fused step XLA:CPU merges ``optax.tree.norm``'s ``g²`` with Adam's and writes it out as a
-  parameter-sized buffer per leaf, read back by the norm's reduction; the scaled square is not merged, and the
-  fused epoch runs faster (``benchmarks/README.md``, "The gradient norm's square"). Scaling by a power of two is exact
-  (short of subnormal squares), so the norm is the same number.
-  """
-  leaves = jax.tree_util.tree_leaves(grads)
-  total = sum(jnp.sum(jnp.square(0.5 * g)) for g in leaves) if leaves else jnp.zeros((), jnp.float32)
-  return jnp.sqrt(4.0 * total)
+  """The global L2 norm of ``grads`` — ``optax.tree.norm``'s value, bit for bit (:func:`vae_jax.fused_adam.squared_norm`
+  says how)."""
+  return jnp.sqrt(fused_adam.squared_norm(grads))
 
 
 def apply_optimizer(tx: optax.GradientTransformation, state: TrainState, grads, metrics):
   """``tx``'s update of ``state`` from ``grads``; adds ``grad_norm`` to ``metrics`` and counts the step.
 
   A ``tx`` from :func:`vae_jax.fused_adam.adam` (the factory's ``"adam"``) is applied in one pass per element by
-  :func:`vae_jax.fused_adam.apply` where :func:`vae_jax.fused_adam.enabled`; otherwise ``tx.update`` and
-  ``optax.apply_updates``.
+  :func:`vae_jax.fused_adam.apply` where :func:`vae_jax.fused_adam.enabled`, the gradient norm read in the same pass
+  (equal to :func:`grad_norm`'s to float32 rounding); otherwise ``tx.update``, ``optax.apply_updates`` and
+  :func:`grad_norm`.
   """
   # optax mixes Python floats with its int32 step count; run it under standard promotion so that callers (and our
   # tests) can keep jax_numpy_dtype_promotion='strict' for their own code.
   with jax.numpy_dtype_promotion("standard"):
     if fused_adam.fusable(tx, state.params) and fused_adam.enabled():
-      params, opt_state = fused_adam.apply(tx, grads, state.opt_state, state.params)
+      params, opt_state, squares = fused_adam.apply(tx, grads, state.opt_state, state.params)
     else:
       updates, opt_state = tx.update(grads, state.opt_state, state.params)
-      params = optax.apply_updates(state.params, updates)
-    metrics = {**metrics, "grad_norm": grad_norm(grads)}
+      params, squares = optax.apply_updates(state.params, updates), fused_adam.squared_norm(grads)
+    metrics = {**metrics, "grad_norm": jnp.sqrt(squares)}
   return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
 
