@@ -13,7 +13,9 @@ needs 7. This times the update alone, both ways, on the parameter shapes of ``be
   as one stacked result, so that XLA emits one loop fusion per leaf (reads p, μ, ν, g; writes p′, μ′, ν′);
 * ``fused_adam``: :func:`vae_jax.fused_adam.apply` — the library's update on the CPU since the fused handler —
   one custom call over every leaf, in place, the state as optax's, the norm's sum of squares read in the same pass
-  (skipped with a message where the handler cannot be built).
+  (skipped with a message where the handler cannot be built);
+* ``fused, XLA's norm``: the same update with the norm computed apart (``vae_jax.train.step.grad_norm``, one more
+  read of the gradient), as the library did before the handler read it.
 
 Both run ``--steps`` updates in one jitted ``lax.scan`` (the gradient varies per step), state donated, rounds
 interleaved; the script checks that both give the same parameters (to float32 rounding) and prints the medians, the
@@ -42,10 +44,10 @@ def _grads(g0, step):
   return jax.tree_util.tree_map(lambda g: g * (1.0 + 1e-3 * step.astype(g.dtype)), g0)
 
 
-def make_optax(steps: int, *, fused: bool = False):
-  """``(tx, run)``, ``run(params, opt_state, g0) -> (params, opt_state, norms)``: optax's Adam (``fused``:
-  :func:`vae_jax.fused_adam.apply`, the library's update on the CPU, with the norm from its pass) and the
-  library's norm."""
+def make_optax(steps: int, *, fused: bool = False, xla_norm: bool = False):
+  """``(tx, run)``, ``run(params, opt_state, g0) -> (params, opt_state, norms)``: optax's Adam and the library's
+  norm; ``fused``: :func:`vae_jax.fused_adam.apply`, the library's update on the CPU, with the norm from its pass
+  (``xla_norm``: from ``vae_jax.train.step.grad_norm`` instead, as before the handler read it)."""
   import jax  # noqa: PLC0415
   import jax.numpy as jnp  # noqa: PLC0415
   import optax  # noqa: PLC0415
@@ -62,7 +64,7 @@ def make_optax(steps: int, *, fused: bool = False):
       with jax.numpy_dtype_promotion("standard"):
         if fused:  # the norm read in the handler's pass, as the library's step does
           params, opt_state, squares = fused_adam.apply(tx, g, opt_state, params)
-          norm = jnp.sqrt(squares)
+          norm = train_step.grad_norm(g) if xla_norm else jnp.sqrt(squares)
         else:
           updates, opt_state = tx.update(g, opt_state, params)
           params, norm = optax.apply_updates(params, updates), train_step.grad_norm(g)
@@ -128,6 +130,10 @@ def measure(steps: int, rounds: int) -> dict:
     for a, b in zip(ref[0], fused[0]):
       np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-6)
     runs["fused_adam"] = [run_fused, (fused[0], fused[1])]
+    _, run_apart = make_optax(steps, fused=True, xla_norm=True)
+    apart = run_apart([p.copy() for p in params], tx.init(params), g0)
+    np.testing.assert_allclose(np.asarray(fused[2]), np.asarray(apart[2]), rtol=1e-6)  # the two norms
+    runs["fused, XLA's norm"] = [run_apart, (apart[0], apart[1])]
   else:
     print(f"fused_adam skipped: {fused_adam.why_unavailable()}")
   times: dict[str, list[float]] = {name: [] for name in runs}
@@ -146,6 +152,7 @@ def measure(steps: int, rounds: int) -> dict:
   out["ratio"] = statistics.median(a / b for a, b in zip(times["optax"], times["one pass"]))
   if "fused_adam" in times:
     out["fused_ratio"] = statistics.median(a / b for a, b in zip(times["optax"], times["fused_adam"]))
+    out["norm_ratio"] = statistics.median(a / b for a, b in zip(times["fused, XLA's norm"], times["fused_adam"]))
   return out
 
 
@@ -157,13 +164,14 @@ def main(argv=None) -> dict:
   res = measure(args.steps, args.rounds)
   print(f"Adam + grad norm over {res['parameters']:,} parameters, {res['steps']} updates per call, "
         f"medians of {res['rounds']} interleaved rounds (same parameters to float32 rounding, same norms):")
-  for name in ("optax", "one pass", "fused_adam"):
+  for name in ("optax", "one pass", "fused_adam", "fused, XLA's norm"):
     if name in res:
       r = res[name]
-      print(f"  {name:10s} {r['us_per_step']:8.0f} µs per update  ({r['adam_gb_s']:.1f} GB/s of Adam's 7 passes)")
+      print(f"  {name:17s} {r['us_per_step']:8.0f} µs per update  ({r['adam_gb_s']:.1f} GB/s of Adam's 7 passes)")
   print(f"  optax / one pass: {res['ratio']:.2f}× the time (median of per-round ratios)")
   if "fused_ratio" in res:
     print(f"  optax / fused_adam: {res['fused_ratio']:.2f}× the time (median of per-round ratios)")
+    print(f"  fused with XLA's norm / fused_adam (the norm read in its pass): {res['norm_ratio']:.2f}× the time")
   return res
 
 

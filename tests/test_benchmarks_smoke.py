@@ -439,3 +439,4 @@ def test_adam_passes_times_optax_the_stacked_update_and_fused_adam_on_the_same_n
   assert res["parameters"] == bound.MLP_PARAMS and res["ratio"] > 0
   assert all(res[k]["us_per_step"] > 0 for k in ("optax", "one pass"))
   assert ("fused_adam" in res) == fused_adam.available() and res.get("fused_ratio", 1) > 0
+  assert ("fused, XLA's norm" in res) == fused_adam.available() and res.get("norm_ratio", 1) > 0

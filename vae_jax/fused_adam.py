@@ -5,7 +5,7 @@ parameter from p, μ′, ν′), 11–13 passes over parameter-sized arrays wher
 μ, ν) — the "optimizer + grad norm" share of the step in ``benchmarks/README.md``. Stacking p, μ, ν to get one
 fusion was 6× slower (``benchmarks/adam_passes.py``). The handler (``vae_jax/csrc/fused_adam.cc``) does the 7 passes
 in one loop over every leaf, in place (the state's buffers are aliased to the results), split over XLA's intra-op
-threads.
+threads, and sums the gradient's squares in the same pass: the step's gradient norm without a read of its own.
 
 Use: :func:`adam` returns ``optax.adam``'s own transformation (same state, same ``update``: any optax code can use
 it) marked so that :func:`vae_jax.train.step.apply_optimizer` takes :func:`apply` instead — on the CPU backend, when
