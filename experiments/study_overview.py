@@ -175,6 +175,45 @@ def budget_chains(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, dict
   return {k: dict(sorted(c.items())) for k, c in chains.items() if len(c) >= 2 and k not in clashes}
 
 
+def pooled(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[int, float]]]:
+  """``{"<recipe>: <setting> − <reference> at <updates> updates": {headline key: {seed: margin}}}`` where study
+  files score the same recipe (:func:`_recipe`), setting, reference and updates on disjoint seed sets (e.g. a size
+  on fresh seeds, ``first_seed``, beside the first one): every seed's paired margin in one pool. A seed set that two
+  files give alike (a size reading another's runs) counts once; one they give differently drops that pool."""
+  pools: dict[str, dict[tuple[int, ...], dict[str, dict[int, float]]]] = {}
+  clashes: set[str] = set()
+  for r in rows:
+    ref = r["settings"].get(r["reference_setting"]) if r["reference_setting"] else None
+    recipe = _recipe(r["size"].split()[0])
+    if ref is None or r["updates"] is None or recipe == "?" or r["size"].endswith("(partial)"):
+      continue
+    for s, v in r["settings"].items():
+      if s == r["reference_setting"] or not v["seeds"] == ref["seeds"] == len(r["seed_list"]):
+        continue
+      key = f"{recipe}: {s} − {r['reference_setting']} at {r['updates']:,} updates"
+      margins = {k: {seed: a - b for seed, a, b in zip(r["seed_list"], v[k]["values"], ref[k]["values"])}
+                 for k, _ in HEADLINE}
+      if pools.setdefault(key, {}).setdefault(tuple(r["seed_list"]), margins) != margins:
+        clashes.add(key)
+  out = {}
+  for key, by_seeds in pools.items():
+    seen = [seed for seeds in by_seeds for seed in seeds]
+    if len(by_seeds) >= 2 and len(seen) == len(set(seen)) and key not in clashes:
+      out[key] = {k: {seed: m for margins in by_seeds.values() for seed, m in margins[k].items()} for k, _ in HEADLINE}
+  return out
+
+
+def pooled_lines(pools: Mapping[str, Mapping[str, Mapping[int, float]]]) -> list[str]:
+  """One line per pool: its seeds, and per headline score the seeds above the reference and the smallest margin."""
+  out = []
+  for label, margins in pools.items():
+    seeds = sorted(next(iter(margins.values())))
+    parts = [f"{t} {sum(m > 0 for m in margins[k].values())}/{len(margins[k])} (min {min(margins[k].values()):+.3f})"
+             for k, t in HEADLINE]
+    out.append(f"{label}, seeds {', '.join(map(str, seeds))} pooled — " + ", ".join(parts))
+  return out
+
+
 def budget_lines(chains: Mapping[str, Mapping[int, Mapping[str, Mapping[int, float]]]]) -> list[str]:
   """One line per chain: at each number of updates, per headline score the seeds above the reference and the
   smallest margin."""
@@ -231,6 +270,10 @@ def section(loaded: Mapping[str, Mapping[str, Any]], names: Sequence[str], title
            "the reference at each number of updates, and its smallest margin (the study's metric draw).", "",
            *[f"- {line}" for line in budget_lines(chains)], "",
            f"![{BUDGETS}]({os.path.relpath(budgets, report_dir)})", ""] if chains else [])
+  pools = pooled(rows)
+  more += (["A setting trained on more than one set of seeds (the same recipe, reference and updates; e.g. fresh "
+            "seeds beside the first ones), every seed's paired margin pooled (each file's own metric draw):", "",
+            *[f"- {line}" for line in pooled_lines(pools)], ""] if pools else [])
   lines = ["## 4c-0. The disentanglement study at a glance: every size, its best settings and the targets", "",
            "Read from the study files below (each row's section); best = the highest median over seeds among the "
            "size's settings, reference included; the last column counts a setting's headline scores (β-VAE metric, "

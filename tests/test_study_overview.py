@@ -4,6 +4,8 @@ setting with five seeds, fewer-seed results named beside them; shared runs drawn
 import argparse
 import time
 
+import numpy as np
+
 from experiments import report, study_overview, sweeps
 
 COLUMNS = ["setting", "seeds", "β-VAE metric", "FactorVAE metric", "MIG", "DCI disent."]
@@ -123,3 +125,32 @@ def test_a_setting_scored_at_several_budgets_has_its_paired_margins_per_budget(t
                                         for s in sizes])
   (label, by_updates), = fresh.items()
   assert label.endswith("(seeds 5, 6, 7, 8, 9)") and list(by_updates[15_000]["mig"]) == [5, 6, 7, 8, 9]
+
+
+def test_fresh_seeds_beside_the_first_ones_are_pooled_at_the_same_budget(tmp_path):
+  one = [[0.70, 0.75, 0.80, 0.78, 0.76], [0.50] * 5, [0.03] * 5, [0.09] * 5]
+  first = [[0.81, 0.83, 0.83, 0.84, 0.80], [0.60, 0.55, 0.49, 0.60, 0.55], [0.07] * 5, [0.17] * 5]
+  fresh = [[0.72, 0.83, 0.83, 0.84, 0.80], [0.60, 0.55, 0.59, 0.60, 0.45], [0.07] * 5, [0.17] * 5]
+  _study(tmp_path, "cpu_higgins_beta8", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": first}, {"β-VAE β=8": 3}, 10_000)
+  _study(tmp_path, "cpu_higgins_grid", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": first}, {"β-VAE β=8": 3}, 10_000)
+  _study(tmp_path, "cpu_higgins_fresh", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": fresh}, {"β-VAE β=8": 2}, 10_000,
+         first_seed=5)
+  _study(tmp_path, "cpu_higgins_long_beta8", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": first}, {"β-VAE β=8": 3}, 15_000)
+  rows = [study_overview.study_row(report_load(tmp_path, f"disentanglement_study_{s}"))
+          for s in ("cpu_higgins_beta8", "cpu_higgins_grid", "cpu_higgins_fresh", "cpu_higgins_long_beta8")]
+  (label, margins), = study_overview.pooled(rows).items()  # the grid reads β = 8's runs: seeds 0–4 counted once
+  assert label == ("64×64, MLP 4096-1200-1200-10, batch 64, Adam 0.0005: β-VAE β=8 − β-VAE β=1 (VAE) at 10,000 "
+                   "updates")
+  assert sorted(margins["factor_vae_metric"]) == list(range(10))
+  np.testing.assert_allclose([margins["factor_vae_metric"][s] for s in range(10)],
+                             [0.1, 0.05, -0.01, 0.1, 0.05, 0.1, 0.05, 0.09, 0.1, -0.05])
+  line, = study_overview.pooled_lines(study_overview.pooled(rows))
+  assert line.endswith("seeds 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 pooled — β-VAE metric 10/10 (min +0.020), FactorVAE "
+                       "metric 8/10 (min -0.050), MIG 10/10 (min +0.040), DCI disent. 10/10 (min +0.080)")
+  text = report.main(["--results-dir", str(tmp_path), "--out", str(tmp_path / "REPORT.md")])
+  assert "pooled — β-VAE metric 10/10 (min +0.020), FactorVAE metric 8/10 (min -0.050)" in text
+  # the same seeds scored differently by two files (other models under one recipe): no pool
+  _study(tmp_path, "cpu_higgins_grid", {"β-VAE β=1 (VAE)": one, "β-VAE β=8": fresh}, {"β-VAE β=8": 2}, 10_000)
+  rows[1] = study_overview.study_row(report_load(tmp_path, "disentanglement_study_cpu_higgins_grid"))
+  assert study_overview.pooled(rows) == {}
+  assert study_overview.pooled(rows[:1]) == {}  # one seed set alone is not a pool
