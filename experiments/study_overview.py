@@ -152,36 +152,10 @@ def _recipe(size: str) -> str:
   return f"{setup(size)}, Adam {cfg.learning_rate:g}" + (f", {overrides}" if overrides else "")
 
 
-def budget_chains(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, dict[str, dict[int, float]]]]:
-  """``{"<recipe>: <setting> − <reference>": {updates: {headline key: {seed: margin}}}}`` for every setting that
-  study files score at two or more numbers of updates with the same recipe (:func:`_recipe`), reference and seeds:
-  whether more training widens or closes its paired margins. Two files that disagree at the same updates (other
-  models under one recipe) drop that chain rather than mix them."""
-  chains: dict[str, dict[int, dict[str, dict[int, float]]]] = {}
-  clashes: set[str] = set()
-  for r in rows:
-    ref = r["settings"].get(r["reference_setting"]) if r["reference_setting"] else None
-    recipe = _recipe(r["size"].split()[0])
-    if ref is None or r["updates"] is None or recipe == "?" or r["size"].endswith("(partial)"):
-      continue
-    for s, v in r["settings"].items():
-      if s == r["reference_setting"] or not v["seeds"] == ref["seeds"] == len(r["seed_list"]):
-        continue  # pair seed with seed only where the file says which seeds its values are
-      key = f"{recipe}: {s} − {r['reference_setting']} (seeds {', '.join(map(str, r['seed_list']))})"
-      margins = {k: {seed: a - b for seed, a, b in zip(r["seed_list"], v[k]["values"], ref[k]["values"])}
-                 for k, _ in HEADLINE}
-      if chains.setdefault(key, {}).setdefault(r["updates"], margins) != margins:
-        clashes.add(key)
-  return {k: dict(sorted(c.items())) for k, c in chains.items() if len(c) >= 2 and k not in clashes}
-
-
-def pooled(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[int, float]]]:
-  """``{"<recipe>: <setting> − <reference> at <updates> updates": {headline key: {seed: margin}}}`` where study
-  files score the same recipe (:func:`_recipe`), setting, reference and updates on disjoint seed sets (e.g. a size
-  on fresh seeds, ``first_seed``, beside the first one): every seed's paired margin in one pool. A seed set that two
-  files give alike (a size reading another's runs) counts once; one they give differently drops that pool."""
-  pools: dict[str, dict[tuple[int, ...], dict[str, dict[int, float]]]] = {}
-  clashes: set[str] = set()
+def _paired(rows: Sequence[Mapping[str, Any]]):
+  """``(recipe, "<setting> − <reference>", updates, seeds, {headline key: {seed: margin}})`` for every setting a
+  complete study file pairs seed by seed with its reference (:func:`_recipe`; where the file says which seeds its
+  values are)."""
   for r in rows:
     ref = r["settings"].get(r["reference_setting"]) if r["reference_setting"] else None
     recipe = _recipe(r["size"].split()[0])
@@ -190,15 +164,44 @@ def pooled(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[int, f
     for s, v in r["settings"].items():
       if s == r["reference_setting"] or not v["seeds"] == ref["seeds"] == len(r["seed_list"]):
         continue
-      key = f"{recipe}: {s} − {r['reference_setting']} at {r['updates']:,} updates"
-      margins = {k: {seed: a - b for seed, a, b in zip(r["seed_list"], v[k]["values"], ref[k]["values"])}
-                 for k, _ in HEADLINE}
-      if pools.setdefault(key, {}).setdefault(tuple(r["seed_list"]), margins) != margins:
-        clashes.add(key)
+      yield (recipe, f"{s} − {r['reference_setting']}", r["updates"], tuple(r["seed_list"]),
+             {k: {seed: a - b for seed, a, b in zip(r["seed_list"], v[k]["values"], ref[k]["values"])}
+              for k, _ in HEADLINE})
+
+
+def _grouped(rows: Sequence[Mapping[str, Any]], key, sub) -> dict[str, dict]:
+  """:func:`_paired`'s margins as ``{key(...): {sub(...): margins}}``; a key whose files give two different margins
+  under one sub-key (other models under one recipe) is left out rather than mixed."""
+  groups: dict[str, dict] = {}
+  clashes: set[str] = set()
+  for recipe, pair, updates, seeds, margins in _paired(rows):
+    k = key(recipe, pair, updates, seeds)
+    if groups.setdefault(k, {}).setdefault(sub(updates, seeds), margins) != margins:
+      clashes.add(k)
+  return {k: g for k, g in groups.items() if k not in clashes}
+
+
+def budget_chains(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, dict[str, dict[int, float]]]]:
+  """``{"<recipe>: <setting> − <reference>": {updates: {headline key: {seed: margin}}}}`` for every setting that
+  study files score at two or more numbers of updates with the same recipe (:func:`_recipe`), reference and seeds:
+  whether more training widens or closes its paired margins. Two files that disagree at the same updates (other
+  models under one recipe) drop that chain rather than mix them."""
+  chains = _grouped(rows, lambda recipe, pair, updates, seeds: f"{recipe}: {pair} (seeds {', '.join(map(str, seeds))})",
+                    lambda updates, seeds: updates)
+  return {k: dict(sorted(c.items())) for k, c in chains.items() if len(c) >= 2}
+
+
+def pooled(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[int, float]]]:
+  """``{"<recipe>: <setting> − <reference> at <updates> updates": {headline key: {seed: margin}}}`` where study
+  files score the same recipe (:func:`_recipe`), setting, reference and updates on disjoint seed sets (e.g. a size
+  on fresh seeds, ``first_seed``, beside the first one): every seed's paired margin in one pool. A seed set that two
+  files give alike (a size reading another's runs) counts once; one they give differently drops that pool."""
+  pools = _grouped(rows, lambda recipe, pair, updates, seeds: f"{recipe}: {pair} at {updates:,} updates",
+                   lambda updates, seeds: seeds)
   out = {}
   for key, by_seeds in pools.items():
     seen = [seed for seeds in by_seeds for seed in seeds]
-    if len(by_seeds) >= 2 and len(seen) == len(set(seen)) and key not in clashes:
+    if len(by_seeds) >= 2 and len(seen) == len(set(seen)):
       out[key] = {k: {seed: m for margins in by_seeds.values() for seed, m in margins[k].items()} for k, _ in HEADLINE}
   return out
 
