@@ -83,7 +83,13 @@ def test_the_reading_quotes_every_committed_study_verdict_it_finds(tmp_path):
   quoted = configs.study_verdict(cfg, str(tmp_path))
   assert "§4c-SBD′" in quoted and "2 of 4 headline scores" in quoted and "Setup" not in quoted
   assert "§4c)" not in quoted  # the cpu study's file is absent here, so it is left out
-  # The committed files exist: the reading quotes all four, the longest β-VAE budget's verdict among them.
-  committed = configs.study_verdict(cfg, os.path.join(os.path.dirname(__file__), "..", "experiments", "results"))
-  assert committed.count("The committed disentanglement study") == 4 and "§4c-H′" in committed
+  # The committed files exist: the reading quotes each of them, the longest β-VAE budget's verdict and the fresh
+  # seeds' (5–9, models that played no part in choosing the recipe) among them.
+  results = os.path.join(os.path.dirname(__file__), "..", "experiments", "results")
+  committed = configs.study_verdict(cfg, results)
+  present = [name for name, _ in cfg.study_results if os.path.exists(os.path.join(results, name))]
+  assert len(present) >= 5 and committed.count("The committed disentanglement study") == len(present)
+  assert "§4c-H′" in committed
   assert "β-VAE β=8: higher than β = 1 on every seed for 3 of 4 headline scores" in committed and "§4c-H⁶" in committed
+  assert "--size cpu_higgins_fresh" in committed and "§4c-H⁷" in committed
+  assert "β-VAE β=8: higher than β = 1 on every seed for 2 of 4 headline scores (MIG, DCI disent.)" in committed
