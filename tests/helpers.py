@@ -123,11 +123,12 @@ def run_without_compiler(code: str, cache: str, switch: str) -> str:
 
 
 def registrations_from_threads(module, monkeypatch, threads: int = 4) -> list[str]:
-  """The FFI targets ``module`` (:mod:`vae_jax.onednn_conv`, :mod:`vae_jax.fused_adam`) registers when ``threads``
-  threads ask for it at once from a cleared load cache (its handlers stay registered with XLA meanwhile)."""
+  """The FFI targets ``module`` (:mod:`vae_jax.onednn_conv`, :mod:`vae_jax.fused_adam`,
+  :mod:`vae_jax.threefry_bernoulli`: its ``ffi_build.Handler``) registers when ``threads`` threads ask for it at once
+  after it forgot its outcome (its handlers stay registered with XLA meanwhile)."""
   import threading  # noqa: PLC0415
 
-  module._load_once.cache_clear()
+  module._HANDLER.forget()
   calls = []
   monkeypatch.setattr(jax.ffi, "register_ffi_target", lambda *a, **k: calls.append(a[0]))
   workers = [threading.Thread(target=module.available) for _ in range(threads)]

@@ -12,15 +12,18 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import importlib.metadata
+import logging
 import os
 import pathlib
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable
 
 import jax
 
-__all__ = ["CompileError", "build", "cache_dir", "compile_library"]
+__all__ = ["CompileError", "Handler", "build", "cache_dir", "compile_library"]
 
 
 class CompileError(RuntimeError):
@@ -66,3 +69,50 @@ def compile_library(source: pathlib.Path, cache: pathlib.Path, *, flags: list[st
 def build(source: pathlib.Path, **kwargs) -> ctypes.CDLL:
   """:func:`compile_library` into :func:`cache_dir`, loaded."""
   return ctypes.CDLL(str(compile_library(source, cache_dir(), **kwargs)))
+
+
+class Handler:
+  """Handlers built and registered with XLA:CPU on first use — once per process, thread-safe (models train on
+  several threads, and a target must not be registered twice) — and why not, when they cannot be.
+
+  ``name``: what the log line calls them. ``targets``: FFI target name → the symbol ``XLA_FFI_DEFINE_HANDLER_SYMBOL``
+  defines. ``library``: builds (or finds cached) and loads the shared library, e.g. ``lambda: build(source,
+  flags=…)``. ``fallback`` ends the log line when they are unavailable: what runs instead. A failed compile warns;
+  a missing compiler or library is an expected setup and logs at info.
+  """
+
+  def __init__(self, name: str, targets: dict[str, str], library: Callable[[], ctypes.CDLL], *, fallback: str,
+               logger: logging.Logger):
+    self.name, self.targets, self._library, self.fallback, self._log = name, targets, library, fallback, logger
+    self._lock = threading.Lock()
+    self._outcome: tuple[bool, str] | None = None
+
+  def load(self) -> tuple[bool, str]:
+    """``(built and registered, why not)``; builds on the first call."""
+    with self._lock:
+      if self._outcome is None:
+        self._outcome = self._load()
+      return self._outcome
+
+  def _load(self) -> tuple[bool, str]:
+    try:
+      lib = self._library()
+      for target, symbol in self.targets.items():
+        jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
+    except (RuntimeError, OSError) as e:
+      (self._log.warning if isinstance(e, CompileError) else self._log.info)(
+          "%s unavailable (%s); %s.", self.name, e, self.fallback)
+      return False, str(e)
+    return True, ""
+
+  def available(self) -> bool:
+    return self.load()[0]
+
+  def why_unavailable(self) -> str:
+    """Empty when :meth:`available`; otherwise what was missing."""
+    return self.load()[1]
+
+  def forget(self) -> None:
+    """Drops the remembered outcome, so the next call loads again (tests: registration from threads)."""
+    with self._lock:
+      self._outcome = None

@@ -30,7 +30,6 @@ import dataclasses
 import functools
 import logging
 import pathlib
-import threading
 from collections.abc import Callable
 
 import jax
@@ -41,40 +40,28 @@ from vae_jax import env_switch, ffi_build
 
 __all__ = ["AdamUpdate", "adam", "apply", "available", "enabled", "fusable", "squared_norm", "why_unavailable"]
 
-_log = logging.getLogger(__name__)
 _SOURCE = pathlib.Path(__file__).with_name("csrc") / "fused_adam.cc"
 _TARGET = "vae_jax_fused_adam"
-_LOCK = threading.Lock()
-
-
-@functools.cache
-def _load_once() -> tuple[bool, str]:
-  try:
-    lib = ffi_build.build(_SOURCE, flags=["-O3", "-march=native", "-fno-math-errno", "-ffp-contract=off"])
-    jax.ffi.register_ffi_target(_TARGET, jax.ffi.pycapsule(lib.VaeJaxFusedAdam), platform="cpu")
-  except (RuntimeError, OSError) as e:  # a failed compile warns; no compiler is an expected setup
-    (_log.warning if isinstance(e, ffi_build.CompileError) else _log.info)(
-        "the fused Adam handler is unavailable (%s); optax's Adam is used on the CPU.", e)
-    return False, str(e)
-  return True, ""
+_HANDLER = ffi_build.Handler(
+    "the fused Adam handler is", {_TARGET: "VaeJaxFusedAdam"},
+    lambda: ffi_build.build(_SOURCE, flags=["-O3", "-march=native", "-fno-math-errno", "-ffp-contract=off"]),
+    fallback="optax's Adam is used on the CPU", logger=logging.getLogger(__name__))
 
 
 def available() -> bool:
   """Whether the handler is built and registered (builds it on the first call; thread-safe)."""
-  with _LOCK:
-    return _load_once()[0]
+  return _HANDLER.available()
 
 
 def why_unavailable() -> str:
   """Empty when :func:`available`; otherwise what was missing."""
-  with _LOCK:
-    return _load_once()[1]
+  return _HANDLER.why_unavailable()
 
 
 def enabled() -> bool:
   """Whether :func:`vae_jax.train.step.apply_optimizer` takes the fused path here (read when a step is traced):
   ``VAE_JAX_FUSED_ADAM`` as :func:`vae_jax.env_switch.cpu_custom_call` reads it."""
-  return env_switch.cpu_custom_call("VAE_JAX_FUSED_ADAM", "the fused Adam handler is", available, why_unavailable)
+  return env_switch.cpu_custom_call("VAE_JAX_FUSED_ADAM", _HANDLER.name, available, why_unavailable)
 
 
 @dataclasses.dataclass(frozen=True)

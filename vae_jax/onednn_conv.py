@@ -22,12 +22,10 @@ Only float32 on the CPU backend; :mod:`vae_jax.space_to_depth` selects these fun
 from __future__ import annotations
 
 import ctypes
-import functools
 import logging
 import os
 import pathlib
 import sys
-import threading
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +35,7 @@ from vae_jax import env_switch, ffi_build
 
 __all__ = ["enabled", "available", "why_unavailable", "forward", "backward_data", "backward_weights", "same_padding"]
 
-_log = logging.getLogger(__name__)
+
 _SOURCE = pathlib.Path(__file__).with_name("csrc") / "onednn_conv.cc"
 _TARGETS = {"forward": "VaeJaxConvForward", "backward_data": "VaeJaxConvBackwardData",
             "backward_weights": "VaeJaxConvBackwardWeights"}
@@ -60,49 +58,30 @@ def _build(cache: pathlib.Path) -> pathlib.Path:
         _SOURCE, cache, flags=["-O2"], includes=includes, libdirs=[str(pathlib.Path(includes[0]).parent / "lib")],
         libs=["dnnl"], digest_extra=version_h.read_bytes() if version_h.exists() else includes[0].encode())
   except ffi_build.CompileError as e:
-    _log.warning("compiling %s against oneDNN in %s failed; XLA's convolutions are used on the CPU:\n%s",
-                 _SOURCE.name, includes[0], e)
-    raise
+    raise ffi_build.CompileError(f"against oneDNN in {includes[0]}: {e}") from e
 
 
-_LOCK = threading.Lock()
-
-
-def _load() -> tuple[bool, str]:
-  """Builds, loads and registers the handlers once per process: ``(ok, reason it is not)``; thread-safe (the
-  experiments train models on several threads, and a target must not be registered twice)."""
-  with _LOCK:
-    return _load_once()
-
-
-@functools.cache
-def _load_once() -> tuple[bool, str]:
-  try:
-    lib = ctypes.CDLL(str(_build(ffi_build.cache_dir())))
-    for name, symbol in _TARGETS.items():
-      jax.ffi.register_ffi_target(f"vae_jax_onednn_{name}", jax.ffi.pycapsule(getattr(lib, symbol)),
-                                  platform="cpu")
-  except (RuntimeError, OSError) as e:
-    _log.info("oneDNN convolutions unavailable (%s); XLA's convolutions are used on the CPU.", e)
-    return False, str(e)
-  return True, ""
+_HANDLER = ffi_build.Handler(
+    "oneDNN convolutions are", {f"vae_jax_onednn_{name}": symbol for name, symbol in _TARGETS.items()},
+    lambda: ctypes.CDLL(str(_build(ffi_build.cache_dir()))), fallback="XLA's convolutions are used on the CPU",
+    logger=logging.getLogger(__name__))
 
 
 def enabled() -> bool:
   """Whether :mod:`vae_jax.space_to_depth` computes CPU convolutions here, read when a function is traced:
   ``VAE_JAX_ONEDNN`` as :func:`vae_jax.env_switch.cpu_custom_call` reads it (``auto``: a CPU process with one
   device; on a multi-device mesh XLA's own convolutions, which its partitioner can split)."""
-  return env_switch.cpu_custom_call("VAE_JAX_ONEDNN", "oneDNN convolutions are", available, why_unavailable)
+  return env_switch.cpu_custom_call("VAE_JAX_ONEDNN", _HANDLER.name, available, why_unavailable)
 
 
 def available() -> bool:
-  """Whether the oneDNN handlers are built and registered (builds them on the first call)."""
-  return _load()[0]
+  """Whether the oneDNN handlers are built and registered (builds them on the first call; thread-safe)."""
+  return _HANDLER.available()
 
 
 def why_unavailable() -> str:
   """Empty when :func:`available`; otherwise what was missing."""
-  return _load()[1]
+  return _HANDLER.why_unavailable()
 
 
 def same_padding(size: int, k: int, s: int) -> int:
