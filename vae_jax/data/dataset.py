@@ -137,6 +137,10 @@ def binarize_dynamic(key: jax.Array, images: jax.typing.ArrayLike) -> jax.Array:
   images = jnp.asarray(images)
   if not jnp.issubdtype(images.dtype, jnp.floating):
     raise TypeError(f"images must be floating point in [0, 1], got {images.dtype}.")
+  from vae_jax import threefry_bernoulli  # deferred: the handler is built only when a draw is traced
+
+  if threefry_bernoulli.enabled():  # the same bits through an XLA:CPU custom call (its module says why)
+    return threefry_bernoulli.bernoulli(key, images)
   return jax.random.bernoulli(key, images).astype(images.dtype)
 
 
