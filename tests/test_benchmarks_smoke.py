@@ -440,3 +440,19 @@ def test_adam_passes_times_optax_the_stacked_update_and_fused_adam_on_the_same_n
   assert all(res[k]["us_per_step"] > 0 for k in ("optax", "one pass"))
   assert ("fused_adam" in res) == fused_adam.available() and res.get("fused_ratio", 1) > 0
   assert ("fused, XLA's norm" in res) == fused_adam.available() and res.get("norm_ratio", 1) > 0
+
+
+def test_bernoulli_draw_times_jax_random_the_unrolled_hash_and_the_handler_on_the_same_bits():
+  from benchmarks import bernoulli_draw
+  from vae_jax import threefry_bernoulli
+
+  results = bernoulli_draw.main(["--batches", "4", "--draws", "2", "--rounds", "1", "--epochs", "1",
+                                  "--num-train", "32"])  # asserts equal draws first
+  res = results[0]
+  assert res["pixels"] == 4 * 784 and all(res[k]["us_per_draw"] > 0 for k in ("jax.random", "unrolled"))
+  assert ("handler" in res) == threefry_bernoulli.available()
+  assert ("x_handler" in res["unrolled"]) == threefry_bernoulli.available()
+  assert len(results) == 1 + threefry_bernoulli.available()
+  if threefry_bernoulli.available():  # the fused epoch with the draw from jax.random and from the handler
+    epochs = results[1]
+    assert epochs["batch"] == 4 and epochs["ratio"] > 0 and epochs["same_params"] is True
