@@ -96,6 +96,14 @@ def test_a_train_step_with_dynamic_binarization_is_the_same_on_or_off(monkeypatc
 
 
 @needs_library
+def test_a_gradient_through_the_draw_is_zero_as_jax_randoms():
+  p = _probabilities((5, 6))
+  for draw in (_reference, threefry_bernoulli.bernoulli):
+    grad = jax.jit(jax.grad(lambda q, draw=draw: jnp.sum(draw(jax.random.key(0), q) * q)))(p)
+    np.testing.assert_array_equal(np.asarray(grad), np.asarray(_reference(jax.random.key(0), p)))  # d(x·q)/dq = x
+
+
+@needs_library
 def test_the_gpu_lowering_never_sees_the_handler():
   p = _probabilities((16, 16))
   cuda = jax.export.export(jax.jit(threefry_bernoulli.bernoulli), platforms=("cuda",))(jax.random.key(0), p)

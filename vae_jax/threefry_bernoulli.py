@@ -72,7 +72,9 @@ def _threefry(key) -> bool:
 
 def _handler(key, p):
   call = jax.ffi.ffi_call(_TARGET, jax.ShapeDtypeStruct(p.shape, jnp.float32), vmap_method="broadcast_all")
-  return call(jax.random.key_data(key), p)
+  # A draw's derivative in p is zero, as jax.random.bernoulli's comparison: stopped here, so a gradient taken
+  # through a binarized batch is zeros, not a missing differentiation rule of the custom call.
+  return call(jax.random.key_data(key), jax.lax.stop_gradient(p))
 
 
 def _reference(key, p):
