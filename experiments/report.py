@@ -35,7 +35,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu_higgins_beta8", "disentanglement_study_cpu_higgins_grid",
          "disentanglement_study_cpu_higgins_long", "disentanglement_study_cpu_higgins_long_beta8",
          "disentanglement_study_cpu_higgins_20k", "disentanglement_study_cpu_higgins_fresh",
-         "disentanglement_study_cpu_higgins_20k_fresh",
+         "disentanglement_study_cpu_higgins_20k_fresh", "disentanglement_study_cpu_higgins_fresh_beta16",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
@@ -104,6 +104,9 @@ TITLES = {
                                                "models that played no part in choosing it (4c-H″'s budget)",
     "disentanglement_study_cpu_higgins_20k_fresh": "4c-H⁸. 4c-H⁷'s fresh seeds 5–9 continued to 20,000 updates of "
                                                    "64: 4c-H⁶'s budget on models that played no part in choosing it",
+    "disentanglement_study_cpu_higgins_fresh_beta16": "4c-H⁹. β-VAE β = 16, the top of Locatello et al.'s grid, "
+                                                      "beside 4c-H⁷'s β = 1 and β = 8 on the fresh seeds 5–9, "
+                                                      "10,000 updates of 64",
     "factor_response_cpu1024_sbd_mss": "4c-R-SBD-MSS. How the stratified β-TCVAEs with the broadcast decoder encode "
                                        "the factors (β ∈ {2, 3}, 1,000 updates of 1,024)",
     "metric_confusion_cpu1024_sbd_mss": "4c-M″. The β-VAE metric's confusion for the stratified β-TCVAEs with the "

@@ -358,7 +358,15 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   (nf20, _, bf20, gf20), = configs.sweeps(fresh20)
   assert (nf20, gf20, bf20) == (n20, g20, b20)
   _refused_until_trained(fresh20, nf20, "cpu_higgins_fresh/beta_vae", "cpu_higgins_fresh")
-  fresh_sizes = ("cpu_higgins_fresh", "cpu_higgins_20k_fresh")
+  # cpu_higgins_fresh_beta16: β = 16 a sweep of its own on the fresh seeds, beside cpu_higgins_fresh's β ∈ {1, 8}
+  b16cfg = configs.get_config("cpu_higgins_fresh_beta16")
+  (nr, _, br, gr), (n16f, _, b16f, g16f) = configs.sweeps(b16cfg)
+  assert (nr, gr, n16f, g16f) == ("beta_vae_beta1_8", gf, "beta_vae_beta16", ("method.beta", (16.0,)))
+  assert br == bf and dataclasses.replace(b16f, method=bf.method) == bf and b16cfg.reference == ("beta_vae", 1.0)
+  assert configs.sweep_dir(b16cfg, "/r", nr, "beta_vae") == configs.sweep_dir(fresh, "/r", nf, "beta_vae")
+  assert configs.sweep_dir(b16cfg, "/r", n16f, "beta_vae") == ("/r/disentanglement_study/cpu_higgins_fresh_beta16/"
+                                                               "beta_vae_beta16")
+  fresh_sizes = ("cpu_higgins_fresh", "cpu_higgins_20k_fresh", "cpu_higgins_fresh_beta16")
   for size in fresh_sizes:
     assert configs.seed_defaults()["first_seeds"][size] == 5
     assert configs.seed_defaults()["default_seeds"][size] == 5
@@ -429,7 +437,8 @@ def test_sizes_are_validated():
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
                      "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, "
                      "cpu_higgins_grid, cpu_higgins_long, cpu_higgins_long_beta8, cpu_higgins_20k, "
-                     "cpu_higgins_fresh, cpu_higgins_20k_fresh, gpu_lease, gpu_lease_tc, gpu_lease_sbd, "
+                     "cpu_higgins_fresh, cpu_higgins_20k_fresh, cpu_higgins_fresh_beta16, gpu_lease, gpu_lease_tc, "
+                     "gpu_lease_sbd, "
                      "gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
   with pytest.raises(ValueError, match="MetricSizes.dci_train"):
