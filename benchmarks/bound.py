@@ -19,6 +19,20 @@ XLA does at any shape, so each is charged at whichever is faster, its own shape 
   Adam's footprint (7·P floats, read and written in place, its buffer donated), so caches help it as they help
   Adam.
 
+The MLP step has two bounds, as the conv net's below, both reported:
+
+* **own-shape** (``own_bound_images_per_s``; issue #16's definition: "each matmul at XLA:CPU's best measured speed
+  for the shape class ... such that no implementation exceeds it"): each product at the faster of two measurements
+  of its shape — alone (one product per call, ``stack`` calls back to back) and in one program
+  (:func:`program_matmul_seconds`: ``copies`` independent products in one jitted call, so no call's dispatch is
+  charged to a small product, as none is in the step) — with the mean and log-variance heads charged as the one
+  ``[in, 2·latent]`` product they are in any implementation that fuses them (the same FLOPs, one product instead
+  of two). The benchmark's targets table checks that no contender exceeds it in any round.
+* **peak-charged** (``bound_images_per_s``, the "of step bound" column): each product at the faster of its alone
+  speed and the 2048³ peak. Looser: on AVX-512 Xeons the peak (≈ 250 GFLOP/s) is above every product of this MLP
+  (≈ 20–220 GFLOP/s alone, 2026-12-07), so it charges speeds no implementation of them reaches; it was adopted on
+  2026-12-05 because the alone-only bound was exceeded by a minimal fused epoch (its small products' dispatch).
+
 Conv β-VAE (:func:`conv_step_bound`): each strided (or transposed) 4×4 convolution's three products — forward,
 input gradient (not for the first layer), weight gradient — each ``2·B·out_pixels·k²·C_in·C_out`` FLOP, plus the
 dense layers' matmuls and Adam's bytes (as the MLP's). Activations, the loss, rendering and random numbers are left
@@ -54,6 +68,9 @@ from benchmarks import timing
 MLP_LAYERS = (("enc", 784, 500, False), ("mean", 500, 20, True), ("logvar", 500, 20, True),
               ("dec_hidden", 20, 500, True), ("dec_out", 500, 784, True))
 MLP_PARAMS = sum(i * o + o for _, i, o, _ in MLP_LAYERS)  # 815,824
+# The same products with the two heads (which read the same input) as one: the own-shape bound's shape classes.
+MLP_LAYERS_FUSED_HEADS = (("enc", 784, 500, False), ("heads", 500, 40, True), ("dec_hidden", 20, 500, True),
+                          ("dec_out", 500, 784, True))
 ADAM_ARRAYS = 7
 
 
@@ -103,6 +120,18 @@ def matmul_seconds(einsum: str, b: int, i: int, o: int, *, stack: int = 8, reps:
                               _operands(einsum, b, i, o), stack, reps)
 
 
+def program_matmul_seconds(einsum: str, b: int, i: int, o: int, *, copies: int = 8, reps: int = 3) -> float:
+  """Seconds per product when ``copies`` independent products of this shape run in one jitted program (distinct
+  left operands, the same right one): the product's cost with no call dispatch in it, as inside a training step."""
+  import jax  # noqa: PLC0415
+  import jax.numpy as jnp  # noqa: PLC0415
+
+  x, y = _operands(einsum, b, i, o)
+  xs = [x * (1.0 + 0.01 * c) for c in range(copies)]
+  fn = jax.jit(lambda xs, y: [jnp.einsum(einsum, x, y) for x in xs])
+  return _median_call_seconds(fn, (xs, y), 1, reps) / copies
+
+
 def best_matmul_seconds(einsum: str, b: int, i: int, o: int, *, peak: float, stack: int = 8, reps: int = 3,
                         options: tuple[dict | None, ...] = (None,)) -> float:
   """The fastest of this product under each of ``options`` (XLA compiler options; ``None`` = XLA's defaults) and
@@ -143,13 +172,18 @@ def mlp_step_bound(batch: int, *, stack: int = 8, reps: int = 3, bandwidth_float
   """The bound for one training step of the MLP VAE at ``batch`` (see the module docstring)."""
   peak = peak_gflop_s(peak_n, reps=reps)
   per = _charged(step_matmuls(batch), peak, stack, reps)
+  own = {label: min(matmul_seconds(e, b, i, o, stack=stack, reps=reps),
+                    program_matmul_seconds(e, b, i, o, copies=stack, reps=reps))
+         for label, e, b, i, o in step_matmuls(batch, MLP_LAYERS_FUSED_HEADS)}
   bw = bandwidth_gbs(bandwidth_floats or ADAM_ARRAYS * MLP_PARAMS, reps)
-  matmul_s = sum(per.values())
+  matmul_s, own_s = sum(per.values()), sum(own.values())
   optimizer_s = ADAM_ARRAYS * MLP_PARAMS * 4 / (bw * 1e9)
   flop = sum(2 * b * i * o for _, _, b, i, o in step_matmuls(batch))
   return {"bound_images_per_s": batch / (matmul_s + optimizer_s), "matmul_s": matmul_s,
+          "own_bound_images_per_s": batch / (own_s + optimizer_s), "own_matmul_s": own_s,
           "optimizer_s": optimizer_s, "bandwidth_gbs": bw, "matmul_gflop_s": flop / matmul_s / 1e9,
-          "peak_gflop_s": peak, "per_matmul_us": {k: v * 1e6 for k, v in per.items()}}
+          "peak_gflop_s": peak, "per_matmul_us": {k: v * 1e6 for k, v in per.items()},
+          "per_product_own_us": {k: v * 1e6 for k, v in own.items()}}
 
 
 # The conv β-VAE (Higgins et al.) as strided convolutions S: (name, input size, C_in, C_out, needs dx). A transposed

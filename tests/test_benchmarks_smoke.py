@@ -111,6 +111,14 @@ def test_benchmark_smoke_run_in_process(tmp_path, group):
     ids = {r["id"]: r for r in res["groups"]["mlp128"]}  # batch 16 in smoke mode
     assert ids["real_loop@16"]["images_per_s"] and ids["fused_epoch@16"]["images_per_s"]
     assert ids["bound@16"]["extra"]["per_matmul_us"]
+    # the own-shape bound: the heads as one product (their FLOPs unchanged), every product measured two ways
+    extra = ids["bound@16"]["extra"]
+    assert set(extra["per_product_own_us"]) == {"enc.fwd", "enc.dW", "heads.fwd", "heads.dW", "heads.dx",
+                                                 "dec_hidden.fwd", "dec_hidden.dW", "dec_hidden.dx", "dec_out.fwd",
+                                                 "dec_out.dW", "dec_out.dx"}
+    assert extra["own_bound_images_per_s"]["median"] > 0 and ids["real_loop@16"]["fraction_of_own_bound"]
+    goals = {t["target"]: t for t in saved["targets"]}
+    assert goals["no MLP contender above the own-shape step bound in any round (batch 128)"]["value"] is not None
     assert ids["bare_epoch@16"]["images_per_s"] and ids["bare_epoch@16"]["extra"]["steps_per_call"] == 4
     pythae_row = ids["pythae@16"]  # runs where pythae is installed, else says how to install it
     assert pythae_row["images_per_s"] or "pip install pythae" in pythae_row["error"], pythae_row
@@ -395,6 +403,18 @@ def test_targets_read_the_largest_round_of_any_contender_for_a_bound_and_keep_it
   tables["conv"].append(row("conv_jax_host", 0.9, 0.8, own_max=1.02))  # one round above a "bound": not one
   assert report.targets(tables)[3] == {"target": bounds, "value": 1.02, "met": False}
   assert all(t["value"] is None for t in report.targets({}) if "MLP" in t["target"])  # no group: not measured
+
+
+def test_the_mlp_own_shape_bound_charges_the_same_flops_with_the_heads_as_one_product():
+  from benchmarks import bound
+
+  def flop(layers):
+    return sum(2 * b * i * o for _, _, b, i, o in bound.step_matmuls(128, layers))
+
+  assert flop(bound.MLP_LAYERS_FUSED_HEADS) == flop(bound.MLP_LAYERS)
+  assert sum(i * o for _, i, o, _ in bound.MLP_LAYERS_FUSED_HEADS) == sum(i * o for _, i, o, _ in bound.MLP_LAYERS)
+  # one jitted program of independent products, timed per product: positive and finite
+  assert 0 < bound.program_matmul_seconds("bi,io->bo", 4, 8, 2, copies=2, reps=1) < 1
 
 
 def test_profile_conv_sets_each_layer_beside_its_products_bound():
