@@ -37,3 +37,31 @@ def test_flags_enter_the_build_name(tmp_path):
   a = ffi_build.compile_library(source, tmp_path, flags=["-O1"])
   b = ffi_build.compile_library(source, tmp_path, flags=["-O2"])
   assert a != b and a.exists() and b.exists()
+
+
+@needs_compiler
+def test_a_change_to_an_included_header_beside_the_source_builds_anew(tmp_path):
+  import ctypes
+
+  (tmp_path / "value.h").write_text('#include "inner.h"\n')
+  (tmp_path / "inner.h").write_text("constexpr int kValue = 1;\n")
+  source = tmp_path / "uses.cc"
+  source.write_text('#include "value.h"\n#include <cstdint>\nextern "C" int f() { return kValue; }\n')
+  assert ffi_build.local_headers(source) == [tmp_path / "value.h", tmp_path / "inner.h"]  # and theirs, once each
+  cache = tmp_path / "cache"
+  first = ffi_build.compile_library(source, cache)
+  assert ffi_build.compile_library(source, cache) == first  # unchanged: the cached build
+  (tmp_path / "inner.h").write_text("constexpr int kValue = 2;\n")  # a header two levels down changes
+  second = ffi_build.compile_library(source, cache)
+  assert second != first and ctypes.CDLL(str(second)).f() == 2 and ctypes.CDLL(str(first)).f() == 1
+
+
+def test_the_handlers_headers_are_found_and_shipped():
+  import pathlib
+  import tomllib
+
+  csrc = pathlib.Path(ffi_build.__file__).parent / "csrc"
+  for name in ("fused_adam.cc", "threefry_bernoulli.cc"):
+    assert ffi_build.local_headers(csrc / name) == [csrc / "for_each_piece.h"]
+  project = tomllib.loads((pathlib.Path(ffi_build.__file__).parents[1] / "pyproject.toml").read_text())
+  assert "csrc/*.h" in project["tool"]["setuptools"]["package-data"]["vae_jax"]

@@ -2,9 +2,10 @@
 
 The handlers are small C++ files built with the system compiler against jaxlib's FFI headers (and, for
 :mod:`vae_jax.onednn_conv`, oneDNN's) into ``$VAE_JAX_CACHE`` (default ``~/.cache/vae_jax``). The file name carries a
-digest of the source, the flags, jaxlib's version and whatever else the caller names (a library's version header),
-so a change of any of them builds anew and a stale build is never loaded. The library is written to a temporary
-name and renamed into place: a concurrent build or a crash never leaves a half-written file.
+digest of the source and the headers beside it that it includes, the flags, jaxlib's version and whatever else the
+caller names (a library's version header), so a change of any of them builds anew and a stale build is never
+loaded. The library is written to a temporary name and renamed into place: a concurrent build or a crash never
+leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib.metadata
 import logging
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -23,7 +25,7 @@ from collections.abc import Callable
 
 import jax
 
-__all__ = ["CompileError", "Handler", "build", "cache_dir", "compile_library"]
+__all__ = ["CompileError", "Handler", "build", "cache_dir", "compile_library", "local_headers"]
 
 
 class CompileError(RuntimeError):
@@ -34,6 +36,20 @@ class CompileError(RuntimeError):
 def cache_dir() -> pathlib.Path:
   """``$VAE_JAX_CACHE`` or ``~/.cache/vae_jax``."""
   return pathlib.Path(os.environ.get("VAE_JAX_CACHE") or pathlib.Path.home() / ".cache" / "vae_jax")
+
+
+def local_headers(source: pathlib.Path) -> list[pathlib.Path]:
+  """The headers beside ``source`` that it includes (``#include "name"``), and theirs, in the order first met: the
+  files besides ``source`` whose change must rebuild it (jaxlib's and the system's headers are covered by their
+  versions)."""
+  found, todo = [], [source]
+  while todo:
+    for name in re.findall(r'^\s*#\s*include\s+"([^"]+)"', todo.pop(0).read_text(), flags=re.MULTILINE):
+      path = source.parent / name
+      if path.is_file() and path not in found:
+        found.append(path)
+        todo.append(path)
+  return found
 
 
 def compile_library(source: pathlib.Path, cache: pathlib.Path, *, flags: list[str] = (), includes: list[str] = (),
@@ -49,8 +65,9 @@ def compile_library(source: pathlib.Path, cache: pathlib.Path, *, flags: list[st
     raise RuntimeError(f"no C++ compiler ({'CXX=' + requested if requested else 'g++'} not found; install g++ "
                        "or set CXX)")
   flags = ["-std=c++17", "-shared", "-fPIC", "-w", *flags]
-  digest = hashlib.sha256(source.read_bytes() + importlib.metadata.version("jaxlib").encode() + digest_extra
-                          + "\0".join([*flags, *includes, *libs]).encode())
+  headers = b"".join(h.name.encode() + b"\0" + h.read_bytes() for h in local_headers(source))
+  digest = hashlib.sha256(source.read_bytes() + headers + importlib.metadata.version("jaxlib").encode()
+                          + digest_extra + "\0".join([*flags, *includes, *libs]).encode())
   out = cache / f"{source.stem}-{digest.hexdigest()[:16]}.so"
   if out.exists():
     return out

@@ -20,17 +20,14 @@
 // its elements in 16 float64 lanes in a fixed order, and the pieces' sums are added in their order, so the value
 // does not depend on the split either (equal to optax.tree.norm's square to float32 rounding).
 //
-// The work is cut into chunks that the calling thread and tasks scheduled on XLA's intra-op pool take from one
-// atomic counter. The calling thread never waits for a chunk nobody has started (it takes the unclaimed ones
-// itself), so two such calls running at once on a small pool cannot deadlock.
+// The work is cut into chunks run on the calling thread and XLA's intra-op pool (for_each_piece.h).
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
+#include "for_each_piece.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
@@ -99,27 +96,6 @@ double SumOfSquares(const float* __restrict g, int64_t n) {
   return total;
 }
 
-struct Work {
-  std::vector<Leaf> leaves;
-  std::vector<Piece> pieces;
-  std::vector<double> sumsq;  // per piece
-  const Coef* coef = nullptr;
-  std::atomic<int64_t> next{0};
-  std::atomic<int64_t> done{0};
-
-  // Takes pieces until none is left; returns how many this caller finished.
-  void Drain() {
-    for (int64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < int64_t(pieces.size());) {
-      const Piece& pc = pieces[k];
-      const Leaf& l = leaves[pc.leaf];
-      const int64_t n = pc.end - pc.begin;
-      Update(coef[pc.row], l.g + pc.begin, l.p + pc.begin, l.m + pc.begin, l.v + pc.begin, n);
-      sumsq[k] = SumOfSquares(l.g + pc.begin, n);
-      done.fetch_add(1, std::memory_order_release);
-    }
-  }
-};
-
 ffi::Error FusedAdam(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> coef, ffi::RemainingArgs args,
                      ffi::RemainingRets rets) {
   if (args.size() % 4 != 0 || rets.size() * 4 != args.size() * 3 + 4) {
@@ -132,8 +108,9 @@ ffi::Error FusedAdam(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> coef, ffi::Rema
   }
   const int64_t rows = coef.element_count() / kCoef;
   if (rows == 0) return ffi::Error::Success();  // no member: every leaf is empty
-  auto work = std::make_shared<Work>();
-  work->coef = reinterpret_cast<const Coef*>(coef.typed_data());
+  const Coef* coefs = reinterpret_cast<const Coef*>(coef.typed_data());
+  std::vector<Leaf> leaves;
+  std::vector<Piece> pieces;
   const size_t n = args.size() / 4;
   for (size_t j = 0; j < n; ++j) {
     auto p = args.get<ffi::Buffer<ffi::F32>>(4 * j), m = args.get<ffi::Buffer<ffi::F32>>(4 * j + 1),
@@ -157,10 +134,10 @@ ffi::Error FusedAdam(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> coef, ffi::Rema
     if (md != m->typed_data()) std::copy_n(m->typed_data(), size, md);
     if (vd != v->typed_data()) std::copy_n(v->typed_data(), size, vd);
     const int64_t block = size / std::max<int64_t>(rows, 1);
-    work->leaves.push_back({pd, md, vd, g->typed_data(), block});
+    leaves.push_back({pd, md, vd, g->typed_data(), block});
     for (int64_t row = 0; row < rows; ++row) {  // pieces never cross a row: each member's sum is its own
       for (int64_t b = row * block; b < (row + 1) * block; b += kChunk) {
-        work->pieces.push_back({int(j), row, b, std::min((row + 1) * block, b + kChunk)});
+        pieces.push_back({int(j), row, b, std::min((row + 1) * block, b + kChunk)});
       }
     }
   }
@@ -168,16 +145,17 @@ ffi::Error FusedAdam(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> coef, ffi::Rema
   if (sq.has_error() || (*sq)->element_count() != rows) {
     return ffi::Error::InvalidArgument("fused_adam: the sum of squares must be float32 with one value per coef row");
   }
-  const int64_t total = work->pieces.size();
-  work->sumsq.assign(total, 0.0);
-  const int64_t helpers = std::min<int64_t>(pool.num_threads(), total - 1);
-  for (int64_t t = 0; t < helpers; ++t) pool.Schedule([work] { work->Drain(); });
-  work->Drain();
-  while (work->done.load(std::memory_order_acquire) < total) {
-    // Only pieces that another thread has started are left; they finish without us.
-  }
+  const int64_t total = pieces.size();
+  std::vector<double> sumsq(total, 0.0);  // per piece
+  vae_jax::ForEachPiece(pool, total, [&](int64_t k) {
+    const Piece& pc = pieces[k];
+    const Leaf& l = leaves[pc.leaf];
+    const int64_t n = pc.end - pc.begin;
+    Update(coefs[pc.row], l.g + pc.begin, l.p + pc.begin, l.m + pc.begin, l.v + pc.begin, n);
+    sumsq[k] = SumOfSquares(l.g + pc.begin, n);
+  });
   std::vector<double> per_row(rows, 0.0);
-  for (int64_t k = 0; k < total; ++k) per_row[work->pieces[k].row] += work->sumsq[k];  // in piece order
+  for (int64_t k = 0; k < total; ++k) per_row[pieces[k].row] += sumsq[k];  // in piece order
   float* out = (*sq)->typed_data();
   for (int64_t r = 0; r < rows; ++r) out[r] = float(per_row[r]);
   return ffi::Error::Success();

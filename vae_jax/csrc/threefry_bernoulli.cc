@@ -11,17 +11,15 @@
 // Each key row (a vmapped member) owns one contiguous block of p. The hash is Salmon et al., SC 2011, with
 // Random123's rotations and key schedule, the form JAX computes (tests compare every bit with jax.random).
 //
-// The work is cut into chunks that the calling thread and tasks on XLA's intra-op pool take from one atomic counter;
-// each element's value depends on its index only, so the split never changes the result. The calling thread never
-// waits for a chunk nobody has started (it takes the unclaimed ones itself): two calls at once cannot deadlock.
+// The work is cut into chunks run on the calling thread and XLA's intra-op pool (for_each_piece.h); each element's
+// value depends on its index only, so the split never changes the result.
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <vector>
 
+#include "for_each_piece.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
@@ -62,25 +60,6 @@ struct Piece {
   int64_t begin, end;  // within the row
 };
 
-struct Work {
-  const uint32_t* key = nullptr;
-  const float* p = nullptr;
-  float* out = nullptr;
-  int64_t block = 0;
-  std::vector<Piece> pieces;
-  std::atomic<int64_t> next{0};
-  std::atomic<int64_t> done{0};
-
-  void Drain() {
-    for (int64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < int64_t(pieces.size());) {
-      const Piece& pc = pieces[k];
-      const int64_t offset = pc.row * block + pc.begin;
-      Draw(key[2 * pc.row], key[2 * pc.row + 1], uint64_t(pc.begin), p + offset, out + offset, pc.end - pc.begin);
-      done.fetch_add(1, std::memory_order_release);
-    }
-  }
-};
-
 ffi::Error ThreefryBernoulli(ffi::ThreadPool pool, ffi::Buffer<ffi::U32> key, ffi::Buffer<ffi::F32> p,
                              ffi::ResultBuffer<ffi::F32> out) {
   auto kd = key.dimensions();
@@ -92,23 +71,19 @@ ffi::Error ThreefryBernoulli(ffi::ThreadPool pool, ffi::Buffer<ffi::U32> key, ff
     return ffi::Error::InvalidArgument("threefry_bernoulli: p and the result must split into one block per key");
   }
   if (rows == 0 || size == 0) return ffi::Error::Success();
-  auto work = std::make_shared<Work>();
-  work->key = key.typed_data();
-  work->p = p.typed_data();
-  work->out = out->typed_data();
-  work->block = size / rows;
+  const uint32_t* k = key.typed_data();
+  const float* pd = p.typed_data();
+  float* od = out->typed_data();
+  const int64_t block = size / rows;
+  std::vector<Piece> pieces;
   for (int64_t row = 0; row < rows; ++row) {
-    for (int64_t b = 0; b < work->block; b += kChunk) {
-      work->pieces.push_back({row, b, std::min(work->block, b + kChunk)});
-    }
+    for (int64_t b = 0; b < block; b += kChunk) pieces.push_back({row, b, std::min(block, b + kChunk)});
   }
-  const int64_t total = work->pieces.size();
-  const int64_t helpers = std::min<int64_t>(pool.num_threads(), total - 1);
-  for (int64_t t = 0; t < helpers; ++t) pool.Schedule([work] { work->Drain(); });
-  work->Drain();
-  while (work->done.load(std::memory_order_acquire) < total) {
-    // Only pieces that another thread has started are left; they finish without us.
-  }
+  vae_jax::ForEachPiece(pool, pieces.size(), [&](int64_t j) {
+    const Piece& pc = pieces[j];
+    const int64_t offset = pc.row * block + pc.begin;
+    Draw(k[2 * pc.row], k[2 * pc.row + 1], uint64_t(pc.begin), pd + offset, od + offset, pc.end - pc.begin);
+  });
   return ffi::Error::Success();
 }
 
