@@ -122,6 +122,22 @@ def run_without_compiler(code: str, cache: str, switch: str) -> str:
   return out.stdout
 
 
+def check_without_compiler(tmp_path, module: str, switch: str, unavailable: str, use: str) -> str:
+  """The FFI module ``module`` (``vae_jax.<module>``) in a process with no C++ compiler (:func:`run_without_compiler`):
+  it says why it is unavailable and is not enabled at ``auto``; ``use`` (Python, run next) exercises its fallback;
+  ``switch=1`` then raises naming ``unavailable`` (the module's words for its handlers) and the missing compiler; and
+  nothing is left in the build cache ``tmp_path``. Returns the process's stdout for ``use``'s own prints."""
+  code = "\n".join([f"import os, jax, jax.numpy as jnp\nfrom vae_jax import {module}",
+                     f"assert not {module}.available()", f"print('WHY', {module}.why_unavailable())",
+                     f"assert not {module}.enabled()", use, f"os.environ['{switch}'] = '1'",
+                     f"try:\n  {module}.enabled()\nexcept RuntimeError as e:\n  print('ERR', e)"])
+  stdout = run_without_compiler(code, str(tmp_path), switch)
+  assert "WHY no C++ compiler (CXX=/nonexistent/c++ not found" in stdout
+  assert f"ERR {switch}=1 but {unavailable} unavailable: no C++ compiler" in stdout
+  assert not list(tmp_path.iterdir())  # nothing half-built left behind
+  return stdout
+
+
 def registrations_from_threads(module, monkeypatch, threads: int = 4) -> list[str]:
   """The FFI targets ``module`` (:mod:`vae_jax.onednn_conv`, :mod:`vae_jax.fused_adam`,
   :mod:`vae_jax.threefry_bernoulli`: its ``ffi_build.Handler``) registers when ``threads`` threads ask for it at once

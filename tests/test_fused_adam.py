@@ -257,29 +257,17 @@ def test_the_switch(monkeypatch):
 
 
 def test_without_a_compiler_optax_is_used_and_the_reason_is_given(tmp_path):
-  code = """
-import os, jax, jax.numpy as jnp, optax
-from vae_jax import fused_adam
+  use = """
 from vae_jax.train.state import TrainState
 from vae_jax.train.step import make_train_step
-assert not fused_adam.available()
-print("WHY", fused_adam.why_unavailable())
-assert not fused_adam.enabled()
 tx = fused_adam.adam(1e-2)
 step = make_train_step(lambda p, b, k, s: (jnp.sum((p["w"] - b) ** 2), {}), tx)
 state, m = step(TrainState.fresh(params={"w": jnp.ones(3)}, tx=tx), jnp.zeros(3), jax.random.key(0))
 print("STEP", int(state.step), float(m["grad_norm"]))
-os.environ["VAE_JAX_FUSED_ADAM"] = "1"
-try:
-  fused_adam.enabled()
-except RuntimeError as e:
-  print("ERR", e)
 """
-  stdout = helpers.run_without_compiler(code, str(tmp_path), "VAE_JAX_FUSED_ADAM")
-  assert "WHY no C++ compiler (CXX=/nonexistent/c++ not found" in stdout
+  stdout = helpers.check_without_compiler(tmp_path, "fused_adam", "VAE_JAX_FUSED_ADAM", "the fused Adam handler is",
+                                          use)
   assert "STEP 1 " in stdout
-  assert "ERR VAE_JAX_FUSED_ADAM=1 but the fused Adam handler is unavailable: no C++ compiler" in stdout
-  assert not list(tmp_path.iterdir())
 
 
 @needs_library

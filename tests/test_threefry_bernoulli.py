@@ -150,25 +150,14 @@ def test_binarize_dynamic_through_the_handler_draws_the_same_images(monkeypatch)
 
 
 def test_without_a_compiler_jax_random_is_used_and_the_reason_is_given(tmp_path):
-  code = """
-import os, jax, jax.numpy as jnp
-from vae_jax import data, threefry_bernoulli
-assert not threefry_bernoulli.available()
-print("WHY", threefry_bernoulli.why_unavailable())
-assert not threefry_bernoulli.enabled()
+  use = """
+from vae_jax import data
 x = data.binarize_dynamic(jax.random.key(0), jnp.full((2, 4, 4, 1), 0.5))
 print("DRAW", x.shape, bool((x == jax.random.bernoulli(jax.random.key(0), jnp.full((2, 4, 4, 1), 0.5))).all()))
-os.environ["VAE_JAX_FUSED_BERNOULLI"] = "1"
-try:
-  threefry_bernoulli.enabled()
-except RuntimeError as e:
-  print("ERR", e)
 """
-  stdout = helpers.run_without_compiler(code, str(tmp_path), "VAE_JAX_FUSED_BERNOULLI")
-  assert "WHY no C++ compiler (CXX=/nonexistent/c++ not found" in stdout
+  stdout = helpers.check_without_compiler(tmp_path, "threefry_bernoulli", "VAE_JAX_FUSED_BERNOULLI",
+                                          "the Threefry Bernoulli handler is", use)
   assert "DRAW (2, 4, 4, 1) True" in stdout
-  assert "ERR VAE_JAX_FUSED_BERNOULLI=1 but the Threefry Bernoulli handler is unavailable: no C++ compiler" in stdout
-  assert not list(tmp_path.iterdir())
 
 
 @needs_library

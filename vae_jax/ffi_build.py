@@ -123,6 +123,7 @@ class Handler:
     return True, ""
 
   def available(self) -> bool:
+    """Whether the handlers are built and registered (builds them on the first call; thread-safe)."""
     return self.load()[0]
 
   def why_unavailable(self) -> str:

@@ -48,14 +48,8 @@ _HANDLER = ffi_build.Handler(
     fallback="optax's Adam is used on the CPU", logger=logging.getLogger(__name__))
 
 
-def available() -> bool:
-  """Whether the handler is built and registered (builds it on the first call; thread-safe)."""
-  return _HANDLER.available()
-
-
-def why_unavailable() -> str:
-  """Empty when :func:`available`; otherwise what was missing."""
-  return _HANDLER.why_unavailable()
+available = _HANDLER.available  # built and registered? (builds on the first call; thread-safe)
+why_unavailable = _HANDLER.why_unavailable  # empty when available(); otherwise what was missing
 
 
 def enabled() -> bool:

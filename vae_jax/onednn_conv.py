@@ -74,14 +74,8 @@ def enabled() -> bool:
   return env_switch.cpu_custom_call("VAE_JAX_ONEDNN", _HANDLER.name, available, why_unavailable)
 
 
-def available() -> bool:
-  """Whether the oneDNN handlers are built and registered (builds them on the first call; thread-safe)."""
-  return _HANDLER.available()
-
-
-def why_unavailable() -> str:
-  """Empty when :func:`available`; otherwise what was missing."""
-  return _HANDLER.why_unavailable()
+available = _HANDLER.available  # built and registered? (builds on the first call; thread-safe)
+why_unavailable = _HANDLER.why_unavailable  # empty when available(); otherwise what was missing
 
 
 def same_padding(size: int, k: int, s: int) -> int:
