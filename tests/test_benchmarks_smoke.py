@@ -4,6 +4,7 @@ step's speed-ups rely on: the unrolled threefry keys and the cached epoch shuffl
 import collections
 import json
 import os
+import re
 import statistics
 
 import jax
@@ -449,6 +450,13 @@ def test_profile_step_sorts_a_steps_kernels_and_bounds_what_the_step_bound_leave
   assert profile_step.idle_share([(8, 10), (0, 4), (2, 6)]) == pytest.approx(0.2) and profile_step.idle_share([]) == 0
   with pytest.raises(ValueError, match="bound_us > 0"):
     profile_step.ceiling(0.0, 1.0)
+  # the library's custom calls by their targets: the Bernoulli handler's draw is random bits, the fused Adam the update
+  from vae_jax import data, threefry_bernoulli
+  if threefry_bernoulli.enabled():
+    draw = jax.jit(data.binarize_dynamic).lower(jax.random.key(0), args[1]).compile().as_text()
+    calls = re.findall(r'%([\w.\-]+) = .*custom_call_target="vae_jax_threefry_bernoulli"', draw)
+    cats = profile_step.classify(draw, set())
+    assert calls and {cats[c] for c in calls} == {"random bits"}
 
 
 def test_adam_passes_times_optax_the_stacked_update_and_fused_adam_on_the_same_numbers():
