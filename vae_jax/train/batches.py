@@ -44,12 +44,22 @@ def binarize_batch(key: jax.Array, batch: dict) -> dict:
 def device_images(images: np.ndarray) -> np.ndarray:
   """uint8 when the images are exactly k/255 (8-bit sources: 4× less memory), else float32.
 
-  :meth:`ArrayBatches.batch` turns uint8 rows back into the same float32 values.
+  :meth:`ArrayBatches.batch` turns uint8 rows back into float32 as ``u / 255`` on the device, which XLA:CPU computes
+  within one ulp of the source's values (for 126 of the 256 levels it rounds the other way from NumPy's division),
+  the same way in every run.
   """
   as_u8 = np.round(images * 255.0).astype(np.uint8)
   if np.array_equal(as_u8.astype(np.float32) / np.float32(255.0), images):
     return as_u8
   return images.astype(np.float32, copy=False)
+
+
+def _rows(a: jax.Array, rows: jax.Array) -> jax.Array:
+  """``a[rows]``, gathered as whole flattened rows: XLA:CPU gathers an image array ``[N, 28, 28, 1]`` element by
+  element (with the uint8 → float32 conversion fused in) but rows of ``[N, 784]`` as contiguous slices; the values
+  are the same. Measured: ``benchmarks/README.md`` ("Batches gathered as whole rows")."""
+  flat = a.reshape(a.shape[0], -1) if a.ndim > 2 else a
+  return flat[rows].reshape(rows.shape + a.shape[1:])
 
 
 @functools.partial(jax.jit, static_argnums=2)
@@ -129,7 +139,7 @@ class ArrayBatches(flax.struct.PyTreeNode):
     return self.replace(permutations=perms, first_epoch=first_epoch)
 
   def batch(self, data: dict, rows: jax.Array, key: jax.Array) -> dict:
-    batch = jax.tree_util.tree_map(lambda a: a[rows], data)
+    batch = jax.tree_util.tree_map(functools.partial(_rows, rows=rows), data)
     if "image" in batch and batch["image"].dtype == jnp.uint8:
       batch["image"] = batch["image"].astype(jnp.float32) / 255.0
     return batch if self.preprocess is None else self.preprocess(key, batch)
