@@ -366,7 +366,15 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert configs.sweep_dir(b16cfg, "/r", nr, "beta_vae") == configs.sweep_dir(fresh, "/r", nf, "beta_vae")
   assert configs.sweep_dir(b16cfg, "/r", n16f, "beta_vae") == ("/r/disentanglement_study/cpu_higgins_fresh_beta16/"
                                                                "beta_vae_beta16")
-  fresh_sizes = ("cpu_higgins_fresh", "cpu_higgins_20k_fresh", "cpu_higgins_fresh_beta16")
+  # cpu_higgins_30k_fresh: cpu_higgins_20k_fresh's sweep continued to 30,000 (the same configs but the budget)
+  fresh30 = configs.get_config("cpu_higgins_30k_fresh")
+  (nf30, _, bf30, gf30), = configs.sweeps(fresh30)
+  assert (nf30, gf30, fresh30.num_steps) == (n20, g20, 30_000)
+  assert dataclasses.replace(bf30, num_steps=20_000, eval_every=20_000, checkpoint_every=4000) == bf20
+  assert configs.sweep_dir(fresh30, "/r", nf30, "beta_vae") == ("/r/disentanglement_study/cpu_higgins_30k_fresh/"
+                                                                "beta_vae")
+  _refused_until_trained(fresh30, nf30, "cpu_higgins_20k_fresh/beta_vae", "cpu_higgins_20k_fresh")
+  fresh_sizes = ("cpu_higgins_fresh", "cpu_higgins_20k_fresh", "cpu_higgins_fresh_beta16", "cpu_higgins_30k_fresh")
   for size in fresh_sizes:
     assert configs.seed_defaults()["first_seeds"][size] == 5
     assert configs.seed_defaults()["default_seeds"][size] == 5
@@ -437,7 +445,8 @@ def test_sizes_are_validated():
                      "cpu1024_methods, cpu1024_wide, cpu_conv, cpu1024_sbd, cpu1024_sbd_grid, cpu1024_sbd_long, "
                      "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, "
                      "cpu_higgins_grid, cpu_higgins_long, cpu_higgins_long_beta8, cpu_higgins_20k, "
-                     "cpu_higgins_fresh, cpu_higgins_20k_fresh, cpu_higgins_fresh_beta16, gpu_lease, gpu_lease_tc, "
+                     "cpu_higgins_fresh, cpu_higgins_20k_fresh, cpu_higgins_fresh_beta16, cpu_higgins_30k_fresh, "
+                     "gpu_lease, gpu_lease_tc, "
                      "gpu_lease_sbd, "
                      "gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")
