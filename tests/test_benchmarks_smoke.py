@@ -484,3 +484,14 @@ def test_bernoulli_draw_times_jax_random_the_unrolled_hash_and_the_handler_on_th
   if threefry_bernoulli.available():  # the fused epoch with the draw from jax.random and from the handler
     epochs = results[1]
     assert epochs["batch"] == 4 and epochs["ratio"] > 0 and epochs["same_params"] is True
+
+
+def test_shuffle_benchmark_times_both_shuffles_on_equal_permutations(capsys):
+  from benchmarks import shuffle as shuffle_bench
+
+  rows = shuffle_bench.main(["--sizes", "50", "2000", "--rounds", "2"])
+  assert [(r["n"], r["rounds_of_sort"]) for r in rows] == [(50, 1), (2000, 2)]
+  assert all(r["xla_ms"] > 0 and r["host_ms"] > 0 and r["xla_over_host"] > 0 for r in rows)
+  assert "bit-equal" in capsys.readouterr().out
+  with pytest.raises(SystemExit):
+    shuffle_bench.main(["--rounds", "0"])

@@ -18,6 +18,7 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh
 
+from vae_jax.train import shuffle
 from vae_jax.train.prng import fast_key
 from vae_jax.train.sharding import replicate
 from vae_jax.train.step import Preprocess
@@ -62,9 +63,9 @@ def _rows(a: jax.Array, rows: jax.Array) -> jax.Array:
   return flat[rows].reshape(rows.shape + a.shape[1:])
 
 
-@functools.partial(jax.jit, static_argnums=2)
-def _epoch_permutation(shuffle_key: jax.Array, epoch: jax.Array, num_examples: int) -> jax.Array:
-  return jax.random.permutation(jax.random.fold_in(fast_key(shuffle_key), epoch), num_examples)
+def _epoch_permutation(shuffle_key: jax.Array, epoch: int, num_examples: int) -> np.ndarray:
+  """:meth:`ArrayBatches.permutation` of ``epoch``, sorted on the host (:mod:`vae_jax.train.shuffle`)."""
+  return shuffle.permutation(jax.random.fold_in(fast_key(shuffle_key), epoch), num_examples)
 
 
 class ArrayBatches(flax.struct.PyTreeNode):
@@ -76,7 +77,8 @@ class ArrayBatches(flax.struct.PyTreeNode):
   skipped.
 
   A shuffle is a sort of N random keys, slow on CPU; :meth:`with_permutations` attaches the shuffles of the
-  epochs a window of steps touches, computed once per epoch across calls, instead of once per call inside it.
+  epochs a window of steps touches, computed once per epoch across calls (the same permutation sorted on the host,
+  :mod:`vae_jax.train.shuffle`), instead of once per call inside it.
   """
 
   shuffle_key: jax.Array
@@ -130,7 +132,7 @@ class ArrayBatches(flax.struct.PyTreeNode):
       del cache[epoch]
     for epoch in range(first, last + 1):
       if epoch not in cache:
-        cache[epoch] = _epoch_permutation(self.shuffle_key, jnp.int32(epoch), self.num_examples)
+        cache[epoch] = _epoch_permutation(self.shuffle_key, epoch, self.num_examples)
     rows = [cache[first + j] if first + j <= last else jnp.zeros_like(cache[first])
             for j in range(self.span(num_steps))]
     perms, first_epoch = jnp.stack(rows), jnp.int32(first)
