@@ -158,6 +158,9 @@ Sizes:
     was flat on every headline median while β = 8 rose on all four, its FactorVAE metric on every fresh seed (seed 5
     by +0.109, to 0.005 under its β = 1 twin). Both β's go on, so the pairs stay at one budget; ≈ 90 min of training
     and 40 of scoring. Results ``disentanglement_study_cpu_higgins_30k_fresh.json``.
+  * ``cpu_higgins_30k`` — cpu_higgins_20k's 10 members (seeds 0–4) continued to 30,000 updates the same way (its runs
+    must be there): cpu_higgins_30k_fresh's budget on the first seeds, so the two seed sets pool at one budget.
+    ≈ 90 min of training and 40 of scoring. Results ``disentanglement_study_cpu_higgins_30k.json``.
   * ``gpu_lease`` — the literature's setup (``full``: 64×64, Locatello et al.'s conv net, batch 64) cut towards one
     15-minute GPU lease (``scripts/gpu_check.sh study``; its first lease ran out while scoring the first pass:
     ``experiments/results/gpu/README.md``): β = 1, β-VAE β = 8 (the best β of the 64×64 Higgins MLP run on the
@@ -258,7 +261,7 @@ SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cp
          "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "cpu_higgins",
          "cpu_higgins_tc", "cpu_higgins_beta8", "cpu_higgins_grid", "cpu_higgins_long", "cpu_higgins_long_beta8",
          "cpu_higgins_20k", "cpu_higgins_fresh", "cpu_higgins_20k_fresh", "cpu_higgins_fresh_beta16",
-         "cpu_higgins_30k_fresh", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
+         "cpu_higgins_30k_fresh", "cpu_higgins_30k", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -362,6 +365,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu_higgins_long_beta8": CPU_HIGGINS_LONG_BETA8_ROWS, "cpu_higgins_20k": CPU_HIGGINS_20K_GRIDS,
           "cpu_higgins_fresh": CPU_HIGGINS_20K_GRIDS, "cpu_higgins_20k_fresh": CPU_HIGGINS_20K_GRIDS,
           "cpu_higgins_fresh_beta16": CPU_HIGGINS_BETA16_ROWS, "cpu_higgins_30k_fresh": CPU_HIGGINS_20K_GRIDS,
+          "cpu_higgins_30k": CPU_HIGGINS_20K_GRIDS,
           "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
           "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
@@ -470,6 +474,9 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       # cpu_higgins_20k_fresh's β = 1 and β = 8 continued to 30,000 updates (β = 8's scores still rose at 20,000).
       cpu_higgins_30k_fresh=dict(_CPU_HIGGINS, num_steps=30_000, tag="cpu_higgins_30k_fresh", first_seed=5,
                                  start_from={"beta_vae": ("cpu_higgins_20k_fresh/beta_vae",)}),
+      # cpu_higgins_20k's β = 1 and β = 8 (seeds 0–4) continued to 30,000 updates, cpu_higgins_30k_fresh's budget.
+      cpu_higgins_30k=dict(_CPU_HIGGINS, num_steps=30_000, tag="cpu_higgins_30k",
+                           start_from={"beta_vae": ("cpu_higgins_20k/beta_vae",)}),
       gpu_lease=dict(_GPU_LEASE, tag="gpu_lease"),
       gpu_lease_tc=dict(_GPU_LEASE, tag="gpu_lease_tc", reference=("beta_tcvae", 1.0)),
       # gpu_lease_tc with the spatial broadcast decoder behind the conv encoder (cpu1024_sbd's finding, at 64×64).
