@@ -36,13 +36,14 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu_higgins_long", "disentanglement_study_cpu_higgins_long_beta8",
          "disentanglement_study_cpu_higgins_20k", "disentanglement_study_cpu_higgins_fresh",
          "disentanglement_study_cpu_higgins_20k_fresh", "disentanglement_study_cpu_higgins_fresh_beta16",
+         "disentanglement_study_cpu_higgins_30k_fresh",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
          "factor_response_cpu1024_sbd_mss", "metric_confusion_cpu1024_sbd_mss", "factor_response_cpu_higgins_tc",
          "factor_response_cpu_higgins_grid", "factor_response_cpu_higgins_long",
          "metric_noise_cpu_higgins_long_beta8", "metric_noise_cpu_higgins_20k", "metric_noise_cpu_higgins_fresh",
-         "metric_noise_cpu_higgins_20k_fresh",
+         "metric_noise_cpu_higgins_20k_fresh", "metric_noise_cpu_higgins_30k_fresh",
          "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
          "disentanglement_study_gpu_lease_tc", "disentanglement_study_gpu_lease_sbd",
          "disentanglement_study_gpu_lease_higgins", "outliers", "pretraining", "stacked",
@@ -107,6 +108,8 @@ TITLES = {
     "disentanglement_study_cpu_higgins_fresh_beta16": "4c-H⁹. β-VAE β = 16, the top of Locatello et al.'s grid, "
                                                       "beside 4c-H⁷'s β = 1 and β = 8 on the fresh seeds 5–9, "
                                                       "10,000 updates of 64",
+    "disentanglement_study_cpu_higgins_30k_fresh": "4c-H¹⁰. 4c-H⁸'s fresh seeds 5–9 continued to 30,000 updates of "
+                                                   "64: β = 8's scores still rose from 10,000 to 20,000",
     "factor_response_cpu1024_sbd_mss": "4c-R-SBD-MSS. How the stratified β-TCVAEs with the broadcast decoder encode "
                                        "the factors (β ∈ {2, 3}, 1,000 updates of 1,024)",
     "metric_confusion_cpu1024_sbd_mss": "4c-M″. The β-VAE metric's confusion for the stratified β-TCVAEs with the "
@@ -125,6 +128,8 @@ TITLES = {
                                       "FactorVAE metric redrawn from fresh keys",
     "metric_noise_cpu_higgins_20k_fresh": "4c-N‴. Do 4c-H⁸'s paired verdicts outlive the metrics' own sampling? "
                                           "The FactorVAE metric redrawn from fresh keys",
+    "metric_noise_cpu_higgins_30k_fresh": "4c-N⁗. Do 4c-H¹⁰'s paired verdicts outlive the metrics' own sampling? "
+                                          "The β-VAE metric redrawn from fresh keys",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
                                     "β-TCVAE β = 6, 12,500 updates of 1,024)",
     "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "
