@@ -2,11 +2,11 @@
 
 ``jax.random.permutation(key, n)`` sorts ``arange(n)`` stably by fresh random 32-bit keys, in
 ``ceil(3 ln n / ln(2**32 − 1))`` rounds (two from 1,626 to 2,642,245 examples; ``_shuffle`` in
-``jax/_src/random/core.py``). XLA:CPU sorts with a comparator called per comparison: about 25 ms per round for
-60,000 keys on a 2-core VM, i.e. 2–3 % of an MLP VAE's epoch. Here the random keys come from the same jitted JAX
-draws and the stable sort is an LSD radix sort in NumPy (two stable passes over 16-bit digits, each a counting
-sort): the same permutation, bit for bit (``tests/test_shuffle.py`` checks it against ``jax.random.permutation``
-for every key type and many sizes). Measured: ``python -m benchmarks.shuffle``.
+``jax/_src/random/core.py``). XLA:CPU sorts with a comparator called per comparison, several times slower than
+a radix sort of the same keys. Here the random keys come from the same jitted JAX draws and the stable sort is an
+LSD radix sort in NumPy (two stable passes over 16-bit digits, each a counting sort): the same permutation, bit for
+bit (``tests/test_shuffle.py`` checks it against ``jax.random.permutation`` for every key type and many sizes).
+Measured with ``python -m benchmarks.shuffle``: ``benchmarks/README.md`` ("Epoch shuffles sorted on the host").
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def _round_keys(key: jax.Array, n: int) -> list[jax.Array]:
 def _stable_argsort_u32(keys: np.ndarray) -> np.ndarray:
   """``np.argsort(keys, kind="stable")`` for uint32, as two stable passes over the 16-bit digits (low first).
 
-  NumPy's stable sort is a radix sort for 16-bit integers, a merge sort above; two radix passes are ≈ 10× faster
-  than one merge sort of 32-bit keys at 60,000 elements."""
+  NumPy's stable sort is a radix sort for 16-bit integers and a merge sort for wider ones: two linear passes instead
+  of an n log n one."""
   low = (keys & np.uint32(0xFFFF)).astype(np.uint16)
   high = (keys >> np.uint32(16)).astype(np.uint16)
   order = np.argsort(low, kind="stable")
