@@ -137,7 +137,12 @@ def best_matmul_seconds(einsum: str, b: int, i: int, o: int, *, peak: float, sta
   """The fastest of this product under each of ``options`` (XLA compiler options; ``None`` = XLA's defaults) and
   its FLOPs at ``peak`` GFLOP/s: what no implementation of the product should beat on this machine."""
   own = min(matmul_seconds(einsum, b, i, o, stack=stack, reps=reps, compiler_options=opt) for opt in options)
-  return min(own, 2 * b * i * o / (peak * 1e9))
+  return min(own, peak_seconds(b, i, o, peak))
+
+
+def peak_seconds(b: int, i: int, o: int, peak: float) -> float:
+  """Seconds of a ``[b, i] @ [i, o]`` product's FLOPs at ``peak`` GFLOP/s."""
+  return 2 * b * i * o / (peak * 1e9)
 
 
 def bandwidth_gbs(num_floats: int = 2**25, reps: int = 3) -> float:
@@ -168,15 +173,16 @@ def mlp_step_bound(batch: int, *, stack: int = 8, reps: int = 3, bandwidth_float
   peak = peak_gflop_s(peak_n, reps=reps)
   # Each product timed alone once; the peak-charged bound takes the faster of that and the peak (as
   # best_matmul_seconds does), the own-shape bound the faster of that and the product's in-program time.
-  alone = {label: matmul_seconds(e, b, i, o, stack=stack, reps=reps) for label, e, b, i, o in step_matmuls(batch)}
-  per = {label: min(alone[label], 2 * b * i * o / (peak * 1e9)) for label, _, b, i, o in step_matmuls(batch)}
+  matmuls = step_matmuls(batch)
+  alone = {label: matmul_seconds(e, b, i, o, stack=stack, reps=reps) for label, e, b, i, o in matmuls}
+  per = {label: min(alone[label], peak_seconds(b, i, o, peak)) for label, _, b, i, o in matmuls}
   own = {label: min(alone[label] if label in alone else matmul_seconds(e, b, i, o, stack=stack, reps=reps),
                     program_matmul_seconds(e, b, i, o, copies=stack, reps=reps))
          for label, e, b, i, o in step_matmuls(batch, MLP_LAYERS_FUSED_HEADS)}
   bw = bandwidth_gbs(bandwidth_floats or ADAM_ARRAYS * MLP_PARAMS, reps)
   matmul_s, own_s = sum(per.values()), sum(own.values())
   optimizer_s = ADAM_ARRAYS * MLP_PARAMS * 4 / (bw * 1e9)
-  flop = sum(2 * b * i * o for _, _, b, i, o in step_matmuls(batch))
+  flop = sum(2 * b * i * o for _, _, b, i, o in matmuls)
   return {"bound_images_per_s": batch / (matmul_s + optimizer_s), "matmul_s": matmul_s,
           "own_bound_images_per_s": batch / (own_s + optimizer_s), "own_matmul_s": own_s,
           "optimizer_s": optimizer_s, "bandwidth_gbs": bw, "matmul_gflop_s": flop / matmul_s / 1e9,
