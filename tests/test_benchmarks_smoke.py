@@ -495,3 +495,16 @@ def test_shuffle_benchmark_times_both_shuffles_on_equal_permutations(capsys):
   assert "bit-equal" in capsys.readouterr().out
   with pytest.raises(SystemExit):
     shuffle_bench.main(["--rounds", "0"])
+
+
+def test_fusion_barrier_benchmark_compares_the_same_training_with_and_without():
+  from benchmarks import fusion_barrier as bench
+  from vae_jax import fusion_barrier
+
+  results = bench.main(["--rounds", "1", "--calls", "1", "--conv-steps", "1", "--members", "1", "--sweep-steps", "1"])
+  if not fusion_barrier.available():
+    assert results == []
+    return
+  assert [r["case"] for r in results] == ["conv", "higgins_sweep"]
+  for r in results:
+    assert r["same_params"] and r["fused_images_per_s"] > 0 and r["barrier_images_per_s"] > 0

@@ -1,11 +1,11 @@
 """The library's switches read from the environment (``VAE_JAX_ONEDNN``, ``VAE_JAX_FUSED_ADAM``,
-``VAE_JAX_FUSED_BERNOULLI``, ``VAE_JAX_KEEP_FREED_MEMORY``).
+``VAE_JAX_FUSED_BERNOULLI``, ``VAE_JAX_FUSION_BARRIER``, ``VAE_JAX_KEEP_FREED_MEMORY``).
 
 One reader and one vocabulary for all of them: ``0`` / ``1`` (also ``false``/``no``/``off`` and ``true``/``yes``/
 ``on``, in any case) and, for a switch that has it, ``auto``. Anything else stops with an error that names the
 variable, what it holds and what it accepts — a typo must not silently pick a code path. :func:`cpu_custom_call`
 is the one decision for the CPU custom calls built on first use (:mod:`vae_jax.onednn_conv`,
-:mod:`vae_jax.fused_adam`, :mod:`vae_jax.threefry_bernoulli`).
+:mod:`vae_jax.fused_adam`, :mod:`vae_jax.threefry_bernoulli`, :mod:`vae_jax.fusion_barrier`).
 """
 
 from __future__ import annotations

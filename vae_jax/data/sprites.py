@@ -37,6 +37,8 @@ import jax.numpy as jnp
 import numpy as np
 import tqdm
 
+from vae_jax.fusion_barrier import fusion_barrier
+
 __all__ = [
     "DSPRITES_NPZ",
     "FACTOR_NAMES",
@@ -104,7 +106,9 @@ def _renderer(resolution: int):
 
   @jax.custom_batching.custom_vmap
   def render_rows(factors):
-    return _render_rows(factors, resolution)
+    # Rendered once into memory: XLA:CPU would otherwise render every image again inside each consumer it fuses
+    # the renderer into (a step's loss, its gradient's pads; vae_jax.fusion_barrier says why).
+    return fusion_barrier(_render_rows(factors, resolution))
 
   @render_rows.def_vmap
   def rule(axis_size, in_batched, factors):
