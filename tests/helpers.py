@@ -140,8 +140,9 @@ def check_without_compiler(tmp_path, module: str, switch: str, unavailable: str,
 
 def registrations_from_threads(module, monkeypatch, threads: int = 4) -> list[str]:
   """The FFI targets ``module`` (:mod:`vae_jax.onednn_conv`, :mod:`vae_jax.fused_adam`,
-  :mod:`vae_jax.threefry_bernoulli`: its ``ffi_build.Handler``) registers when ``threads`` threads ask for it at once
-  after it forgot its outcome (its handlers stay registered with XLA meanwhile)."""
+  :mod:`vae_jax.threefry_bernoulli`, :mod:`vae_jax.fusion_barrier`: its ``ffi_build.Handler``) registers when
+  ``threads`` threads ask for it at once after it forgot its outcome (its handlers stay registered with XLA
+  meanwhile)."""
   import threading  # noqa: PLC0415
 
   module._HANDLER.forget()
