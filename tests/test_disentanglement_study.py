@@ -374,13 +374,23 @@ def test_gpu_lease_sizes_are_the_full_setup_cut_to_one_lease():
   assert configs.sweep_dir(fresh30, "/r", nf30, "beta_vae") == ("/r/disentanglement_study/cpu_higgins_30k_fresh/"
                                                                 "beta_vae")
   _refused_until_trained(fresh30, nf30, "cpu_higgins_20k_fresh/beta_vae", "cpu_higgins_20k_fresh")
+  # cpu_higgins_40k_fresh: cpu_higgins_30k_fresh's sweep continued to 40,000
+  fresh40 = configs.get_config("cpu_higgins_40k_fresh")
+  (nf40, _, bf40, gf40), = configs.sweeps(fresh40)
+  assert (nf40, gf40, fresh40.num_steps) == (n20, g20, 40_000)
+  assert dataclasses.replace(bf40, num_steps=30_000, eval_every=30_000, checkpoint_every=6000) == bf30
+  assert bf40.checkpoint_every == 8000  # a run cut short resumes from the last of the curve's checkpoints
+  assert configs.sweep_dir(fresh40, "/r", nf40, "beta_vae") == ("/r/disentanglement_study/cpu_higgins_40k_fresh/"
+                                                                "beta_vae")
+  _refused_until_trained(fresh40, nf40, "cpu_higgins_30k_fresh/beta_vae", "cpu_higgins_30k_fresh")
   # cpu_higgins_30k: cpu_higgins_20k's sweep (seeds 0–4) continued to the same 30,000
   k30 = configs.get_config("cpu_higgins_30k")
   (n30, _, b30, g30), = configs.sweeps(k30)
   assert (n30, g30, b30, k30.first_seed) == (nf30, gf30, bf30, 0)
   assert configs.sweep_dir(k30, "/r", n30, "beta_vae") == "/r/disentanglement_study/cpu_higgins_30k/beta_vae"
   _refused_until_trained(k30, n30, "cpu_higgins_20k/beta_vae", "cpu_higgins_20k")
-  fresh_sizes = ("cpu_higgins_fresh", "cpu_higgins_20k_fresh", "cpu_higgins_fresh_beta16", "cpu_higgins_30k_fresh")
+  fresh_sizes = ("cpu_higgins_fresh", "cpu_higgins_20k_fresh", "cpu_higgins_fresh_beta16", "cpu_higgins_30k_fresh",
+                 "cpu_higgins_40k_fresh")
   for size in fresh_sizes:
     assert configs.seed_defaults()["first_seeds"][size] == 5
     assert configs.seed_defaults()["default_seeds"][size] == 5
@@ -452,7 +462,7 @@ def test_sizes_are_validated():
                      "cpu1024_sbd_long_tc, cpu1024_sbd_mss, cpu_higgins, cpu_higgins_tc, cpu_higgins_beta8, "
                      "cpu_higgins_grid, cpu_higgins_long, cpu_higgins_long_beta8, cpu_higgins_20k, "
                      "cpu_higgins_fresh, cpu_higgins_20k_fresh, cpu_higgins_fresh_beta16, cpu_higgins_30k_fresh, "
-                     "cpu_higgins_30k, gpu_lease, gpu_lease_tc, "
+                     "cpu_higgins_40k_fresh, cpu_higgins_30k, gpu_lease, gpu_lease_tc, "
                      "gpu_lease_sbd, "
                      "gpu_lease_higgins, quick, smoke"):
     configs.get_config("huge")

@@ -158,6 +158,12 @@ Sizes:
     was flat on every headline median while β = 8 rose on all four, its FactorVAE metric on every fresh seed (seed 5
     by +0.109, to 0.005 under its β = 1 twin). Both β's go on, so the pairs stay at one budget; ≈ 90 min of training
     and 40 of scoring. Results ``disentanglement_study_cpu_higgins_30k_fresh.json``.
+  * ``cpu_higgins_40k_fresh`` — cpu_higgins_30k_fresh's 10 members continued to 40,000 updates (its runs must be
+    there), by the same stopping rule: on the curve's seed (5) β = 8's MIG still rose from 20,000 to 30,000 updates
+    (0.078, 0.083, 0.093 at 20,000 / 24,000 / 30,000) while its β-VAE metric moved by less than the curve's sampling
+    noise (0.802, 0.810, 0.815) and β = 1's were flat (MIG 0.028, 0.030, 0.027). ≈ 80 min of training and 40 of
+    scoring; a checkpoint every 8,000 updates (the curve's points), so a run cut short resumes from the last one.
+    Results ``disentanglement_study_cpu_higgins_40k_fresh.json``.
   * ``cpu_higgins_30k`` — cpu_higgins_20k's 10 members (seeds 0–4) continued to 30,000 updates the same way (its runs
     must be there): cpu_higgins_30k_fresh's budget on the first seeds, so the two seed sets pool at one budget.
     ≈ 90 min of training and 40 of scoring. Results ``disentanglement_study_cpu_higgins_30k.json``.
@@ -261,7 +267,8 @@ SIZES = (*configs.SIZES, "cpu", "cpu_beta", "cpu64", "cpu1024", "cpu64_mss", "cp
          "cpu1024_sbd", "cpu1024_sbd_grid", "cpu1024_sbd_long", "cpu1024_sbd_long_tc", "cpu1024_sbd_mss", "cpu_higgins",
          "cpu_higgins_tc", "cpu_higgins_beta8", "cpu_higgins_grid", "cpu_higgins_long", "cpu_higgins_long_beta8",
          "cpu_higgins_20k", "cpu_higgins_fresh", "cpu_higgins_20k_fresh", "cpu_higgins_fresh_beta16",
-         "cpu_higgins_30k_fresh", "cpu_higgins_30k", "gpu_lease", "gpu_lease_tc", "gpu_lease_sbd", "gpu_lease_higgins")
+         "cpu_higgins_30k_fresh", "cpu_higgins_40k_fresh", "cpu_higgins_30k", "gpu_lease", "gpu_lease_tc",
+         "gpu_lease_sbd", "gpu_lease_higgins")
 METRICS = (("beta_vae_metric", "β-VAE metric"), ("factor_vae_metric", "FactorVAE metric"), ("mig", "MIG"),
            ("dci_d", "DCI disent."), ("dci_c", "DCI compl."), ("dci_i", "DCI inform."), ("sap", "SAP"))
 HEADLINE = ("beta_vae_metric", "factor_vae_metric", "mig", "dci_d")  # the scores a setting is judged by
@@ -365,7 +372,7 @@ _GRIDS = {"full": GRIDS, "cpu": CPU_GRIDS, "cpu_beta": CPU_BETA_GRIDS, "cpu64": 
           "cpu_higgins_long_beta8": CPU_HIGGINS_LONG_BETA8_ROWS, "cpu_higgins_20k": CPU_HIGGINS_20K_GRIDS,
           "cpu_higgins_fresh": CPU_HIGGINS_20K_GRIDS, "cpu_higgins_20k_fresh": CPU_HIGGINS_20K_GRIDS,
           "cpu_higgins_fresh_beta16": CPU_HIGGINS_BETA16_ROWS, "cpu_higgins_30k_fresh": CPU_HIGGINS_20K_GRIDS,
-          "cpu_higgins_30k": CPU_HIGGINS_20K_GRIDS,
+          "cpu_higgins_40k_fresh": CPU_HIGGINS_20K_GRIDS, "cpu_higgins_30k": CPU_HIGGINS_20K_GRIDS,
           "gpu_lease": GPU_LEASE_GRIDS,
           "gpu_lease_tc": GPU_LEASE_TC_GRIDS, "gpu_lease_sbd": GPU_LEASE_TC_GRIDS,
           "gpu_lease_higgins": GPU_LEASE_HIGGINS_GRIDS, "quick": CPU_GRIDS,
@@ -474,6 +481,9 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
       # cpu_higgins_20k_fresh's β = 1 and β = 8 continued to 30,000 updates (β = 8's scores still rose at 20,000).
       cpu_higgins_30k_fresh=dict(_CPU_HIGGINS, num_steps=30_000, tag="cpu_higgins_30k_fresh", first_seed=5,
                                  start_from={"beta_vae": ("cpu_higgins_20k_fresh/beta_vae",)}),
+      # cpu_higgins_30k_fresh's β = 1 and β = 8 continued to 40,000 updates (β = 8's MIG still rose at 30,000).
+      cpu_higgins_40k_fresh=dict(_CPU_HIGGINS, num_steps=40_000, tag="cpu_higgins_40k_fresh", first_seed=5,
+                                 start_from={"beta_vae": ("cpu_higgins_30k_fresh/beta_vae",)}),
       # cpu_higgins_20k's β = 1 and β = 8 (seeds 0–4) continued to 30,000 updates, cpu_higgins_30k_fresh's budget.
       cpu_higgins_30k=dict(_CPU_HIGGINS, num_steps=30_000, tag="cpu_higgins_30k",
                            start_from={"beta_vae": ("cpu_higgins_20k/beta_vae",)}),
