@@ -129,7 +129,7 @@ TITLES = {
     "metric_noise_cpu_higgins_20k_fresh": "4c-N‴. Do 4c-H⁸'s paired verdicts outlive the metrics' own sampling? "
                                           "The FactorVAE metric redrawn from fresh keys",
     "metric_noise_cpu_higgins_30k_fresh": "4c-N⁗. Do 4c-H¹⁰'s paired verdicts outlive the metrics' own sampling? "
-                                          "The β-VAE metric redrawn from fresh keys",
+                                          "The β-VAE and FactorVAE metrics redrawn from fresh keys",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
                                     "β-TCVAE β = 6, 12,500 updates of 1,024)",
     "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "
