@@ -13,17 +13,9 @@ does for ``data.name="sprites"``. ``flax_layers=True`` builds the same model fro
 
 from __future__ import annotations
 
-import functools
 import resource
 
 from benchmarks import timing
-
-
-def _sprite_batch(batch: int, resolution: int, key):
-  from vae_jax.data import sprites  # noqa: PLC0415
-
-  images, factors = sprites.sample(key, batch, resolution=resolution)
-  return {"image": images, "factors": factors}
 
 
 def one_update(batch: int, *, flax_layers: bool = False, resolution: int = 64):
@@ -42,7 +34,7 @@ def one_update(batch: int, *, flax_layers: bool = False, resolution: int = 64):
     model = model.clone(encoder=model.encoder.clone(space_to_depth=False))
   loss_fn = factory.make_loss(methods.beta_vae.Config(beta=4.0), model, dataset_size=737_280)
   tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
-  source = train.GeneratedBatches(generate=functools.partial(_sprite_batch, batch, resolution))
+  source = train.sprite_batches(batch, resolution)
 
   def update(state, key):
     k_data, k_loss = train.step_keys(key, state.step)
@@ -81,7 +73,7 @@ class ConvSprites:
     tx = factory.make_optimizer(configs.OptimizerConfig(name="adam", learning_rate=1e-3))
     keys = train.run_keys(0)
     self.state = train.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
-    self.source = train.GeneratedBatches(generate=functools.partial(_sprite_batch, self.batch, self.resolution))
+    self.source = train.sprite_batches(self.batch, self.resolution)
     self.key = keys.train
     self.multi = train.make_multi_step(loss_fn, tx, num_steps=self.steps, loop=self.loop)  # "auto": as train
     (self.state, _), compile_s, _ = timing.timed(

@@ -104,20 +104,15 @@ def _sprite_steps(architecture: str, num_steps: int, members: int = 0):
       latent_dim=4), shape)
   loss_fn = factory.make_loss(methods.beta_vae.Config(beta=4.0), model, dataset_size=737_280)
   tx = optax.adam(1e-3)
-  source = train.GeneratedBatches(generate=lambda key: {"image": sprites.sample(key, 16, resolution=32)[0]})
+  run = train.make_multi_step(loss_fn, tx, num_steps=num_steps)
 
-  def run(seed):
+  def trained(seed):
     keys = train.run_keys(seed)
     state = train.create_train_state(model, tx, keys.init, jnp.zeros((2, *shape), jnp.float32))
+    state, metrics = run(state, {}, train.sprite_batches(16, 32), keys.train)
+    return state, metrics["loss"]
 
-    def body(state, _):
-      k_data, k_loss = train.step_keys(keys.train, state.step)
-      state, metrics = train.step.update(loss_fn, tx, state, source.batch({}, None, k_data), k_loss)
-      return state, metrics["loss"]
-
-    return jax.lax.scan(body, state, None, length=num_steps)
-
-  f = jax.jit(jax.vmap(run) if members else run)
+  f = jax.jit(jax.vmap(trained) if members else trained)
   seeds = jnp.arange(members) if members else 0
   (state, losses) = f(seeds)
   return jax.tree_util.tree_leaves(state.params), losses, f.lower(seeds).as_text()

@@ -101,11 +101,6 @@ def judge_loss(model: FactorJudge):
   return loss_fn
 
 
-def _sprite_batch(batch_size: int, resolution: int, key: jax.Array) -> dict:
-  images, factors = sprites.sample(key, batch_size, resolution=resolution)
-  return {"image": images, "factors": factors}
-
-
 @functools.lru_cache(maxsize=8)
 def _init(model: FactorJudge):
   return jax.jit(model.init)  # compiles once per (equal) model: seconds on a CPU
@@ -114,8 +109,7 @@ def _init(model: FactorJudge):
 @functools.lru_cache(maxsize=8)
 def _training(model: FactorJudge, learning_rate: float, batch_size: int, resolution: int):
   # One optimizer and one batch source per setting: the fused steps below then compile once for equal settings.
-  source = train.GeneratedBatches(generate=functools.partial(_sprite_batch, batch_size, resolution))
-  return optax.adam(learning_rate), source
+  return optax.adam(learning_rate), train.sprite_batches(batch_size, resolution)
 
 
 @functools.lru_cache(maxsize=8)

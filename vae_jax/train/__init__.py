@@ -17,6 +17,7 @@ sharding, and reading runs back. One idea per module:
 from vae_jax.train.batches import ArrayBatches as ArrayBatches
 from vae_jax.train.batches import GeneratedBatches as GeneratedBatches
 from vae_jax.train.batches import binarize_batch as binarize_batch
+from vae_jax.train.batches import sprite_batches as sprite_batches
 from vae_jax.train.finite import check_finite as check_finite
 from vae_jax.train.loop import RunInterrupted as RunInterrupted
 from vae_jax.train.loop import locked_workdir as locked_workdir
@@ -77,6 +78,7 @@ __all__ = [
     "replicated",
     "run_keys",
     "shard_batch",
+    "sprite_batches",
     "step_keys",
     "train_and_evaluate",
 ]

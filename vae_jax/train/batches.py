@@ -172,6 +172,14 @@ def _sprite_batch(batch_size: int, resolution: int, key: jax.Array) -> dict:
   return {"image": images, "factors": factors}
 
 
+@functools.lru_cache(maxsize=32)
+def sprite_batches(batch_size: int, resolution: int) -> GeneratedBatches:
+  """The source of procedural sprites rendered in the step: ``{"image": [batch_size, resolution, resolution, 1],
+  "factors": [batch_size, 5]}`` drawn from the step's data key. Cached, so equal settings give the same object
+  (its ``generate`` is a static field: a new one would compile the jitted steps that take it again)."""
+  return GeneratedBatches(generate=functools.partial(_sprite_batch, batch_size, resolution))
+
+
 def make_source(config, train_images: np.ndarray | None, data_key: jax.Array, mesh: Mesh | None):
   """``(source, data, dataset_size)`` of a run: the batch source of ``config``, the dataset it reads (replicated
   on ``mesh``; ``{}`` for generated data) and the training set's size as the method sees it.
@@ -179,8 +187,7 @@ def make_source(config, train_images: np.ndarray | None, data_key: jax.Array, me
   ``train_images``: ``[N, H, W, C]`` in [0, 1] (host), or None for procedural sprites (generated in the step).
   """
   if train_images is None:
-    gen = functools.partial(_sprite_batch, config.batch_size, config.data.resolution)
-    return GeneratedBatches(generate=gen), {}, SPRITES_DATASET_SIZE
+    return sprite_batches(config.batch_size, config.data.resolution), {}, SPRITES_DATASET_SIZE
   n = len(train_images)
   if n < config.batch_size:
     raise ValueError(f"The training split has {n} examples, fewer than config.batch_size={config.batch_size}.")
