@@ -115,16 +115,16 @@ def test_unwritable_workdir_is_one_line(tmp_path):
 
 # --- real signals and a real second process ---------------------------------------------------------------------------
 
-# Long enough after the first checkpoint (step 100) for the signal to land mid-run, even with warm compiles: the 900
-# steps left take ≈ 9 s on the 2-core VM (8 fake devices), and the signal follows the checkpoint within ≈ 20 ms.
-STEPS = 1000
-RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "100", "--config.eval_every", "500"]
+# Long enough after the first checkpoint (step 100) for the signal to land mid-run, even with warm compiles: the 300
+# steps left take ≈ 3 s on the 2-core VM (8 fake devices), and the signal follows the checkpoint within ≈ 20 ms.
+STEPS = 400
+RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "100", "--config.eval_every", "200"]
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
   """The uninterrupted run's parameters."""
-  res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=100, eval_every=500),
+  res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=100, eval_every=200),
                                  str(tmp_path_factory.mktemp("reference")))
   return jax.device_get(res["state"].params)
 
