@@ -18,7 +18,6 @@ import numpy as np
 import optax
 
 from experiments import fashion, sweeps
-from experiments.configs import fashion_pretrain
 from experiments.configs.attribute_vectors import CLASS_NAMES
 from vae_jax import classifier, evaluation, inference, plots
 
@@ -50,13 +49,8 @@ def run_seed(cfg, seed: int, vae_run: dict, train_split, test_split, tx) -> dict
 
 def main(argv: list[str] | None = None) -> str:
   """Runs the experiment; returns the path of the results JSON."""
-  setup = sweeps.begin(sweeps.parser(__doc__, NAME), NAME, argv)
+  setup, cfg, vae_config, runs = fashion.shared_vae(NAME, __doc__, argv)
   args, seed_list = setup.args, setup.seeds
-  cfg = sweeps.load_config(NAME, args.size)
-  variants = sweeps.variants(NAME, cfg)
-  [(name, vae_config)] = variants.items()  # the shared VAE, in the runs folder semi_supervised trains it in
-  runs = sweeps.train_runs(fashion_pretrain.RUNS, variants, seed_list, args.runs_root, size=args.size,
-                           workers=args.workers)[name]
   train_split, test_split = fashion.splits(vae_config)
   tx = optax.adam(cfg.judge_lr)  # one object: the judge's compiled steps are reused across seeds
   per_seed = {seed: run_seed(cfg, seed, runs[seed], train_split, test_split, tx) for seed in seed_list}

@@ -17,7 +17,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import fashion, sweeps
-from experiments.configs import fashion_pretrain
 from vae_jax import evaluation, inference, latent, plots
 
 NAME = "interpolation"
@@ -63,13 +62,8 @@ def figures(out: dict, path: str, title: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> str:
   """Runs the experiment; returns the path of the results JSON."""
-  setup = sweeps.begin(sweeps.parser(__doc__, NAME), NAME, argv)
+  setup, cfg, vae_config, runs = fashion.shared_vae(NAME, __doc__, argv)
   args, seed_list = setup.args, setup.seeds
-  cfg = sweeps.load_config(NAME, args.size)
-  variants = sweeps.variants(NAME, cfg)
-  [(name, vae_config)] = variants.items()  # the shared VAE, in the runs folder semi_supervised trains it in
-  runs = sweeps.train_runs(fashion_pretrain.RUNS, variants, seed_list, args.runs_root, size=args.size,
-                           workers=args.workers)[name]
   _, test_split = fashion.splits(vae_config)
   per_seed, figs = {}, []
   for seed in seed_list:
