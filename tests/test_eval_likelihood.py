@@ -1,7 +1,7 @@
 """Importance-sampled NLL on a VAE set up as probabilistic PCA, whose exact log p(x) and posterior are known.
 
 p(z) = N(0, I), p(x|z) = N(Wz + b, σ²I) with W = Q·diag(s): the exact posterior is the diagonal Gaussian
-N(M⁻¹Wᵀ(x−b), σ²M⁻¹), M = WᵀW + σ²I, and p(x) = N(b, WWᵀ + σ²I) (as in test_ppca.py). Shifting the encoder's
+N(M⁻¹Wᵀ(x−b), σ²M⁻¹), M = WᵀW + σ²I, and p(x) = N(b, WWᵀ + σ²I) (tests/ppca.py). Shifting the encoder's
 mean and log-variance biases gives a wrong posterior, so the IS estimate must work to reach −log p(x).
 """
 
@@ -11,40 +11,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import stats
 
 from vae_jax import losses, models, modules
 from vae_jax.methods import iwae
 from vae_jax.evaluation import likelihood
 
 import helpers
+from ppca import P, ppca_vae
 
-P, D, SIGMA = 6, 2, 0.5
-SHAPE = (P, 1, 1)
 SHIFTS = {"mean_shift": 0.6, "logvar_shift": 0.8}  # a poor posterior: ELBO gap ≈ 5 nats, ESS ≈ 7% of K
 MILD = {"mean_shift": 0.2, "logvar_shift": 0.2}  # ELBO gap ≈ 0.46 nats, ESS ≈ 50% of K: K = 5000 gets within 0.05
-
-
-def _ppca_vae(mean_shift=0.0, logvar_shift=0.0, num_images=32):
-  rng = np.random.default_rng(0)
-  q, _ = np.linalg.qr(rng.normal(size=(P, D)))
-  s = np.array([2.0, 1.0])
-  w = q * s
-  b = rng.normal(size=P) * 0.3
-  cov = w @ w.T + SIGMA**2 * np.eye(P)
-  x = rng.multivariate_normal(b, cov, size=num_images).astype(np.float32)
-  log_px = stats.multivariate_normal(b, cov).logpdf(x)
-  m_diag = s**2 + SIGMA**2
-  model = models.VAE(modules.MLPEncoder(()), modules.MLPDecoder((), SHAPE), latent_dim=D, image_shape=SHAPE,
-                     likelihood="gaussian", log_scale_init=math.log(SIGMA))
-  params = jax.tree_util.tree_map(np.asarray, model.init(jax.random.key(0), jnp.zeros((1, *SHAPE)))["params"])
-  enc_kernel = w / m_diag
-  params["decoder"]["out"] = {"kernel": w.T.astype(np.float32), "bias": b.astype(np.float32)}
-  params["mean"] = {"kernel": enc_kernel.astype(np.float32),
-                    "bias": (-(b @ enc_kernel) + mean_shift).astype(np.float32)}
-  params["logvar"] = {"kernel": np.zeros((P, D), np.float32),
-                      "bias": (np.log(SIGMA**2 / m_diag) + logvar_shift).astype(np.float32)}
-  return model, params, x.reshape(-1, *SHAPE), log_px
 
 
 def _reference_log_weights(model, params, images, key, num_samples):
@@ -83,7 +59,7 @@ def test_streaming_combiner_matches_one_shot_bound():
 
 
 def test_chunked_estimate_equals_one_shot_iwae_bound_on_the_same_samples():
-  model, params, x, _ = _ppca_vae(**SHIFTS)
+  model, params, x, _ = ppca_vae(**SHIFTS)
   x, key, k = x[:5], jax.random.key(3), 60
   got = likelihood.importance_sampled_nll(key, model, params, x, num_samples=k, batch_size=2, sample_chunk=16)
   lw = _reference_log_weights(model, params, x, key, k)
@@ -97,7 +73,7 @@ def test_chunked_estimate_equals_one_shot_iwae_bound_on_the_same_samples():
 
 @pytest.mark.parametrize("batch_size, sample_chunk", [(1, 1), (4, 7), (32, 64)])
 def test_invariant_to_batch_size_and_sample_chunk(batch_size, sample_chunk):
-  model, params, x, _ = _ppca_vae(**SHIFTS, num_images=12)
+  model, params, x, _ = ppca_vae(**SHIFTS, num_images=12)
   key, k = jax.random.key(4), 100
   base = likelihood.importance_sampled_nll(key, model, params, x, num_samples=k, batch_size=12, sample_chunk=25)
   got = likelihood.importance_sampled_nll(key, model, params, x, num_samples=k, batch_size=batch_size,
@@ -110,7 +86,7 @@ def test_invariant_to_batch_size_and_sample_chunk(batch_size, sample_chunk):
 
 
 def test_padded_last_batch_is_trimmed_and_compiles_once(monkeypatch):
-  model, params, x, _ = _ppca_vae(**SHIFTS, num_images=7)
+  model, params, x, _ = ppca_vae(**SHIFTS, num_images=7)
   traces = helpers.count_calls(monkeypatch, iwae, "log_weights")
   likelihood._is_batch.clear_cache()  # count this test's traces only
   key = jax.random.key(6)
@@ -124,7 +100,7 @@ def test_padded_last_batch_is_trimmed_and_compiles_once(monkeypatch):
 
 @pytest.mark.parametrize("k", [1, 3, 50])
 def test_exact_posterior_gives_log_px_for_any_k(k):
-  model, params, x, log_px = _ppca_vae(num_images=8)
+  model, params, x, log_px = ppca_vae(num_images=8)
   got = likelihood.importance_sampled_nll(jax.random.key(7), model, params, x, num_samples=k, batch_size=8,
                                           sample_chunk=16)
   np.testing.assert_allclose(got["nll"], -log_px, atol=5e-4)
@@ -133,7 +109,7 @@ def test_exact_posterior_gives_log_px_for_any_k(k):
 
 
 def test_estimate_tightens_towards_log_px_as_k_grows():
-  model, params, x, log_px = _ppca_vae(**MILD)
+  model, params, x, log_px = ppca_vae(**MILD)
   key = jax.random.key(8)
   nll = {k: likelihood.importance_sampled_nll(key, model, params, x, num_samples=k, batch_size=32,
                                               sample_chunk=500)["nll"] for k in (1, 10, 100, 5000)}
@@ -147,7 +123,7 @@ def test_estimate_tightens_towards_log_px_as_k_grows():
 
 
 def test_elbo_matches_the_mean_log_weight_and_ignores_batch_size():
-  model, params, x, _ = _ppca_vae(**MILD, num_images=8)
+  model, params, x, _ = ppca_vae(**MILD, num_images=8)
   key = jax.random.key(9)
   is_elbo = likelihood.importance_sampled_nll(key, model, params, x, num_samples=2000, batch_size=8,
                                               sample_chunk=500)["elbo"]
@@ -177,7 +153,7 @@ def test_bits_per_dim_by_hand():
   np.testing.assert_allclose(likelihood.bits_per_dim(jnp.array([100.0, 79.0]), 784),
                              [100.0 / (784 * math.log(2)), 79.0 / (784 * math.log(2))], rtol=1e-6)
   np.testing.assert_allclose(jax.jit(likelihood.bits_per_dim, static_argnums=1)(math.log(2) * 6, 6), 1.0, rtol=1e-6)
-  model, params, x, _ = _ppca_vae(**SHIFTS, num_images=3)
+  model, params, x, _ = ppca_vae(**SHIFTS, num_images=3)
   got = likelihood.importance_sampled_nll(jax.random.key(0), model, params, x, num_samples=8)
   np.testing.assert_allclose(got["bits_per_dim"], got["nll"] / (P * math.log(2)), rtol=1e-6)
   assert got["bits_per_dim_mean"] == pytest.approx(float(np.mean(got["nll"])) / (P * math.log(2)), rel=1e-5)
@@ -186,7 +162,7 @@ def test_bits_per_dim_by_hand():
 
 
 def test_input_errors():
-  model, params, x, _ = _ppca_vae(num_images=4)
+  model, params, x, _ = ppca_vae(num_images=4)
   key = jax.random.key(0)
   bad = x.copy()
   bad[2, 3, 0, 0] = np.nan

@@ -14,7 +14,7 @@ import optax
 import pytest
 
 import helpers
-from test_ppca import SIGMA, _model_and_params, _ppca
+from ppca import SIGMA, ppca, ppca_vae
 from vae_jax import models, modules
 from vae_jax.evaluation import likelihood_regret as regret_fn, likelihood_regret_terms, outliers
 from vae_jax.methods import vae
@@ -23,13 +23,13 @@ lr_module = importlib.import_module("vae_jax.evaluation.likelihood_regret")  # t
 
 
 def _exact_posterior():
-  w, b, m_diag, x, _ = _ppca()
+  w, b, m_diag, x, _ = ppca()
   return (x - b) @ (w / m_diag), np.log(SIGMA**2 / m_diag)  # mean [N, D], logvar [D]
 
 
 def test_ppca_reaches_the_exact_posterior_and_the_regret_is_the_amortised_kl():
   shift_mean, shift_logvar = 0.6, 0.8
-  model, params, x, log_px = _model_and_params(mean_shift=shift_mean, logvar_shift=shift_logvar)
+  model, params, x, log_px = ppca_vae(mean_shift=shift_mean, logvar_shift=shift_logvar)
   out = likelihood_regret_terms(jax.random.key(0), model, params, x, num_steps=100, learning_rate=0.1,
                                 num_samples=4, eval_samples=1024, batch_size=16)
   mean, logvar = _exact_posterior()
@@ -51,7 +51,7 @@ def test_ppca_reaches_the_exact_posterior_and_the_regret_is_the_amortised_kl():
 
 
 def test_exact_amortised_posterior_has_zero_regret_up_to_noise():
-  model, params, x, _ = _model_and_params()  # the encoder outputs the exact posterior already
+  model, params, x, _ = ppca_vae()  # the encoder outputs the exact posterior already
   regret = regret_fn(jax.random.key(1), model, params, x, num_steps=50, eval_samples=256, batch_size=16)
   assert regret.shape == (x.shape[0],) and regret.dtype == np.float32
   # The true regret is −KL(q* ‖ p(z|x)) ≤ 0 here: the noisy steps can only leave the optimum. Over four keys the

@@ -2,52 +2,22 @@
 
 p(z) = N(0, I), p(x|z) = N(Wz + b, σ²I) with W = Q·diag(s) (orthogonal columns), so the exact posterior is the
 diagonal Gaussian N(M⁻¹Wᵀ(x−b), σ²M⁻¹), M = WᵀW + σ²I, and p(x) = N(b, WWᵀ + σ²I). The VAE's linear encoder and
-decoder are set to these values, and the library's IWAE log-weights are checked against the exact likelihood.
+decoder are set to these values (tests/ppca.py), and the library's IWAE log-weights are checked against the exact
+likelihood.
 """
 
-import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats
 
-from vae_jax import losses, models, modules
+from vae_jax import losses
+from ppca import ppca_vae
 from vae_jax.methods import iwae, vae
-
-P, D, SIGMA = 6, 2, 0.5
-SHAPE = (P, 1, 1)
-
-
-def _ppca():
-  rng = np.random.default_rng(0)
-  q, _ = np.linalg.qr(rng.normal(size=(P, D)))
-  s = np.array([2.0, 1.0])
-  w = q * s
-  b = rng.normal(size=P) * 0.3
-  cov = w @ w.T + SIGMA**2 * np.eye(P)
-  x = rng.multivariate_normal(b, cov, size=32).astype(np.float32)
-  log_px = stats.multivariate_normal(b, cov).logpdf(x)
-  m_diag = s**2 + SIGMA**2
-  return w, b, m_diag, x, log_px
-
-
-def _model_and_params(mean_shift=0.0, logvar_shift=0.0):
-  w, b, m_diag, x, log_px = _ppca()
-  model = models.VAE(modules.MLPEncoder(()), modules.MLPDecoder((), SHAPE), latent_dim=D, image_shape=SHAPE,
-                     likelihood="gaussian", log_scale_init=math.log(SIGMA))
-  params = jax.tree_util.tree_map(np.asarray, model.init(jax.random.key(0), jnp.zeros((1, *SHAPE)))["params"])
-  enc_kernel = w / m_diag  # [P, D] = (M⁻¹Wᵀ)ᵀ
-  params["decoder"]["out"] = {"kernel": w.T.astype(np.float32), "bias": b.astype(np.float32)}
-  params["mean"] = {"kernel": enc_kernel.astype(np.float32),
-                    "bias": (-(b @ enc_kernel) + mean_shift).astype(np.float32)}
-  params["logvar"] = {"kernel": np.zeros((P, D), np.float32),
-                      "bias": (np.log(SIGMA**2 / m_diag) + logvar_shift).astype(np.float32)}
-  return model, params, x.reshape(-1, *SHAPE), log_px
 
 
 def test_exact_posterior_makes_every_log_weight_equal_log_px():
-  model, params, x, log_px = _model_and_params()
+  model, params, x, log_px = ppca_vae()
   lw = jax.jit(lambda k: iwae.log_weights(model, params, x, k, num_samples=8))(jax.random.key(1))
   np.testing.assert_allclose(lw, np.broadcast_to(log_px, lw.shape), atol=2e-4)
   # ... so the ELBO equals log p(x) (here via the analytic-KL form of the VAE objective's metrics).
@@ -59,7 +29,7 @@ def test_exact_posterior_makes_every_log_weight_equal_log_px():
 
 
 def test_iwae_bounds_are_ordered_and_converge():
-  model, params, x, log_px = _model_and_params(mean_shift=0.6, logvar_shift=0.8)
+  model, params, x, log_px = ppca_vae(mean_shift=0.6, logvar_shift=0.8)
   bound = jax.jit(lambda k, n: losses.iwae_bound(iwae.log_weights(model, params, x, k, num_samples=n)),
                   static_argnums=1)
   ks = (1, 10, 100, 1000, 5000)
