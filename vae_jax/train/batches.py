@@ -30,6 +30,7 @@ __all__ = [
   "binarize_batch",
   "device_images",
   "make_source",
+  "sprite_batches",
 ]
 
 SPRITES_DATASET_SIZE = 737_280  # dSprites' size: the dataset size a method sees for procedural sprites
