@@ -36,7 +36,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "disentanglement_study_cpu_higgins_long", "disentanglement_study_cpu_higgins_long_beta8",
          "disentanglement_study_cpu_higgins_20k", "disentanglement_study_cpu_higgins_fresh",
          "disentanglement_study_cpu_higgins_20k_fresh", "disentanglement_study_cpu_higgins_fresh_beta16",
-         "disentanglement_study_cpu_higgins_30k_fresh",
+         "disentanglement_study_cpu_higgins_30k_fresh", "disentanglement_study_cpu_higgins_40k_fresh",
          "factor_response_cpu1024_long", "factor_response_cpu1024_methods", "factor_response_cpu1024_wide",
          "factor_response_cpu_conv", "factor_response_cpu1024_sbd", "factor_response_cpu1024_sbd_grid",
          "factor_response_cpu1024_sbd_long", "metric_confusion_cpu1024_sbd_grid", "metric_confusion_cpu1024_sbd_long",
@@ -110,6 +110,8 @@ TITLES = {
                                                       "10,000 updates of 64",
     "disentanglement_study_cpu_higgins_30k_fresh": "4c-H¹⁰. 4c-H⁸'s fresh seeds 5–9 continued to 30,000 updates of "
                                                    "64: β = 8's scores still rose from 10,000 to 20,000",
+    "disentanglement_study_cpu_higgins_40k_fresh": "4c-H¹¹. 4c-H¹⁰'s fresh seeds 5–9 continued to 40,000 updates of "
+                                                   "64: β = 8's MIG still rose from 20,000 to 30,000",
     "factor_response_cpu1024_sbd_mss": "4c-R-SBD-MSS. How the stratified β-TCVAEs with the broadcast decoder encode "
                                        "the factors (β ∈ {2, 3}, 1,000 updates of 1,024)",
     "metric_confusion_cpu1024_sbd_mss": "4c-M″. The β-VAE metric's confusion for the stratified β-TCVAEs with the "

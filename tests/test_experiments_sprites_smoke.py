@@ -94,3 +94,4 @@ def test_the_reading_quotes_every_committed_study_verdict_it_finds(tmp_path):
   assert "--size cpu_higgins_fresh" in committed and "§4c-H⁷" in committed
   assert "β-VAE β=8: higher than β = 1 on every seed for 2 of 4 headline scores (MIG, DCI disent.)" in committed
   assert "β-VAE β=8: higher than β = 1 on every seed for 4 of 4 headline scores" in committed and "§4c-H¹⁰" in committed
+  assert "--size cpu_higgins_40k_fresh" in committed and "§4c-H¹¹" in committed

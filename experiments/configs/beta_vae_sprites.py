@@ -107,7 +107,8 @@ def get_config(size: str = "full", num_steps: int | None = None) -> ml_collectio
                                ("disentanglement_study_cpu_higgins_fresh.json", "§4c-H⁷"),
                                ("disentanglement_study_cpu_higgins_20k_fresh.json", "§4c-H⁸"),
                                ("disentanglement_study_cpu_higgins_fresh_beta16.json", "§4c-H⁹"),
-                               ("disentanglement_study_cpu_higgins_30k_fresh.json", "§4c-H¹⁰")),
+                               ("disentanglement_study_cpu_higgins_30k_fresh.json", "§4c-H¹⁰"),
+                               ("disentanglement_study_cpu_higgins_40k_fresh.json", "§4c-H¹¹")),
                 reading_holds="Reading: the claim holds here — β = {beta} beats the plain VAE on every seed for {wins} "
                               "of the {n} scores.",
                 reading_not="Reading: the claim (a β-VAE separates the factors a plain VAE mixes) is NOT visible at "
