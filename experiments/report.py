@@ -44,6 +44,7 @@ ORDER = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "fas
          "factor_response_cpu_higgins_grid", "factor_response_cpu_higgins_long",
          "metric_noise_cpu_higgins_long_beta8", "metric_noise_cpu_higgins_20k", "metric_noise_cpu_higgins_fresh",
          "metric_noise_cpu_higgins_20k_fresh", "metric_noise_cpu_higgins_30k_fresh",
+         "metric_noise_cpu_higgins_40k_fresh",
          "disentanglement_study_gpu", "disentanglement_study_gpu_lease",
          "disentanglement_study_gpu_lease_tc", "disentanglement_study_gpu_lease_sbd",
          "disentanglement_study_gpu_lease_higgins", "outliers", "pretraining", "stacked",
@@ -132,6 +133,9 @@ TITLES = {
                                           "The FactorVAE metric redrawn from fresh keys",
     "metric_noise_cpu_higgins_30k_fresh": "4c-N⁗. Do 4c-H¹⁰'s paired verdicts outlive the metrics' own sampling? "
                                           "The β-VAE and FactorVAE metrics redrawn from fresh keys",
+    "metric_noise_cpu_higgins_40k_fresh": "4c-N⁵. Does 4c-H¹¹'s thinnest margin (seed 9's β-VAE metric, +0.003) "
+                                          "outlive the metric's own sampling? The β-VAE metric redrawn from fresh "
+                                          "keys",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "
                                     "β-TCVAE β = 6, 12,500 updates of 1,024)",
     "factor_response_cpu1024_methods": "4c-R′. How AnnealedVAE and DIP-VAE encode the factors (3,750 updates of "
