@@ -32,6 +32,16 @@ def path(args) -> str | None:
   return out
 
 
+def machine_line() -> str:
+  """One line for a printed benchmark: the date (UTC), the CPU model, its cores and jax's version."""
+  import jax  # noqa: PLC0415
+
+  from benchmarks import run  # noqa: PLC0415
+
+  date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+  return f"{date}; {run._cpu_model() or 'CPU'}, {os.cpu_count()} cores; jax {jax.__version__}"
+
+
 def write(out: str, *, module: str, argv: Sequence[str] | None, args, wall_s: float,
           load_start: Sequence[float], results: Any) -> None:
   """Writes the record to ``out`` (from :func:`path`); ``argv``: the script's flags (None: ``sys.argv[1:]``)."""

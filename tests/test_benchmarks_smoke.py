@@ -448,6 +448,10 @@ def test_profile_step_sorts_a_steps_kernels_and_bounds_what_the_step_bound_leave
   assert profile_step.ceiling(100.0, 25.0) == 0.8 and profile_step.ceiling(100.0, 0.0) == 1.0
   # two threads' kernels: busy [0, 4) ∪ [2, 6) ∪ [8, 10) = 8 of the 10 µs from first start to last end
   assert profile_step.idle_share([(8, 10), (0, 4), (2, 6)]) == pytest.approx(0.2) and profile_step.idle_share([]) == 0
+  # each gap charged to the kernel whose event ended last before it: [6, 8) to b (a ended at 4), [10, 11) to c;
+  # nothing after the last kernel
+  owners = profile_step.gap_owners([(8, 10, "c"), (0, 4, "a"), (2, 6, "b"), (11, 12, "d")])
+  assert owners == {"b": 2, "c": 1} and not profile_step.gap_owners([])
   with pytest.raises(ValueError, match="bound_us > 0"):
     profile_step.ceiling(0.0, 1.0)
   # the library's custom calls by their targets: the Bernoulli handler's draw is random bits, the fused Adam the update
