@@ -139,55 +139,89 @@ def gap_owners(kernels) -> collections.Counter:
   return owners
 
 
-def profile(batch: int, num_steps: int, chunks: int) -> dict:
-  import jax  # noqa: PLC0415
+class _Step:
+  """The real loop's fused multi-step at ``batch``, compiled once and run once, with its kernels' categories."""
 
-  from benchmarks import mlp_jax  # noqa: PLC0415
+  def __init__(self, batch: int, num_steps: int, num_train: int = 0):
+    import jax  # noqa: PLC0415
 
-  epoch = mlp_jax.FusedEpoch(batch)
-  epoch.setup()
-  from vae_jax import train  # noqa: PLC0415
+    from benchmarks import mlp_jax  # noqa: PLC0415
+    from vae_jax import train  # noqa: PLC0415
 
-  run = train.make_multi_step(*_parts(epoch), num_steps=num_steps)
-  state = epoch.state
-  state, m = run(state, epoch.data, epoch.source, epoch.key)
-  jax.block_until_ready(m)
-  hlo = run.lower(state, epoch.data, epoch.source, epoch.key).compile().as_text()
-  shapes = {f"f32[{','.join(map(str, x.shape))}]" for x in jax.tree_util.tree_leaves(state.params)}
-  cats = classify(hlo, shapes)
-  seconds = []  # wall time of each chunk, outside the profiler
-  for _ in range(chunks):
+    self.epoch = mlp_jax.FusedEpoch(batch, num_train)  # num_train: its images (0: all 60,000)
+    self.epoch.setup()
+    self.num_steps = num_steps
+    self.run = train.make_multi_step(*_parts(self.epoch), num_steps=num_steps)
+    self.state = self.epoch.state
+    self.chunk()
+    hlo = self.run.lower(self.state, self.epoch.data, self.epoch.source, self.epoch.key).compile().as_text()
+    shapes = {f"f32[{','.join(map(str, x.shape))}]" for x in jax.tree_util.tree_leaves(self.state.params)}
+    self.cats = classify(hlo, shapes)
+
+  def chunk(self) -> float:
+    """Runs ``num_steps`` steps; returns their wall seconds."""
+    import jax  # noqa: PLC0415
+
     t = time.perf_counter()
-    state, m = run(state, epoch.data, epoch.source, epoch.key)
+    self.state, m = self.run(self.state, self.epoch.data, self.epoch.source, self.epoch.key)
     jax.block_until_ready(m)
-    seconds.append(time.perf_counter() - t)
-  with tempfile.TemporaryDirectory() as d:
-    with jax.profiler.trace(d, create_perfetto_trace=True):
-      for _ in range(chunks):
-        state, m = run(state, epoch.data, epoch.source, epoch.key)
-        jax.block_until_ready(m)
-    events = json.load(gzip.open(glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)[0]))["traceEvents"]
-  per_kernel, total, tail = collections.Counter(), collections.Counter(), collections.Counter()
-  kernels = []
-  for e in events:
-    name = e.get("name", "")
-    if e.get("ph") != "X" or name not in cats or name.startswith("while"):
-      continue
-    per_kernel[name] += e.get("dur", 0)
-    total[cats[name]] += e.get("dur", 0)
-    kernels.append((e["ts"], e["ts"] + e.get("dur", 0), name))
-  steps_run = num_steps * chunks
-  gaps = gap_owners(kernels)
+    return time.perf_counter() - t
+
+  def traced(self, chunks: int) -> tuple[collections.Counter, collections.Counter]:
+    """``chunks`` chunks under the profiler: each kernel's summed event time and the gaps charged to it (µs)."""
+    import jax  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as d:
+      with jax.profiler.trace(d, create_perfetto_trace=True):
+        for _ in range(chunks):
+          self.chunk()
+      events = json.load(gzip.open(glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)[0]))["traceEvents"]
+    per_kernel, kernels = collections.Counter(), []
+    for e in events:
+      name = e.get("name", "")
+      if e.get("ph") != "X" or name not in self.cats or name.startswith("while"):
+        continue
+      per_kernel[name] += e.get("dur", 0)
+      kernels.append((e["ts"], e["ts"] + e.get("dur", 0), name))
+    self.spans = [(s, e) for s, e, _ in kernels]
+    return per_kernel, gap_owners(kernels)
+
+
+def profile(batch: int, num_steps: int, chunks: int, num_train: int = 0) -> dict:
+  step = _Step(batch, num_steps, num_train)
+  seconds = [step.chunk() for _ in range(chunks)]  # wall time of each chunk, outside the profiler
+  per_kernel, gaps = step.traced(chunks)
+  cats, steps_run = step.cats, num_steps * chunks
+  total, tail = collections.Counter(), collections.Counter()
+  for name, us in per_kernel.items():
+    total[cats[name]] += us
   for name, us in gaps.items():
     tail[cats[name]] += us
   kernel_us = sum(total.values())
   return {"batch": batch, "steps": steps_run, "kernel_us_per_step": kernel_us / steps_run,
-          "wall_us_per_step": 1e6 * statistics.median(seconds) / num_steps,
-          "idle_share": idle_share([(s, e) for s, e, _ in kernels]),
+          "wall_us_per_step": 1e6 * statistics.median(seconds) / num_steps, "idle_share": idle_share(step.spans),
           "share": {c: total[c] / kernel_us for c in CATEGORIES},
           "us_per_step": {c: total[c] / steps_run for c in CATEGORIES},
           "gap_after_us_per_step": {c: tail[c] / steps_run for c in CATEGORIES},
           "top": [(k, cats[k], v / steps_run, gaps[k] / steps_run) for k, v in per_kernel.most_common(40)]}
+
+
+def matmul_rounds(batch: int, num_steps: int, rounds: int, num_train: int = 0) -> list[dict]:
+  """``rounds`` rounds of: each of the step's products timed alone (``benchmarks.bound.matmul_seconds``, the timing
+  the step bound's charges come from), then one traced chunk of the step. Per round: the products' alone time and
+  the step's matmul kernels' time per step, events plus the gaps after them (:func:`gap_owners`) — the in-step
+  products against the same products alone, measured minutes apart at most, so the VM's drift between minutes
+  (± 10–30 % on this one) does not read as a difference."""
+  from benchmarks import bound  # noqa: PLC0415
+
+  step, out = _Step(batch, num_steps, num_train), []
+  for _ in range(rounds):
+    alone_us = sum(1e6 * bound.matmul_seconds(e, b, i, o)
+                   for _, e, b, i, o in bound.step_matmuls(batch, bound.MLP_LAYERS_FUSED_HEADS))
+    per_kernel, gaps = step.traced(1)
+    in_step_us = sum(per_kernel[k] + gaps[k] for k in per_kernel if step.cats[k] == "matmul") / num_steps
+    out.append({"alone_us": alone_us, "in_step_us": in_step_us, "ratio": in_step_us / alone_us})
+  return out
 
 
 def _parts(epoch):
@@ -204,12 +238,16 @@ def main(argv=None):
   p.add_argument("--num-steps", type=int, default=117)
   p.add_argument("--chunks", type=int, default=2)
   p.add_argument("--bound", action="store_true", help="also measure the step bound and print the ceiling it leaves")
+  p.add_argument("--num-train", type=int, default=0, help="training images on device (0: all 60,000)")
+  p.add_argument("--rounds", type=int, default=0,
+                 help="also N rounds of the step's products alone, then a traced chunk: their in-step time against "
+                      "their alone time, round by round (matmul_rounds)")
   p.add_argument("--name", default=None, help="write benchmarks/results/NAME.json (refused if it exists)")
   p.add_argument("--out-dir", default=records.RESULTS_DIR)
   args = p.parse_args(argv)
   path, t0, load = records.path(args), time.perf_counter(), os.getloadavg()
   print(f"{records.machine_line()}; load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the start")
-  res = profile(args.batch, args.num_steps, args.chunks)
+  res = profile(args.batch, args.num_steps, args.chunks, args.num_train)
   print(f"batch {res['batch']}: {res['kernel_us_per_step']:.0f} µs of kernels per step ({res['steps']} steps; "
         f"{res['wall_us_per_step']:.0f} µs wall per step outside the profiler; no kernel event running "
         f"{100 * res['idle_share']:.1f} % of the traced time)")
@@ -244,6 +282,12 @@ def main(argv=None):
   print("top kernels (event µs per step, and the gap after the event before the next kernel starts):")
   for name, cat, us, gap in res["top"]:
     print(f"  {name:36s} {cat:24s} {us:8.0f} µs  {gap:8.0f} µs")
+  if args.rounds:
+    res["matmul_rounds"] = matmul_rounds(args.batch, args.num_steps, args.rounds, args.num_train)
+    print(f"the step's matmuls (events + the gaps after them) against the same products alone, {args.rounds} "
+          f"rounds of alone-then-traced ({args.num_steps} steps each):")
+    for k, r in enumerate(res["matmul_rounds"]):
+      print(f"  round {k}: {r['in_step_us']:.0f} µs in the step, {r['alone_us']:.0f} µs alone: {r['ratio']:.2f}×")
   if path:
     records.write(path, module="benchmarks.profile_step", argv=argv, args=args, wall_s=time.perf_counter() - t0,
                   load_start=load, results=res)

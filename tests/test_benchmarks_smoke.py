@@ -463,6 +463,23 @@ def test_profile_step_sorts_a_steps_kernels_and_bounds_what_the_step_bound_leave
     assert calls and {cats[c] for c in calls} == {"random bits"}
 
 
+def test_profile_step_main_traces_the_step_times_its_products_in_rounds_and_writes_a_record(tmp_path):
+  from benchmarks import profile_step
+
+  argv = ["--batch", "8", "--num-steps", "2", "--chunks", "1", "--num-train", "64", "--rounds", "2", "--name", "p",
+          "--out-dir", str(tmp_path)]
+  res = profile_step.main(argv)
+  assert res["steps"] == 2 and res["us_per_step"]["matmul"] > 0 and 0 <= res["idle_share"] < 1
+  assert set(res["gap_after_us_per_step"]) == set(profile_step.CATEGORIES)
+  assert len(res["matmul_rounds"]) == 2 and all(r["alone_us"] > 0 and r["in_step_us"] > 0 and
+                                                r["ratio"] == r["in_step_us"] / r["alone_us"]
+                                                for r in res["matmul_rounds"])
+  record = json.loads((tmp_path / "p.json").read_text())
+  assert record["results"]["matmul_rounds"] == res["matmul_rounds"] and "loadavg_start" in record["machine"]
+  with pytest.raises(SystemExit, match="exists"):  # results are never overwritten
+    profile_step.main(argv)
+
+
 def test_adam_passes_times_optax_the_stacked_update_and_fused_adam_on_the_same_numbers():
   from benchmarks import adam_passes
   from vae_jax import fused_adam
