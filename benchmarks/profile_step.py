@@ -2,16 +2,19 @@
 
     .venv/bin/python -m benchmarks.profile_step --batch 128 [--chunks 2] [--num-steps 117]
 
-Runs the real loop's fused multi-step (the Flax example's MLP VAE, uint8 Fashion-MNIST on device, shuffling,
-dynamic binarization) under ``jax.profiler.trace``, reads the Perfetto trace, matches each kernel ("thunk") to its
-instruction in the compiled HLO and sums the time by category:
+Runs the real loop's fused multi-step (the Flax example's MLP VAE, uint8 Fashion-MNIST on device, dynamic
+binarization; each chunk's epoch shuffles sorted on the host and attached, as the real loop attaches them) under
+``jax.profiler.trace``, reads the Perfetto trace, matches each kernel ("thunk") to its instruction in the compiled HLO
+and sums the time by category (containers — while loops, conditionals, calls — are left out: their events span the
+kernels inside them):
 
 * ``matmul`` — dots and fusions around a dot (YNNPACK/Eigen);
 * ``random bits`` — fusions doing the threefry hash (integer xor/shift) and the Bernoulli comparison;
 * ``optimizer + grad norm`` — kernels on parameter-shaped arrays that are not matmuls (Adam's moment and
   parameter updates or :mod:`vae_jax.fused_adam`'s one custom call, the squares and sums of the gradient norm,
   parameter copies);
-* ``shuffle`` — sorts (the epoch permutation);
+* ``shuffle`` — sorts (an in-program epoch permutation; none in the real loop's program, whose shuffles come
+  from the host);
 * ``other elementwise`` — the rest: the loss (softplus, sigmoid), activations, KL, bias gradients, bookkeeping.
 
 Shares are of the summed kernel time (kernels of the two CPU threads can overlap, so the sum can exceed wall time).
@@ -68,6 +71,8 @@ def classify(hlo: str, param_shapes: set[str]) -> dict[str, str]:
       if not m:
         continue
       inst, shape, op = m.groups()
+      if op in ("while", "conditional", "call"):  # containers: their events span the kernels inside them
+        continue
       called = re.search(r"calls=%([\w.\-]+)", line)
       inner = comps.get(called.group(1), "") if called else ""
       if op == "sort":
@@ -150,20 +155,26 @@ class _Step:
 
     self.epoch = mlp_jax.FusedEpoch(batch, num_train)  # num_train: its images (0: all 60,000)
     self.epoch.setup()
-    self.num_steps = num_steps
+    self.num_steps, self.shuffles = num_steps, {}
     self.run = train.make_multi_step(*_parts(self.epoch), num_steps=num_steps)
     self.state = self.epoch.state
     self.chunk()
-    hlo = self.run.lower(self.state, self.epoch.data, self.epoch.source, self.epoch.key).compile().as_text()
+    hlo = self.run.lower(self.state, self.epoch.data, self._source(), self.epoch.key).compile().as_text()
     shapes = {f"f32[{','.join(map(str, x.shape))}]" for x in jax.tree_util.tree_leaves(self.state.params)}
     self.cats = classify(hlo, shapes)
 
+  def _source(self):
+    """The batches of the next chunk with its epochs' shuffles attached, sorted on the host, as the real loop
+    attaches them (``vae_jax.train.loop``): the program profiled is the real loop's, with no sort inside."""
+    return self.epoch.source.with_permutations(int(self.state.step), self.num_steps, self.shuffles)
+
   def chunk(self) -> float:
-    """Runs ``num_steps`` steps; returns their wall seconds."""
+    """Runs ``num_steps`` steps; returns their wall seconds (the host's shuffle for them is not timed)."""
     import jax  # noqa: PLC0415
 
+    source = self._source()
     t = time.perf_counter()
-    self.state, m = self.run(self.state, self.epoch.data, self.epoch.source, self.epoch.key)
+    self.state, m = self.run(self.state, self.epoch.data, source, self.epoch.key)
     jax.block_until_ready(m)
     return time.perf_counter() - t
 

@@ -445,6 +445,10 @@ def test_profile_step_sorts_a_steps_kernels_and_bounds_what_the_step_bound_leave
   hlo = jax.jit(step).lower(*args).compile().as_text()
   cats = profile_step.classify(hlo, {"f32[64,32]"})
   assert set(profile_step.CATEGORIES) <= set(cats.values()), collections.Counter(cats.values())
+  # a conditional's event spans its branch's kernels: a container, left out of the categories
+  branchy = jax.jit(lambda p, x: jax.lax.cond(p, jnp.sin, jnp.cos, x)).lower(True, args[1]).compile().as_text()
+  conds = re.findall(r"%([\w.\-]+) = \S+ conditional\(", branchy)
+  assert conds and not set(conds) & set(profile_step.classify(branchy, set()))
   assert profile_step.ceiling(100.0, 25.0) == 0.8 and profile_step.ceiling(100.0, 0.0) == 1.0
   # two threads' kernels: busy [0, 4) ∪ [2, 6) ∪ [8, 10) = 8 of the 10 µs from first start to last end
   assert profile_step.idle_share([(8, 10), (0, 4), (2, 6)]) == pytest.approx(0.2) and profile_step.idle_share([]) == 0
