@@ -482,6 +482,9 @@ def test_profile_step_main_traces_the_step_times_its_products_in_rounds_and_writ
   assert record["results"]["matmul_rounds"] == res["matmul_rounds"] and "loadavg_start" in record["machine"]
   with pytest.raises(SystemExit, match="exists"):  # results are never overwritten
     profile_step.main(argv)
+  for bad in (["--batch", "0"], ["--num-steps", "0"], ["--rounds", "-1"], ["--batch", "8", "--num-train", "4"]):
+    with pytest.raises(SystemExit):  # argparse's error: a message and exit status 2, before any work
+      profile_step.main(bad)
 
 
 def test_adam_passes_times_optax_the_stacked_update_and_fused_adam_on_the_same_numbers():
