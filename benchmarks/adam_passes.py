@@ -161,6 +161,9 @@ def main(argv=None) -> dict:
   p.add_argument("--steps", type=int, default=200)
   p.add_argument("--rounds", type=int, default=7)
   args = p.parse_args(argv)
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, steps=1, rounds=1)
   res = measure(args.steps, args.rounds)
   print(f"Adam + grad norm over {res['parameters']:,} parameters, {res['steps']} updates per call, "
         f"medians of {res['rounds']} interleaved rounds (same parameters to float32 rounding, same norms):")

@@ -126,6 +126,9 @@ def main(argv=None) -> list[dict]:
   ap.add_argument("--epochs", type=int, default=5, help="fused-epoch rounds per batch size (0: skip)")
   ap.add_argument("--num-train", type=int, default=0, help="images per epoch (0: all 60,000)")
   args = ap.parse_args(argv)
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(ap, args, batches=1, draws=1, rounds=1, epochs=0, num_train=0)
   results = []
   for batch in args.batches:
     res = measure(batch, args.draws, args.rounds)

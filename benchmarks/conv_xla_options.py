@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> dict:
   p.add_argument("--batch", type=int, default=64)
   p.add_argument("--flax-layers", action="store_true")
   args = p.parse_args(argv)
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, rounds=1, batch=1)
 
   import jax  # noqa: PLC0415
 

@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> dict:
   p.add_argument("--name", default=None, help="write benchmarks/results/NAME.json (refused if it exists)")
   p.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
   args = p.parse_args(argv)
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, train=1, test=1, estimators=1, rounds=1)
   from benchmarks import records  # noqa: PLC0415
   from vae_jax.evaluation import dci  # noqa: PLC0415
   from vae_jax.evaluation.dci import default_workers  # noqa: PLC0415

@@ -129,6 +129,9 @@ def main(argv=None) -> list[dict]:
   ap.add_argument("--sweep-steps", type=int, default=8, help="sweep updates per call")
   ap.add_argument("--timeout", type=float, default=900, help="seconds a worker may take for one reply")
   args = ap.parse_args(argv)
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(ap, args, rounds=1, calls=1, conv_steps=0, members=0, sweep_steps=1)
   from vae_jax import fusion_barrier  # noqa: PLC0415
 
   if not fusion_barrier.available():

@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> dict:
   if args.worker:
     print("@@host_memory " + json.dumps(measure(args.images, args.batch)), flush=True)
     return {}
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, images=1, batch=1, rounds=1)
   from benchmarks import records  # noqa: PLC0415
 
   path, t0, load = records.path(args), time.perf_counter(), os.getloadavg()

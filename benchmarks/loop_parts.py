@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> dict:
   if args.worker:
     print("@@parts " + json.dumps(measure(args.batch, args.steps, args.smoke)), flush=True)
     return {}
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, batch=1, steps=1, repeats=1)
   from benchmarks import records  # noqa: PLC0415
 
   path, t0 = records.path(args), time.perf_counter()

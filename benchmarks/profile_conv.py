@@ -95,6 +95,9 @@ def main(argv=None):
   p.add_argument("--steps", type=int, default=5)
   p.add_argument("--bound", action="store_true", help="each conv layer beside the own-shape bound's charge")
   args = p.parse_args(argv)
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, batch=1, steps=1)
   res = profile(args.batch, args.steps)
   print(f"batch {res['batch']}: {res['wall_ms']:.0f} ms per step (profiled), {res['kernel_ms']:.0f} ms of kernels")
   for k, v in sorted(res["ms"].items(), key=lambda kv: -kv[1]):

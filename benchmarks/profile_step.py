@@ -256,9 +256,9 @@ def main(argv=None):
   p.add_argument("--name", default=None, help="write benchmarks/results/NAME.json (refused if it exists)")
   p.add_argument("--out-dir", default=records.RESULTS_DIR)
   args = p.parse_args(argv)
-  if min(args.batch, args.num_steps, args.chunks) < 1 or min(args.rounds, args.num_train) < 0:
-    p.error(f"--batch, --num-steps and --chunks must be ≥ 1 and --rounds, --num-train ≥ 0; got {args.batch}, "
-            f"{args.num_steps}, {args.chunks}, {args.rounds}, {args.num_train}")
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, batch=1, num_steps=1, chunks=1, rounds=0, num_train=0)
   if args.num_train and args.num_train < args.batch:
     p.error(f"--num-train {args.num_train} holds no batch of {args.batch}: give at least --batch images (0: all)")
   path, t0, load = records.path(args), time.perf_counter(), os.getloadavg()

@@ -55,7 +55,13 @@ def _parse(argv):
   p.add_argument("--baseline", default=None, metavar="DIR",
                  help="another vae_jax checkout (e.g. `git worktree`/`git archive` of HEAD) whose real loop and "
                       "fused epoch run interleaved with this one's: before/after in one run")
-  return p.parse_args(argv)
+  args = p.parse_args(argv)
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, repeats=1)
+  if args.timeout <= 0:
+    p.error(f"argument --timeout: a number of seconds above 0, got '{args.timeout}'")
+  return args
 
 
 def _cpu_model() -> str:

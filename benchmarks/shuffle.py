@@ -53,8 +53,9 @@ def main(argv=None) -> list[dict]:
   parser.add_argument("--images-per-s", type=float, default=30_363.0,
                       help="the real loop's speed, to express the saving as a share of one epoch")
   args = parser.parse_args(argv)
-  if args.rounds < 1 or min(args.sizes) < 1:
-    parser.error("--rounds and every --sizes value must be ≥ 1")
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(parser, args, sizes=1, rounds=1)
   rows = []
   for n in args.sizes:
     row = measure(n, args.rounds)

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> dict:
   p.add_argument("--chunks", type=int, nargs="+", default=[256, 4096], help="images per encoder call")
   p.add_argument("--out", default=None, help="also write the record here")
   args = p.parse_args(argv)
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, steps=1, seeds=1, points=1, chunks=1)
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
   t0 = time.perf_counter()
   cfg = study.get_config(args.size, args.steps)

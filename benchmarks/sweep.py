@@ -272,8 +272,6 @@ def main(argv: list[str] | None = None) -> None:
   p.add_argument("--steps-scale", type=int, default=1, help="multiply every case's updates (a GPU: 100)")
   p.add_argument("--no-memory", action="store_true", help="skip the memory rows (one compile per case and M)")
   args = p.parse_args(argv)
-  if args.steps_scale < 1:
-    p.error(f"--steps-scale: a positive integer (the factor on every case's updates); got {args.steps_scale}")
   if args.worker:
     case, kind, m, steps = args.worker
     print("@@sweep " + json.dumps(worker(case, kind, int(m), int(steps))), flush=True)
@@ -286,11 +284,16 @@ def main(argv: list[str] | None = None) -> None:
     case, m, steps, calls = args.program_worker
     print("@@sweep " + json.dumps(program_worker(case, int(m), int(steps), int(calls))), flush=True)
     return
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, repeats=1, steps_scale=1)
   contenders = [c for c in args.contenders.split(",") if c]
   if not contenders or set(contenders) - {"loop", "program"}:
     p.error(f"--contenders: a comma-separated subset of loop,program; got {args.contenders!r}")
   cases = [c for c in args.only.split(",") if c]
-  members = [int(m) for m in args.members.split(",")]
+  members = [int(m) for m in args.members.split(",") if m.strip().isdigit() and int(m) >= 1]
+  if not members or len(members) != len(args.members.split(",")):
+    p.error(f"--members: a comma-separated list of whole numbers ≥ 1 (e.g. 1,4,16,64); got {args.members!r}")
   if args.quick:
     members = [m for m in members if m <= 4]
   import jax  # noqa: PLC0415

@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> dict:
     record = study_update(args.worker, 2, args.size)
     print("@@tc " + json.dumps(record), flush=True)
     return record
+  from experiments import arg_types  # noqa: PLC0415  (here, not at the top: see experiments.arg_types)
+
+  arg_types.require(p, args, rounds=1, members=1, batches=1, latents=1, steps=1)
   from benchmarks import records  # noqa: PLC0415  (not at the top: a worker imports this file beside an older checkout)
 
   path = records.path(args)

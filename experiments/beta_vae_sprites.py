@@ -17,7 +17,7 @@ import time
 import jax
 import numpy as np
 
-from experiments import sweeps
+from experiments import arg_types, sweeps
 from experiments.configs import beta_vae_sprites as configs
 from vae_jax import evaluation, plots
 from vae_jax.data import sprites
@@ -44,7 +44,7 @@ def verdict(evals: dict, best: str, reference: str, cfg) -> list[str]:
 
 def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, NAME)
-  p.add_argument("--steps", type=int, default=None, help="training updates (default: the size's)")
+  p.add_argument("--steps", type=arg_types.at_least(1), default=None, help="training updates (default: the size's)")
   p.add_argument("--variants", nargs="+", default=None, choices=list(configs.variants(configs.get_config("smoke"))),
                  help="train and compare only these models (must include beta1 and one β > 1)")
   setup = sweeps.begin(p, NAME, argv, default_seeds={s: configs.get_config(s).seeds for s in configs.SIZES})

@@ -16,7 +16,7 @@ import time
 import jax
 import numpy as np
 
-from experiments import sweeps
+from experiments import arg_types, sweeps
 from experiments.configs import disentanglement_study as study
 from vae_jax import evaluation, factory, plots, sweep
 from vae_jax.data import sprites
@@ -29,7 +29,7 @@ METRICS, HEADLINE, SHARPNESS, VERDICT = study.METRICS, study.HEADLINE, study.SHA
 
 def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, NAME)
-  p.add_argument("--steps", type=int, default=None, help="training updates (default: the size's)")
+  p.add_argument("--steps", type=arg_types.at_least(1), default=None, help="training updates (default: the size's)")
   p.add_argument("--dci-check", action="store_true", help="also score DCI at disentanglement_lib's full size on the "
                  "first seed of β = 1 and of the best setting, to compare with the reduced size (minutes per model)")
   study.add_selection_flags(p, reads=False)

@@ -20,16 +20,18 @@ import logging
 import os
 import sys
 
+from experiments import arg_types
 from vae_jax.evaluation import trained_run
 
 
 def main(argv: list[str] | None = None) -> dict:
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--workdir", required=True, help="a run directory written by experiments.main")
-  p.add_argument("--num-samples", type=int, default=1000, help="importance samples K for the IS-NLL")
-  p.add_argument("--num-images", type=int, default=10_000, help="test images for the IS-NLL")
-  p.add_argument("--probe-train", type=int, default=10_000, help="training codes for the linear probe")
-  p.add_argument("--disentanglement-samples", type=int, default=5000)
+  p.add_argument("--num-samples", type=arg_types.at_least(1), default=1000, help="importance samples K for the IS-NLL")
+  p.add_argument("--num-images", type=arg_types.at_least(1), default=10_000, help="test images for the IS-NLL")
+  p.add_argument("--probe-train", type=arg_types.at_least(1), default=10_000,
+                 help="training codes for the linear probe")
+  p.add_argument("--disentanglement-samples", type=arg_types.at_least(1), default=5000)
   p.add_argument("--ood-dir", default=None,
                  help="MNIST-format IDX directory whose t10k-images-idx3-ubyte[.gz] is the outlier set "
                       "(default: the MNIST test set, for Fashion-MNIST runs)")

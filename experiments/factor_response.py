@@ -16,7 +16,7 @@ import os
 
 import jax
 
-from experiments import sweeps
+from experiments import arg_types, sweeps
 from experiments.configs import disentanglement_study as study
 from vae_jax import evaluation, factory, inference, plots, sweep
 from vae_jax.data import sprites
@@ -46,7 +46,8 @@ def respond(trained: list[tuple], step: int, model, sampler, per_value: int) -> 
 
 def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, STUDY)
-  p.add_argument("--per-value", type=int, default=256, help="images per factor value (the other factors uniform)")
+  p.add_argument("--per-value", type=arg_types.at_least(1), default=256,
+                 help="images per factor value (the other factors uniform)")
   study.add_selection_flags(p, reads=True)
   p.set_defaults(size="cpu1024_long")
   setup = sweeps.begin(p, NAME, argv, **study.seed_defaults())

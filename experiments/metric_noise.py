@@ -22,7 +22,7 @@ import logging
 import jax
 import numpy as np
 
-from experiments import sweeps
+from experiments import arg_types, sweeps
 from experiments.configs import disentanglement_study as study
 from vae_jax import evaluation, factory
 from vae_jax.sweep import scores
@@ -60,12 +60,10 @@ def main(argv: list[str] | None = None) -> str:
   p = sweeps.parser(__doc__, STUDY)
   study.add_selection_flags(p, reads=True)
   p.add_argument("--metrics", nargs="+", choices=sorted(SCORES), default=sorted(SCORES), help="the metrics redrawn")
-  p.add_argument("--redraws", type=int, default=2, help="fresh draws per model and metric (≥ 1)")
+  p.add_argument("--redraws", type=arg_types.at_least(1), default=2, help="fresh draws per model and metric (≥ 1)")
   p.set_defaults(size="cpu_higgins_long_beta8")
   setup = sweeps.begin(p, NAME, argv, **study.seed_defaults())
   args, cfg = setup.args, study.get_config(setup.args.size)
-  if args.redraws < 1:
-    p.error(f"--redraws must be at least 1, got {args.redraws}")
   results_dir = sweeps.RESULTS_DIR if cfg.committed and not args.results_dir else setup.results_dir
   model = factory.make_model(study.base(cfg).model, (cfg.resolution, cfg.resolution, 1))
   trained, partial = study.trained_sweeps(cfg, args.runs_root, setup.seeds,

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from experiments import report, sweeps
+from experiments import arg_types, report, sweeps
 
 SCRIPTS = ["bottleneck", "denoising", "vae_likelihood", "fashion_likelihood", "beta_vae_sprites", "outliers",
            "pretraining", "stacked", "semi_supervised", "latent_transfer", "attribute_vectors", "interpolation"]
@@ -28,10 +28,9 @@ def main(argv: list[str] | None = None) -> int:
   p.add_argument("--size", choices=sweeps.SIZES, default="quick")
   p.add_argument("--only", nargs="*", default=None, help="a subset of the scripts")
   p.add_argument("--runs-root", default=os.path.join(sweeps.ROOT, "runs"))
-  p.add_argument("--seeds", type=int, default=None, help="seeds of every script (default: each script's own)")
+  p.add_argument("--seeds", type=arg_types.at_least(1), default=None,
+                 help="seeds of every script (default: each script's own)")
   args = p.parse_args(argv)
-  if args.seeds is not None and args.seeds < 1:
-    p.error(f"--seeds must be at least 1, got {args.seeds}")
   names = args.only or SCRIPTS
   failed = []
   for name in names:

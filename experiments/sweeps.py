@@ -38,6 +38,7 @@ from typing import Any
 import ml_collections
 import numpy as np
 
+from experiments import arg_types
 from vae_jax import train
 from vae_jax.configs import Config
 
@@ -94,12 +95,12 @@ def parser(description: str, name: str | None = None, extra_sizes: Sequence[str]
   p.add_argument("--size", choices=choices, default="full",
                  help="full (report numbers), quick (~2 min), smoke (CI)" + "".join(f", {s}" for s in extra))
   p.add_argument("--quick", dest="size", action="store_const", const="quick", help="same as --size quick")
-  p.add_argument("--seeds", type=_at_least_one, default=None,
+  p.add_argument("--seeds", type=arg_types.at_least(1), default=None,
                  help="number of seeds, 0 … n−1 (default: 3, or 1 for smoke)")
-  p.add_argument("--first-seed", type=_not_negative, default=None,
+  p.add_argument("--first-seed", type=arg_types.at_least(0), default=None,
                  help="the first seed, so the seeds are k … k+n−1 (default 0, or the size's): fresh seeds beside "
                       "runs that hold 0 … n−1")
-  p.add_argument("--workers", type=_at_least_one, default=1,
+  p.add_argument("--workers", type=arg_types.at_least(1), default=1,
                  help="runs trained at once, in threads (helps on an accelerator; leave at 1 on a CPU)")
   p.add_argument("--runs-root", default=os.path.join(ROOT, "runs"), help="where the training runs go")
   p.add_argument("--results-dir", default=None,
@@ -109,28 +110,6 @@ def parser(description: str, name: str | None = None, extra_sizes: Sequence[str]
     p.add_argument("--tag", default="", help="name the results <experiment>_<tag> (e.g. h200): a run on another "
                    "machine sits beside this one's results instead of replacing them")
   return p
-
-
-def _not_negative(text: str) -> int:
-  """``--first-seed``'s value: an integer ≥ 0, else argparse's usage error naming it."""
-  try:
-    n = int(text)
-  except ValueError:
-    n = -1
-  if n < 0:
-    raise argparse.ArgumentTypeError(f"a whole number of at least 0, got {text!r}")
-  return n
-
-
-def _at_least_one(text: str) -> int:
-  """A count flag's value (``--seeds 5`` runs seeds 0 … 4): an integer ≥ 1, else argparse's usage error naming it."""
-  try:
-    n = int(text)
-  except ValueError:
-    n = 0
-  if n < 1:
-    raise argparse.ArgumentTypeError(f"a whole number of at least 1, got {text!r}")
-  return n
 
 
 def tagged(name: str, setup: Setup) -> str:

@@ -37,5 +37,5 @@ def test_run_all_quick_bottleneck_writes_results_and_report(tmp_path, monkeypatc
 def test_run_all_rejects_zero_seeds_before_running_anything(tmp_path, capsys):
   with pytest.raises(SystemExit) as e:
     run_all.main(["--only", "bottleneck", "--runs-root", str(tmp_path), "--seeds", "0"])
-  assert e.value.code == 2 and "--seeds must be at least 1, got 0" in capsys.readouterr().err
+  assert e.value.code == 2 and "argument --seeds: a whole number of at least 1, got '0'" in capsys.readouterr().err
   assert not any(tmp_path.iterdir())
