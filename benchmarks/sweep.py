@@ -291,11 +291,16 @@ def main(argv: list[str] | None = None) -> None:
   if not contenders or set(contenders) - {"loop", "program"}:
     p.error(f"--contenders: a comma-separated subset of loop,program; got {args.contenders!r}")
   cases = [c for c in args.only.split(",") if c]
-  members = [int(m) for m in args.members.split(",") if m.strip().isdigit() and int(m) >= 1]
-  if not members or len(members) != len(args.members.split(",")):
+  try:
+    members = [int(m) for m in args.members.split(",")]
+  except ValueError:
+    members = []
+  if not members or min(members) < 1:
     p.error(f"--members: a comma-separated list of whole numbers ≥ 1 (e.g. 1,4,16,64); got {args.members!r}")
   if args.quick:
     members = [m for m in members if m <= 4]
+    if not members:
+      p.error(f"--quick keeps only member counts ≤ 4, and --members {args.members} has none")
   import jax  # noqa: PLC0415
 
   from vae_jax import train  # noqa: PLC0415

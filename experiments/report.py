@@ -133,7 +133,7 @@ TITLES = {
                                           "The FactorVAE metric redrawn from fresh keys",
     "metric_noise_cpu_higgins_30k_fresh": "4c-N⁗. Do 4c-H¹⁰'s paired verdicts outlive the metrics' own sampling? "
                                           "The β-VAE and FactorVAE metrics redrawn from fresh keys",
-    "metric_noise_cpu_higgins_40k_fresh": "4c-N⁵. Does 4c-H¹¹'s thinnest margin (seed 9's β-VAE metric, +0.003) "
+    "metric_noise_cpu_higgins_40k_fresh": "4c-N⁵. Does 4c-H¹¹'s thinnest margin (seed 9's β-VAE metric, +0.002) "
                                           "outlive the metric's own sampling? The β-VAE metric redrawn from fresh "
                                           "keys",
     "factor_response_cpu1024_long": "4c-R. How the factors are encoded: the mean code against each factor (β = 1 and "

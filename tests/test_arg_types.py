@@ -50,6 +50,10 @@ def test_every_benchmark_script_refuses_a_zero_size_before_any_work(module, argv
 def test_the_sweep_benchmark_names_a_bad_members_list(capsys):
   from benchmarks import sweep
 
+  for bad in ("1,0", "4,x", "²"):
+    with pytest.raises(SystemExit) as e:
+      sweep.main(["--members", bad])
+    assert e.value.code == 2 and "--members: a comma-separated list of whole numbers ≥ 1" in capsys.readouterr().err
   with pytest.raises(SystemExit) as e:
-    sweep.main(["--members", "1,0"])
-  assert e.value.code == 2 and "--members: a comma-separated list of whole numbers ≥ 1" in capsys.readouterr().err
+    sweep.main(["--quick", "--members", "16,64"])
+  assert e.value.code == 2 and "--quick keeps only member counts ≤ 4" in capsys.readouterr().err
