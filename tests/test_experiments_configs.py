@@ -15,7 +15,7 @@ from vae_jax.configs import Config
 SCRIPTS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(sweeps.ROOT, "experiments", "*.py")))
 # Modules of experiments/ that are not experiments: scripts may import these.
 INFRASTRUCTURE = {"__init__", "sweeps", "fashion", "report", "claims", "run_all", "main", "train_sweep",
-                  "study_overview"}
+                  "study_overview", "arg_types"}
 
 
 def _converted() -> list[str]:
