@@ -1,6 +1,7 @@
 """Where the fused training step's time goes: XLA's per-kernel times from a profiler trace, grouped by kind.
 
-    .venv/bin/python -m benchmarks.profile_step --batch 128 [--chunks 2] [--num-steps 117]
+    .venv/bin/python -m benchmarks.profile_step --batch 128 [--chunks 2] [--num-steps 117] [--bound] [--rounds 3]
+                                                [--num-train N] [--name NAME]
 
 Runs the real loop's fused multi-step (the Flax example's MLP VAE, uint8 Fashion-MNIST on device, dynamic
 binarization; each chunk's epoch shuffles sorted on the host and attached, as the real loop attaches them) under
