@@ -205,7 +205,7 @@ class _Step:
       kernels = []
       for e in events:
         name = e.get("name", "")
-        if e.get("ph") != "X" or name not in self.cats or name.startswith("while"):
+        if e.get("ph") != "X" or name not in self.cats:  # containers (while, conditional) are not in cats
           continue
         per_kernel[name] += e.get("dur", 0)
         kernels.append((e["ts"], e["ts"] + e.get("dur", 0), name))
@@ -217,18 +217,18 @@ class _Step:
     return per_kernel, gaps, idle_us / whole_us if whole_us > 0 else 0.0
 
 
-def profile(batch: int, num_steps: int, chunks: int, num_train: int = 0) -> dict:
-  step = _Step(batch, num_steps, num_train)
+def profile(step: _Step, chunks: int) -> dict:
   seconds = [step.chunk() for _ in range(chunks)]  # wall time of each chunk, outside the profiler
   per_kernel, gaps, idle = step.traced(chunks)
-  cats, steps_run = step.cats, num_steps * chunks
+  cats, num_steps = step.cats, step.num_steps
+  steps_run = num_steps * chunks
   total, tail = collections.Counter(), collections.Counter()
   for name, us in per_kernel.items():
     total[cats[name]] += us
   for name, us in gaps.items():
     tail[cats[name]] += us
   kernel_us = sum(total.values())
-  return {"batch": batch, "steps": steps_run, "kernel_us_per_step": kernel_us / steps_run,
+  return {"batch": step.epoch.batch, "steps": steps_run, "kernel_us_per_step": kernel_us / steps_run,
           "wall_us_per_step": 1e6 * statistics.median(seconds) / num_steps, "idle_share": idle,
           "share": {c: total[c] / kernel_us for c in CATEGORIES},
           "us_per_step": {c: total[c] / steps_run for c in CATEGORIES},
@@ -236,7 +236,7 @@ def profile(batch: int, num_steps: int, chunks: int, num_train: int = 0) -> dict
           "top": [(k, cats[k], v / steps_run, gaps[k] / steps_run) for k, v in per_kernel.most_common(40)]}
 
 
-def matmul_rounds(batch: int, num_steps: int, rounds: int, num_train: int = 0) -> list[dict]:
+def matmul_rounds(step: _Step, rounds: int) -> list[dict]:
   """``rounds`` rounds of: each of the step's products timed alone (``benchmarks.bound.matmul_seconds``; the
   own-shape bound charges the faster of that and the product's in-program time), then one traced chunk of the step.
   Per round: the products' alone time and the step's matmul kernels' time per step, events plus the gaps after them
@@ -244,12 +244,12 @@ def matmul_rounds(batch: int, num_steps: int, rounds: int, num_train: int = 0) -
   other, so the VM's drift between minutes does not read as a difference."""
   from benchmarks import bound  # noqa: PLC0415
 
-  step, out = _Step(batch, num_steps, num_train), []
+  out = []
   for _ in range(rounds):
     alone_us = sum(1e6 * bound.matmul_seconds(e, b, i, o)
-                   for _, e, b, i, o in bound.step_matmuls(batch, bound.MLP_LAYERS_FUSED_HEADS))
+                   for _, e, b, i, o in bound.step_matmuls(step.epoch.batch, bound.MLP_LAYERS_FUSED_HEADS))
     per_kernel, gaps, _ = step.traced(1)
-    in_step_us = sum(per_kernel[k] + gaps[k] for k in per_kernel if step.cats[k] == "matmul") / num_steps
+    in_step_us = sum(per_kernel[k] + gaps[k] for k in per_kernel if step.cats[k] == "matmul") / step.num_steps
     out.append({"alone_us": alone_us, "in_step_us": in_step_us, "ratio": in_step_us / alone_us})
   return out
 
@@ -283,7 +283,8 @@ def main(argv=None):
     p.error(f"--num-train {args.num_train} holds no batch of {args.batch}: give at least --batch images (0: all)")
   path, t0, load = records.path(args), time.perf_counter(), os.getloadavg()
   print(f"{records.machine_line()}; load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the start")
-  res = profile(args.batch, args.num_steps, args.chunks, args.num_train)
+  step = _Step(args.batch, args.num_steps, args.num_train)  # compiled once, for the profile and the rounds
+  res = profile(step, args.chunks)
   print(f"batch {res['batch']}: {res['kernel_us_per_step']:.0f} µs of kernels per step ({res['steps']} steps; "
         f"{res['wall_us_per_step']:.0f} µs wall per step outside the profiler; no kernel event running "
         f"{100 * res['idle_share']:.1f} % of the traced time)")
@@ -321,7 +322,7 @@ def main(argv=None):
   for name, cat, us, gap in res["top"]:
     print(f"  {name:36s} {cat:24s} {us:8.0f} µs  {gap:8.0f} µs")
   if args.rounds:
-    res["matmul_rounds"] = matmul_rounds(args.batch, args.num_steps, args.rounds, args.num_train)
+    res["matmul_rounds"] = matmul_rounds(step, args.rounds)
     print(f"the step's matmuls (events + the gaps after them) against the same products alone, {args.rounds} "
           f"rounds of alone-then-traced ({args.num_steps} steps each):")
     for k, r in enumerate(res["matmul_rounds"]):
