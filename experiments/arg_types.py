@@ -17,6 +17,11 @@ from collections.abc import Callable
 __all__ = ["at_least", "require"]
 
 
+def _wanted(low: int, got) -> str:
+  """The message both checks give: what the flag takes and what it got."""
+  return f"a whole number of at least {low}, got '{got}'"
+
+
 def at_least(low: int) -> Callable[[str], int]:
   """An argparse ``type`` accepting whole numbers ≥ ``low`` (``at_least(0)``: a count where 0 means "none" or
   "all", as its help says; ``at_least(1)``: a size or count that must hold something)."""
@@ -27,7 +32,7 @@ def at_least(low: int) -> Callable[[str], int]:
     except ValueError:
       n = None
     if n is None or n < low:
-      raise argparse.ArgumentTypeError(f"a whole number of at least {low}, got {text!r}")
+      raise argparse.ArgumentTypeError(_wanted(low, text))
     return n
 
   parse.__name__ = f"at_least_{low}"  # argparse names the type in some messages
@@ -42,4 +47,4 @@ def require(parser: argparse.ArgumentParser, args: argparse.Namespace, **low: in
     value = getattr(args, name)
     for x in value if isinstance(value, (list, tuple)) else [value]:
       if x is not None and x < minimum:
-        parser.error(f"argument --{name.replace('_', '-')}: a whole number of at least {minimum}, got '{x}'")
+        parser.error(f"argument --{name.replace('_', '-')}: {_wanted(minimum, x)}")
