@@ -116,15 +116,18 @@ def test_unwritable_workdir_is_one_line(tmp_path):
 # --- real signals and a real second process ---------------------------------------------------------------------------
 
 # Long enough after the first checkpoint (step 100) for the signal to land mid-run, even with warm compiles: the 300
-# steps left take ≈ 3 s on the 2-core VM (8 fake devices), and the signal follows the checkpoint within ≈ 20 ms.
+# steps left take ≈ 2 s on the 2-core VM (one device), and the signal follows the checkpoint within ≈ 20 ms. One
+# device, not conftest's 8 fake ones: the signal's handling is what is tested (a SIGKILL on 8 devices is
+# test_train.py's), and 8 fake devices made each run here ≈ 1.5× longer.
 STEPS = 400
-RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "100", "--config.eval_every", "200"]
+RUN_FLAGS = ["--config.num_steps", str(STEPS), "--config.checkpoint_every", "100", "--config.eval_every", "200",
+             "--config.num_devices", "1"]
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-  """The uninterrupted run's parameters."""
-  res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=100, eval_every=200),
+  """The uninterrupted run's parameters (saved only at the end: saving changes no state)."""
+  res = train.train_and_evaluate(tiny(num_steps=STEPS, checkpoint_every=STEPS, eval_every=200, num_devices=1),
                                  str(tmp_path_factory.mktemp("reference")))
   return jax.device_get(res["state"].params)
 

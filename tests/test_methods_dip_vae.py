@@ -108,6 +108,19 @@ def test_one_device_equals_eight():
   chex.assert_trees_all_close(out[0][1], out[1][1], rtol=1e-4, atol=1e-6)
 
 
+def test_the_command_line_selects_dip_vae_i_with_its_weights(tmp_path):
+  """What the slow tier's CLI run below trains, parsed as ``experiments.main`` parses it (the in-process resume is
+  test_trains_through_the_one_loop_..., the SIGKILL itself test_train.py's)."""
+  from experiments import main as cli
+
+  from helpers import TINY
+
+  args, overrides = cli.parse(["--config", TINY, "--workdir", str(tmp_path), "--config.method.name", "dip_vae_i",
+                               "--config.method.lambda_od", "5", "--config.method.lambda_d", "50"])
+  assert cli.build_config(args.config, overrides).method == dip_vae_i.Config(lambda_od=5.0, lambda_d=50.0)
+
+
+@pytest.mark.slow
 def test_cli_trains_dip_vae_i_and_a_sigkilled_run_resumes_bit_for_bit(tmp_path):
   """``--config.method.name dip_vae_i`` through the one loop, SIGKILLed after its first checkpoint and rerun: the
   final parameters equal an uninterrupted run's (the API's) bit for bit."""

@@ -6,6 +6,7 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 from vae_jax import sweep
 
@@ -29,6 +30,10 @@ def test_two_processes_match_one_process(tmp_path):
     assert os.path.exists(os.path.join(b["workdir"], "checkpoints", "8"))
 
 
+# 46 s on the 2-core VM (two CLI processes and an uninterrupted 300-update sweep): the slow tier. CI keeps a sweep's
+# resume (tests/test_sweep_train.py: a killed sweep's records, resume bit for bit, a diverged member) and a real
+# SIGKILL of the one training loop (tests/test_train.py).
+@pytest.mark.slow
 def test_sigkill_mid_sweep_then_rerun_is_bit_identical(tmp_path):
   total = 300
   flags = [*SWEEP_FLAGS, "--config.num_devices", "1", "--config.num_steps", str(total),
