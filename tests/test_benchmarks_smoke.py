@@ -301,15 +301,18 @@ def test_loop_parts_benchmark_times_the_loops_own_work_against_a_baseline(tmp_pa
     loop_parts.main(argv)
 
 
-def test_sweep_benchmark_times_the_programs_alone_and_tabulates_them():
+# The single run's program (m = 0) compiles on conftest's 8 fake devices here (≈ 19 s on the 2-core VM; the
+# benchmark's workers run it on one): the slow tier's. CI runs the sweep's program, its memory and the table.
+@pytest.mark.parametrize("members", [[2], pytest.param([0, 2], marks=pytest.mark.slow)], ids=["sweep", "both"])
+def test_sweep_benchmark_times_the_programs_alone_and_tabulates_them(members):
   """The "program alone" contender (issue #15: how much of a sweep's gap is the vmapped update itself) runs the
   fused program of the single run and of the sweep without the loop; the table shows their ratio."""
   from benchmarks import sweep as sweep_bench
 
-  single = sweep_bench.program_worker("higgins_sprites", 0, 1, 2)
-  swept = sweep_bench.program_worker("higgins_sprites", 2, 1, 2)
-  for res, m in ((single, 0), (swept, 2)):
+  runs = {m: sweep_bench.program_worker("higgins_sprites", m, 1, 2) for m in members}
+  for m, res in runs.items():
     assert res["members"] == m and len(res["call_s"]) == 2 and res["steady_images_per_s"] > 0
+  swept = runs[2]
   assert swept["steady_images_per_s"] == pytest.approx(2 * 64 / statistics.median(swept["call_s"]))
   mem = sweep_bench._memory("higgins_sprites", 2)
   assert mem["peak_bytes_per_member"] == mem["peak_bytes"] / 2 > 0
@@ -535,21 +538,54 @@ def test_shuffle_benchmark_times_both_shuffles_on_equal_permutations(capsys):
     shuffle_bench.main(["--rounds", "0"])
 
 
-# Each case is two fresh worker processes that compile their program; the Higgins sweep's are the suite's costliest
-# (≈ 60 s of the 81 s both cases took on the 2-core VM), so CI runs the conv case and the slow tier both. The
-# bit-equality the benchmark reports is checked in-process for both programs in tests/test_fusion_barrier.py.
-@pytest.mark.parametrize("flags, cases", [
-    (["--conv-steps", "1", "--members", "0"], ["conv"]),
-    pytest.param(["--conv-steps", "1", "--members", "1", "--sweep-steps", "1"], ["conv", "higgins_sweep"],
-                 marks=pytest.mark.slow)], ids=["conv", "both"])
-def test_fusion_barrier_benchmark_compares_the_same_training_with_and_without(flags, cases):
+def test_fusion_barrier_benchmark_alternates_fresh_processes_and_compares_the_weights(monkeypatch):
+  """``measure``: a worker process per variant and round, the order alternating between rounds, medians of images/s,
+  per-round ratios, and whether every process ended with the same parameters (the processes faked here; the real
+  ones run in the slow tier's case below, the conv contender in-process in the next test)."""
+  import argparse
+
+  from benchmarks import fusion_barrier as bench
+
+  started, digests = [], {"0": "a", "1": "a"}
+
+  def process(case, switch, kwargs, calls, timeout):
+    assert (case, kwargs, calls) == ("conv", {"steps": 1}, 2)
+    started.append(switch)
+    return {"images_per_s": {"0": 100.0, "1": 110.0}[switch] + len(started), "params_sha256": digests[switch]}
+
+  monkeypatch.setattr(bench, "_process", process)
+  args = argparse.Namespace(rounds=3, calls=2, timeout=1.0)
+  res = bench.measure("conv", {"steps": 1}, args)
+  assert started == ["0", "1", "1", "0", "0", "1"]
+  assert (res["fused_images_per_s"], res["barrier_images_per_s"]) == (104.0, 113.0)  # of 101/104/105, 112/113/116
+  # per-round ratios 112/101, 113/104, 116/105: the median the third's, not the medians' ratio
+  assert res["ratio"] == pytest.approx(116 / 105) and res["ratio_min"] == pytest.approx(113 / 104)
+  assert res["ratio_max"] == pytest.approx(112 / 101) and res["same_params"]
+  digests["1"] = "b"
+  assert not bench.measure("conv", {"steps": 1}, args)["same_params"]
+
+
+def test_fusion_barrier_benchmarks_conv_contender_runs_and_hashes_its_last_calls_parameters():
+  from benchmarks import fusion_barrier as bench
+
+  contender = bench.Conv(steps=1, calls=2)
+  assert contender.setup()["compile_s"] > 0
+  first, last = contender.run(), contender.run()
+  assert first["params_sha256"] is None and re.fullmatch(r"[0-9a-f]{64}", last["params_sha256"])
+  assert first["images_per_s"] > 0 and last["images_per_s"] > 0
+
+
+# Both cases end to end: four fresh worker processes compiling their programs (81 s on the 2-core VM, the suite's
+# costliest test), so the slow tier's. The barrier's bit-equality for both programs is in tests/test_fusion_barrier.py.
+@pytest.mark.slow
+def test_fusion_barrier_benchmark_compares_the_same_training_with_and_without():
   from benchmarks import fusion_barrier as bench
   from vae_jax import fusion_barrier
 
-  results = bench.main(["--rounds", "1", "--calls", "1", *flags])
+  results = bench.main(["--rounds", "1", "--calls", "1", "--conv-steps", "1", "--members", "1", "--sweep-steps", "1"])
   if not fusion_barrier.available():
     assert results == []
     return
-  assert [r["case"] for r in results] == cases
+  assert [r["case"] for r in results] == ["conv", "higgins_sweep"]
   for r in results:
     assert r["same_params"] and r["fused_images_per_s"] > 0 and r["barrier_images_per_s"] > 0
