@@ -576,7 +576,9 @@ def test_fusion_barrier_benchmarks_conv_contender_runs_and_hashes_its_last_calls
 
 
 # Both cases end to end: four fresh worker processes compiling their programs (81 s on the 2-core VM, the suite's
-# costliest test), so the slow tier's. The barrier's bit-equality for both programs is in tests/test_fusion_barrier.py.
+# costliest test), so the slow tier's. Only here run main(), _process() (the worker round trip) and the HigginsSweep
+# contender; the barrier's bit-equality on small conv and MLP programs (a vmapped sweep among them) is CI's, in
+# tests/test_fusion_barrier.py, and the worker protocol is test_benchmark_worker_process_protocol's.
 @pytest.mark.slow
 def test_fusion_barrier_benchmark_compares_the_same_training_with_and_without():
   from benchmarks import fusion_barrier as bench

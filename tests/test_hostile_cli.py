@@ -165,6 +165,8 @@ def _signal_masks(pid: int) -> dict:
     return {"unreadable": str(e)}
 
 
+# SIGTERM is the slow tier's: CI's SIGINT case checks the same resume bit for bit; SIGTERM's own exit status and the
+# lock file it leaves behind are checked only there.
 @pytest.mark.parametrize("sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],
                          ids=["SIGINT", "SIGTERM"])
 def test_signal_mid_run_then_rerun_is_bit_identical(tmp_path, reference, sig):

@@ -75,12 +75,14 @@ def test_locatello_defaults():
     dip_vae_ii.Config(lambda_od=-1.0)
 
 
-def test_trains_through_the_one_loop_and_resumes_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("method", [dip_vae_i.Config(lambda_od=5.0, lambda_d=50.0),
+                                    dip_vae_ii.Config(lambda_od=5.0, lambda_d=5.0)], ids=["i", "ii"])
+def test_trains_through_the_one_loop_and_resumes_bit_for_bit(tmp_path, method):
   from experiments import main as cli
 
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   tiny = cli.load_config_file(os.path.join(root, "experiments", "configs", "tiny.py"))
-  config = dataclasses.replace(tiny, method=dip_vae_ii.Config(lambda_od=5.0, lambda_d=5.0))
+  config = dataclasses.replace(tiny, method=method)
   full = train.train_and_evaluate(config, str(tmp_path / "full"))
   train.train_and_evaluate(dataclasses.replace(config, num_steps=4), str(tmp_path / "part"))
   resumed = train.train_and_evaluate(config, str(tmp_path / "part"))

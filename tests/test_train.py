@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import shutil
 import sys
 
 import jax
@@ -53,10 +54,19 @@ def test_same_seed_bit_identical_and_other_seed_differs(tmp_path):
 def test_resume_equals_uninterrupted(tmp_path):
   full = train.train_and_evaluate(tiny(), str(tmp_path / "full"))
   train.train_and_evaluate(tiny(num_steps=4), str(tmp_path / "part"))
+  # What a kill in the middle of the next save leaves: Orbax's unfinished temporary folder of step 8, half written
+  # (here: step 4's files, one of them cut short). The rerun must skip it and write step 8 anew.
+  ckpts = tmp_path / "part" / "checkpoints"
+  half = ckpts / "8.orbax-checkpoint-tmp-1733600000000000"
+  shutil.copytree(ckpts / "4", half)
+  cut = max((p for p in half.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+  cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
   resumed = train.train_and_evaluate(tiny(), str(tmp_path / "part"))
   assert resumed["resumed_from"] == 4 and resumed["start_step"] == 4
   _assert_bitwise_equal(full["state"].params, resumed["state"].params)
   _assert_bitwise_equal(full["state"].opt_state, resumed["state"].opt_state)
+  _assert_bitwise_equal(full["state"].params, train.load_run(str(tmp_path / "part"))[2])  # step 8, written anew
+  assert sorted(p.name for p in ckpts.iterdir() if p.name.isdigit()) == ["4", "8"]
 
 
 def test_sigkill_mid_training_then_resume_is_bit_identical(tmp_path):
