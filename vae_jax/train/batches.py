@@ -67,7 +67,8 @@ def _rows(a: jax.Array, rows: jax.Array) -> jax.Array:
 @jax.jit
 def _epoch_key(shuffle_key: jax.Array, epoch: jax.Array) -> jax.Array:
   """The key of ``epoch``'s shuffle, as :meth:`ArrayBatches.permutation` derives it, in one program: run eagerly, the
-  unrolled hash of :func:`fast_key`'s keys is ≈ 60 dispatched operations (≈ 6 ms per epoch on the 2-core VM)."""
+  unrolled hash of :func:`fast_key`'s keys is ≈ 60 separately dispatched operations per epoch (measured:
+  ``benchmarks/README.md``, "The real loop on an AMD EPYC VM")."""
   return jax.random.fold_in(fast_key(shuffle_key), epoch)
 
 
