@@ -29,6 +29,13 @@ def tiny(**kw):
   return dataclasses.replace(cli.load_config_file(TINY), **kw)
 
 
+def tiny_cli(*overrides: str):
+  """The config ``python -m experiments.main --config tiny.py <overrides>`` would train: its command line parsed
+  and its overrides applied as ``experiments.main`` does, nothing run."""
+  args, parsed = cli.parse(["--config", TINY, "--workdir", os.devnull, *overrides])
+  return cli.build_config(args.config, parsed)
+
+
 def count_calls(monkeypatch, module, name: str) -> list:
   """Wraps ``module.name`` so that each call appends to the returned list: called inside a jitted function, it
   counts that function's traces."""

@@ -110,16 +110,14 @@ def test_one_device_equals_eight():
   chex.assert_trees_all_close(out[0][1], out[1][1], rtol=1e-4, atol=1e-6)
 
 
-def test_the_command_line_selects_dip_vae_i_with_its_weights(tmp_path):
+def test_the_command_line_selects_dip_vae_i_with_its_weights():
   """What the slow tier's CLI run below trains, parsed as ``experiments.main`` parses it (the in-process resume is
   test_trains_through_the_one_loop_..., the SIGKILL itself test_train.py's)."""
-  from experiments import main as cli
+  from helpers import tiny_cli
 
-  from helpers import TINY
-
-  args, overrides = cli.parse(["--config", TINY, "--workdir", str(tmp_path), "--config.method.name", "dip_vae_i",
-                               "--config.method.lambda_od", "5", "--config.method.lambda_d", "50"])
-  assert cli.build_config(args.config, overrides).method == dip_vae_i.Config(lambda_od=5.0, lambda_d=50.0)
+  config = tiny_cli("--config.method.name", "dip_vae_i", "--config.method.lambda_od", "5", "--config.method.lambda_d",
+                    "50")
+  assert config.method == dip_vae_i.Config(lambda_od=5.0, lambda_d=50.0)
 
 
 @pytest.mark.slow

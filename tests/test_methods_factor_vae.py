@@ -14,7 +14,7 @@ import pytest
 from vae_jax import checkpoints, configs, factory, models, modules, train
 from vae_jax.methods import factor_vae
 
-from helpers import sigkilled_cli_run
+from helpers import sigkilled_cli_run, tiny_cli
 
 SHAPE = (8, 8, 1)
 SMALL = factor_vae.Config(gamma=10.0, discriminator_hidden=(16, 16))
@@ -135,22 +135,12 @@ def _leaves(tree):
   return [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]
 
 
-def _cli_config(tmp_path, *overrides):
-  """The config ``python -m experiments.main --config tiny.py <overrides>`` would train (parsed, not run)."""
-  from experiments import main as cli
-
-  from helpers import TINY
-
-  args, parsed = cli.parse(["--config", TINY, "--workdir", str(tmp_path / "w"), *overrides])
-  return cli.build_config(args.config, parsed)
-
-
 def test_it_trains_through_the_one_loop_and_a_stopped_run_resumes_with_its_discriminator_bit_for_bit(tmp_path):
   """The command line's overrides select it; stopped after its first checkpoint and rerun, the whole state
   (discriminator and its optimizer included) equals an uninterrupted run's. In-process: the CLI, SIGKILLed, is the
   slow tier's test below (the kill itself is test_train.py's, in CI)."""
-  config = _cli_config(tmp_path, "--config.method.name", "factor_vae", "--config.method.gamma", "5",
-                       "--config.method.discriminator_hidden", "16,16", "--config.num_devices", "1")
+  config = tiny_cli("--config.method.name", "factor_vae", "--config.method.gamma", "5",
+                    "--config.method.discriminator_hidden", "16,16", "--config.num_devices", "1")
   assert config.method == factor_vae.Config(gamma=5.0, discriminator_hidden=(16, 16))
   full = train.train_and_evaluate(config, str(tmp_path / "full"))
   assert np.isfinite(full["eval"]["eval/tc"]) and "train/disc_loss" in full["train"]
