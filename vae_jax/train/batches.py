@@ -66,9 +66,9 @@ def _rows(a: jax.Array, rows: jax.Array) -> jax.Array:
 
 @jax.jit
 def _epoch_key(shuffle_key: jax.Array, epoch: jax.Array) -> jax.Array:
-  """The key of ``epoch``'s shuffle, as :meth:`ArrayBatches.permutation` derives it, in one program: run eagerly, the
-  unrolled hash of :func:`fast_key`'s keys is ≈ 60 separately dispatched operations per epoch (measured:
-  ``benchmarks/README.md``, "The real loop on an AMD EPYC VM")."""
+  """The key of ``epoch``'s shuffle — :meth:`ArrayBatches.permutation`'s in the program and the host-sorted one's
+  alike — in one program: run eagerly, the unrolled hash of :func:`fast_key`'s keys is ≈ 60 separately dispatched
+  operations per epoch (measured: ``benchmarks/README.md``, "The real loop on an AMD EPYC VM")."""
   return jax.random.fold_in(fast_key(shuffle_key), epoch)
 
 
@@ -107,7 +107,7 @@ class ArrayBatches(flax.struct.PyTreeNode):
 
   def permutation(self, epoch: jax.Array) -> jax.Array:
     """``[N]`` row order of ``epoch``."""
-    return jax.random.permutation(jax.random.fold_in(fast_key(self.shuffle_key), epoch), self.num_examples)
+    return jax.random.permutation(_epoch_key(self.shuffle_key, epoch), self.num_examples)
 
   def indices(self, start: jax.Array, num_steps: int) -> jax.Array:
     """``[num_steps, batch]`` example indices for global steps ``start … start+num_steps−1``."""
