@@ -154,9 +154,9 @@ class _Setup:
     spe = self.template.steps_per_epoch
     window = (step // spe, (step + n - 1) // spe, n)
     if self._source_memo is None or self._source_memo[0] != window:
-      per_seed = {s: self.template.replace(shuffle_key=self.keys[s].data).with_permutations(step, n, self.caches[s])
-                  for s in self.seeds}
-      perms = self.by_row(lambda mb: per_seed[mb.seed].permutations)
+      per_seed = {s: self.template.replace(shuffle_key=self.keys[s].data).host_permutations(step, n, self.caches[s])
+                  for s in self.seeds}  # stacked on the host, placed once
+      perms = self.by_row(lambda mb: per_seed[mb.seed])
       stacked = self.template.replace(shuffle_key=self.key_data("data"), permutations=self.put(perms),
                                       first_epoch=self.put(np.full(len(self.rows), window[0], np.int32)))
       self._source_memo = (window, stacked)

@@ -128,12 +128,13 @@ class ArrayBatches(flax.struct.PyTreeNode):
     cols = pos[:, None] * self.batch_size + jnp.arange(self.batch_size)[None, :]
     return perms[epoch[:, None], cols]
 
-  def with_permutations(self, start: int, num_steps: int, cache: dict, mesh: Mesh | None = None) -> ArrayBatches:
-    """A copy carrying the shuffles that steps ``start … start+num_steps−1`` use (host ints), for the next call.
+  def host_permutations(self, start: int, num_steps: int, cache: dict) -> np.ndarray:
+    """``[span, N]`` host ints: the shuffles of the epochs steps ``start … start+num_steps−1`` touch, epoch
+    ``start // S + j`` in row ``j`` (zeros where not touched), as :meth:`indices` reads them.
 
     ``cache`` (epoch → permutation) is kept by the caller across calls, so each epoch is shuffled once; epochs
-    before the window are dropped from it. The rows are the same as without (same function of the same key).
-    ``mesh``: replicate the permutations on it, like the dataset.
+    before the window are dropped from it. The rows are the same as :meth:`permutation`'s (same function of the
+    same key). A sweep stacks its members' on the host (``vae_jax.sweep.run``).
     """
     spe = self.steps_per_epoch
     first, last = start // spe, (start + num_steps - 1) // spe
@@ -142,10 +143,16 @@ class ArrayBatches(flax.struct.PyTreeNode):
     for epoch in range(first, last + 1):
       if epoch not in cache:
         cache[epoch] = _epoch_permutation(self.shuffle_key, epoch, self.num_examples)
-    rows = [cache[first + j] if first + j <= last else np.zeros_like(cache[first])
-            for j in range(self.span(num_steps))]
-    # Stacked on the host and placed in one transfer (no eager device operations between two chunks' dispatches).
-    host = (np.stack(rows), np.int32(first))
+    return np.stack([cache[first + j] if first + j <= last else np.zeros_like(cache[first])
+                     for j in range(self.span(num_steps))])
+
+  def with_permutations(self, start: int, num_steps: int, cache: dict, mesh: Mesh | None = None) -> ArrayBatches:
+    """A copy carrying :meth:`host_permutations` for steps ``start … start+num_steps−1``, for the next call.
+
+    Stacked on the host and placed in one transfer (no eager device operations between two chunks' dispatches).
+    ``mesh``: replicate the permutations on it, like the dataset.
+    """
+    host = (self.host_permutations(start, num_steps, cache), np.int32(start // self.steps_per_epoch))
     perms, first_epoch = replicate(host, mesh) if mesh is not None else jax.device_put(host)
     return self.replace(permutations=perms, first_epoch=first_epoch)
 
