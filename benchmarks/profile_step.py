@@ -164,10 +164,12 @@ class _Step:
     self.epoch = mlp_jax.FusedEpoch(batch, num_train)  # num_train: its images (0: all 60,000)
     self.epoch.setup()
     self.num_steps, self.shuffles = num_steps, {}
-    self.run = train.make_multi_step(*_parts(self.epoch), num_steps=num_steps)
+    run = train.make_multi_step(*_parts(self.epoch), num_steps=num_steps)
     self.state = self.epoch.state
+    # Compiled once: the program run is the program whose HLO names the kernels.
+    self.run = run.lower(self.state, self.epoch.data, self._source(), self.epoch.key).compile()
     self.chunk()
-    hlo = self.run.lower(self.state, self.epoch.data, self._source(), self.epoch.key).compile().as_text()
+    hlo = self.run.as_text()
     shapes = {f"f32[{','.join(map(str, x.shape))}]" for x in jax.tree_util.tree_leaves(self.state.params)}
     self.cats = classify(hlo, shapes)
 
