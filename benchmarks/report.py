@@ -173,8 +173,22 @@ def render(results: dict) -> tuple[dict[str, list[dict]], list[dict], str]:
   goals, m = targets(tables), results["machine"]
   load = " / ".join(f"{x:.2f}" for x in m["loadavg_start"]) if m.get("loadavg_start") else "unknown"
   md = "\n".join([f"## vae_jax benchmarks — {results['mode']}, {results['date']}", "",
-                  f"Command: `{results['command']}`  ", f"Machine: {m.get('device_kind')} × {m.get('device_count')} "
+                  f"Command: `{results['command']}`" + (f" at {results['commit']}" if results.get("commit") else "")
+                  + "  ", f"Machine: {m.get('device_kind')} × {m.get('device_count')} "
                   f"({m.get('platform')}), {m.get('cpu_count')} CPUs ({m.get('processor')}), load average at start "
                   f"{load} (1 / 5 / 15 min); jax {m.get('jax')}, flax {m.get('flax')}, torch {m.get('torch')}", "",
                   *[markdown(g["title"], tables[g["id"]]) for g in results["plan"]], markdown_targets(goals)])
+  if results.get("pooled_from"):  # benchmarks.pool: the runs whose rounds these are
+    md += "\n" + _sources_markdown(results["pooled_from"])
   return tables, goals, md
+
+
+def _sources_markdown(listed: list[dict]) -> str:
+  lines = ["### Pooled from", ""]
+  for s in listed:
+    load = " / ".join(f"{x:.2f}" for x in s["loadavg_start"]) if s.get("loadavg_start") else "unknown"
+    rounds = ", ".join(f"{g} {n}" for g, n in s["rounds"].items())
+    wall = f"{s['wall_s']:.0f} s" if s.get("wall_s") else "wall time unrecorded"
+    commit = f", commit {s['commit']}" if s.get("commit") else ""
+    lines.append(f"- `{s['path']}` ({s['date']}{commit}, load average at start {load}, {wall}): rounds {rounds}")
+  return "\n".join(lines) + "\n"

@@ -30,11 +30,13 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
 
 from benchmarks import driver, plan, report
+from vae_jax import checkpoints
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -91,6 +93,17 @@ def _machine(inprocess: bool) -> dict:
   return env
 
 
+def _commit() -> str | None:
+  """This checkout's ``git describe --always --dirty`` (``None`` outside a git checkout): which code a results file
+  measured, so that runs of different commits are told apart (``benchmarks.pool`` lists it per source)."""
+  try:
+    out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=os.path.dirname(RESULTS),
+                         capture_output=True, text=True, timeout=30)
+  except (OSError, subprocess.SubprocessError):
+    return None
+  return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 def main(argv=None) -> dict:
   args = _parse(sys.argv[1:] if argv is None else argv)
   if args.render:
@@ -99,6 +112,9 @@ def main(argv=None) -> dict:
   repeats = args.repeats or plan.REPEATS[mode]
   stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
   name = args.name or f"{mode}-{stamp}"
+  if os.path.exists(os.path.join(args.out_dir, f"{name}.json")):  # checked before minutes of running, not after
+    raise SystemExit(f"{os.path.join(args.out_dir, name)}.json exists (another run's results): pick another --name "
+                     "(--render rewrites a results file's tables from its own rounds).")
   command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "benchmarks.run",
                                               *(sys.argv[1:] if argv is None else argv)])
   t0 = time.perf_counter()
@@ -118,22 +134,21 @@ def main(argv=None) -> dict:
     raw = driver.run_group(group, repeats, inprocess=args.inprocess, timeout=args.timeout,
                            log=lambda s: print(s, flush=True))
     raw_all[group["id"]] = raw
-  results = {"name": name, "mode": mode, "repeats": repeats, "date": stamp, "command": command,
+  results = {"name": name, "mode": mode, "repeats": repeats, "date": stamp, "command": command, "commit": _commit(),
              "machine": machine, "wall_s": time.perf_counter() - t0, "raw": raw_all, "plan": groups}
-  results["groups"], results["targets"], md = report.render(results)
-  _write(results, md, args.out_dir)
+  write_results(results, args.out_dir)
   return results
 
 
-def _write(results: dict, md: str, out_dir: str) -> str:
-  """``<out_dir>/<name>.json`` and ``.md``; prints the markdown and returns the JSON's path."""
+def write_results(results: dict, out_dir: str) -> str:
+  """Renders ``results`` (:func:`benchmarks.report.render`: its tables and targets go into it) and writes
+  ``<out_dir>/<name>.json`` and ``.md``; prints the markdown and returns the JSON's path."""
+  results["groups"], results["targets"], md = report.render(results)
   name = results["name"]
   os.makedirs(out_dir, exist_ok=True)
   path = os.path.join(out_dir, f"{name}.json")
-  with open(path, "w") as f:
-    json.dump(results, f, indent=2, default=str)
-  with open(os.path.join(out_dir, f"{name}.md"), "w") as f:
-    f.write(md)
+  checkpoints.write_json_atomic(path, results, default=str)  # a kill mid-write leaves the old file or the new one
+  checkpoints.write_text_atomic(os.path.join(out_dir, f"{name}.md"), md)
   print("\n" + md, flush=True)
   print(f"wrote {path} ({results['wall_s']:.0f} s)", flush=True)
   return path
@@ -145,8 +160,7 @@ def rerender(path: str) -> str:
     results = json.load(f)
   if "raw" not in results or "plan" not in results:
     raise SystemExit(f"{path}: not a benchmarks/run.py results file (no raw repeats or plan to render).")
-  results["groups"], results["targets"], md = report.render(results)
-  return _write(results, md, os.path.dirname(os.path.abspath(path)))
+  return write_results(results, os.path.dirname(os.path.abspath(path)))
 
 
 if __name__ == "__main__":
