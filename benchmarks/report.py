@@ -171,7 +171,8 @@ def render(results: dict) -> tuple[dict[str, list[dict]], list[dict], str]:
   plan, with this module's tables and targets: old measurements re-rendered without rerunning them."""
   tables = {g["id"]: summarize_group(g, results["raw"][g["id"]]) for g in results["plan"]}
   goals, m = targets(tables), results["machine"]
-  load = " / ".join(f"{x:.2f}" for x in m["loadavg_start"]) if m.get("loadavg_start") else "unknown"
+  load = " / ".join(f"{x:.2f}" for x in m["loadavg_start"]) if m.get("loadavg_start") else \
+      "of each source (below)" if results.get("pooled_from") else "unknown"
   md = "\n".join([f"## vae_jax benchmarks — {results['mode']}, {results['date']}", "",
                   f"Command: `{results['command']}`" + (f" at {results['commit']}" if results.get("commit") else "")
                   + "  ", f"Machine: {m.get('device_kind')} × {m.get('device_count')} "
