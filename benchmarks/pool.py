@@ -1,17 +1,20 @@
 """The rounds of several ``benchmarks.run`` results files of one machine, pooled into one table and targets table.
 
-On a shared 2-core VM one run's five rounds spread by ±10–15 % (the MLP real loop read 61–96 % of its own-shape
-bound across the rounds of ``results/full-2026-12-07.md``), more than the distance between a target and a run's
-median; and the median moves between runs an hour apart. Several runs of the same groups on the same machine settle
-it: each round's ratios stay paired within that round, as in one run (``benchmarks.report``), and the medians and
-the targets are taken over all the runs' rounds ("any round" targets over every round of every run).
+On a shared 2-core VM one run's rounds can spread wider than the distance between a target and the run's median,
+and the median moves between runs an hour apart (measured in ``benchmarks/README.md``). Several runs of the same
+groups on the same machine settle it: each round's ratios stay paired within that round, as in one run
+(``benchmarks.report``), and the medians and the targets are taken over all the runs' rounds ("any round" targets
+over every round of every run).
 
     python -m benchmarks.pool benchmarks/results/a.json benchmarks/results/b.json --name pooled-amd-2026-12-07
 
 Refused: files of different processors or modes (``--quick`` sizes are other sizes), a contender run with other
-arguments in one file than in another, a name that already has results. Rows of a ``--baseline`` checkout are left
-out: each run's baseline is another commit. Writes ``<out-dir>/NAME.json`` and ``.md`` (``--render`` rewrites them
-from their raw rounds as it does a run's), listing each source file with its date, load and rounds.
+arguments in one file than in another, a file named twice, a name that already has results. Rows of a
+``--baseline`` checkout are left out: each run's baseline is another commit. The sources' commits
+(``benchmarks.run`` records them since 2026-12-07) are listed, not compared: which code each run measured, and
+whether pooling them is fair (e.g. changes measured inside the spread in the same rounds), is for the one who pools
+to say. Writes ``<out-dir>/NAME.json`` and ``.md`` (``--render`` rewrites them from their raw rounds as it does a
+run's), listing each source file with its date, commit, load and rounds.
 """
 
 from __future__ import annotations
