@@ -8,13 +8,13 @@ over every round of every run).
 
     python -m benchmarks.pool benchmarks/results/a.json benchmarks/results/b.json --name pooled-amd-2026-12-07
 
-Refused: files of different processors or modes (``--quick`` sizes are other sizes), a contender run with other
-arguments in one file than in another, a file named twice, a name that already has results. Rows of a
-``--baseline`` checkout are left out: each run's baseline is another commit. The sources' commits
-(``benchmarks.run`` records them since 2026-12-07) are listed, not compared: which code each run measured, and
-whether pooling them is fair (e.g. changes measured inside the spread in the same rounds), is for the one who pools
-to say. Writes ``<out-dir>/NAME.json`` and ``.md`` (``--render`` rewrites them from their raw rounds as it does a
-run's), listing each source file with its date, commit, load and rounds.
+Refused: files of different processors, core counts, platforms, devices, jax/flax/torch versions or modes
+(``--quick`` sizes are other sizes), a contender run with other arguments in one file than in another, a file named
+twice, a name that already has results. Rows of a ``--baseline`` checkout are left out: each run's baseline is
+another commit. The sources' commits (``benchmarks.run`` records them since 2026-12-07) are listed, not compared:
+which code each run measured, and whether pooling them is fair (e.g. changes measured inside the spread in the same
+rounds), is for the one who pools to say. Writes ``<out-dir>/NAME.json`` and ``.md`` (``--render`` rewrites them
+from their raw rounds as it does a run's), listing each source file with its date, commit, load and rounds.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def pool(sources: list[tuple[str, dict]]) -> tuple[list[dict], dict]:
   """``(plan, raw)`` of the sources' groups, every contender's rounds concatenated in the sources' order (a round
   a contender did not run in is ``None``, as a failed round in one run), baseline rows left out."""
   _same(sources, "processor", lambda r: r["machine"].get("processor") or "unrecorded")
+  for key in ("cpu_count", "platform", "device_kind", "device_count", "jax", "flax", "torch"):
+    _same(sources, key, lambda r, key=key: r["machine"].get(key))
   _same(sources, "mode", lambda r: r.get("mode"))
   plan, raw, rounds, args = [], {}, {}, {}
   for path, r in sources:
@@ -84,7 +86,8 @@ def pool(sources: list[tuple[str, dict]]) -> tuple[list[dict], dict]:
         if mine:
           out["setup"] = out["setup"] or mine["setup"]  # the first run's: its compile time was the cold one
           out["peak_rss_mb"] = max(x for x in (out["peak_rss_mb"], mine["peak_rss_mb"], 0) if x is not None) or None
-          out["error"] = out["error"] or mine["error"]
+          if mine["error"]:  # which run it was: a row can fail in one run (a setup error) and run in another
+            out["error"] = "; ".join(filter(None, [out["error"], f"{path}: {mine['error']}"]))
       rounds[gid] += n
   return plan, raw
 
@@ -103,7 +106,7 @@ def main(argv=None) -> str:
   path = os.path.join(args.out_dir, f"{args.name}.json")
   if os.path.exists(path):
     raise SystemExit(f"{path} exists (another pooling's results): pick another --name.")
-  if len(set(map(os.path.abspath, args.results))) < len(args.results):
+  if len(set(map(os.path.realpath, args.results))) < len(args.results):
     raise SystemExit("a results file is named twice: its rounds would count twice.")
   sources = [(p, _load(p)) for p in args.results]
   plan, raw = pool(sources)

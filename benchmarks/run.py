@@ -111,6 +111,7 @@ def main(argv=None) -> dict:
   mode = "smoke" if args.smoke else "quick" if args.quick else "full"
   repeats = args.repeats or plan.REPEATS[mode]
   stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+  commit = _commit()  # before anything runs: the code the workers import (a checkout during the run would change it)
   name = args.name or f"{mode}-{stamp}"
   if os.path.exists(os.path.join(args.out_dir, f"{name}.json")):  # checked before minutes of running, not after
     raise SystemExit(f"{os.path.join(args.out_dir, name)}.json exists (another run's results): pick another --name "
@@ -134,17 +135,18 @@ def main(argv=None) -> dict:
     raw = driver.run_group(group, repeats, inprocess=args.inprocess, timeout=args.timeout,
                            log=lambda s: print(s, flush=True))
     raw_all[group["id"]] = raw
-  results = {"name": name, "mode": mode, "repeats": repeats, "date": stamp, "command": command, "commit": _commit(),
+  results = {"name": name, "mode": mode, "repeats": repeats, "date": stamp, "command": command, "commit": commit,
              "machine": machine, "wall_s": time.perf_counter() - t0, "raw": raw_all, "plan": groups}
   write_results(results, args.out_dir)
   return results
 
 
-def write_results(results: dict, out_dir: str) -> str:
+def write_results(results: dict, out_dir: str, stem: str | None = None) -> str:
   """Renders ``results`` (:func:`benchmarks.report.render`: its tables and targets go into it) and writes
-  ``<out_dir>/<name>.json`` and ``.md``; prints the markdown and returns the JSON's path."""
+  ``<out_dir>/<stem>.json`` and ``.md`` (``stem``: the results' name unless given); prints the markdown and returns
+  the JSON's path."""
   results["groups"], results["targets"], md = report.render(results)
-  name = results["name"]
+  name = stem or results["name"]
   os.makedirs(out_dir, exist_ok=True)
   path = os.path.join(out_dir, f"{name}.json")
   checkpoints.write_json_atomic(path, results, default=str)  # a kill mid-write leaves the old file or the new one
@@ -160,7 +162,10 @@ def rerender(path: str) -> str:
     results = json.load(f)
   if "raw" not in results or "plan" not in results:
     raise SystemExit(f"{path}: not a benchmarks/run.py results file (no raw repeats or plan to render).")
-  return write_results(results, os.path.dirname(os.path.abspath(path)))
+  # Back into the file it was read from (and its .md), whatever name the results carry: a renamed or copied file
+  # must not overwrite the results file of its original name.
+  stem = os.path.basename(path)[:-len(".json")] if path.endswith(".json") else os.path.basename(path)
+  return write_results(results, os.path.dirname(os.path.abspath(path)), stem)
 
 
 if __name__ == "__main__":

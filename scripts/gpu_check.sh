@@ -106,7 +106,7 @@ beta)
   ;;
 bench)
   stamp "benchmarks/run.py --quick on the GPU"
-  timeout 280 $PY -m benchmarks.run --quick --only mlp128 conv --repeats 3 --name gpu-quick --out-dir /tmp/bench \
+  timeout 280 $PY -m benchmarks.run --quick --only mlp128 conv --repeats 3 --name "gpu-quick-$(date +%H%M%S)" --out-dir /tmp/bench \
     2>&1 | tail -40
   tar czf "$OUT/bench.tgz" -C /tmp bench
   ;;

@@ -14,7 +14,7 @@ GROUP = {"id": "mlp128", "title": "MLP, batch 128", "contenders": [
     {"id": "bound@128", "label": "bound", "batch": 128, "role": "bound", "kwargs": {}, "env": {}}]}
 
 
-def _results(name, real, fused, own, *, processor="AMD EPYC", mode="full", extra=(), kwargs=None):
+def _results(name, real, fused, own, *, processor="AMD EPYC", mode="full", extra=(), kwargs=None, jax="0.10.2"):
   """A run.py results file of one MLP group: ``real``/``fused`` images/s and ``own`` bound, one entry a round."""
   group = json.loads(json.dumps(GROUP))
   if kwargs is not None:
@@ -26,7 +26,7 @@ def _results(name, real, fused, own, *, processor="AMD EPYC", mode="full", extra
     group["contenders"].append({"id": cid, "label": cid, "batch": 128, "role": "", "kwargs": {}, "env": {}})
     raw[cid] = [{"images_per_s": x} for x in ips]
   return {"name": name, "mode": mode, "date": name, "command": f"run {name}", "wall_s": 100.0,
-          "machine": {"processor": processor, "loadavg_start": [1.0, 1.0, 1.0]}, "plan": [group],
+          "machine": {"processor": processor, "jax": jax, "loadavg_start": [1.0, 1.0, 1.0]}, "plan": [group],
           "raw": {"mlp128": {cid: {"setup": {"compile_s": 1.0}, "runs": runs, "peak_rss_mb": 900.0, "error": None}
                              for cid, runs in raw.items()}}}
 
@@ -59,11 +59,22 @@ def test_pooled_ratios_are_each_rounds_ratios_over_every_runs_rounds(tmp_path):
 
 
 def test_a_contender_missing_from_one_run_is_absent_from_its_rounds(tmp_path):
-  a = _results("a", real=[80, 90], fused=[100, 100], own=[100, 100])
+  a = _results("a", real=[80, 90], fused=[100, 100], own=[100, 100], extra=[("torch@128", [30, 31])])
   b = _results("b", real=[85], fused=[100], own=[100], extra=[("pythae@128", [40])])
-  plan, raw = pool.pool([("a", a), ("b", b)])
-  assert raw["mlp128"]["pythae@128"]["runs"] == [None, None, {"images_per_s": 40}]
-  assert len(raw["mlp128"]["real_loop@128"]["runs"]) == 3
+  c = _results("c", real=[88], fused=[100], own=[100])
+  a["raw"]["mlp128"]["torch@128"]["error"] = "torch not installed"  # a setup error in one run only
+  b["raw"]["mlp128"]["real_loop@128"]["peak_rss_mb"] = 1200.0
+  c["raw"]["mlp128"]["real_loop@128"]["setup"] = {"compile_s": 9.0}
+  c["plan"].append({**GROUP, "id": "mlp1024", "title": "MLP, batch 1024"})  # a group only the last run has
+  c["raw"]["mlp1024"] = c["raw"]["mlp128"]
+  plan, raw = pool.pool([("a", a), ("b", b), ("c", c)])
+  assert raw["mlp128"]["pythae@128"]["runs"] == [None, None, {"images_per_s": 40}, None]  # padded both sides
+  assert raw["mlp128"]["torch@128"]["runs"] == [{"images_per_s": 30}, {"images_per_s": 31}, None, None]
+  assert raw["mlp128"]["torch@128"]["error"] == "a: torch not installed"  # says which run failed
+  real = raw["mlp128"]["real_loop@128"]
+  assert len(real["runs"]) == 4 and real["peak_rss_mb"] == 1200.0  # the peak of any run
+  assert real["setup"] == {"compile_s": 1.0}  # the first run's: its compile was the cold one
+  assert [g["id"] for g in plan] == ["mlp128", "mlp1024"] and len(raw["mlp1024"]["real_loop@128"]["runs"]) == 1
   rows = report.summarize_group(plan[0], raw["mlp128"])
   assert next(r for r in rows if r["id"] == "real_loop@128")["vs_pythae"]["n"] == 1
 
@@ -72,6 +83,7 @@ def test_a_contender_missing_from_one_run_is_absent_from_its_rounds(tmp_path):
     ({"processor": "Intel Xeon"}, "differ in processor"),
     ({"mode": "quick"}, "differ in mode"),
     ({"kwargs": {"num_steps": 20}}, "real_loop@128 ran with other arguments"),
+    ({"jax": "0.11.0"}, "differ in jax"),
 ])
 def test_runs_that_cannot_be_pooled_are_refused_with_the_reason(tmp_path, b_kw, says):
   a = _write(tmp_path, _results("a", real=[80], fused=[100], own=[100]))
@@ -85,6 +97,9 @@ def test_it_never_overwrites_results_nor_counts_a_file_twice(tmp_path):
   a = _write(tmp_path, _results("a", real=[80], fused=[100], own=[100]))
   with pytest.raises(SystemExit, match="named twice"):
     pool.main([a, a, "--name", "pooled", "--out-dir", str(tmp_path)])
+  (tmp_path / "link.json").symlink_to(a)
+  with pytest.raises(SystemExit, match="named twice"):
+    pool.main([a, str(tmp_path / "link.json"), "--name", "pooled", "--out-dir", str(tmp_path)])
   with pytest.raises(SystemExit, match="exists"):
     pool.main([a, "--name", "a", "--out-dir", str(tmp_path)])
   (tmp_path / "notes.json").write_text("{}")
@@ -98,3 +113,13 @@ def test_a_run_refuses_a_name_that_has_results_before_running_anything(tmp_path)
   with pytest.raises(SystemExit, match="taken.json exists"):
     run.main(["--smoke", "--inprocess", "--only", "mlp128", "--name", "taken", "--out-dir", str(tmp_path)])
   assert json.loads((tmp_path / "taken.json").read_text()) == {"kept": True}
+
+
+def test_render_writes_back_into_the_file_it_read_not_into_the_name_it_carries(tmp_path):
+  a = _write(tmp_path, _results("a", real=[80], fused=[100], own=[100]))
+  copy = tmp_path / "copy.json"
+  copy.write_text(open(a).read())
+  before = open(a).read()
+  run.main(["--render", str(copy)])
+  assert open(a).read() == before and not (tmp_path / "a.md").exists()  # the original is untouched
+  assert "groups" in json.loads(copy.read_text()) and (tmp_path / "copy.md").exists()
