@@ -21,25 +21,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import shlex
 import sys
 
 from benchmarks import run
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-
-
-def _load(path: str) -> dict:
-  try:
-    with open(path) as f:
-      results = json.load(f)
-  except (OSError, json.JSONDecodeError) as e:
-    raise SystemExit(f"{path}: cannot read a results file ({e}).") from None
-  if "raw" not in results or "plan" not in results:
-    raise SystemExit(f"{path}: not a benchmarks/run.py results file (no raw repeats or plan to pool).")
-  return results
+def _rounds(group_raw: dict) -> int:
+  """How many rounds a run's group had (its contenders' longest list of repeats)."""
+  return max((len(v["runs"]) for v in group_raw.values()), default=0)
 
 
 def _same(sources: list[tuple[str, dict]], what: str, get) -> None:
@@ -67,7 +57,7 @@ def pool(sources: list[tuple[str, dict]]) -> tuple[list[dict], dict]:
         raw[gid], rounds[gid] = {}, 0
       entry = next(g for g in plan if g["id"] == gid)
       src = r["raw"][gid]
-      n = max((len(v["runs"]) for v in src.values()), default=0)
+      n = _rounds(src)
       for c in group["contenders"]:
         cid = c["id"]
         if cid.endswith(":baseline"):
@@ -96,7 +86,7 @@ def _parse(argv):
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("results", nargs="+", help="benchmarks/run.py results files (.json) of one machine")
   p.add_argument("--name", required=True, help="the pooled file's name (refused if it exists)")
-  p.add_argument("--out-dir", default=RESULTS)
+  p.add_argument("--out-dir", default=run.RESULTS)
   return p.parse_args(argv)
 
 
@@ -108,15 +98,14 @@ def main(argv=None) -> str:
     raise SystemExit(f"{path} exists (another pooling's results): pick another --name.")
   if len(set(map(os.path.realpath, args.results))) < len(args.results):
     raise SystemExit("a results file is named twice: its rounds would count twice.")
-  sources = [(p, _load(p)) for p in args.results]
+  sources = [(p, run.read_results(p)) for p in args.results]
   plan, raw = pool(sources)
   first = sources[0][1]
   machine = {k: v for k, v in first["machine"].items() if k != "loadavg_start"}
   listed = [{"path": p, "name": r.get("name"), "date": r.get("date"), "commit": r.get("commit"),
              "command": r.get("command"),
              "loadavg_start": r["machine"].get("loadavg_start"), "wall_s": r.get("wall_s"),
-             "rounds": {g["id"]: max((len(v["runs"]) for v in r["raw"][g["id"]].values()), default=0)
-                        for g in r["plan"]}} for p, r in sources]
+             "rounds": {g["id"]: _rounds(r["raw"][g["id"]]) for g in r["plan"]}} for p, r in sources]
   results = {"name": args.name, "mode": f"{first.get('mode')}, pooled", "repeats": None,
              "date": datetime.datetime.now().strftime("%Y%m%d-%H%M%S"),
              "command": " ".join(shlex.quote(a) for a in [sys.executable, "-m", "benchmarks.pool", *argv]),

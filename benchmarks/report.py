@@ -171,8 +171,8 @@ def render(results: dict) -> tuple[dict[str, list[dict]], list[dict], str]:
   plan, with this module's tables and targets: old measurements re-rendered without rerunning them."""
   tables = {g["id"]: summarize_group(g, results["raw"][g["id"]]) for g in results["plan"]}
   goals, m = targets(tables), results["machine"]
-  load = " / ".join(f"{x:.2f}" for x in m["loadavg_start"]) if m.get("loadavg_start") else \
-      "of each source (below)" if results.get("pooled_from") else "unknown"
+  load = _loadavg(m.get("loadavg_start")) if m.get("loadavg_start") or not results.get("pooled_from") else \
+      "of each source (below)"
   md = "\n".join([f"## vae_jax benchmarks — {results['mode']}, {results['date']}", "",
                   f"Command: `{results['command']}`" + (f" at {results['commit']}" if results.get("commit") else "")
                   + "  ", f"Machine: {m.get('device_kind')} × {m.get('device_count')} "
@@ -184,10 +184,14 @@ def render(results: dict) -> tuple[dict[str, list[dict]], list[dict], str]:
   return tables, goals, md
 
 
+def _loadavg(values) -> str:
+  return " / ".join(f"{x:.2f}" for x in values) if values else "unknown"
+
+
 def _sources_markdown(listed: list[dict]) -> str:
   lines = ["### Pooled from", ""]
   for s in listed:
-    load = " / ".join(f"{x:.2f}" for x in s["loadavg_start"]) if s.get("loadavg_start") else "unknown"
+    load = _loadavg(s.get("loadavg_start"))
     rounds = ", ".join(f"{g} {n}" for g, n in s["rounds"].items())
     wall = f"{s['wall_s']:.0f} s" if s.get("wall_s") else "wall time unrecorded"
     commit = f", commit {s['commit']}" if s.get("commit") else ""

@@ -156,12 +156,21 @@ def write_results(results: dict, out_dir: str, stem: str | None = None) -> str:
   return path
 
 
+def read_results(path: str) -> dict:
+  """A results file of this script (or of ``benchmarks.pool``), with a clear error when it is none."""
+  try:
+    with open(path) as f:
+      results = json.load(f)
+  except (OSError, json.JSONDecodeError) as e:
+    raise SystemExit(f"{path}: cannot read a results file ({e}).") from None
+  if not isinstance(results, dict) or "raw" not in results or "plan" not in results:
+    raise SystemExit(f"{path}: not a benchmarks/run.py results file (no raw repeats or plan).")
+  return results
+
+
 def rerender(path: str) -> str:
   """Rewrites a results file's tables, targets and markdown from its raw repeats (``--render``)."""
-  with open(path) as f:
-    results = json.load(f)
-  if "raw" not in results or "plan" not in results:
-    raise SystemExit(f"{path}: not a benchmarks/run.py results file (no raw repeats or plan to render).")
+  results = read_results(path)
   # Back into the file it was read from (and its .md), whatever name the results carry: a renamed or copied file
   # must not overwrite the results file of its original name.
   stem = os.path.basename(path)[:-len(".json")] if path.endswith(".json") else os.path.basename(path)
