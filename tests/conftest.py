@@ -42,3 +42,14 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 # GPU, JAX's default matmul precision is TF32 and they miss by up to 2e-3 (measured on an H200); on a CPU this is a
 # no-op. The library itself keeps JAX's default (see README, "On a GPU").
 jax.config.update("jax_default_matmul_precision", "highest")
+
+
+@pytest.fixture(scope="session")
+def sprite_judge():
+  """The sprites judge of a small budget (400 steps of 128 fresh sprites at 32×32, MLP 1024-128-64: a few seconds on
+  a CPU), trained once per worker for tests/test_eval_sprite_judge.py and tests/test_eval_factor_edits.py, which both
+  read it and neither changes it. It is a pure function of its key (test_the_judge_is_a_pure_function_of_its_key)."""
+  from vae_jax import evaluation  # noqa: PLC0415
+
+  return evaluation.train_sprite_judge(jax.random.key(0), resolution=32, hidden=(128, 64), batch_size=128,
+                                       num_steps=400, log_every=100)

@@ -41,10 +41,10 @@ class PositionOracle(nn.Module):
 
 
 @pytest.fixture(scope="module")
-def judge():
-  # As tests/test_eval_sprite_judge.py's (400 steps of 128 fresh sprites, MLP 1024-128-64).
-  return evaluation.train_sprite_judge(jax.random.key(0), resolution=RES, hidden=(128, 64), batch_size=128,
-                                       num_steps=400, log_every=100)
+def judge(sprite_judge):
+  # conftest's judge: 400 steps of 128 fresh sprites at 32×32, key 0 (shared with tests/test_eval_sprite_judge.py)
+  assert RES == 32
+  return sprite_judge
 
 
 def test_editing_the_latent_that_carries_a_factor_moves_it_and_the_wrong_latent_does_not(judge):

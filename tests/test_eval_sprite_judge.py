@@ -15,9 +15,10 @@ BUDGET = dict(resolution=RES, hidden=(128, 64), batch_size=128)
 
 
 @pytest.fixture(scope="module")
-def judge():
-  # A small budget (400 steps of 128 fresh sprites, MLP 1024-128-64): a few seconds on a CPU.
-  return evaluation.train_sprite_judge(jax.random.key(0), **BUDGET, num_steps=400, log_every=100)
+def judge(sprite_judge):
+  # conftest's judge: 400 steps of 128 fresh sprites at 32×32, key 0 (shared with tests/test_eval_factor_edits.py)
+  assert RES == 32
+  return sprite_judge
 
 
 @pytest.fixture(scope="module")

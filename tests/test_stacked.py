@@ -14,14 +14,16 @@ from vae_jax import configs, factory, stacked, train
 from vae_jax.configs import Config, DataConfig, ModelConfig, OptimizerConfig, StackedConfig
 from vae_jax.methods import ae
 
-# A denoising stack 784-32-8: two greedy stages of 20 updates, then 20 updates of fine-tuning.
+# A denoising stack 784-32-8: two greedy stages of 20 updates, then 20 updates of fine-tuning. On one device: nothing
+# here is about sharding (the one loop's 8-device runs are tests/test_train.py's), and conftest's 8 fake devices
+# made this file's runs ≈ 1.7× longer.
 CONFIG = Config(
     model=ModelConfig(kind="stacked_ae", stacked_sizes=(32, 8)),
     method=ae.Config(corruption="masking", noise_level=0.2),
     data=DataConfig(name="fashion_mnist", num_train=256, num_test=64),
     stacked=StackedConfig(stage_steps=(20,)),
     batch_size=32, num_steps=60, log_every=20, eval_every=20, checkpoint_every=20, eval_batch_size=64,
-    optimizer=OptimizerConfig(learning_rate=3e-3), figures=False, tensorboard=False, progress=False)
+    optimizer=OptimizerConfig(learning_rate=3e-3), figures=False, tensorboard=False, progress=False, num_devices=1)
 
 
 def _leaves(tree):

@@ -79,7 +79,8 @@ def test_members_scored_in_threads_score_the_same_as_one_after_another(tmp_path)
   cfg = Config(model=ModelConfig(kind="vae", architecture="mlp", hidden=(16,), latent_dim=3),
                method=methods.get("beta_vae").Config(beta=1.0),
                data=DataConfig(name="sprites", resolution=16, num_test=32), batch_size=8, num_steps=4, log_every=2,
-               eval_every=4, checkpoint_every=4, figures=False, tensorboard=False, progress=False)
+               eval_every=4, checkpoint_every=4, figures=False, tensorboard=False, progress=False, num_devices=1)
+  # one device (as cfg says): the scores' threads are what is compared, not the sweep's sharding
   spec = sweep.make_sweep(cfg, {"method.beta": [1.0, 4.0]}, seeds=[0])
   workdir = str(tmp_path / "sweep")
   sweep.train_sweep(spec, workdir)

@@ -1,6 +1,8 @@
 """What the dataset size does in β-TCVAE's minibatch-weighted-sampling estimator (issue #17's question for
 procedural sprites, whose "dataset" is the 737,280 factor combinations drawn afresh every step)."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -30,8 +32,8 @@ def test_dataset_size_only_shifts_the_terms_by_constants():
   np.testing.assert_allclose(b["dwkl"] - a["dwkl"], -d * shift, rtol=1e-4)
 
   for term in ("tc", "mi", "dwkl"):
-    grads = [jax.grad(lambda mu, lv, n=n: jnp.sum(losses.tc_decomposition(z, mu, lv, dataset_size=n)[term]),
-                      argnums=(0, 1))(mean, logvar) for n in (60_000, 737_280)]
+    grads = [jax.jit(jax.grad(lambda mu, lv, n=n: jnp.sum(losses.tc_decomposition(z, mu, lv, dataset_size=n)[term]),
+                              argnums=(0, 1)))(mean, logvar) for n in (60_000, 737_280)]  # jitted: 1.5 s less
     for g_a, g_b in zip(*grads):
       np.testing.assert_allclose(np.asarray(g_a), np.asarray(g_b), rtol=1e-5, atol=1e-6)
 
@@ -72,6 +74,9 @@ def _batch_tc(log_sigma, b, u, c, eps, estimator):
 _batch_tc_and_grad = jax.jit(jax.value_and_grad(_batch_tc, argnums=(0, 1)), static_argnames="estimator")
 
 
+# Memoized: the MSS test compares against the MWS estimate the test before it computes from the same dataset and
+# draws (a pure function of its arguments), so a worker that runs both computes it once. Callers must not mutate it.
+@functools.cache
 def _estimate(rho, sigma, seed, estimator="mws"):
   """{M: (TC, dTC/dρ, dTC/dlog σ)}: the MWS estimate less (D−1)·log N (the MSS estimate as it is, with
   ``estimator="mss"``), averaged over _POINTS encodings in minibatches of M drawn (with replacement) from the fixed
