@@ -29,7 +29,10 @@ The MLP step has two bounds, as the conv net's below, both reported:
   (:func:`program_matmul_seconds`: ``copies`` independent products in one jitted call, so no call's dispatch is
   charged to a small product, as none is in the step) — with the mean and log-variance heads charged as the one
   ``[in, 2·latent]`` product they are in any implementation that fuses them (the same FLOPs, one product instead
-  of two). The benchmark's targets table checks that no contender exceeds it in any round.
+  of two) — and, since 2026-12-08, oneDNN's matmul primitive for the same product (:func:`onednn_matmul_seconds`,
+  :mod:`benchmarks.onednn_matmul`; ``per_product_onednn_us``), the library a hand-written step would use, when its
+  handler builds: the fastest of the three. The benchmark's targets table checks that no contender exceeds it in
+  any round.
 * **peak-charged** (``bound_images_per_s``, the "of step bound" column): each product at the faster of its alone
   speed and the 2048³ peak. Looser: on AVX-512 Xeons the peak (≈ 250 GFLOP/s) is above every product of this MLP
   (≈ 20–220 GFLOP/s alone, 2026-12-07), so it charges speeds no implementation of them reaches; it was adopted on
@@ -46,7 +49,7 @@ out. Two bounds, both reported:
   convolution JAX's autodiff emits for the input or weight gradient, :func:`xla_conv_seconds`), the same product
   as one matmul of its patches' shape (``[B·out_pixels, k²·C_in] × [k²·C_in, C_out]`` and its two transposes;
   forming the patches is not charged), oneDNN's primitive (:mod:`vae_jax.onednn_conv`, when built); each dense
-  matmul at its own speed.
+  matmul at the faster of XLA's and oneDNN's (as the MLP's).
 * **peak-charged** (``bound_images_per_s``, the figure the tables' "of step bound" column gives): each product at
   the faster of its own-shape charge and the 2048³ peak, as the MLP's. Stricter: only some of the conv net's
   products run near the peak (the one-channel layers' and the dense layers' do not; measured in
@@ -133,6 +136,19 @@ def program_matmul_seconds(einsum: str, b: int, i: int, o: int, *, copies: int =
   return _best_call_seconds(fn, (xs, y), 1, reps) / copies
 
 
+def onednn_matmul_seconds(einsum: str, b: int, i: int, o: int, *, stack: int = 8, reps: int = 3) -> float:
+  """Seconds for oneDNN's matmul primitive computing the same product as :func:`matmul_seconds`, timed the same way
+  (:mod:`benchmarks.onednn_matmul`); ``inf`` when its handler is not available or the device is not a CPU."""
+  import jax  # noqa: PLC0415
+
+  from benchmarks import onednn_matmul  # noqa: PLC0415
+
+  if jax.default_backend() != "cpu" or not onednn_matmul.available():  # a CPU handler: no contender elsewhere
+    return math.inf
+  return _best_call_seconds(jax.jit(lambda x, y: onednn_matmul.product(einsum, x, y)), _operands(einsum, b, i, o),
+                            stack, reps)
+
+
 def best_matmul_seconds(einsum: str, b: int, i: int, o: int, *, peak: float, stack: int = 8, reps: int = 3,
                         options: tuple[dict | None, ...] = (None,)) -> float:
   """The fastest of this product under each of ``options`` (XLA compiler options; ``None`` = XLA's defaults) and
@@ -177,9 +193,11 @@ def mlp_step_bound(batch: int, *, stack: int = 8, reps: int = 3, bandwidth_float
   matmuls = step_matmuls(batch)
   alone = {label: matmul_seconds(e, b, i, o, stack=stack, reps=reps) for label, e, b, i, o in matmuls}
   per = {label: min(alone[label], peak_seconds(b, i, o, peak)) for label, _, b, i, o in matmuls}
+  products = step_matmuls(batch, MLP_LAYERS_FUSED_HEADS)
+  onednn = {label: onednn_matmul_seconds(e, b, i, o, stack=stack, reps=reps) for label, e, b, i, o in products}
   own = {label: min(alone[label] if label in alone else matmul_seconds(e, b, i, o, stack=stack, reps=reps),
-                    program_matmul_seconds(e, b, i, o, copies=stack, reps=reps))
-         for label, e, b, i, o in step_matmuls(batch, MLP_LAYERS_FUSED_HEADS)}
+                    program_matmul_seconds(e, b, i, o, copies=stack, reps=reps), onednn[label])
+         for label, e, b, i, o in products}
   bw = bandwidth_gbs(bandwidth_floats or ADAM_ARRAYS * MLP_PARAMS, reps)
   matmul_s, own_s = sum(per.values()), sum(own.values())
   optimizer_s = ADAM_ARRAYS * MLP_PARAMS * 4 / (bw * 1e9)
@@ -188,7 +206,8 @@ def mlp_step_bound(batch: int, *, stack: int = 8, reps: int = 3, bandwidth_float
           "own_bound_images_per_s": batch / (own_s + optimizer_s), "own_matmul_s": own_s,
           "optimizer_s": optimizer_s, "bandwidth_gbs": bw, "matmul_gflop_s": flop / matmul_s / 1e9,
           "peak_gflop_s": peak, "per_matmul_us": {k: v * 1e6 for k, v in per.items()},
-          "per_product_own_us": {k: v * 1e6 for k, v in own.items()}}
+          "per_product_own_us": {k: v * 1e6 for k, v in own.items()},
+          "per_product_onednn_us": {k: v * 1e6 for k, v in onednn.items() if math.isfinite(v)}}
 
 
 # The conv β-VAE (Higgins et al.) as strided convolutions S: (name, input size, C_in, C_out, needs dx). A transposed
@@ -234,13 +253,13 @@ def xla_conv_seconds(batch: int, size: int, c_in: int, c_out: int, product: str 
 def onednn_seconds(batch: int, size: int, c_in: int, c_out: int, product: str, *, stack: int = 4,
                    reps: int = 3) -> float:
   """Seconds for oneDNN's ``product`` (``fwd``, ``dx``, ``dW``) of the same convolution as :func:`conv_seconds`,
-  through :mod:`vae_jax.onednn_conv`; ``inf`` when the library is not available."""
+  through :mod:`vae_jax.onednn_conv`; ``inf`` when the library is not available or the device is not a CPU."""
   import jax  # noqa: PLC0415
   import jax.numpy as jnp  # noqa: PLC0415
 
   from vae_jax import onednn_conv  # noqa: PLC0415
 
-  if not onednn_conv.available():
+  if jax.default_backend() != "cpu" or not onednn_conv.available():  # CPU handlers: no contender elsewhere
     return math.inf
   x, w = _conv_operands(batch, size, c_in, c_out)
   y = jax.random.normal(jax.random.key(2), (batch, size // 2, size // 2, c_out), jnp.float32)
@@ -271,7 +290,8 @@ def conv_step_bound(batch: int = 64, *, stack: int = 4, reps: int = 3, peak_n: i
                        onednn_seconds(batch, size, ci, co, product, stack=stack, reps=reps))
   for label, e, b, i, o in step_matmuls(batch, tuple(layer for layer in CONV_DENSE if kept(layer[0]))):
     flop[label] = 2 * b * i * o
-    own[label] = matmul_seconds(e, b, i, o, stack=stack, reps=reps)
+    own[label] = min(matmul_seconds(e, b, i, o, stack=stack, reps=reps),
+                     onednn_matmul_seconds(e, b, i, o, stack=stack, reps=reps))
   charged = {k: min(v, flop[k] / (peak * 1e9)) for k, v in own.items()}
   bw = bandwidth_gbs(ADAM_ARRAYS * CONV_PARAMS, reps)
   optimizer_s = ADAM_ARRAYS * CONV_PARAMS * 4 / (bw * 1e9)

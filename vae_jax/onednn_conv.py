@@ -33,7 +33,8 @@ import numpy as np
 
 from vae_jax import env_switch, ffi_build
 
-__all__ = ["enabled", "available", "why_unavailable", "forward", "backward_data", "backward_weights", "same_padding"]
+__all__ = ["enabled", "available", "why_unavailable", "forward", "backward_data", "backward_weights", "same_padding",
+           "build_library"]
 
 
 _SOURCE = pathlib.Path(__file__).with_name("csrc") / "onednn_conv.cc"
@@ -47,15 +48,16 @@ def _include_dirs() -> list[str]:
   return [str(pathlib.Path(r) / "include") for r in roots if r and (pathlib.Path(r) / "include" / "dnnl.hpp").exists()]
 
 
-def _build(cache: pathlib.Path) -> pathlib.Path:
-  """Compiles the handlers unless a build for this source, jaxlib and oneDNN is cached; returns the shared library."""
+def build_library(cache: pathlib.Path, source: pathlib.Path = _SOURCE) -> pathlib.Path:
+  """Compiles ``source`` (default: this module's handlers) against oneDNN unless a build for this source, jaxlib and
+  oneDNN is cached; returns the shared library. ``benchmarks/onednn_matmul.py`` builds its handler with it."""
   includes = _include_dirs()[:1]  # one oneDNN: its headers, its library (the handlers use the 2.x API)
   if not includes:
     raise RuntimeError("oneDNN's headers (dnnl.hpp) were not found: install libdnnl-dev or set DNNL_ROOT")
   version_h = pathlib.Path(includes[0]) / "oneapi" / "dnnl" / "dnnl_version.h"
   try:
     return ffi_build.compile_library(
-        _SOURCE, cache, flags=["-O2"], includes=includes, libdirs=[str(pathlib.Path(includes[0]).parent / "lib")],
+        source, cache, flags=["-O2"], includes=includes, libdirs=[str(pathlib.Path(includes[0]).parent / "lib")],
         libs=["dnnl"], digest_extra=version_h.read_bytes() if version_h.exists() else includes[0].encode())
   except ffi_build.CompileError as e:
     raise ffi_build.CompileError(f"against oneDNN in {includes[0]}: {e}") from e
@@ -63,7 +65,7 @@ def _build(cache: pathlib.Path) -> pathlib.Path:
 
 _HANDLER = ffi_build.Handler(
     "oneDNN convolutions are", {f"vae_jax_onednn_{name}": symbol for name, symbol in _TARGETS.items()},
-    lambda: ctypes.CDLL(str(_build(ffi_build.cache_dir()))), fallback="XLA's convolutions are used on the CPU",
+    lambda: ctypes.CDLL(str(build_library(ffi_build.cache_dir()))), fallback="XLA's convolutions are used on the CPU",
     logger=logging.getLogger(__name__))
 
 
