@@ -44,8 +44,6 @@ TRANSPOSES = {"bi,io->bo": (False, False), "bi,bo->io": (True, False), "bo,io->b
 
 def matmul(a: jax.Array, b: jax.Array, *, trans_a: bool = False, trans_b: bool = False) -> jax.Array:
   """``op(a) @ op(b)`` by oneDNN, ``op(m) = m.T`` where asked; float32 matrices on the CPU."""
-  if not available():
-    raise RuntimeError(f"oneDNN's matmul is unavailable: {why_unavailable()}")
   if a.ndim != 2 or b.ndim != 2 or a.dtype != jnp.float32 or b.dtype != jnp.float32:
     raise ValueError(f"onednn_matmul.matmul takes two float32 matrices, got {a.dtype}{list(a.shape)} and "
                      f"{b.dtype}{list(b.shape)}")
@@ -53,6 +51,8 @@ def matmul(a: jax.Array, b: jax.Array, *, trans_a: bool = False, trans_b: bool =
   kb, n = b.shape[::-1] if trans_b else b.shape
   if k != kb:
     raise ValueError(f"onednn_matmul.matmul: op(a) is [{m}, {k}] and op(b) [{kb}, {n}]: inner sizes differ")
+  if not available():
+    raise RuntimeError(f"oneDNN's matmul is unavailable: {why_unavailable()}")
   call = jax.ffi.ffi_call(_TARGET, jax.ShapeDtypeStruct((m, n), jnp.float32), vmap_method="sequential")
   return call(a, b, trans_a=np.bool_(trans_a), trans_b=np.bool_(trans_b))
 

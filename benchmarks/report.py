@@ -92,7 +92,7 @@ def summarize_group(group: dict, raw: dict) -> list[dict]:
       s = summarize(_values(r["runs"], key))
       if s:
         row["extra"][key] = s
-    for key in ("per_matmul_us", "per_product_own_us", "per_product_onednn_us"):
+    for key in ("per_matmul_us", "per_product_own_us", "per_product_xla_us", "per_product_onednn_us"):
       if runs and key in runs[0]:
         row["extra"][key] = {k: statistics.median(x[key][k] for x in runs) for k in runs[0][key]}
     for key in ("data", "device", "threads", "optimizer", "devices", "platform", "steps_per_call"):

@@ -17,7 +17,7 @@ BUDGET = dict(resolution=RES, hidden=(128, 64), batch_size=128)
 @pytest.fixture(scope="module")
 def judge(sprite_judge):
   # conftest's judge: 400 steps of 128 fresh sprites at 32×32, key 0 (shared with tests/test_eval_factor_edits.py)
-  assert RES == 32
+  assert BUDGET == dict(resolution=32, hidden=(128, 64), batch_size=128)  # conftest's: a change must change both
   return sprite_judge
 
 

@@ -116,8 +116,8 @@ def test_sprites_conv_beta_vae_generated_on_device(tmp_path):
       method=beta_vae.Config(beta=4.0),
       data=configs.DataConfig(name="sprites", resolution=32, num_test=64),
       batch_size=16, num_steps=4, log_every=2, eval_every=4, checkpoint_every=4, eval_batch_size=32,
-      figures=False, tensorboard=False, progress=False, num_devices=1)  # the sprites' rendering in the step, not
-  res = train.train_and_evaluate(config, str(tmp_path))  # sharding, is tested: 8 fake devices only compile longer
+      figures=False, tensorboard=False, progress=False)  # conftest's 8 devices: the one conv net trained sharded
+  res = train.train_and_evaluate(config, str(tmp_path))
   assert res["final_step"] == 4 and np.isfinite(res["eval"]["eval/loss"]) and res["eval"]["eval/beta"] == 4.0
 
 

@@ -4,16 +4,16 @@
 //   VaeJaxBenchOnednnMatmul   c[m, n] = sum_k op(a)[m, k] op(b)[k, n],  op(a) = a or aᵀ (trans_a), likewise b,
 //                             row-major buffers as XLA:CPU passes them (a [m, k] or [k, m]; b [k, n] or [n, k]).
 //
-// The primitive is built once per shape and cached; a call allocates only its scratchpad, so XLA:CPU may run calls
-// concurrently.
+// The primitive is built once per shape and cached, the stream once per thread; a call allocates only its scratchpad,
+// so XLA:CPU may run calls concurrently.
 
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 
 #include "dnnl.hpp"
 #include "xla/ffi/api/ffi.h"
@@ -71,13 +71,13 @@ ffi::Error Matmul(F32 a, F32 b, ffi::ResultBuffer<ffi::F32> c, bool trans_a, boo
   }
   try {
     const Cached& p = Get(m, k, n, trans_a, trans_b);
-    dnnl::stream stream(Engine());
+    thread_local dnnl::stream stream(Engine());  // one per thread, as a hand-written step would keep it
     memory am(p.a, Engine(), a.untyped_data()), bm(p.b, Engine(), b.untyped_data());
     memory cm(p.c, Engine(), c->untyped_data()), scratch(p.scratch, Engine());
     p.prim.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm},
                             {DNNL_ARG_SCRATCHPAD, scratch}});
     stream.wait();
-  } catch (const dnnl::error& e) {
+  } catch (const std::exception& e) {  // oneDNN's errors and allocation failures: never across the FFI boundary
     return ffi::Error(ffi::ErrorCode::kInternal, std::string("onednn_matmul: ") + e.what());
   }
   return ffi::Error::Success();
