@@ -118,6 +118,17 @@ def xla_flags(devices: int) -> str:
   return driver.with_device_count(os.environ.get("XLA_FLAGS", ""), devices)
 
 
+def assert_built_in_ci(module) -> None:
+  """In CI (``$CI`` set: scripts/setup.sh installs g++ and libdnnl-dev there) the FFI module ``module`` (an
+  ``ffi_build.Handler``'s ``available`` / ``why_unavailable``) must have built, so its tests run rather than skip;
+  elsewhere the check is skipped."""
+  import pytest  # noqa: PLC0415
+
+  if not os.environ.get("CI"):
+    pytest.skip("only asserted in CI")
+  assert module.available(), module.why_unavailable()
+
+
 def run_without_compiler(code: str, cache: str, switch: str) -> str:
   """Runs ``python -c code`` on one CPU device with no C++ compiler (``CXX=/nonexistent/c++``), an empty build
   cache and the FFI switch ``switch`` (``VAE_JAX_ONEDNN``, ``VAE_JAX_FUSED_ADAM``) at ``auto``; asserts it exits 0 and

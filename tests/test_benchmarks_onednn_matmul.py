@@ -1,8 +1,7 @@
 """benchmarks.onednn_matmul: oneDNN's matmul primitive, the MLP step bound's third contender for each product,
 against a float64 NumPy product; its errors; and the bound charging the fastest of XLA's and oneDNN's times."""
 
-import os
-
+import helpers
 import jax
 import numpy as np
 import pytest
@@ -15,9 +14,7 @@ needs_library = pytest.mark.skipif(not onednn_matmul.available(),
 
 def test_ci_builds_the_handler():
   """CI installs libdnnl-dev and g++ (scripts/setup.sh): there the bound must charge oneDNN's products too."""
-  if not os.environ.get("CI"):
-    pytest.skip("only asserted in CI")
-  assert onednn_matmul.available(), onednn_matmul.why_unavailable()
+  helpers.assert_built_in_ci(onednn_matmul)
 
 
 def _operands(einsum, b, i, o, seed=0):

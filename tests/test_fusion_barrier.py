@@ -31,11 +31,7 @@ def switch(monkeypatch):
 
 def test_ci_builds_the_handler():
   """CI installs g++ (scripts/setup.sh): there the handler must be tested, not skipped."""
-  import os  # noqa: PLC0415
-
-  if not os.environ.get("CI"):
-    pytest.skip("only asserted in CI")
-  assert fusion_barrier.available(), fusion_barrier.why_unavailable()
+  helpers.assert_built_in_ci(fusion_barrier)
 
 
 @needs_library

@@ -3,8 +3,6 @@ chunks, edge probabilities, both Threefry key types, vmapped members, an unbatch
 binarization is the same with the switch on or off, the GPU lowering never sees it, what it does not apply to, the
 switch, threads, and the fallback without a compiler."""
 
-import os
-
 import helpers
 import jax
 import jax.numpy as jnp
@@ -19,9 +17,7 @@ needs_library = pytest.mark.skipif(not threefry_bernoulli.available(),
 
 def test_ci_builds_the_handler():
   """CI installs g++ (scripts/setup.sh): there the handler must be tested, not skipped."""
-  if not os.environ.get("CI"):
-    pytest.skip("only asserted in CI")
-  assert threefry_bernoulli.available(), threefry_bernoulli.why_unavailable()
+  helpers.assert_built_in_ci(threefry_bernoulli)
 
 
 def _reference(key, p):
