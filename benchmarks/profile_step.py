@@ -151,7 +151,7 @@ def gap_owners(kernels) -> collections.Counter:
   return owners
 
 
-class _Step:
+class LoopStep:
   """The real loop's fused multi-step at ``batch`` (its step function and on-device data path, on one device and
   without the loop's sharding annotations), compiled once and run once, with its kernels' categories."""
 
@@ -219,7 +219,7 @@ class _Step:
     return per_kernel, gaps, idle_us / whole_us if whole_us > 0 else 0.0
 
 
-def profile(step: _Step, chunks: int) -> dict:
+def profile(step: LoopStep, chunks: int) -> dict:
   seconds = [step.chunk() for _ in range(chunks)]  # wall time of each chunk, outside the profiler
   per_kernel, gaps, idle = step.traced(chunks)
   cats, num_steps = step.cats, step.num_steps
@@ -238,7 +238,7 @@ def profile(step: _Step, chunks: int) -> dict:
           "top": [(k, cats[k], v / steps_run, gaps[k] / steps_run) for k, v in per_kernel.most_common(40)]}
 
 
-def matmul_rounds(step: _Step, rounds: int) -> list[dict]:
+def matmul_rounds(step: LoopStep, rounds: int) -> list[dict]:
   """``rounds`` rounds of: each of the step's products timed alone (``benchmarks.bound.matmul_seconds``; the
   own-shape bound charges the faster of that and the product's in-program time), then one traced chunk of the step.
   Per round: the products' alone time and the step's matmul kernels' time per step, events plus the gaps after them
@@ -285,7 +285,7 @@ def main(argv=None):
     p.error(f"--num-train {args.num_train} holds no batch of {args.batch}: give at least --batch images (0: all)")
   path, t0, load = records.path(args), time.perf_counter(), os.getloadavg()
   print(f"{records.machine_line()}; load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the start")
-  step = _Step(args.batch, args.num_steps, args.num_train)  # compiled once, for the profile and the rounds
+  step = LoopStep(args.batch, args.num_steps, args.num_train)  # compiled once, for the profile and the rounds
   res = profile(step, args.chunks)
   print(f"batch {res['batch']}: {res['kernel_us_per_step']:.0f} µs of kernels per step ({res['steps']} steps; "
         f"{res['wall_us_per_step']:.0f} µs wall per step outside the profiler; no kernel event running "
