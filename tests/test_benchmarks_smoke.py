@@ -500,6 +500,44 @@ def test_profile_step_main_traces_the_step_times_its_products_in_rounds_and_writ
       profile_step.main(bad)
 
 
+def test_paired_bound_times_each_contender_beside_the_bound_round_by_round_and_writes_a_record(tmp_path, capsys):
+  from benchmarks import paired_bound
+
+  argv = ["--batch", "8", "--rounds", "2", "--stack", "2", "--reps", "1", "--num-train", "64", "--peak-n", "64",
+          "--bandwidth-floats", "65536", "--real-loop-steps", "4", "--name", "pb", "--out-dir", str(tmp_path)]
+  res = paired_bound.main(argv)
+  names = ["real loop's step program", "minimal fused epoch", "real loop"]
+  assert res["contenders"] == names and len(res["rounds"]) == 2
+  for row in res["rounds"]:
+    assert row["bound"] > 0 and all(row[n] > 0 and row[f"{n} / bound"] == row[n] / row["bound"] for n in names)
+  s = res["summary"]
+  for n in names:  # medians of two rounds: their mean
+    fractions = [r[f"{n} / bound"] for r in res["rounds"]]
+    assert s[n]["fraction"] == pytest.approx(sum(fractions) / 2) and s[n]["fraction_max"] == max(fractions)
+    assert s[n]["best_over_best"] == max(r[n] for r in res["rounds"]) / max(r["bound"] for r in res["rounds"])
+  assert s["largest_fraction"] == max(s[n]["fraction_max"] for n in names)
+  out = capsys.readouterr().out
+  assert "paired rounds" in out and "largest round of any contender" in out
+  record = json.loads((tmp_path / "pb.json").read_text())
+  assert record["results"]["summary"] == s and "loadavg_start" in record["machine"]
+  with pytest.raises(SystemExit, match="exists"):  # results are never overwritten
+    paired_bound.main(argv)
+  for bad in (["--batch", "0"], ["--rounds", "0"], ["--stack", "0"], ["--reps", "0"], ["--real-loop-steps", "1"],
+              ["--batch", "8", "--num-train", "4"]):
+    with pytest.raises(SystemExit):  # argparse's error: a message and exit status 2, before any work
+      paired_bound.main(bad)
+
+
+def test_paired_bound_summary_flags_a_round_above_the_bound():
+  from benchmarks import paired_bound
+
+  rows = [{"bound": 100.0, "a": 90.0, "a / bound": 0.9}, {"bound": 80.0, "a": 96.0, "a / bound": 1.2},
+          {"bound": 120.0, "a": 60.0, "a / bound": 0.5}]
+  s = paired_bound.summarize({"rounds": rows, "contenders": ["a"]})
+  assert s["a"]["fraction"] == 0.9 and (s["a"]["fraction_min"], s["a"]["fraction_max"]) == (0.5, 1.2)
+  assert s["a"]["best_over_best"] == 96.0 / 120.0 and s["largest_fraction"] == 1.2 and s["bound_images_per_s"] == 100
+
+
 def test_adam_passes_times_optax_the_stacked_update_and_fused_adam_on_the_same_numbers():
   from benchmarks import adam_passes
   from vae_jax import fused_adam
