@@ -138,7 +138,9 @@ def main(argv=None):
     p.error(f"--num-train {args.num_train} holds no batch of {args.batch}: give at least --batch images (0: all)")
   if args.real_loop_steps == 1:
     p.error("--real-loop-steps 1 leaves no step after the compiling one to time: give at least 2 (0: not run)")
-  path, t0, load = records.path(args), time.perf_counter(), os.getloadavg()
+  from benchmarks import run  # noqa: PLC0415
+
+  path, t0, load, commit = records.path(args), time.perf_counter(), os.getloadavg(), run._commit()
   print(f"{records.machine_line()}; load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the start")
   res = rounds(args.batch, rounds=args.rounds, stack=args.stack, reps=args.reps, num_train=args.num_train,
                real_loop_steps=args.real_loop_steps, peak_n=args.peak_n,
@@ -159,7 +161,7 @@ def main(argv=None):
         f"({'bounded in every round' if s['largest_fraction'] < 1 else 'ABOVE the bound in some round'})")
   if path:
     records.write(path, module="benchmarks.paired_bound", argv=argv, args=args, wall_s=time.perf_counter() - t0,
-                  load_start=load, results=res)
+                  load_start=load, results=res, commit=commit)
   return res
 
 

@@ -43,8 +43,10 @@ def machine_line() -> str:
 
 
 def write(out: str, *, module: str, argv: Sequence[str] | None, args, wall_s: float,
-          load_start: Sequence[float], results: Any) -> None:
-  """Writes the record to ``out`` (from :func:`path`); ``argv``: the script's flags (None: ``sys.argv[1:]``)."""
+          load_start: Sequence[float], results: Any, commit: str | None = None) -> None:
+  """Writes the record to ``out`` (from :func:`path`); ``argv``: the script's flags (None: ``sys.argv[1:]``);
+  ``commit``: the checkout's ``git describe --always --dirty`` read before the work started (None: read now, which
+  says "-dirty" if the tree changed during the run)."""
   import jax  # noqa: PLC0415
 
   from benchmarks import run  # noqa: PLC0415
@@ -55,7 +57,7 @@ def write(out: str, *, module: str, argv: Sequence[str] | None, args, wall_s: fl
             "machine": {"processor": run._cpu_model(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
                         "device": jax.devices()[0].device_kind, "loadavg_start": list(load_start),
                         "loadavg_end": list(os.getloadavg())},
-            "args": vars(args), "wall_s": wall_s, "results": results}
+            "commit": commit or run._commit(), "args": vars(args), "wall_s": wall_s, "results": results}
   os.makedirs(os.path.dirname(out), exist_ok=True)
   with open(out, "w") as f:
     json.dump(record, f, indent=2)

@@ -501,7 +501,7 @@ def test_profile_step_main_traces_the_step_times_its_products_in_rounds_and_writ
 
 
 def test_paired_bound_times_each_contender_beside_the_bound_round_by_round_and_writes_a_record(tmp_path, capsys):
-  from benchmarks import paired_bound
+  from benchmarks import paired_bound, run
 
   argv = ["--batch", "8", "--rounds", "2", "--stack", "2", "--reps", "1", "--num-train", "64", "--peak-n", "64",
           "--bandwidth-floats", "65536", "--real-loop-steps", "4", "--name", "pb", "--out-dir", str(tmp_path)]
@@ -520,6 +520,7 @@ def test_paired_bound_times_each_contender_beside_the_bound_round_by_round_and_w
   assert "paired rounds" in out and "largest round of any contender" in out
   record = json.loads((tmp_path / "pb.json").read_text())
   assert record["results"]["summary"] == s and "loadavg_start" in record["machine"]
+  assert record["commit"] == run._commit()  # the code measured, read before the rounds
   with pytest.raises(SystemExit, match="exists"):  # results are never overwritten
     paired_bound.main(argv)
   for bad in (["--batch", "0"], ["--rounds", "0"], ["--stack", "0"], ["--reps", "0"], ["--real-loop-steps", "1"],
