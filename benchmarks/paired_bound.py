@@ -148,7 +148,8 @@ def main(argv=None):
   res["summary"] = s = summarize(res)
   target = TARGETS.get(args.batch)
   print(f"batch {args.batch}, {args.rounds} paired rounds (each side the fastest of {args.reps} timings of "
-        f"{args.stack} calls / steps; the real loop: its whole run): own-shape bound {s['bound_images_per_s']:,.0f} "
+        f"{args.stack} calls / steps{'; the real loop: its whole run' if args.real_loop_steps else ''}): own-shape "
+        f"bound {s['bound_images_per_s']:,.0f} "
         f"images/s (median)")
   for n in res["contenders"]:
     c = s[n]
