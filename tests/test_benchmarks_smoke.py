@@ -523,10 +523,52 @@ def test_paired_bound_times_each_contender_beside_the_bound_round_by_round_and_w
   assert record["commit"] == run._commit()  # the code measured, read before the rounds
   with pytest.raises(SystemExit, match="exists"):  # results are never overwritten
     paired_bound.main(argv)
-  for bad in (["--batch", "0"], ["--rounds", "0"], ["--stack", "0"], ["--reps", "0"], ["--real-loop-steps", "1"],
-              ["--batch", "8", "--num-train", "4"]):
-    with pytest.raises(SystemExit):  # argparse's error: a message and exit status 2, before any work
+  for bad in (["--batch", "0"], ["--rounds", "0"], ["--stack", "0"], ["--reps", "0"], ["--real-loop-steps", "117"],
+              ["--batch", "8", "--num-train", "64", "--real-loop-steps", "1"], ["--batch", "8", "--num-train", "4"]):
+    with pytest.raises(SystemExit) as e:  # argparse's error: a message and exit status 2, before any work
       paired_bound.main(bad)
+    assert e.value.code == 2, bad
+  assert "leaves no chunk after the loop's first" in capsys.readouterr().err
+
+
+def test_paired_bound_rounds_rotate_and_charge_the_own_shape_bound(monkeypatch):
+  from benchmarks import mlp_jax, paired_bound
+
+  calls = []
+
+  def chunks(label, speed):
+    return paired_bound._Chunks(label, 10, 2, lambda: calls.append(label) or 20 / speed)
+
+  class Loop:
+    def __init__(self, batch, steps, **kw):
+      pass
+
+    def setup(self):
+      return {}
+
+    def run(self):
+      calls.append("real loop")
+      return {"images_per_s": 30.0}
+
+  def fake_bound(batch, **kw):
+    calls.append("bound")
+    return {"own_bound_images_per_s": 100.0, "bound_images_per_s": 400.0}  # the peak-charged one must not be used
+
+  monkeypatch.setattr(paired_bound, "_loop_step", lambda b, s, n: chunks("real loop's step program", 80.0))
+  monkeypatch.setattr(paired_bound, "_minimal", lambda b, s: chunks("minimal fused epoch", 90.0))
+  monkeypatch.setattr(mlp_jax, "RealLoop", Loop)
+  monkeypatch.setattr(bound, "mlp_step_bound", fake_bound)
+  res = paired_bound.rounds(10, rounds=4, stack=2, reps=2, real_loop_steps=300, progress=lambda line: None)
+  names = ["bound", "real loop's step program", "minimal fused epoch", "real loop"]
+  assert [r["order"] for r in res["rounds"]] == [names[k:] + names[:k] for k in range(4)]
+  expected = [n for k in range(4) for n in names[k:] + names[:k] for _ in range(1 if n in ("bound", "real loop")
+                                                                              else 2)]  # chunks: the best of reps
+  assert calls == expected
+  for r in res["rounds"]:
+    assert r["real loop's step program / bound"] == pytest.approx(0.8) and r["real loop / bound"] == 0.3
+  monkeypatch.setattr(Loop, "run", lambda self: {"images_per_s": None})  # one chunk: no steady throughput
+  with pytest.raises(RuntimeError, match="no steady throughput"):
+    paired_bound.rounds(10, rounds=1, stack=2, reps=1, real_loop_steps=300, progress=lambda line: None)
 
 
 def test_paired_bound_summary_flags_a_round_above_the_bound():
