@@ -87,7 +87,7 @@ def rounds(batch: int, *, rounds: int, stack: int, reps: int, num_train: int = 0
   names = ["bound", *(c.label for c in chunks), *(["real loop"] if real else [])]
   out = []
   for r in range(rounds):
-    row: dict[str, float] = {}
+    row: dict = {}  # images/s by contender, each one's fraction of the bound, and the round's order
     order = names[r % len(names):] + names[:r % len(names)]
     for name in order:
       if name == "bound":
