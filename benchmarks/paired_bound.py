@@ -72,19 +72,26 @@ def _minimal(batch: int, stack: int) -> _Chunks:
   return _Chunks("minimal fused epoch", batch, stack, lambda: epoch.run()["seconds"])
 
 
+def _real_loop(batch: int, steps: int, num_train: int):
+  """The real loop as timed here (not yet set up): the benchmark's config; with ``num_train`` (a smoke run) that many
+  images, evaluation on 64 and a log every ``steps // 2``. Its first chunk, ``config.log_every`` steps, compiles."""
+  from benchmarks import mlp_jax  # noqa: PLC0415
+
+  small = dict(num_train=num_train, num_test=64, log_every=max(1, steps // 2)) if num_train else {}
+  return mlp_jax.RealLoop(batch, steps, **small)
+
+
 def rounds(batch: int, *, rounds: int, stack: int, reps: int, num_train: int = 0, real_loop_steps: int = 0,
            peak_n: int = 2048, bandwidth_floats: int | None = None, progress=print) -> dict:
   """The paired rounds (module docstring): per round each contender's images/s and the own-shape bound's."""
-  from benchmarks import bound, mlp_jax  # noqa: PLC0415
+  from benchmarks import bound  # noqa: PLC0415
 
-  chunks = [_loop_step(batch, stack, num_train), _minimal(batch, stack)]
+  chunks = {c.label: c for c in (_loop_step(batch, stack, num_train), _minimal(batch, stack))}
   real = None
   if real_loop_steps:
-    # The benchmark's config; a smaller training set (a smoke run) also logs twice and evaluates on 64 images.
-    small = dict(num_train=num_train, num_test=64, log_every=max(1, real_loop_steps // 2)) if num_train else {}
-    real = mlp_jax.RealLoop(batch, real_loop_steps, **small)
+    real = _real_loop(batch, real_loop_steps, num_train)
     real.setup()
-  names = ["bound", *(c.label for c in chunks), *(["real loop"] if real else [])]
+  names = ["bound", *chunks, *(["real loop"] if real else [])]
   out = []
   for r in range(rounds):
     row: dict = {}  # images/s by contender, each one's fraction of the bound, and the round's order
@@ -99,7 +106,7 @@ def rounds(batch: int, *, rounds: int, stack: int, reps: int, num_train: int = 0
           raise RuntimeError(f"the real loop's {real_loop_steps} steps ran as one (compiling) chunk, so it has no "
                              "steady throughput: give --real-loop-steps more than the config's log_every")
       else:
-        row[name] = next(c for c in chunks if c.label == name).images_per_s(reps)
+        row[name] = chunks[name].images_per_s(reps)
     row["order"] = order
     row.update({f"{n} / bound": row[n] / row["bound"] for n in names if n != "bound"})
     out.append(row)
@@ -145,11 +152,7 @@ def main(argv=None):
   if args.num_train and args.num_train < args.batch:
     p.error(f"--num-train {args.num_train} holds no batch of {args.batch}: give at least --batch images (0: all)")
   if args.real_loop_steps:
-    from benchmarks import mlp_jax  # noqa: PLC0415
-
-    # The loop's first chunk (log_every steps; with --num-train, half the steps) compiles and is not timed.
-    first = (max(1, args.real_loop_steps // 2) if args.num_train
-             else mlp_jax.flax_config(args.batch, args.real_loop_steps).log_every)
+    first = _real_loop(args.batch, args.real_loop_steps, args.num_train).config.log_every  # compiles; not timed
     if args.real_loop_steps <= first:
       p.error(f"--real-loop-steps {args.real_loop_steps} leaves no chunk after the loop's first, compiling one "
               f"({first} steps at batch {args.batch}): give more than {first} (0: not run)")
